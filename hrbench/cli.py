@@ -1,0 +1,243 @@
+"""The ``hrbench`` command line.
+
+Every failure a user can cause ends in one line on stderr naming the file and
+what is wrong (exit status 2), never a traceback; ``HRBENCH_DEBUG=1`` shows
+the traceback for bug reports.  An interrupted run is resumed by running the
+same command again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import HrbenchError
+
+EPILOG_RUN = """\
+examples:
+  hrbench run                                   # the main job: stmap_transfer, subject-exclusive, embedded data
+  hrbench run --method green,ica,chrom,pos --protocol subject_exclusive
+  hrbench run --method stmap_transfer --profile paper        # the paper's settings (slow on CPU)
+  hrbench run --dataset vipl_hr --data-root /data/VIPL-HR --method chrom --protocol vipl_hr_5fold
+  hrbench run --protocol cross_database --train-on synthetic-large --dataset synthetic --method svr
+
+Results go to the store (--store); `hrbench leaderboard` turns them into markdown.
+Re-running the same command reuses cached traces and stored folds.
+"""
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .leaderboard import build_boards
+    from .runner import Runner, RunOptions, command_line
+    from .store import Store, default_store_path
+
+    params: dict[str, str] = {}
+    for kv in args.param or []:
+        if "=" not in kv:
+            raise HrbenchError(f"--param expects key=value, got {kv!r}")
+        k, v = kv.split("=", 1)
+        params[k.strip()] = v.strip()
+    opts = RunOptions(
+        methods=[m.strip() for m in args.method.split(",") if m.strip()],
+        dataset=args.dataset,
+        data_root=Path(args.data_root) if args.data_root else None,
+        protocol=args.protocol,
+        train_on=args.train_on,
+        train_root=Path(args.train_root) if args.train_root else None,
+        profile=args.profile,
+        params=params,
+        seed=args.seed,
+        train_fraction=args.train_fraction,
+        skip_invalid=args.skip_invalid,
+        landmarker=args.landmarker,
+        workers=args.workers,
+        store_path=Path(args.store) if args.store else None,
+        cache_root=Path(args.cache) if args.cache else None,
+        device=args.device,
+        command=command_line(),
+    )
+    console = _console()
+    summary = Runner(opts, console=console).run()
+    store = Store(opts.store_path or default_store_path())
+    try:
+        keys = set(summary.run_keys.values())
+        out = Console()
+        for board in build_boards(store, summary.dataset, summary.protocol.name):
+            t = Table(title=f"{board.dataset} · {board.protocol}" + (f" · trained on {board.train_dataset}" if board.train_dataset != board.dataset else ""))
+            for col in ("Method", "HRme", "HRsd", "HRrmse", "HRmer %", "MAE", "r", "n", "Notes"):
+                t.add_column(col, justify="left" if col in ("Method", "Notes") else "right")
+            for row in board.rows:
+                if row.run_key is not None and row.run_key not in keys:
+                    continue
+                m = row.metrics
+                t.add_row(row.label, f"{m.hr_me:.2f}", f"{m.hr_sd:.2f}", f"{m.hr_rmse:.2f}", f"{m.hr_mer:.2f}", f"{m.mae:.2f}", f"{m.r:.3f}", str(m.n), row.notes)
+            out.print(t)
+    finally:
+        store.close()
+    if summary.skipped:
+        console.print(f"[yellow]skipped {len(summary.skipped)} recording(s):[/]")
+        for p in summary.skipped:
+            console.print(f"  {p}")
+    console.print(f"[dim]done in {summary.timings['total_s']:.1f} s (traces {summary.timings.get('traces_s', 0):.1f} s); store: {opts.store_path or default_store_path()}[/]")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .leaderboard import write_boards
+    from .store import Store, default_store_path
+
+    path = Path(args.store) if args.store else default_store_path()
+    if not path.exists():
+        raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
+    store = Store(path)
+    try:
+        written = write_boards(store, Path(args.out), args.dataset, args.protocol)
+    finally:
+        store.close()
+    if not written:
+        raise HrbenchError("no complete runs in the store match", path)
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+
+    reg = get_registry()
+    t = Table(title="hrbench plugins (entry-point group 'hrbench')")
+    for col in ("Plugin", "Distribution", "Version", "Registers", "Status"):
+        t.add_column(col)
+    for p in reg.plugins:
+        regs = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(p.registered.items()))
+        t.add_row(p.name, p.distribution, p.version, regs, f"[red]failed: {p.error}[/]" if p.error else "[green]ok[/]")
+    Console(width=200).print(t)
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+
+    reg = get_registry()
+    if args.action == "list" or args.action is None:
+        for name, cls in sorted(reg.datasets.items()):
+            print(f"{name:16s} {cls.description}")
+        return 0
+    if not args.name:
+        raise HrbenchError("usage: hrbench datasets check NAME [ROOT]")
+    adapter = reg.dataset(args.name)()
+    root = Path(args.root) if args.root else adapter.default_root()
+    if root is None:
+        raise HrbenchError(f"dataset {args.name} needs a ROOT directory")
+    if not adapter.needs_root:
+        adapter.prepare(root)
+    recs, problems = adapter.check(root)
+    out = Console(width=160)
+    by_subject: dict[str, int] = {}
+    for r in recs:
+        by_subject[r.subject] = by_subject.get(r.subject, 0) + 1
+    t = Table(title=f"{args.name} at {root}: {len(recs)} usable recordings, {len(by_subject)} subjects")
+    t.add_column("Subject")
+    t.add_column("Recordings", justify="right")
+    for s in sorted(by_subject):
+        t.add_row(s, str(by_subject[s]))
+    out.print(t)
+    if problems:
+        out.print(f"[red]{len(problems)} problem(s):[/]")
+        for p in problems:
+            out.print(f"  {p.path}: {p.message}", highlight=False, soft_wrap=True)
+        return 1
+    out.print("[green]no problems found[/]")
+    return 0
+
+
+def cmd_protocols(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+    from .protocol import available_protocols, load_protocol
+
+    for name, path in sorted(available_protocols(get_registry().protocol_dirs).items()):
+        p = load_protocol(path)
+        print(f"{name:20s} {p.short_hash}  {p.describe()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hrbench",
+        description="Benchmark remote-photoplethysmography (heart rate from face video) methods fairly: same data, splits, ground truth and metrics.",
+    )
+    parser.add_argument("--version", action="version", version=f"hrbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run methods under a protocol and store the results", epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--method", default="stmap_transfer", help="comma-separated method names (see `hrbench plugins`); default: %(default)s")
+    run.add_argument("--dataset", default="synthetic", help="dataset to test on; default: the embedded %(default)s dataset, generated on first use")
+    run.add_argument("--data-root", help="where your copy of the dataset lives")
+    run.add_argument("--protocol", default="subject_exclusive", help="protocol name (see `hrbench protocols`) or path to a .toml; default: %(default)s")
+    run.add_argument("--train-on", help="training dataset for cross-database protocols")
+    run.add_argument("--train-root", help="data root of --train-on")
+    run.add_argument("--profile", default="default", help="method profile: 'default' (CPU budget) or e.g. 'paper' (the paper's settings)")
+    run.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a method parameter (repeatable)")
+    run.add_argument("--seed", type=int, help="training seed (default: the protocol's seed)")
+    run.add_argument("--train-fraction", type=float, default=1.0, help="use this fraction of training clips (SynRhythm Fig. 6); default 1")
+    run.add_argument("--skip-invalid", action="store_true", help="skip malformed recordings (recorded with the run) instead of stopping")
+    run.add_argument("--landmarker", default="mediapipe_litert", help="face landmarker plugin; default: %(default)s")
+    run.add_argument("--workers", type=int, help="processes for trace extraction (default: number of cores)")
+    run.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
+    run.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
+    run.add_argument("--device", choices=["cpu", "cuda"], help="device for deep methods (default: cuda if available)")
+    run.set_defaults(func=cmd_run)
+
+    lb = sub.add_parser("leaderboard", help="render markdown leaderboards from the results store")
+    lb.add_argument("--dataset", help="only this dataset")
+    lb.add_argument("--protocol", help="only this protocol")
+    lb.add_argument("--all", action="store_true", help="every dataset x protocol in the store (the default)")
+    lb.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
+    lb.add_argument("--out", default="leaderboards", help="output directory; default: %(default)s")
+    lb.set_defaults(func=cmd_leaderboard)
+
+    pl = sub.add_parser("plugins", help="list loaded plugins, their distributions and what they register")
+    pl.set_defaults(func=cmd_plugins)
+
+    ds = sub.add_parser("datasets", help="list dataset adapters, or check a copy of a dataset")
+    ds.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+    ds.add_argument("name", nargs="?", help="adapter name, e.g. mahnob_hci")
+    ds.add_argument("root", nargs="?", help="dataset root directory")
+    ds.set_defaults(func=cmd_datasets)
+
+    pr = sub.add_parser("protocols", help="list protocols and their hashes")
+    pr.set_defaults(func=cmd_protocols)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except HrbenchError as exc:
+        if os.environ.get("HRBENCH_DEBUG"):
+            raise
+        print(f"hrbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hrbench: interrupted; run the same command again to resume (finished work is kept)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

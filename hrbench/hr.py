@@ -1,0 +1,143 @@
+"""One heart-rate estimator for predictions and ground truth alike.
+
+Using the same code to turn a method's pulse signal and a dataset's reference
+BVP into beats per minute keeps the comparison fair: any bias of the
+estimator cancels instead of showing up as a method error.
+
+* Pulse-like signals (rPPG output, BVP): detrend, zero-phase Butterworth
+  band-pass to the HR band (0.7-4 Hz = 42-240 bpm by default, as in
+  SynRhythm), Hann-windowed periodogram zero-padded so bins are finer than
+  ``resolution_bpm``, peak inside the band refined by parabolic interpolation.
+* ECG: R-peaks (band-pass 5-20 Hz, polarity fixed by the larger excursion,
+  ``scipy.signal.find_peaks`` with a refractory distance from the band's
+  upper edge), HR = 60 / mean RR over the window.
+* HR tracks (a dataset that ships bpm values): mean over the window.
+
+Settings come from the protocol (``[hr]`` table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as sps
+
+from .errors import RecordingError
+from .recording import Recording, Signal
+
+
+@dataclass(frozen=True)
+class HRSettings:
+    """How heart rate is read from a signal; part of every protocol."""
+
+    band_bpm: tuple[float, float] = (42.0, 240.0)
+    resolution_bpm: float = 0.25
+    filter_order: int = 4
+
+    def __post_init__(self) -> None:
+        lo, hi = self.band_bpm
+        if not (0 < lo < hi):
+            raise ValueError(f"band_bpm must be increasing and positive, got {self.band_bpm}")
+        if not (0 < self.resolution_bpm <= 0.5):
+            raise ValueError("resolution_bpm must be in (0, 0.5] (finer than half a beat per minute)")
+
+    @property
+    def band_hz(self) -> tuple[float, float]:
+        return self.band_bpm[0] / 60.0, self.band_bpm[1] / 60.0
+
+
+def bandpass(x: np.ndarray, fs: float, band_hz: tuple[float, float], order: int = 4) -> np.ndarray:
+    """Zero-phase Butterworth band-pass along the last axis."""
+    nyq = fs / 2.0
+    lo, hi = band_hz
+    hi = min(hi, 0.95 * nyq)
+    sos = sps.butter(order, [lo / nyq, hi / nyq], btype="bandpass", output="sos")
+    padlen = min(x.shape[-1] - 1, 3 * (2 * len(sos) + 1) * 3)
+    return sps.sosfiltfilt(sos, x, axis=-1, padlen=max(padlen, 0))
+
+
+def spectral_hr(x: np.ndarray, fs: float, settings: HRSettings = HRSettings(), *, filtered: bool = False) -> np.ndarray:
+    """Heart rate (bpm) of pulse signals along the last axis; vectorised over the rest.
+
+    ``x`` has shape ``(..., T)``; the result has shape ``(...)``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[-1] < 8:
+        raise ValueError("signal too short for spectral HR estimation")
+    x = sps.detrend(x, axis=-1)
+    if not filtered:
+        x = bandpass(x, fs, settings.band_hz, settings.filter_order)
+    T = x.shape[-1]
+    # Zero-pad so one FFT bin is at most resolution_bpm (in Hz: resolution/60).
+    nfft = int(2 ** np.ceil(np.log2(max(T, fs * 60.0 / settings.resolution_bpm))))
+    win = np.hanning(T)
+    spec = np.abs(np.fft.rfft(x * win, n=nfft, axis=-1)) ** 2
+    freqs = np.fft.rfftfreq(nfft, d=1.0 / fs)
+    lo, hi = settings.band_hz
+    in_band = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+    band_spec = spec[..., in_band]
+    k = np.argmax(band_spec, axis=-1)
+    # Parabolic interpolation on the log spectrum around the peak bin.
+    km = np.clip(k - 1, 0, band_spec.shape[-1] - 1)
+    kp = np.clip(k + 1, 0, band_spec.shape[-1] - 1)
+    take = lambda idx: np.take_along_axis(band_spec, idx[..., None], axis=-1)[..., 0]  # noqa: E731
+    a, b, c = (np.log(take(i) + 1e-30) for i in (km, k, kp))
+    denom = a - 2 * b + c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = np.where((denom < 0) & (km != k) & (kp != k), 0.5 * (a - c) / denom, 0.0)
+    df = freqs[1] - freqs[0]
+    f_peak = freqs[in_band][k] + np.clip(delta, -0.5, 0.5) * df
+    return f_peak * 60.0
+
+
+def r_peaks(ecg: np.ndarray, fs: float, max_bpm: float = 240.0) -> np.ndarray:
+    """Indices of ECG R-peaks."""
+    ecg = np.asarray(ecg, dtype=np.float64)
+    x = bandpass(sps.detrend(ecg), fs, (5.0, min(20.0, 0.45 * fs)), order=3)
+    # R waves are the largest excursion; fix polarity (some leads are inverted).
+    if abs(np.percentile(x, 0.5)) > abs(np.percentile(x, 99.5)):
+        x = -x
+    height = 0.35 * np.percentile(x, 99.5)
+    distance = max(1, int(fs * 60.0 / max_bpm))
+    peaks, _ = sps.find_peaks(x, height=height, distance=distance)
+    return peaks
+
+
+def ecg_hr(ecg: np.ndarray, fs: float, settings: HRSettings = HRSettings()) -> float:
+    """HR (bpm) over a window of ECG as 60 / mean RR interval."""
+    peaks = r_peaks(ecg, fs, settings.band_bpm[1])
+    if len(peaks) < 2:
+        raise ValueError("fewer than two R-peaks in the window")
+    rr = np.diff(peaks) / fs
+    return float(60.0 / rr.mean())
+
+
+def signal_hr(sig: Signal, t0: float, t1: float, settings: HRSettings = HRSettings()) -> float:
+    """Reference HR of a ground-truth signal over seconds [t0, t1) of the video clock."""
+    t = sig.sample_times()
+    sel = (t >= t0) & (t < t1)
+    values = np.asarray(sig.values, dtype=np.float64)[sel]
+    if sig.kind == "hr":
+        if len(values) == 0:
+            # A coarse track (e.g. one value per second) may have no sample inside a
+            # short window: interpolate at the window's centre instead.
+            return float(np.interp(0.5 * (t0 + t1), t, sig.values))
+        return float(values.mean())
+    if len(values) < 8:
+        raise ValueError(f"ground truth covers only {len(values)} samples of [{t0:.2f}, {t1:.2f}) s")
+    fs = sig.fs if sig.times is None else (len(t) - 1) / (t[-1] - t[0])
+    if sig.kind == "ecg":
+        return ecg_hr(values, fs, settings)
+    return float(spectral_hr(values, fs, settings))
+
+
+def reference_hr(rec: Recording, sig: Signal, windows: np.ndarray, settings: HRSettings) -> np.ndarray:
+    """Reference HR for each (t0, t1) window of a recording, as a one-line error on failure."""
+    out = np.empty(len(windows))
+    for i, (t0, t1) in enumerate(windows):
+        try:
+            out[i] = signal_hr(sig, float(t0), float(t1), settings)
+        except ValueError as exc:
+            raise RecordingError(f"ground truth unusable: {exc}", rec.gt_path, rec.id) from exc
+    return out

@@ -1,0 +1,120 @@
+"""Recordings: one video (or frame folder) and its ground truth.
+
+A :class:`Recording` is cheap to build: adapters create them at scan time
+without decoding anything.  Frames and ground truth are loaded on demand
+through picklable callables (``functools.partial`` of module-level
+functions), so recordings travel to worker processes unchanged.
+
+Ground truth is always a :class:`Signal` of one of three kinds -- a blood
+volume pulse (``bvp``), an ``ecg``, or an ``hr`` track in bpm -- and every
+dataset answers "what was the heart rate between seconds a and b" through the
+same estimator (:func:`hrbench.hr.reference_hr`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import RecordingError
+
+SignalKind = Literal["bvp", "ecg", "hr"]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A physiological signal sampled at ``fs`` Hz, or at explicit ``times`` (s).
+
+    ``times`` is given when the sampling is irregular; otherwise sample ``i``
+    lies at ``offset + i / fs`` seconds on the video's clock.
+    """
+
+    kind: SignalKind
+    values: np.ndarray
+    fs: float
+    offset: float = 0.0
+    times: np.ndarray | None = None
+
+    def sample_times(self) -> np.ndarray:
+        if self.times is not None:
+            return np.asarray(self.times, dtype=np.float64)
+        return self.offset + np.arange(len(self.values), dtype=np.float64) / self.fs
+
+    @property
+    def duration(self) -> float:
+        t = self.sample_times()
+        return float(t[-1] - t[0]) if len(t) > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """Where frames come from: a video file, or a folder of images.
+
+    ``pattern`` is a glob for image folders (sorted by name, so zero-padded
+    names such as MMSE-HR's ``%03d.jpg`` order correctly).
+    """
+
+    path: Path
+    kind: Literal["video", "images"] = "video"
+    pattern: str = "*.jpg"
+
+    def image_files(self) -> list[Path]:
+        return sorted(self.path.glob(self.pattern))
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One video and its ground truth.
+
+    Attributes:
+        dataset: name of the adapter that found it.
+        id: unique within its dataset, stable across scans (used in results).
+        subject: subject id; subject-exclusive splits group on it.
+        session: session / scenario / task label.
+        fps: nominal frame rate.
+        frames: the frame source.
+        ground_truth: zero-argument callable returning the reference Signal.
+        timestamps: optional callable returning per-frame times in seconds.
+        roi: ``"face"`` (find a face) or ``"full-frame"`` (pre-cropped skin).
+        meta: free-form descriptive fields (scenario, skin tone, ...), shown in
+            breakdowns; must be JSON-serialisable.
+        window: optional (start_s, end_s) of the usable part of the video, for
+            protocols that evaluate a fixed window (e.g. MAHNOB-HCI 306-2135).
+        gt_path: the ground-truth file, for error messages.
+    """
+
+    dataset: str
+    id: str
+    subject: str
+    session: str
+    fps: float
+    frames: FrameSource
+    ground_truth: Callable[[], Signal]
+    timestamps: Callable[[], np.ndarray] | None = None
+    roi: Literal["face", "full-frame"] = "face"
+    meta: dict[str, Any] = field(default_factory=dict)
+    window: tuple[float, float] | None = None
+    gt_path: Path | None = None
+
+    def load_ground_truth(self) -> Signal:
+        """Load the reference signal, converting any failure to a one-line error."""
+        try:
+            sig = self.ground_truth()
+        except RecordingError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any parser failure becomes one line
+            raise RecordingError(
+                f"cannot read ground truth ({type(exc).__name__}: {exc})",
+                self.gt_path or self.frames.path,
+                self.id,
+            ) from exc
+        values = np.asarray(sig.values, dtype=np.float64)
+        if values.ndim != 1 or len(values) < 2:
+            raise RecordingError("ground truth is empty or not one-dimensional", self.gt_path, self.id)
+        if not np.all(np.isfinite(values)):
+            raise RecordingError("ground truth contains NaN or infinite values", self.gt_path, self.id)
+        return sig

@@ -1,0 +1,113 @@
+"""ROI schemes: landmarks -> per-region mean colour of one frame.
+
+A scheme maps one RGB frame plus its 68 landmarks to an ``(n_rois, 3)`` array
+of mean R, G, B values.  Stacked over a video that gives the ROI traces
+``(n_rois, T, 3)`` that every method consumes; the traces are cached by
+:mod:`hrbench.traces`.
+
+Recordings marked ``roi="full-frame"`` (pre-cropped skin videos) are measured
+with ``landmarks=None``: the whole frame plays the part of the face region.
+
+Schemes:
+
+* ``face_skin`` -- one ROI: mean over the face polygon (jaw line closed over
+  a forehead band raised above the brows), eyes and mouth masked out.  The
+  input of the classic methods (green, ICA, CHROM, POS).
+* ``cheek_grid`` -- SynRhythm (section III-A): the cheek rectangle spanning
+  the face contour horizontally and from below the eyes to the mouth corners
+  vertically, resized to 100 x 200 pixels and cut into 10 x 20 = 200 blocks of
+  10 x 10 pixels, row-major.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from . import landmarks as lm
+
+
+class RoiScheme(ABC):
+    """One way of turning a frame into region means."""
+
+    name: ClassVar[str]
+    n_rois: ClassVar[int]
+    version: ClassVar[str] = "1"
+
+    @abstractmethod
+    def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        """``(n_rois, 3)`` float32 mean RGB of each region."""
+
+
+def _clip_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
+    xa, ya = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
+    xb, yb = min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))
+    return xa, ya, max(xa + 1, xb), max(ya + 1, yb)
+
+
+class FaceSkin(RoiScheme):
+    name = "face_skin"
+    n_rois = 1
+
+    def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        if landmarks is None:
+            return frame.reshape(-1, 3).mean(axis=0, dtype=np.float64)[None].astype(np.float32)
+        pts = landmarks.astype(np.float32)
+        h, w = frame.shape[:2]
+        jaw = pts[lm.JAW]
+        brows = np.concatenate([pts[lm.RIGHT_BROW], pts[lm.LEFT_BROW]])
+        # Forehead: lift the brow line by 40 % of the brow-to-nose-tip height.
+        lift = 0.4 * (pts[33, 1] - brows[:, 1].mean())
+        forehead = brows[::-1] - np.array([0.0, lift], dtype=np.float32)
+        poly = np.concatenate([jaw, forehead])
+        x0, y0 = poly.min(axis=0)
+        x1, y1 = poly.max(axis=0)
+        xa, ya, xb, yb = _clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
+        crop = frame[ya:yb, xa:xb]
+        mask = np.zeros(crop.shape[:2], np.uint8)
+        off = np.array([xa, ya], dtype=np.float32)
+        cv2.fillPoly(mask, [np.round(poly - off).astype(np.int32)], 1)
+        for part in (lm.RIGHT_EYE, lm.LEFT_EYE, slice(48, 60)):
+            cv2.fillPoly(mask, [np.round(pts[part] - off).astype(np.int32)], 0)
+        if mask.sum() < 16:
+            return crop.reshape(-1, 3).mean(axis=0)[None].astype(np.float32)
+        return np.asarray(cv2.mean(crop, mask=mask)[:3], dtype=np.float32)[None]
+
+
+class CheekGrid(RoiScheme):
+    name = "cheek_grid"
+    rows, cols = 10, 20
+    height, width = 100, 200
+    n_rois = rows * cols
+
+    def box(self, landmarks: np.ndarray) -> tuple[float, float, float, float]:
+        """The cheek rectangle (x0, y0, x1, y1) from 68 landmarks."""
+        p = landmarks
+        x0, x1 = p[1:4, 0].min(), p[13:16, 0].max()
+        eyes_bottom = max(p[[40, 41], 1].max(), p[[46, 47], 1].max())
+        y0 = eyes_bottom + 0.1 * (p[33, 1] - eyes_bottom)
+        y1 = max(p[48, 1], p[54, 1])
+        return float(x0), float(y0), float(x1), float(y1)
+
+    def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = (0, 0, w, h) if landmarks is None else self.box(landmarks)
+        xa, ya, xb, yb = _clip_box(x0, y0, x1, y1, w, h)
+        crop = frame[ya:yb, xa:xb]
+        rect = cv2.resize(crop, (self.width, self.height), interpolation=cv2.INTER_AREA).astype(np.float32)
+        bh, bw = self.height // self.rows, self.width // self.cols
+        blocks = rect.reshape(self.rows, bh, self.cols, bw, 3).mean(axis=(1, 3))
+        return blocks.reshape(self.n_rois, 3)
+
+
+ROI_SCHEMES: dict[str, type[RoiScheme]] = {s.name: s for s in (FaceSkin, CheekGrid)}
+
+
+def get_scheme(name: str) -> RoiScheme:
+    try:
+        return ROI_SCHEMES[name]()
+    except KeyError:
+        raise KeyError(f"unknown ROI scheme {name!r}; known: {', '.join(sorted(ROI_SCHEMES))}") from None

@@ -1,0 +1,161 @@
+"""The results store: every per-clip and per-video prediction, with provenance.
+
+SQLite, one file (``--store``, ``$HRBENCH_STORE``, default
+``results/hrbench.sqlite``).  A *run* is identified by a key hashed from
+everything that determines its numbers -- method, effective parameters,
+profile, protocol hash, dataset fingerprint(s), seed, training fraction and
+hrbench version -- so re-running the same command finds its folds already
+stored and computes nothing twice (no duplicate rows), while changing any
+ingredient starts a new run.  Folds are written in one transaction each: a
+run interrupted mid-way resumes at the first missing fold.
+
+Leaderboards are a pure function of this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_key TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    protocol_path TEXT NOT NULL,
+    protocol_sha256 TEXT NOT NULL,
+    protocol_desc TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    train_dataset TEXT NOT NULL,
+    dataset_fingerprint TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    train_fraction REAL NOT NULL,
+    versions_json TEXT NOT NULL,
+    notes_json TEXT NOT NULL DEFAULT '{}',
+    skipped_json TEXT NOT NULL DEFAULT '[]',
+    n_folds INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    command TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS folds (
+    run_key TEXT NOT NULL REFERENCES runs(run_key),
+    fold INTEGER NOT NULL,
+    n_train_videos INTEGER NOT NULL,
+    n_train_clips INTEGER NOT NULL,
+    n_test_videos INTEGER NOT NULL,
+    train_hr_json TEXT NOT NULL,
+    fit_seconds REAL NOT NULL,
+    predict_seconds REAL NOT NULL,
+    PRIMARY KEY (run_key, fold)
+);
+CREATE TABLE IF NOT EXISTS clip_predictions (
+    run_key TEXT NOT NULL,
+    fold INTEGER NOT NULL,
+    recording_id TEXT NOT NULL,
+    clip_index INTEGER NOT NULL,
+    start_s REAL NOT NULL,
+    hr_pred REAL NOT NULL,
+    hr_ref REAL NOT NULL,
+    PRIMARY KEY (run_key, recording_id, clip_index)
+);
+CREATE TABLE IF NOT EXISTS video_predictions (
+    run_key TEXT NOT NULL,
+    fold INTEGER NOT NULL,
+    recording_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    hr_pred REAL NOT NULL,
+    hr_ref REAL NOT NULL,
+    meta_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_key, recording_id)
+);
+"""
+
+
+def default_store_path() -> Path:
+    return Path(os.environ.get("HRBENCH_STORE", "results/hrbench.sqlite"))
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    fold: int
+    n_train_videos: int
+    n_train_clips: int
+    train_hr: list[float]
+    fit_seconds: float
+    predict_seconds: float
+    clips: list[tuple[str, int, float, float, float]]  # recording, index, start, pred, ref
+    videos: list[tuple[str, str, float, float, dict[str, Any]]]  # recording, subject, pred, ref, meta
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self.db:
+            yield self.db
+
+    def ensure_run(self, run_key: str, row: dict[str, Any]) -> None:
+        cols = ["run_key", *row]
+        with self._tx() as db:
+            db.execute(
+                f"INSERT OR IGNORE INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [run_key, *row.values()],
+            )
+
+    def update_run(self, run_key: str, **fields: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE runs SET {sets} WHERE run_key = ?", [*fields.values(), run_key])
+
+    def done_folds(self, run_key: str) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT fold FROM folds WHERE run_key = ?", (run_key,))}
+
+    def write_fold(self, run_key: str, res: FoldResult) -> None:
+        """All rows of one fold in one transaction (all or nothing)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO clip_predictions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_key, res.fold, *c) for c in res.clips],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO video_predictions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_key, res.fold, rid, subj, p, r, json.dumps(meta, sort_keys=True)) for rid, subj, p, r, meta in res.videos],
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO folds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_key,
+                    res.fold,
+                    res.n_train_videos,
+                    res.n_train_clips,
+                    len(res.videos),
+                    json.dumps(res.train_hr),
+                    res.fit_seconds,
+                    res.predict_seconds,
+                ),
+            )
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        self.db.row_factory = sqlite3.Row
+        try:
+            return list(self.db.execute(sql, params))
+        finally:
+            self.db.row_factory = None

@@ -1,0 +1,155 @@
+"""Face -> ROI traces, computed once per (video content, scheme, landmarker, code) and cached.
+
+Extraction decodes each frame, asks the landmarker for 68 points and lets
+each requested ROI scheme measure its regions.  The result for one scheme is
+a :class:`Traces`: ``values`` ``(n_rois, T, 3)`` float32 mean RGB with NaN
+where the face was lost, ``valid`` ``(T,)`` flags, ``times`` ``(T,)`` seconds.
+Lost frames are flagged, never silently filled; clip sampling decides what
+to do with them.
+
+Cache layout: ``<cache>/traces/<key>.npz`` (``np.savez``, no pickle, written
+atomically), ``key = hash(video fingerprint, scheme + version, landmarker +
+version, TRACE_CODE_VERSION)``.  An interrupted run keeps every recording it
+finished; a restart extracts only the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import TRACE_CODE_VERSION
+from .errors import HrbenchError, RecordingError
+from .fsutil import file_fingerprint, load_npz, save_npz_atomic, stable_hash, tree_fingerprint
+from .recording import Recording
+from .roi import get_scheme
+from .video import iter_frames
+
+
+@dataclass(frozen=True)
+class Traces:
+    values: np.ndarray
+    valid: np.ndarray
+    times: np.ndarray
+    fps: float
+
+    @property
+    def n_frames(self) -> int:
+        return self.values.shape[1]
+
+
+def video_fingerprint(rec: Recording) -> str:
+    src = rec.frames
+    try:
+        if src.kind == "images":
+            files = src.image_files()
+            if not files:
+                raise RecordingError(f"no frames matching {src.pattern!r}", src.path, rec.id)
+            return tree_fingerprint(files)
+        return file_fingerprint(src.path)
+    except FileNotFoundError:
+        raise RecordingError("video file not found", src.path, rec.id) from None
+
+
+def landmarker_tag(rec: Recording, landmarker: str, version: str) -> str:
+    return "full-frame" if rec.roi == "full-frame" else f"{landmarker}@{version}"
+
+
+def trace_key(fingerprint: str, scheme: str, landmarker_tag_: str) -> str:
+    s = get_scheme(scheme)
+    return stable_hash([fingerprint, f"{scheme}@{s.version}", landmarker_tag_, TRACE_CODE_VERSION], 24)
+
+
+def cache_path(cache_root: Path, key: str) -> Path:
+    return cache_root / "traces" / key[:2] / f"{key}.npz"
+
+
+def load_traces(path: Path) -> Traces:
+    try:
+        d = load_npz(path)
+        return Traces(d["values"], d["valid"].astype(bool), d["times"], float(d["fps"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise HrbenchError(f"corrupt trace cache entry ({exc}); delete it to re-extract", path) from None
+
+
+def _frame_times(rec: Recording, n: int) -> np.ndarray:
+    if rec.timestamps is not None:
+        try:
+            ts = np.asarray(rec.timestamps(), dtype=np.float64)
+        except Exception as exc:  # noqa: BLE001
+            raise RecordingError(f"cannot read timestamps ({exc})", rec.frames.path, rec.id) from None
+        if len(ts) >= n and np.all(np.diff(ts[:n]) > 0):
+            return ts[:n] - ts[0]
+        # A timestamp file shorter than the video or not increasing is unusable;
+        # fall back to the nominal rate rather than guess an alignment.
+    return np.arange(n, dtype=np.float64) / rec.fps
+
+
+def extract(rec: Recording, schemes: list[str], landmarker: object | None) -> dict[str, Traces]:
+    """Decode a recording once and measure every requested scheme on each frame."""
+    objs = [get_scheme(s) for s in schemes]
+    per_scheme: list[list[np.ndarray]] = [[] for _ in objs]
+    valid: list[bool] = []
+    if landmarker is not None:
+        landmarker.reset()
+    for frame in iter_frames(rec.frames, rec.id):
+        if rec.roi == "full-frame":
+            pts = None
+            ok = True
+        else:
+            pts = landmarker(frame)
+            ok = pts is not None
+        valid.append(ok)
+        for i, s in enumerate(objs):
+            per_scheme[i].append(s.measure(frame, pts) if ok else np.full((s.n_rois, 3), np.nan, np.float32))
+    v = np.asarray(valid, dtype=bool)
+    if not v.any():
+        raise RecordingError("no face found in any frame", rec.frames.path, rec.id)
+    times = _frame_times(rec, len(v))
+    return {
+        name: Traces(np.stack(rows, axis=1).astype(np.float32), v, times, float(rec.fps))
+        for name, rows in zip(schemes, per_scheme, strict=True)
+    }
+
+
+def extract_and_cache(
+    rec: Recording, schemes: list[str], landmarker_name: str, cache_root: Path
+) -> dict[str, str]:
+    """Worker entry point: extract the schemes not cached yet; return {scheme: cache path}.
+
+    Runs in a worker process, so it loads the landmarker through the plugin
+    registry itself (by name: the core never imports a plugin module).
+    """
+    fp = video_fingerprint(rec)
+    landmarker = None
+    version = "0"
+    if rec.roi != "full-frame":
+        from .plugins import get_registry
+
+        cls = get_registry().landmarker(landmarker_name)
+        version = getattr(cls, "version", "1")
+    tag = landmarker_tag(rec, landmarker_name, version)
+    paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
+    todo = [s for s, p in paths.items() if not p.exists()]
+    if todo:
+        if rec.roi != "full-frame":
+            ok, why = cls.available()
+            if not ok:
+                raise HrbenchError(f"landmarker {landmarker_name} unavailable: {why}")
+            landmarker = cls()
+        for s, tr in extract(rec, todo, landmarker).items():
+            save_npz_atomic(
+                paths[s],
+                {"values": tr.values, "valid": tr.valid, "times": tr.times, "fps": np.float64(tr.fps)},
+            )
+    return {s: str(p) for s, p in paths.items()}
+
+
+def cached_paths(rec: Recording, schemes: list[str], landmarker_name: str, version: str, cache_root: Path) -> dict[str, Path] | None:
+    """Paths of cached traces for every scheme, or None if any is missing."""
+    fp = video_fingerprint(rec)
+    tag = landmarker_tag(rec, landmarker_name, version)
+    paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
+    return paths if all(p.exists() for p in paths.values()) else None

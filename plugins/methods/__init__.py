@@ -1,0 +1,1 @@
+"""First-party hrbench plugins, registered through the `hrbench` entry-point group."""
