@@ -116,6 +116,13 @@ def ecg_hr(ecg: np.ndarray, fs: float, settings: HRSettings = HRSettings()) -> f
 def signal_hr(sig: Signal, t0: float, t1: float, settings: HRSettings = HRSettings()) -> float:
     """Reference HR of a ground-truth signal over seconds [t0, t1) of the video clock."""
     t = sig.sample_times()
+    step = (t[-1] - t[0]) / max(1, len(t) - 1)
+    covered = min(t1, t[-1] + step) - max(t0, t[0])
+    if covered < 0.9 * (t1 - t0):
+        raise ValueError(
+            f"it covers {t[0]:.1f}-{t[-1] + step:.1f} s of the video clock, "
+            f"not the clip's {t0:.1f}-{t1:.1f} s (shorter than the video?)"
+        )
     sel = (t >= t0) & (t < t1)
     values = np.asarray(sig.values, dtype=np.float64)[sel]
     if sig.kind == "hr":

@@ -1,0 +1,117 @@
+"""End to end through the CLI with a third-party plugin found via entry-point metadata."""
+
+import sqlite3
+
+import pytest
+
+from hrbench.cli import main
+
+HRS = {f"r{i}": hr for i, hr in enumerate([58, 66, 72, 80, 88, 96, 104, 115, 128])}
+
+
+@pytest.fixture
+def tiny(thirdparty_site, tmp_path):
+    import thirdparty_hr
+
+    return thirdparty_hr.write_tiny_dataset(tmp_path / "tiny", HRS)
+
+
+def run(tiny, tmp_path, *extra):
+    return main(
+        ["run", "--method", "tp_green,tp_mean", "--dataset", "tiny", "--data-root", str(tiny),
+         "--protocol", "subject_exclusive", "--store", str(tmp_path / "s.sqlite"), "--workers", "1", *extra]
+    )
+
+
+def counts(db):
+    con = sqlite3.connect(db)
+    try:
+        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "folds", "clip_predictions", "video_predictions")}
+    finally:
+        con.close()
+
+
+def test_thirdparty_method_runs_through_cli_and_recovers_known_hr(tiny, tmp_path, capsys):
+    assert run(tiny, tmp_path) == 0
+    con = sqlite3.connect(tmp_path / "s.sqlite")
+    rows = con.execute(
+        "SELECT v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r USING (run_key) WHERE r.method = 'tp_green'"
+    ).fetchall()
+    assert len(rows) == len(HRS)
+    for rid, pred, ref in rows:
+        assert abs(ref - HRS[rid]) < 0.5  # ground truth read back from the BVP file
+        assert abs(pred - HRS[rid]) < 1.0  # the plugin's method recovered it from the video
+    out = capsys.readouterr().out
+    assert "tp_green" in out and "HRrmse" in out
+
+
+def test_rerun_reuses_everything_and_writes_no_duplicates(tiny, tmp_path, capsys):
+    assert run(tiny, tmp_path) == 0
+    first = counts(tmp_path / "s.sqlite")
+    assert run(tiny, tmp_path) == 0
+    assert counts(tmp_path / "s.sqlite") == first
+    assert "already in the store" in capsys.readouterr().err
+
+
+def test_leaderboard_regenerates_byte_identical(tiny, tmp_path):
+    assert run(tiny, tmp_path) == 0
+    out1, out2 = tmp_path / "lb1", tmp_path / "lb2"
+    assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out1)]) == 0
+    assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out2)]) == 0
+    f1 = sorted(out1.glob("*.md"))
+    assert [f.name for f in f1] == ["tiny-subject_exclusive.md"]
+    assert f1[0].read_bytes() == (out2 / f1[0].name).read_bytes()
+    text = f1[0].read_text()
+    assert "| tp_green |" in text and "baseline: training-set mean HR" in text
+    assert "protocols/subject_exclusive.toml" in text
+
+
+def test_plugins_lists_thirdparty_distribution(thirdparty_site, capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "thirdparty-hr" in out and "1.2.3" in out and "tp_green" in out
+
+
+def test_broken_plugin_is_reported_and_others_still_load(thirdparty_site, capsys):
+    dist = thirdparty_site / "broken_hr-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-hr\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[hrbench]\nbroken = broken_hr_missing_module\n")
+    from hrbench.plugins import get_registry
+
+    reg = get_registry(refresh=True)
+    info = {p.name: p for p in reg.plugins}
+    assert "broken_hr_missing_module" in info["broken"].error
+    assert "tp_green" in reg.methods and "chrom" in reg.methods
+    assert main(["plugins"]) == 0
+    assert "failed" in capsys.readouterr().out
+
+
+def test_env_var_selects_plugins(thirdparty_site, monkeypatch):
+    from hrbench.plugins import get_registry
+
+    monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
+    reg = get_registry(refresh=True)
+    assert [p.name for p in reg.plugins] == ["thirdparty"]
+    assert set(reg.methods) == {"tp_green", "tp_mean"}
+    monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty,nope")
+    from hrbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="nope"):
+        get_registry(refresh=True)
+    monkeypatch.delenv("HRBENCH_PLUGINS")
+
+
+def test_bad_parameter_fails_before_any_work(tiny, tmp_path, capsys):
+    rc = main(["run", "--method", "tp_green", "--dataset", "tiny", "--data-root", str(tiny),
+               "--param", "channel=7", "--store", str(tmp_path / "s.sqlite")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("hrbench: error:") and "channel" in err[-1]
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_unknown_method_is_one_line(tmp_path, capsys):
+    assert main(["run", "--method", "nope", "--store", str(tmp_path / "s.sqlite")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown method 'nope'" in err[0]

@@ -1,0 +1,72 @@
+"""The one HR estimator that serves predictions and ground truth alike."""
+
+import numpy as np
+import pytest
+
+from hrbench.hr import HRSettings, ecg_hr, r_peaks, signal_hr, spectral_hr
+from hrbench.recording import Signal
+
+
+@pytest.mark.parametrize("bpm", [45.0, 61.3, 77.7, 102.4, 151.1, 210.0])
+def test_spectral_hr_recovers_sine_finer_than_half_bpm(bpm):
+    fs = 30.0
+    t = np.arange(300) / fs
+    x = np.sin(2 * np.pi * bpm / 60 * t + 0.3) + 0.3 * np.sin(2 * np.pi * 0.25 * t)
+    assert abs(spectral_hr(x, fs) - bpm) < 0.5
+
+
+def test_spectral_hr_is_vectorised_over_leading_axes():
+    fs = 30.0
+    t = np.arange(450) / fs
+    bpms = np.array([[60.0, 90.0], [120.0, 75.0]])
+    x = np.sin(2 * np.pi * bpms[..., None] / 60 * t)
+    est = spectral_hr(x, fs)
+    assert est.shape == (2, 2)
+    np.testing.assert_allclose(est, bpms, atol=0.5)
+
+
+def test_band_from_settings_excludes_out_of_band_peaks():
+    fs = 30.0
+    t = np.arange(600) / fs
+    # Strong 30 bpm component below the band, weaker 80 bpm pulse inside it.
+    x = 5 * np.sin(2 * np.pi * 0.5 * t) + np.sin(2 * np.pi * 80 / 60 * t)
+    assert abs(spectral_hr(x, fs, HRSettings(band_bpm=(42, 240))) - 80) < 0.5
+
+
+def test_settings_validate_resolution():
+    with pytest.raises(ValueError):
+        HRSettings(resolution_bpm=1.0)
+
+
+def synthetic_ecg(bpm, fs=256.0, seconds=20.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(fs * seconds)) / fs
+    beats = np.arange(0.3, seconds, 60.0 / bpm)
+    x = np.zeros_like(t)
+    for b in beats:  # narrow R wave, small T wave
+        x += 1.0 * np.exp(-((t - b) ** 2) / (2 * 0.008**2)) + 0.25 * np.exp(-((t - b - 0.25) ** 2) / (2 * 0.04**2))
+    return x + 0.05 * rng.normal(size=t.size) + 0.3 * np.sin(2 * np.pi * 0.3 * t), len(beats)
+
+
+@pytest.mark.parametrize("bpm", [52.0, 75.0, 118.0])
+def test_ecg_hr_from_r_peaks(bpm):
+    ecg, n_beats = synthetic_ecg(bpm)
+    assert abs(len(r_peaks(ecg, 256.0)) - n_beats) <= 1
+    assert abs(ecg_hr(ecg, 256.0) - bpm) < 0.5
+    # Inverted leads are handled.
+    assert abs(ecg_hr(-ecg, 256.0) - bpm) < 0.5
+
+
+def test_signal_hr_windows_each_kind():
+    fs = 60.0
+    t = np.arange(int(30 * fs)) / fs
+    bpm = np.where(t < 15, 70.0, 100.0)
+    bvp = np.sin(2 * np.pi * np.cumsum(bpm / 60.0) / fs)
+    sig = Signal("bvp", bvp, fs)
+    assert abs(signal_hr(sig, 0, 10) - 70) < 0.5
+    assert abs(signal_hr(sig, 18, 28) - 100) < 0.5
+    track = Signal("hr", np.r_[np.full(15, 70.0), np.full(15, 100.0)], 1.0)
+    assert signal_hr(track, 0, 10) == 70.0
+    assert signal_hr(track, 20, 25) == 100.0
+    ecg, _ = synthetic_ecg(66.0)
+    assert abs(signal_hr(Signal("ecg", ecg, 256.0), 2, 12) - 66) < 1.0
