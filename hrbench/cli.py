@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if row.run_key is not None and row.run_key not in keys:
                     continue
                 m = row.metrics
-                t.add_row(row.label, f"{m.hr_me:.2f}", f"{m.hr_sd:.2f}", f"{m.hr_rmse:.2f}", f"{m.hr_mer:.2f}", f"{m.mae:.2f}", f"{m.r:.3f}", str(m.n), row.notes)
+                t.add_row(row.label, f"{m.hr_me:.2f}", f"{m.hr_sd:.2f}", f"{m.hr_rmse:.2f}", f"{m.hr_mer:.2f}", f"{m.mae:.2f}", f"{m.r:.3f}", str(m.n), ", ".join(f"{k}={v}" for k, v in sorted(row.notes.items())))
             out.print(t)
     finally:
         store.close()
@@ -102,13 +102,30 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
     store = Store(path)
     try:
-        written = write_boards(store, Path(args.out), args.dataset, args.protocol)
+        written = write_boards(store, Path(args.out), args.dataset, args.protocol, args.by)
     finally:
         store.close()
     if not written:
         raise HrbenchError("no complete runs in the store match", path)
     for p in written:
         print(p)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .leaderboard import compare
+    from .store import Store, default_store_path
+
+    path = Path(args.store) if args.store else default_store_path()
+    if not path.exists():
+        raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
+    store = Store(path)
+    try:
+        print(compare(store, args.methods[0], args.methods[1], args.dataset, args.protocol))
+    except KeyError as exc:
+        raise HrbenchError(str(exc.args[0]), path) from None
+    finally:
+        store.close()
     return 0
 
 
@@ -203,9 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--dataset", help="only this dataset")
     lb.add_argument("--protocol", help="only this protocol")
     lb.add_argument("--all", action="store_true", help="every dataset x protocol in the store (the default)")
+    lb.add_argument("--by", choices=["scenario", "skin_tone", "subject", "hr_range"], help="also write a breakdown table by this field")
     lb.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
     lb.add_argument("--out", default="leaderboards", help="output directory; default: %(default)s")
     lb.set_defaults(func=cmd_leaderboard)
+
+    cmp_ = sub.add_parser("compare", help="paired significance test of two methods (Wilcoxon signed-rank)")
+    cmp_.add_argument("methods", nargs=2, metavar="METHOD")
+    cmp_.add_argument("--dataset", default="synthetic")
+    cmp_.add_argument("--protocol", default="subject_exclusive")
+    cmp_.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
+    cmp_.set_defaults(func=cmd_compare)
 
     pl = sub.add_parser("plugins", help="list loaded plugins, their distributions and what they register")
     pl.set_defaults(func=cmd_plugins)

@@ -58,12 +58,27 @@ def test_leaderboard_regenerates_byte_identical(tiny, tmp_path):
     out1, out2 = tmp_path / "lb1", tmp_path / "lb2"
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out1)]) == 0
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out2)]) == 0
-    f1 = sorted(out1.glob("*.md"))
-    assert [f.name for f in f1] == ["tiny-subject_exclusive.md"]
-    assert f1[0].read_bytes() == (out2 / f1[0].name).read_bytes()
-    text = f1[0].read_text()
+    files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
+    assert {str(f) for f in files} >= {"README.md", "tiny-subject_exclusive.md", "tiny-subject_exclusive/hr_distribution.png",
+                                      "tiny-subject_exclusive/bland_altman-tp_green.png"}
+    for f in files:  # markdown and figures alike
+        assert (out1 / f).read_bytes() == (out2 / f).read_bytes(), f
+    text = (out1 / "tiny-subject_exclusive.md").read_text()
     assert "| tp_green |" in text and "baseline: training-set mean HR" in text
     assert "protocols/subject_exclusive.toml" in text
+    assert "Wilcoxon" in text and "limits of agreement" in text
+
+
+def test_compare_and_breakdown(tiny, tmp_path, capsys):
+    assert run(tiny, tmp_path) == 0
+    store = str(tmp_path / "s.sqlite")
+    assert main(["compare", "tp_green", "tp_mean", "--dataset", "tiny", "--protocol", "subject_exclusive", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "Wilcoxon" in out and "9 paired recordings" in out
+    assert main(["leaderboard", "--store", store, "--out", str(tmp_path / "lb"), "--by", "subject"]) == 0
+    text = (tmp_path / "lb" / "tiny-subject_exclusive-by-subject.md").read_text()
+    assert "| p0 |" in text and "| p4 |" in text
+    assert main(["compare", "tp_green", "nope", "--dataset", "tiny", "--protocol", "subject_exclusive", "--store", store]) == 2
 
 
 def test_plugins_lists_thirdparty_distribution(thirdparty_site, capsys):

@@ -1,0 +1,87 @@
+"""Deterministic PNG figures for leaderboards (matplotlib, Agg backend).
+
+Bland-Altman (SynRhythm Fig. 5), train vs test HR distributions per fold
+(Fig. 7a), error against training-set fraction (Fig. 6) and a
+critical-difference diagram (Friedman / Nemenyi).  PNGs carry no timestamp
+or software metadata, so regenerating them from the same store gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+_META = {"Software": None}
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, metadata=_META)
+    plt.close(fig)
+    return path
+
+
+def bland_altman(pred: np.ndarray, ref: np.ndarray, title: str, path: Path) -> tuple[float, float, float]:
+    """Plot and return (mean difference, lower and upper 95 % limits of agreement)."""
+    mean = (pred + ref) / 2
+    diff = pred - ref
+    md = float(diff.mean())
+    sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+    lo, hi = md - 1.96 * sd, md + 1.96 * sd
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.scatter(mean, diff, s=14, alpha=0.7)
+    for y, style in ((md, "-"), (lo, "--"), (hi, "--")):
+        ax.axhline(y, color="k", ls=style, lw=1)
+    ax.set_xlabel("(HR_est + HR_gt) / 2 (bpm)")
+    ax.set_ylabel("HR_est − HR_gt (bpm)")
+    ax.set_title(f"{title}\nmean {md:.2f}, 95% LoA [{lo:.2f}, {hi:.2f}] bpm", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    return md, lo, hi
+
+
+def hr_distributions(folds: list[tuple[list[float], list[float]]], title: str, path: Path) -> Path:
+    """Train vs test reference-HR histograms, one panel per fold."""
+    k = len(folds)
+    fig, axes = plt.subplots(1, k, figsize=(3.2 * k, 2.8), squeeze=False)
+    bins = np.arange(40, 181, 5)
+    for i, (train, test) in enumerate(folds):
+        ax = axes[0, i]
+        ax.hist(train, bins=bins, alpha=0.6, density=True, label="train")
+        ax.hist(test, bins=bins, alpha=0.6, density=True, label="test")
+        ax.set_title(f"fold {i + 1}", fontsize=9)
+        ax.set_xlabel("HR (bpm)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def fraction_curve(series: dict[str, list[tuple[float, float]]], title: str, path: Path) -> Path:
+    """HRrmse against the fraction of training clips, one line per method."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    for name, pts in sorted(series.items()):
+        pts = sorted(pts)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+    ax.set_xlabel("fraction of training clips")
+    ax.set_ylabel("HRrmse (bpm)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
+    import scikit_posthocs as sp
+
+    fig, ax = plt.subplots(figsize=(6, 2.2))
+    sp.critical_difference_diagram(ranks, sig_matrix, ax=ax)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
