@@ -13,6 +13,12 @@ Schemes:
 * ``face_skin`` -- one ROI: mean over the face polygon (jaw line closed over
   a forehead band raised above the brows), eyes and mouth masked out.  The
   input of the classic methods (green, ICA, CHROM, POS).
+* ``face_grid`` -- RhythmNet / the spatial-temporal attention poster (Niu et
+  al.): the face aligned by the eye line (rotation removed), cropped from the
+  brows' forehead band to the chin and across the jaw, warped to 100 x 100
+  pixels and cut into 5 x 5 = 25 blocks, row-major.  Traces are RGB; YUV maps
+  are derived from them (the conversion is linear per pixel, so the YUV mean
+  of a block is the same linear map of its RGB mean -- one cache serves both).
 * ``cheek_grid`` -- SynRhythm (section III-A): the cheek rectangle spanning
   the face contour horizontally and from below the eyes to the mouth corners
   vertically, resized to 100 x 200 pixels and cut into 10 x 20 = 200 blocks of
@@ -103,7 +109,51 @@ class CheekGrid(RoiScheme):
         return blocks.reshape(self.n_rois, 3)
 
 
-ROI_SCHEMES: dict[str, type[RoiScheme]] = {s.name: s for s in (FaceSkin, CheekGrid)}
+class FaceGrid(RoiScheme):
+    name = "face_grid"
+    rows = cols = 5
+    size = 100
+    n_rois = rows * cols
+
+    def affine(self, landmarks: np.ndarray) -> np.ndarray:
+        """2x3 matrix mapping frame pixels to the aligned 100 x 100 face."""
+        p = landmarks.astype(np.float64)
+        le, re = p[lm.RIGHT_EYE].mean(axis=0), p[lm.LEFT_EYE].mean(axis=0)
+        angle = np.arctan2(re[1] - le[1], re[0] - le[0])
+        c, s = np.cos(-angle), np.sin(-angle)
+        rot = np.array([[c, -s], [s, c]])
+        q = (p - p.mean(axis=0)) @ rot.T  # landmarks in the de-rotated frame
+        brows = np.concatenate([q[lm.RIGHT_BROW], q[lm.LEFT_BROW]])
+        top = brows[:, 1].min() - 0.25 * (q[8, 1] - brows[:, 1].min())
+        x0, x1 = q[lm.JAW, 0].min(), q[lm.JAW, 0].max()
+        y0, y1 = top, q[8, 1]
+        sx, sy = self.size / max(x1 - x0, 1.0), self.size / max(y1 - y0, 1.0)
+        a = np.diag([sx, sy]) @ rot
+        b = -np.diag([sx, sy]) @ (rot @ p.mean(axis=0)) - np.array([sx * x0, sy * y0])
+        return np.hstack([a, b[:, None]]).astype(np.float32)
+
+    def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        if landmarks is None:
+            face = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        else:
+            face = cv2.warpAffine(frame, self.affine(landmarks), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        b = self.size // self.rows
+        blocks = face.astype(np.float32).reshape(self.rows, b, self.cols, b, 3).mean(axis=(1, 3))
+        return blocks.reshape(self.n_rois, 3)
+
+
+# ITU-R BT.601 RGB -> YUV (Y in [0, 255], U/V centred on 0).
+RGB_TO_YUV = np.array(
+    [[0.299, 0.587, 0.114], [-0.14713, -0.28886, 0.436], [0.615, -0.51499, -0.10001]], dtype=np.float32
+)
+
+
+def rgb_to_yuv(traces: np.ndarray) -> np.ndarray:
+    """Convert mean-RGB traces (last axis = 3) to YUV; exact for block means."""
+    return traces @ RGB_TO_YUV.T
+
+
+ROI_SCHEMES: dict[str, type[RoiScheme]] = {s.name: s for s in (FaceSkin, CheekGrid, FaceGrid)}
 
 
 def get_scheme(name: str) -> RoiScheme:
