@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -39,34 +40,10 @@ def _console() -> Console:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .leaderboard import build_boards
-    from .runner import Runner, RunOptions, command_line
+    from .runner import Runner
     from .store import Store, default_store_path
 
-    params: dict[str, str] = {}
-    for kv in args.param or []:
-        if "=" not in kv:
-            raise HrbenchError(f"--param expects key=value, got {kv!r}")
-        k, v = kv.split("=", 1)
-        params[k.strip()] = v.strip()
-    opts = RunOptions(
-        methods=[m.strip() for m in args.method.split(",") if m.strip()],
-        dataset=args.dataset,
-        data_root=Path(args.data_root) if args.data_root else None,
-        protocol=args.protocol,
-        train_on=args.train_on,
-        train_root=Path(args.train_root) if args.train_root else None,
-        profile=args.profile,
-        params=params,
-        seed=args.seed,
-        train_fraction=args.train_fraction,
-        skip_invalid=args.skip_invalid,
-        landmarker=args.landmarker,
-        workers=args.workers,
-        store_path=Path(args.store) if args.store else None,
-        cache_root=Path(args.cache) if args.cache else None,
-        device=args.device,
-        command=command_line(),
-    )
+    opts = _run_options(args)
     console = _console()
     summary = Runner(opts, console=console).run()
     store = Store(opts.store_path or default_store_path())
@@ -108,6 +85,46 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if not written:
         raise HrbenchError("no complete runs in the store match", path)
     for p in written:
+        print(p)
+    return 0
+
+
+def _run_options(args: argparse.Namespace) -> Any:
+    from .runner import RunOptions, command_line
+
+    params: dict[str, str] = {}
+    for kv in args.param or []:
+        if "=" not in kv:
+            raise HrbenchError(f"--param expects key=value, got {kv!r}")
+        k, v = kv.split("=", 1)
+        params[k.strip()] = v.strip()
+    return RunOptions(
+        methods=[m.strip() for m in args.method.split(",") if m.strip()],
+        dataset=args.dataset,
+        data_root=Path(args.data_root) if args.data_root else None,
+        protocol=args.protocol,
+        train_on=getattr(args, "train_on", None),
+        train_root=Path(args.train_root) if getattr(args, "train_root", None) else None,
+        profile=args.profile,
+        params=params,
+        seed=args.seed,
+        train_fraction=getattr(args, "train_fraction", 1.0),
+        skip_invalid=args.skip_invalid,
+        landmarker=args.landmarker,
+        workers=args.workers,
+        store_path=Path(args.store) if getattr(args, "store", None) else None,
+        cache_root=Path(args.cache) if args.cache else None,
+        device=args.device,
+        command=command_line(),
+    )
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .runner import Runner
+
+    opts = _run_options(args)
+    paths = Runner(opts, console=_console()).explain(args.fold - 1, args.n_clips, Path(args.out))
+    for p in paths:
         print(p)
     return 0
 
@@ -189,6 +206,21 @@ def cmd_protocols(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", default="stmap_transfer", help="comma-separated method names (see `hrbench plugins`); default: %(default)s")
+    p.add_argument("--dataset", default="synthetic", help="dataset to test on; default: the embedded %(default)s dataset, generated on first use")
+    p.add_argument("--data-root", help="where your copy of the dataset lives")
+    p.add_argument("--protocol", default="subject_exclusive", help="protocol name (see `hrbench protocols`) or path to a .toml; default: %(default)s")
+    p.add_argument("--profile", default="default", help="method profile: 'default' (CPU budget) or e.g. 'paper' (the paper's settings)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a method parameter (repeatable)")
+    p.add_argument("--seed", type=int, help="training seed (default: the protocol's seed)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip malformed recordings (recorded with the run) instead of stopping")
+    p.add_argument("--landmarker", default="mediapipe_litert", help="face landmarker plugin; default: %(default)s")
+    p.add_argument("--workers", type=int, help="processes for trace extraction (default: number of cores)")
+    p.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="device for deep methods (default: cuda if available)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hrbench",
@@ -198,23 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run methods under a protocol and store the results", epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--method", default="stmap_transfer", help="comma-separated method names (see `hrbench plugins`); default: %(default)s")
-    run.add_argument("--dataset", default="synthetic", help="dataset to test on; default: the embedded %(default)s dataset, generated on first use")
-    run.add_argument("--data-root", help="where your copy of the dataset lives")
-    run.add_argument("--protocol", default="subject_exclusive", help="protocol name (see `hrbench protocols`) or path to a .toml; default: %(default)s")
+    _common_run_args(run)
     run.add_argument("--train-on", help="training dataset for cross-database protocols")
     run.add_argument("--train-root", help="data root of --train-on")
-    run.add_argument("--profile", default="default", help="method profile: 'default' (CPU budget) or e.g. 'paper' (the paper's settings)")
-    run.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a method parameter (repeatable)")
-    run.add_argument("--seed", type=int, help="training seed (default: the protocol's seed)")
     run.add_argument("--train-fraction", type=float, default=1.0, help="use this fraction of training clips (SynRhythm Fig. 6); default 1")
-    run.add_argument("--skip-invalid", action="store_true", help="skip malformed recordings (recorded with the run) instead of stopping")
-    run.add_argument("--landmarker", default="mediapipe_litert", help="face landmarker plugin; default: %(default)s")
-    run.add_argument("--workers", type=int, help="processes for trace extraction (default: number of cores)")
     run.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
-    run.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
-    run.add_argument("--device", choices=["cpu", "cuda"], help="device for deep methods (default: cuda if available)")
     run.set_defaults(func=cmd_run)
+
+    ex = sub.add_parser("explain", help="train a method on one fold and save its explanations (e.g. attention maps) of a few test clips")
+    _common_run_args(ex)
+    ex.add_argument("--fold", type=int, default=1, help="which fold to train on (1-based); default 1")
+    ex.add_argument("--n-clips", type=int, default=4, help="how many test clips to explain; default 4")
+    ex.add_argument("--out", default="explain", help="output directory; default: %(default)s")
+    ex.set_defaults(func=cmd_explain)
+
 
     lb = sub.add_parser("leaderboard", help="render markdown leaderboards from the results store")
     lb.add_argument("--dataset", help="only this dataset")

@@ -90,6 +90,7 @@ class Method(ABC):
         citation: the paper the method implements.
         roi_scheme: name of the ROI scheme whose traces it consumes.
         supervised: whether ``fit`` learns from labelled clips.
+        train_clip_factor: training clips this many times the protocol length.
         params: declared parameters (validated in ``__init__``).
         profiles: named parameter overrides; ``default`` must fit a CPU budget.
     """
@@ -101,6 +102,10 @@ class Method(ABC):
     supervised: ClassVar[bool] = False
     params: ClassVar[dict[str, Param]] = {}
     profiles: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Training clips are cut this many times longer than the protocol's clip
+    # length (capped by the video), for methods that resample time during
+    # training (HR-balancing augmentation); test clips are never changed.
+    train_clip_factor: ClassVar[float] = 1.0
 
     def __init__(self, context: RunContext | None = None, profile: str = "default", **overrides: Any) -> None:
         self.context = context or RunContext()

@@ -69,6 +69,20 @@ class RunOptions:
     command: str = ""
 
 
+def _uid(rec: Recording) -> str:
+    """Key of a recording inside one run: datasets of a cross-database run may share ids."""
+    return f"{rec.dataset}/{rec.id}"
+
+
+@dataclass
+class _Prepared:
+    folds: list[Fold]
+    clips: dict[str, RecordingClips]
+    meta: dict[str, dict[str, Any]]
+    fingerprint: str
+    skipped: list[Problem]
+
+
 @dataclass
 class RunSummary:
     run_keys: dict[str, str]
@@ -183,7 +197,7 @@ class Runner:
             if paths is None:
                 todo.append(r)
             else:
-                found[r.id] = paths
+                found[_uid(r)] = paths
         if todo:
             advance = hub.task("ROI traces", len(todo))
             ex = LocalExecutor(self.opts.workers)
@@ -191,7 +205,7 @@ class Runner:
             for i, res, err in ex.imap(extract_and_cache, args):
                 advance(1)
                 if err is None:
-                    found[todo[i].id] = {s: Path(p) for s, p in res.items()}
+                    found[_uid(todo[i])] = {s: Path(p) for s, p in res.items()}
                 elif isinstance(err, RecordingError):
                     problems.append(Problem(err.path or "", err.message, todo[i].id))
                 elif isinstance(err, HrbenchError):
@@ -200,24 +214,36 @@ class Runner:
                     raise HrbenchError(f"trace extraction failed: {type(err).__name__}: {err}", todo[i].frames.path) from err
         return found, problems
 
-    def _clips(self, recs: list[Recording], paths: dict[str, dict[str, Path]]) -> tuple[dict[str, RecordingClips], list[Problem]]:
+    def _clips(
+        self, recs: list[Recording], paths: dict[str, dict[str, Path]], length: int | None = None
+    ) -> tuple[dict[str, RecordingClips], list[Problem]]:
         out: dict[str, RecordingClips] = {}
         problems: list[Problem] = []
         for r in recs:
-            if r.id not in paths:
+            if _uid(r) not in paths:
                 continue
             try:
-                traces = {s: load_traces(p) for s, p in paths[r.id].items()}
-                out[r.id] = clip_recording(r, traces, r.load_ground_truth(), self.protocol)
+                traces = {s: load_traces(p) for s, p in paths[_uid(r)].items()}
+                out[_uid(r)] = clip_recording(r, traces, r.load_ground_truth(), self.protocol, length)
             except RecordingError as exc:
                 problems.append(Problem(exc.path or "", exc.message, r.id))
         return out, problems
 
+    def _train_clips(self, cls: type[Method], clips: dict[str, RecordingClips], ids: tuple[str, ...]) -> list[RecordingClips]:
+        factor = getattr(cls, "train_clip_factor", 1.0)
+        if factor == 1.0:
+            return [clips[i] for i in ids]
+        length = int(round(self.protocol.clips.length * factor))
+        if length not in self._long_clips:
+            recs = [r for r in self._all_recs if _uid(r) in clips]
+            self._long_clips[length], _ = self._clips(recs, self._paths, length)
+        return [self._long_clips[length][i] for i in ids]
+
     # -- run ----------------------------------------------------------------
-    def run(self) -> RunSummary:
+    def _prepare(self, hub: _Hub, timings: dict[str, float]) -> _Prepared:
+        """Scan, extract (cached), clip and split: everything before any method runs."""
         t_start = time.perf_counter()
         o = self.opts
-        timings: dict[str, float] = {}
         _, test_root, test_recs, skipped = self._scan(o.dataset, o.data_root)
         train_recs: list[Recording] = []
         official = None
@@ -230,39 +256,78 @@ class Runner:
                 raise ConfigError(f"dataset {o.dataset} ships no official folds for protocol {self.protocol.name}")
             official = adapter.official_folds(test_root)
         timings["scan_s"] = time.perf_counter() - t_start
-
         schemes = sorted({c.roi_scheme for c in self.method_classes.values()})
+        t0 = time.perf_counter()
+        all_recs = test_recs + train_recs
+        paths, problems = self._extract(all_recs, schemes, hub)
+        clips, more = self._clips(all_recs, paths)
+        self._all_recs, self._paths, self._long_clips = all_recs, paths, {}
+        problems += more
+        timings["traces_s"] = time.perf_counter() - t0
+        if problems and not o.skip_invalid:
+            p = problems[0]
+            more_txt = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise RecordingError(f"{p.message}{more_txt}; fix it or pass --skip-invalid", p.path, p.recording_id)
+        skipped += problems
+        test_recs = [r for r in test_recs if _uid(r) in clips]
+        train_recs = [r for r in train_recs if _uid(r) in clips]
+        if self.protocol.scope == "cross":
+            folds = [Fold(0, tuple(sorted(map(_uid, train_recs))), tuple(sorted(map(_uid, test_recs))))]
+            fp = dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
+        else:
+            to_uid = {r.id: _uid(r) for r in test_recs}
+            folds = [
+                Fold(f.index, tuple(to_uid[i] for i in f.train), tuple(to_uid[i] for i in f.test))
+                for f in self.protocol.folds(test_recs, official)
+            ]
+            fp = dataset_fingerprint(test_recs)
+        meta = {_uid(r): {"session": r.session, **r.meta} for r in test_recs + train_recs}
+        return _Prepared(folds, clips, meta, fp, skipped)
+
+    def run(self) -> RunSummary:
+        t_start = time.perf_counter()
+        timings: dict[str, float] = {}
         hub = _Hub(self.console)
         with hub.progress:
-            t0 = time.perf_counter()
-            all_recs = test_recs + train_recs
-            paths, problems = self._extract(all_recs, schemes, hub)
-            clips, more = self._clips(all_recs, paths)
-            problems += more
-            timings["traces_s"] = time.perf_counter() - t0
-            if problems and not o.skip_invalid:
-                p = problems[0]
-                more_txt = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                raise RecordingError(f"{p.message}{more_txt}; fix it or pass --skip-invalid", p.path, p.recording_id)
-            skipped += problems
-            test_recs = [r for r in test_recs if r.id in clips]
-            train_recs = [r for r in train_recs if r.id in clips]
-            if self.protocol.scope == "cross":
-                folds = self.protocol.cross_folds(train_recs, test_recs)
-                fp = dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
-            else:
-                folds = self.protocol.folds(test_recs, official)
-                fp = dataset_fingerprint(test_recs)
-            meta = {r.id: {"session": r.session, **r.meta} for r in test_recs + train_recs}
-            store = Store(o.store_path or default_store_path())
+            prep = self._prepare(hub, timings)
+            store = Store(self.opts.store_path or default_store_path())
             keys: dict[str, str] = {}
             try:
                 for name, cls in self.method_classes.items():
-                    keys[name] = self._run_method(name, cls, folds, clips, meta, fp, skipped, store, hub)
+                    keys[name] = self._run_method(name, cls, prep.folds, prep.clips, prep.meta, prep.fingerprint, prep.skipped, store, hub)
             finally:
                 store.close()
         timings["total_s"] = time.perf_counter() - t_start
-        return RunSummary(keys, o.dataset, self.protocol, skipped, timings)
+        return RunSummary(keys, self.opts.dataset, self.protocol, prep.skipped, timings)
+
+    def explain(self, fold_index: int, n_clips: int, out_dir: Path) -> list[Path]:
+        """Train the (single) method on one fold and save its explanations of a few test clips."""
+        if len(self.method_classes) != 1:
+            raise ConfigError("explain takes exactly one method")
+        name, cls = next(iter(self.method_classes.items()))
+        if not hasattr(cls, "explain"):
+            raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
+        hub = _Hub(self.console)
+        with hub.progress:
+            prep = self._prepare(hub, {})
+            if not 0 <= fold_index < len(prep.folds):
+                raise ConfigError(f"--fold must be in 1..{len(prep.folds)}")
+            fold = prep.folds[fold_index]
+            ctx, profile = self._context(cls, hub)
+            method = cls(ctx, profile=profile, **self._params_for(cls))
+            method.fit(self._batch(self._train_clips(cls, prep.clips, fold.train), cls.roi_scheme, labels=True))
+            test = self._batch([prep.clips[i] for i in fold.test], cls.roi_scheme, labels=True)
+            pick = np.linspace(0, len(test) - 1, min(n_clips, len(test))).round().astype(int)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            return [Path(p) for p in method.explain(test.subset(pick), out_dir)]
+
+    def _context(self, cls: type[Method], hub: _Hub) -> tuple[RunContext, str]:
+        o = self.opts
+        seed = self.protocol.seed if o.seed is None else o.seed
+        profile = o.profile if o.profile in (cls.profiles or {}) else "default"
+        device = _device(o.device) if cls.supervised else "cpu"
+        ctx = RunContext(seed=seed, cache_dir=self.cache_root, device=device, profile=profile, console=self.console, progress=hub.task)
+        return ctx, profile
 
     def _run_method(
         self,
@@ -277,10 +342,8 @@ class Runner:
         hub: _Hub,
     ) -> str:
         o = self.opts
-        seed = self.protocol.seed if o.seed is None else o.seed
-        profile = o.profile if o.profile in (cls.profiles or {}) else "default"
-        device = _device(o.device) if cls.supervised else "cpu"
-        ctx = RunContext(seed=seed, cache_dir=self.cache_root, device=device, profile=profile, console=self.console, progress=hub.task)
+        ctx, profile = self._context(cls, hub)
+        seed = ctx.seed
         probe = cls(ctx, profile=profile, **self._params_for(cls))
         params = probe.get_params()
         ident = {
@@ -325,7 +388,7 @@ class Runner:
         for fold in folds:
             if fold.index in done:
                 continue
-            train = self._batch([clips[i] for i in fold.train], cls.roi_scheme, labels=True)
+            train = self._batch(self._train_clips(cls, clips, fold.train), cls.roi_scheme, labels=True)
             if o.train_fraction < 1:
                 rng = np.random.default_rng(seed + 7919 * fold.index)
                 n = max(1, int(round(len(train) * o.train_fraction)))
@@ -344,12 +407,12 @@ class Runner:
                 raise HrbenchError(f"method {name} returned {pred.shape} predictions (non-finite or wrong count) for {len(test)} clips")
             notes.update(method.run_notes)
             res_clips, res_videos, k = [], [], 0
-            for rc in test_rc:
+            for uid, rc in zip(fold.test, test_rc, strict=True):
                 n = len(rc.hr_ref)
                 p = pred[k : k + n]
                 k += n
                 res_clips += [(rc.recording_id, j, float(rc.starts_s[j]), float(p[j]), float(rc.hr_ref[j])) for j in range(n)]
-                res_videos.append((rc.recording_id, rc.subject, float(p.mean()), float(rc.hr_ref.mean()), meta.get(rc.recording_id, {})))
+                res_videos.append((rc.recording_id, rc.subject, float(p.mean()), float(rc.hr_ref.mean()), meta.get(uid, {})))
             train_hr = [float(clips[i].hr_ref.mean()) for i in fold.train]
             store.write_fold(key, FoldResult(fold.index, len(fold.train), len(train), train_hr, t1 - t0, t2 - t1, res_clips, res_videos))
         if notes:
@@ -360,8 +423,9 @@ class Runner:
     def _batch(self, rcs: list[RecordingClips], scheme: str, labels: bool) -> Clips:
         if not rcs:
             raise HrbenchError("a fold has no usable recordings")
+        length = min(rc.traces[scheme].shape[2] for rc in rcs)
         return Clips(
-            traces=np.concatenate([rc.traces[scheme] for rc in rcs]),
+            traces=np.concatenate([rc.traces[scheme][:, :, :length] for rc in rcs]),
             fps=self.protocol.clips.fps,
             hr_settings=self.protocol.hr,
             recording_ids=np.concatenate([[rc.recording_id] * len(rc.hr_ref) for rc in rcs]),

@@ -59,13 +59,20 @@ def _uniform(tr: Traces, fps: float, window: tuple[float, float] | None) -> tupl
 
 
 def clip_recording(
-    rec: Recording, traces: dict[str, Traces], gt: Signal, protocol: Protocol
+    rec: Recording, traces: dict[str, Traces], gt: Signal, protocol: Protocol, length: int | None = None
 ) -> RecordingClips:
-    """Cut a recording's traces into the protocol's clips and label them."""
+    """Cut a recording's traces into the protocol's clips and label them.
+
+    ``length`` overrides the protocol's clip length (training clips of methods
+    that resample time, e.g. HR-balancing augmentation, need longer windows);
+    when the video is too short for it, the longest possible window is used.
+    """
     cs = protocol.clips
-    L = cs.length
+    L = cs.length if length is None else length
     first = next(iter(traces.values()))
     grid, _, lost = _uniform(first, cs.fps, rec.window)
+    if length is not None and len(grid) < L:
+        L = max(cs.length, len(grid))
     if len(grid) < L:
         raise RecordingError(
             f"video gives {len(grid)} frames at {cs.fps:g} fps, shorter than one clip ({L})",
