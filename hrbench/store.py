@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS clip_predictions (
     recording_id TEXT NOT NULL,
     clip_index INTEGER NOT NULL,
     start_s REAL NOT NULL,
-    hr_pred REAL NOT NULL,
+    hr_pred REAL,
     hr_ref REAL NOT NULL,
     PRIMARY KEY (run_key, recording_id, clip_index)
 );

@@ -1,0 +1,159 @@
+"""Shared plumbing of the four classic unsupervised methods (green, ICA, CHROM, POS).
+
+Why one base class: every classic method is "RGB trace -> pulse waveform ->
+spectral peak".  Only the middle step differs, so each plugin implements
+:meth:`ClassicMethod.pulse` and inherits the rest:
+
+* input: ``clips.traces[:, 0]`` -- the single ``face_skin`` ROI, ``(n, T, 3)``
+  raw mean RGB.  Any other ROI layout is refused rather than silently reading
+  ROI 0 of, say, a 200-block cheek grid.
+* missing frames: a frame whose R, G or B is NaN/inf (face lost, dropped
+  frame) is filled by linear interpolation in time from its valid neighbours
+  (nearest valid value at the clip ends), vectorised over clips.  A clip
+  with fewer than :data:`MIN_VALID_FRACTION` valid frames, or whose mean
+  colour is not positive in every channel (no skin: black or broken frames),
+  gets ``NaN`` instead of a made-up heart rate, and ``run_notes`` counts them.
+* output: :func:`hrbench.hr.spectral_hr` on the pulse with the protocol's HR
+  settings -- the same estimator that reads the ground truth, so no method
+  carries its own peak picker (a method whose pulse is already band-passed,
+  CHROM, sets ``prefiltered`` so it is not filtered twice).  A pulse row that
+  is not finite (e.g. ICA failed on a degenerate clip) also yields ``NaN``.
+
+The helpers below are small numerical pieces shared by several methods
+(missing-frame filling, window placement, smoothness-priors detrending).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from hrbench.clips import Clips
+from hrbench.errors import ConfigError
+from hrbench.hr import HRSettings, spectral_hr
+from hrbench.method import Method
+
+#: Below this fraction of valid frames a clip is mostly invented by
+#: interpolation; its heart rate is reported as NaN rather than guessed.
+MIN_VALID_FRACTION = 0.5
+
+#: HR settings assumed when :meth:`ClassicMethod.pulse` is called directly.
+DEFAULT_HR = HRSettings()
+
+#: Guards divisions by a channel mean or standard deviation.
+EPS = 1e-12
+
+
+def fill_missing_frames(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linearly interpolate non-finite frames along time, vectorised over clips.
+
+    ``rgb`` is ``(n, T, 3)``.  A frame is missing if any channel is non-finite.
+    Returns the filled float64 array and the ``(n,)`` fraction of valid frames
+    (a clip with no valid frame is returned as zeros).
+    """
+    x = np.asarray(rgb, dtype=np.float64)
+    valid = np.isfinite(x).all(axis=-1)  # (n, T)
+    frac = valid.mean(axis=-1)
+    if valid.all():
+        return x.copy(), frac
+    n, T, _ = x.shape
+    t = np.arange(T)
+    # Index of the previous / next valid frame for every frame (-1 / T if none).
+    prev = np.maximum.accumulate(np.where(valid, t, -1), axis=1)
+    nxt = np.minimum.accumulate(np.where(valid, t, T)[:, ::-1], axis=1)[:, ::-1]
+    # At the clip ends only one neighbour exists: hold it.
+    prev_ok, next_ok = prev >= 0, nxt < T
+    lo = np.where(prev_ok, prev, nxt).clip(0, T - 1)
+    hi = np.where(next_ok, nxt, prev).clip(0, T - 1)
+    span = (hi - lo).astype(np.float64)
+    w = np.divide(t - lo, span, out=np.zeros_like(span), where=span > 0)
+    safe = np.where(valid[..., None], x, 0.0)
+    x_lo = np.take_along_axis(safe, lo[..., None], axis=1)
+    x_hi = np.take_along_axis(safe, hi[..., None], axis=1)
+    filled = np.where(valid[..., None], x, x_lo + (x_hi - x_lo) * w[..., None])
+    filled[frac == 0] = 0.0
+    return filled, frac
+
+
+def window_starts(T: int, L: int, hop: float) -> np.ndarray:
+    """Start indices of windows of ``L`` frames, about ``hop`` apart, tiling ``[0, T)``.
+
+    The first window starts at 0 and the last ends at ``T`` exactly; windows
+    are spread evenly in between, so the hop is at most ``hop`` and the last
+    frames are never left uncovered (reference code that steps by exactly
+    ``hop`` drops up to a window of tail).
+    """
+    if L >= T:
+        return np.zeros(1, dtype=np.int64)
+    n_win = int(np.ceil((T - L) / hop)) + 1
+    return np.round(np.linspace(0, T - L, n_win)).astype(np.int64)
+
+
+def window_frames(seconds: float, fps: float, T: int, minimum: int = 2) -> int:
+    """A window length in frames for ``seconds`` at ``fps``, within ``[minimum, T]``."""
+    return int(min(T, max(minimum, round(seconds * fps))))
+
+
+def smoothness_priors_matrix(T: int, lam: float) -> np.ndarray:
+    """``(T, T)`` operator ``I - (I + lam^2 D2'D2)^-1`` of Tarvainen et al. (2002).
+
+    Applied to a signal it removes the smooth trend, keeping the stationary
+    part; one matrix serves every clip and channel of the same length.
+    """
+    eye = np.eye(T)
+    d2 = np.diff(eye, n=2, axis=0)  # (T-2, T) second-difference operator
+    return eye - np.linalg.inv(eye + lam**2 * (d2.T @ d2))
+
+
+def lambda_for_cutoff(cutoff_hz: float, fps: float) -> float:
+    """Smoothness-priors ``lambda`` whose trend filter has half power at ``cutoff_hz``.
+
+    The trend estimate has frequency response ``1 / (1 + lam^2 (2 - 2 cos w)^2)``
+    (``w`` in rad/sample), which is 1/2 where ``lam (2 - 2 cos w) = 1``.
+    """
+    w = 2 * np.pi * min(cutoff_hz, 0.49 * fps) / fps
+    return float(1.0 / (2.0 - 2.0 * np.cos(w)))
+
+
+class ClassicMethod(Method):
+    """Unsupervised ``face_skin`` method: RGB -> pulse -> spectral heart rate."""
+
+    roi_scheme: ClassVar[str] = "face_skin"
+    supervised: ClassVar[bool] = False
+    #: True when :meth:`pulse` already band-passes to the protocol's HR band
+    #: (CHROM): filtering twice would square the filter's roll-off at the
+    #: band edges and favour the second harmonic of a slow heart rate.
+    prefiltered: ClassVar[bool] = False
+
+    @abstractmethod
+    def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
+        """Pulse waveforms ``(n, T)`` from clean, finite RGB traces ``(n, T, 3)`` (float64).
+
+        ``settings`` is the protocol's HR band, for methods that band-pass
+        internally (CHROM); the final peak picking is done by :meth:`predict`.
+        """
+
+    def predict(self, clips: Clips) -> np.ndarray:
+        if clips.n_rois != 1:
+            raise ConfigError(
+                f"method {self.name}: expects {self.roi_scheme} traces with 1 ROI, "
+                f"got clips with {clips.n_rois} ROIs"
+            )
+        rgb, frac = fill_missing_frames(clips.traces[:, 0])
+        usable = (frac >= MIN_VALID_FRACTION) & (rgb.mean(axis=1) > 0).all(axis=-1)
+        out = np.full(len(clips), np.nan)
+        if usable.any():
+            pulse = np.asarray(self.pulse(rgb[usable], float(clips.fps), clips.hr_settings), dtype=np.float64)
+            finite = np.isfinite(pulse).all(axis=-1)
+            hr = np.full(len(pulse), np.nan)
+            if finite.any():
+                hr[finite] = spectral_hr(
+                    pulse[finite], clips.fps, clips.hr_settings, filtered=self.prefiltered
+                )
+            out[usable] = hr
+        n_bad = int(np.isnan(out).sum())
+        if n_bad:
+            self.run_notes["nan_clips"] = self.run_notes.get("nan_clips", 0) + n_bad
+        return out
