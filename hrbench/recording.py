@@ -54,8 +54,8 @@ class Signal:
 class FrameSource:
     """Where frames come from: a video file, or a folder of images.
 
-    ``pattern`` is a glob for image folders (sorted by name, so zero-padded
-    names such as MMSE-HR's ``%03d.jpg`` order correctly).
+    ``pattern`` is a glob for image folders; numeric names sort numerically
+    (MMSE-HR's ``%03d.jpg`` runs past 999), others by name.
     """
 
     path: Path
@@ -63,7 +63,13 @@ class FrameSource:
     pattern: str = "*.jpg"
 
     def image_files(self) -> list[Path]:
-        return sorted(self.path.glob(self.pattern))
+        """Frames in numeric order when names are numbers (999.jpg before 1000.jpg)."""
+
+        def key(p: Path) -> tuple[int, float, str]:
+            stem = p.stem
+            return (0, float(stem), p.name) if stem.isdigit() else (1, 0.0, p.name)
+
+        return sorted(self.path.glob(self.pattern), key=key)
 
 
 @dataclass(frozen=True)

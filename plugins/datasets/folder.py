@@ -1,0 +1,341 @@
+"""Folder adapter: your own videos (or frame folders) listed in a CSV manifest.
+
+``ROOT`` is a directory holding ``manifest.csv`` (or pass the CSV file itself
+as ``ROOT``; ``FolderAdapter(manifest="other.csv")`` picks another name).
+Paths in the manifest are relative to the manifest's folder, or absolute.
+
+Manifest columns (header row required; UTF-8; extra columns are ignored)::
+
+    path         required  a video file, or a folder of images (*.jpg, *.png, ...; sorted by name)
+    subject      required  the person; subject-exclusive folds group on it
+    hr           reference heart rate in bpm for the whole video          \\ one of the two
+    signal_path  ground-truth file: .npy (1-D) or text/CSV, one number     |
+                 per line, optional header line                            | forms of
+    signal_kind  bvp | hr | ecg  (pulse wave, bpm track, electrocardiogram) | ground truth
+    signal_fs    signal sample rate in Hz                                  /
+    session      optional  session / scenario label (default empty)
+    fps          optional for videos (container metadata otherwise), required for frame folders
+    roi          optional  face (default: find a face) | full-frame (pre-cropped skin, no face in it)
+    id           optional  recording id (default: path without extension, '/'-separated)
+
+Example::
+
+    path,subject,hr,signal_path,signal_kind,signal_fs,session,fps,roi
+    videos/anna_rest.avi,anna,68.5,,,,rest,,face
+    frames/ben_run,ben,,signals/ben_run_ppg.csv,bvp,64,exercise,30,face
+    skin/patch_01.avi,carl,,signals/patch_01_ecg.npy,ecg,250,,,full-frame
+
+Choices: a signal's first sample is taken at the first frame (sample ``i`` at
+``i / signal_fs`` s); an ``hr`` value is a constant track over the whole
+video (every clip gets that reference).  Rows with ``path`` starting with
+``#`` are skipped (comments).  Every malformed row is reported with its line
+number; ``check`` additionally opens each video and signal and reports a
+signal that ends more than 1 s before the video does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.errors import HrbenchError, RecordingError
+from hrbench.hookspecs import hookimpl
+from hrbench.hr import signal_hr
+from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.video import probe
+
+from ._common import (
+    OPTIONAL_HEADER,
+    deep_check,
+    problem_of,
+    raise_first,
+    read_column,
+    require_dir,
+    video_length,
+)
+
+MANIFEST = "manifest.csv"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+SIGNAL_KINDS = ("bvp", "hr", "ecg")
+ROIS = ("face", "full-frame")
+#: Plausible range of a reference HR value (bpm).
+HR_RANGE = (20.0, 300.0)
+#: A signal may end this much before the video before ``check`` reports it.
+SHORT_TOLERANCE_S = 1.0
+_REQUIRED = ("path", "subject")
+
+
+def load_folder_signal(path: str, kind: str, fs: float, recording_id: str | None = None) -> Signal:
+    """Ground truth from a manifest's signal file (.npy or one number per line)."""
+    p = Path(path)
+    if p.suffix.lower() == ".npy":
+        try:
+            values = np.load(p, allow_pickle=False)
+        except FileNotFoundError:
+            raise RecordingError("signal file not found", p, recording_id) from None
+        except (OSError, ValueError) as exc:
+            raise RecordingError(f"cannot read .npy ({exc})", p, recording_id) from None
+        values = np.asarray(values, dtype=np.float64).squeeze()
+        if values.ndim != 1:
+            raise RecordingError(
+                f".npy holds shape {values.shape}, expected one dimension", p, recording_id
+            )
+    else:
+        values = read_column(p, header=OPTIONAL_HEADER, recording_id=recording_id)
+    return Signal(kind, values, float(fs))  # type: ignore[arg-type]
+
+
+def constant_hr_signal(hr: float, frames_path: str, kind: str, pattern: str, fps: float) -> Signal:
+    """A reference HR given as one number: a flat bpm track spanning the whole video."""
+    n, duration = video_length(FrameSource(Path(frames_path), kind, pattern), fps)  # type: ignore[arg-type]
+    end = max(duration, 1.0)
+    return Signal("hr", np.array([hr, hr]), 1.0 / end, times=np.array([0.0, end]))
+
+
+def _image_pattern(folder: Path) -> str | None:
+    suffixes = sorted(
+        {p.suffix for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    )
+    if not suffixes:
+        return None
+    # The most common image suffix wins (a stray thumbnail.png does not hide 900 .jpg frames).
+    counts = {s: sum(1 for _ in folder.glob(f"*{s}")) for s in suffixes}
+    return f"*{max(suffixes, key=lambda s: counts[s])}"
+
+
+def _number(row: dict[str, str], col: str, line: int, positive: bool = True) -> float | None:
+    raw = (row.get(col) or "").strip()
+    if not raw:
+        return None
+    try:
+        v = float(raw)
+    except ValueError:
+        raise ValueError(f"line {line}: {col} {raw!r} is not a number") from None
+    if not np.isfinite(v) or (positive and v <= 0):
+        raise ValueError(f"line {line}: {col} must be a positive number, got {raw!r}")
+    return v
+
+
+class FolderAdapter(DatasetAdapter):
+    """Your own recordings: videos or frame folders listed in ``manifest.csv``."""
+
+    name: ClassVar[str] = "folder"
+    description: ClassVar[str] = (
+        "your own videos/frame folders + manifest.csv (path, subject, hr | signal_path/kind/fs)"
+    )
+
+    def __init__(self, manifest: str = MANIFEST) -> None:
+        self.manifest = manifest
+
+    def _manifest_path(self, root: Path) -> Path:
+        root = Path(root).expanduser()
+        if root.is_file() and root.suffix.lower() == ".csv":
+            return root
+        root = require_dir(root, "folder dataset", f"a directory holding {self.manifest}")
+        path = root / self.manifest
+        if not path.is_file():
+            raise HrbenchError(
+                f"no {self.manifest} (expected a CSV with columns path, subject and hr, "
+                "or signal_path + signal_kind + signal_fs; see `hrbench plugins`/the folder adapter docs)",
+                path,
+            )
+        return path
+
+    @staticmethod
+    def _read_rows(manifest: Path) -> list[tuple[int, dict[str, str]]]:
+        try:
+            text = manifest.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise HrbenchError(f"manifest is not UTF-8 text (byte {exc.start})", manifest) from None
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames:
+            raise HrbenchError(
+                "manifest is empty (expected a header row: path,subject,hr,...)", manifest
+            )
+        cols = [c.strip().lower() for c in reader.fieldnames]
+        missing = [c for c in _REQUIRED if c not in cols]
+        has_hr = "hr" in cols
+        has_sig = all(c in cols for c in ("signal_path", "signal_kind", "signal_fs"))
+        if missing or not (has_hr or has_sig):
+            need = ", ".join(missing) if missing else "hr, or signal_path + signal_kind + signal_fs"
+            raise HrbenchError(
+                f"manifest lacks column(s) {need} (has: {', '.join(cols)})", manifest
+            )
+        rows = []
+        for row in reader:
+            # Cells beyond the header land under the key None (a list): ignored like extra columns.
+            clean = {
+                k.strip().lower(): (v or "").strip()
+                for k, v in row.items()
+                if k is not None and not isinstance(v, list)
+            }
+            rows.append((reader.line_num, clean))
+        return rows
+
+    def _row(self, base: Path, manifest: Path, line: int, row: dict[str, str]) -> Recording:
+        where = f"line {line}"
+        rel = row.get("path", "")
+        if not rel:
+            raise ValueError(f"{where}: path is empty")
+        path = Path(rel).expanduser()
+        path = path if path.is_absolute() else base / path
+        # Default id: the path as written, extension dropped for files only ("frames/a.b" is a folder).
+        rid = (
+            row.get("id") or (Path(rel).with_suffix("") if path.is_file() else Path(rel)).as_posix()
+        )
+        subject = row.get("subject", "")
+        if not subject:
+            raise ValueError(f"{where}: subject is empty")
+        roi = (row.get("roi") or "face").lower()
+        if roi not in ROIS:
+            raise ValueError(f"{where}: roi {roi!r} is not one of {', '.join(ROIS)}")
+        fps = _number(row, "fps", line)
+        # Frames ---------------------------------------------------------------
+        kind: Literal["video", "images"]
+        if path.is_dir():
+            pattern = _image_pattern(path)
+            if pattern is None:
+                raise RecordingError(
+                    f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path, rid
+                )
+            kind = "images"
+            if fps is None:
+                raise ValueError(f"{where}: fps is required for a folder of frames ({rel})")
+        elif path.is_file():
+            pattern, kind = "*.jpg", "video"
+            if path.stat().st_size == 0:
+                raise RecordingError("video file is empty", path, rid)
+            if fps is None:
+                _, fps = probe(FrameSource(path, "video"))  # container metadata, no decoding
+                if not fps or fps <= 0:
+                    raise RecordingError(
+                        "frame rate unknown: the container gives none; add an fps column", path, rid
+                    )
+        else:
+            raise RecordingError("video or frame folder not found", path, rid)
+        frames = FrameSource(path, kind, pattern)
+        # Ground truth ----------------------------------------------------------
+        hr = _number(row, "hr", line)
+        sig_path = row.get("signal_path", "")
+        if hr is not None and sig_path:
+            raise ValueError(f"{where}: give either hr or signal_path, not both")
+        meta: dict[str, Any] = {"manifest_line": line}
+        if hr is not None:
+            if not HR_RANGE[0] <= hr <= HR_RANGE[1]:
+                raise ValueError(
+                    f"{where}: hr {hr:g} bpm is outside {HR_RANGE[0]:g}-{HR_RANGE[1]:g}"
+                )
+            gt = partial(constant_hr_signal, hr, str(path), kind, pattern, float(fps))
+            gt_path = manifest
+            meta["ground_truth"] = "manifest hr"
+        elif sig_path:
+            sp = Path(sig_path).expanduser()
+            sp = sp if sp.is_absolute() else base / sp
+            skind = (row.get("signal_kind") or "").lower()
+            if skind not in SIGNAL_KINDS:
+                raise ValueError(
+                    f"{where}: signal_kind {skind!r} is not one of {', '.join(SIGNAL_KINDS)}"
+                )
+            sfs = _number(row, "signal_fs", line)
+            if sfs is None:
+                raise ValueError(f"{where}: signal_fs is required with signal_path")
+            if not sp.is_file():
+                raise RecordingError("signal file not found", sp, rid)
+            if sp.stat().st_size == 0:
+                raise RecordingError("signal file is empty", sp, rid)
+            gt = partial(load_folder_signal, str(sp), skind, sfs, rid)
+            gt_path = sp
+            meta["ground_truth"] = f"{skind} signal"
+        else:
+            raise ValueError(
+                f"{where}: no ground truth (give hr, or signal_path + signal_kind + signal_fs)"
+            )
+        return Recording(
+            dataset=self.name,
+            id=rid,
+            subject=subject,
+            session=row.get("session", ""),
+            fps=float(fps),
+            frames=frames,
+            ground_truth=gt,
+            roi=roi,  # type: ignore[arg-type]
+            meta=meta,
+            gt_path=gt_path,
+        )
+
+    def scan_with_problems(self, root: Path) -> tuple[list[Recording], list[Problem]]:
+        manifest = self._manifest_path(root)
+        base = manifest.parent
+        recs: list[Recording] = []
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
+        rows = self._read_rows(manifest)
+        for line, row in rows:
+            if row.get("path", "").startswith("#") or not any(row.values()):
+                continue
+            try:
+                rec = self._row(base, manifest, line, row)
+            except ValueError as exc:
+                problems.append(
+                    Problem(str(manifest), str(exc), row.get("id") or row.get("path") or None)
+                )
+                continue
+            except (HrbenchError, OSError) as exc:
+                problems.append(problem_of(exc, row.get("id") or None, manifest))
+                continue
+            if rec.id in seen:
+                problems.append(
+                    Problem(
+                        str(manifest),
+                        f"line {line}: id {rec.id!r} repeats line {seen[rec.id]}",
+                        rec.id,
+                    )
+                )
+                continue
+            seen[rec.id] = line
+            recs.append(rec)
+        if not recs and not problems:
+            raise HrbenchError("manifest lists no recordings", manifest)
+        return recs, problems
+
+    def scan(self, root: Path) -> list[Recording]:
+        return raise_first(*self.scan_with_problems(root))
+
+    def _check_one(self, rec: Recording) -> list[Problem]:
+        n, duration = video_length(rec.frames, rec.fps)
+        if n <= 0:
+            return [
+                Problem(str(rec.frames.path), "cannot open video or read its frame count", rec.id)
+            ]
+        sig = rec.load_ground_truth()
+        if rec.meta.get("ground_truth") == "manifest hr":
+            return []  # a constant hr from the manifest spans the video by construction
+        end = sig.sample_times()[-1] + 1.0 / sig.fs
+        if end < duration - SHORT_TOLERANCE_S:
+            return [
+                Problem(
+                    str(rec.gt_path),
+                    f"signal covers {end:.1f} s but the video lasts {duration:.1f} s ({n} frames)",
+                    rec.id,
+                )
+            ]
+        if sig.kind != "hr":
+            try:
+                signal_hr(sig, 0.0, min(duration, end))
+            except ValueError as exc:
+                return [Problem(str(rec.gt_path), f"signal unusable: {exc}", rec.id)]
+        return []
+
+    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), self._check_one)
+
+
+@hookimpl
+def register_datasets(register):  # noqa: ANN001 - pluggy hook signature
+    register(FolderAdapter)

@@ -1,0 +1,355 @@
+"""VIPL-HR adapter (Niu et al., ACCV 2018; the database of RhythmNet and the ST-attention paper).
+
+On-disk layout read here (``ROOT`` is the folder holding ``data/`` and ``fold/``;
+pointing at ``data/`` itself also works)::
+
+    ROOT/data/p<1..107>/v<1..9 | v1-2 ...>/source<1..4>/
+        video.avi      the face video
+        wave.csv       header ``Wave``, then one BVP sample per line (about 60 Hz)
+        gt_HR.csv      header ``HR``, one oximeter reading per second
+        gt_SpO2.csv    header ``SpO2``
+        time.txt       one timestamp (ms) per frame; absent for some sources
+    ROOT/fold/fold<i>.mat   MATLAB variable ``fold<i>``, 1 x N subject numbers
+
+The text files have CRLF line endings (per the issue; the parsers accept LF,
+CRLF and CR alike, and a UTF-8/UTF-16 byte-order mark).  ``source4`` is the near-infrared
+camera and is excluded by default (``VIPLHRAdapter(include_nir=True)`` keeps it).
+
+Verified against public code (search corpus, repository and path given):
+
+* ``MayYoY/PhysFormer`` ``dataset/vipl_hr.py``: ``ROOT/data/p*/v*/source*``
+  with ``v1-2`` style task folders (regex ``v(\\d-\\d)``),
+  ``pd.read_csv(wave.csv)["Wave"]``, ``pd.read_csv(gt_HR.csv)["HR"]`` "recorded
+  every second", ``np.loadtxt(time.txt)`` in milliseconds from the first frame
+  (``Fs = T * 1000 / time[T-1]``), source2 without ``time.txt`` taken at 30 fps,
+  and the official folds as ``scipy.io.loadmat("ROOT/fold/fold<i>.mat")["fold<i>"][0]``.
+* ``B-Acharya/rPPG-Toolbox`` ``dataset/data_loader/VIPLLoader.py``: per source
+  ``gt_HR.csv, gt_SpO2.csv, time.txt, video.avi, wave.csv`` -- except source2,
+  which has no ``time.txt``; ``wave.csv`` is one header line then one value per line.
+* ``zizheng-guo/RhythmMamba`` (also ``YanchengYao/PhysTTT``)
+  ``dataset/data_loader/VIPLHRLoader.py``: tasks ``v1, v1-2, v2 .. v9``, sources
+  ``source1..3`` (NIR source4 left out), ``time.txt`` optional.  Its subject id
+  ``int(subject_num[0:2])`` folds p100..p107 into p10: here the whole number is kept.
+* ``phuselab/pyVHR`` ``pyVHR/datasets/vipl_hr_v1.py``: ``video.avi`` +
+  ``wave.csv`` (column ``Wave``), frame rate 30, but a *50 Hz* wave rate where
+  the issue says about 60 Hz -- one reason the rate is derived, not assumed.
+
+Choices the papers leave open:
+
+* Ground truth is the BVP of ``wave.csv`` (Signal kind ``bvp``), so the
+  reference HR of every clip comes from the same spectral estimator as the
+  predictions (:mod:`hrbench.hr`).  ``gt_HR.csv`` is a once-per-second
+  oximeter read-out that does not line up with short clips (and PhysFormer's
+  authors note it "seems not accurate enough"); it is not used.
+* The wave carries no time axis.  Its rate is taken as samples / video
+  duration (nominally 60 Hz), the video duration being frame count x mean
+  frame interval from ``time.txt`` (or frame count / 30 fps without it), as
+  the toolboxes do when they resample the wave to the frame count.  A wave
+  whose implied rate is off 60 Hz by more than 25 % (45-75 Hz, which admits
+  pyVHR's 50 Hz) does not span the video -- truncated, or from another
+  recording -- and is reported, never silently stretched.  ``scan`` parses
+  ``wave.csv`` and ``time.txt`` (a few kB each) for this; with ``time.txt``
+  the frame count is its line count and the video is not opened; ``check``
+  opens every container and compares frame counts.
+* Timestamps come from ``time.txt``, relative to the first frame; the
+  recording's ``fps`` is their mean rate.  Without ``time.txt`` the nominal
+  30 fps is used (as PhysFormer and pyVHR do).
+* Subject id ``p<N>`` (the folder name), so official folds and
+  subject-exclusive splits group the same person; recording id
+  ``p<N>_<task>_<source>``; ``session`` is the task (``v1`` .. ``v9``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.errors import HrbenchError, RecordingError
+from hrbench.hookspecs import hookimpl
+from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.video import probe
+
+from ._common import deep_check, problem_of, raise_first, read_column, require_dir
+
+#: Frame rate used when ``time.txt`` is absent (PhysFormer: source2 at 30 fps; pyVHR: 30).
+NOMINAL_FPS = 30.0
+#: Nominal sampling rate of ``wave.csv``.
+WAVE_NOMINAL_HZ = 60.0
+#: Relative deviation from :data:`WAVE_NOMINAL_HZ` beyond which the wave cannot span the video.
+WAVE_RATE_TOLERANCE = 0.25
+#: Relative mismatch between ``time.txt`` lines and video frames reported by ``check``.
+TIMESTAMP_COUNT_TOLERANCE = 0.10
+
+_SUBJECT = re.compile(r"^p(\d+)$")
+_TASK = re.compile(r"^v\d+(?:-\d+)?$")
+_SOURCE = re.compile(r"^source(\d+)$")
+_FOLD = re.compile(r"^fold(\d+)\.mat$")
+_LAYOUT = "data/p<N>/v<K>/source<S>/video.avi with wave.csv"
+
+
+def read_vipl_times(time_path: Path, recording_id: str | None = None) -> np.ndarray:
+    """Frame times in seconds from the first frame, from a ``time.txt`` of milliseconds."""
+    ms = read_column(Path(time_path), header=None, recording_id=recording_id)
+    if len(ms) < 2:
+        raise RecordingError("fewer than two timestamps", time_path, recording_id)
+    step = np.diff(ms)
+    if np.any(step <= 0):
+        line = int(np.flatnonzero(step <= 0)[0]) + 2
+        raise RecordingError(f"line {line}: timestamps do not increase", time_path, recording_id)
+    return (ms - ms[0]) / 1000.0
+
+
+def load_vipl_timestamps(time_path: str, recording_id: str | None = None) -> np.ndarray:
+    """Per-frame times (s) of one recording; the Recording's ``timestamps`` callable."""
+    return read_vipl_times(Path(time_path), recording_id)
+
+
+def vipl_video_duration(
+    video_path: Path,
+    times: np.ndarray | None,
+    *,
+    recording_id: str | None = None,
+    use_container: bool = True,
+) -> tuple[int, float]:
+    """(frame count, duration s) of a VIPL-HR video: frames x mean frame interval.
+
+    The frame count is the container's (no decoding) when ``use_container``,
+    else the number of timestamps; the interval is the mean of ``time.txt``,
+    else 1 / :data:`NOMINAL_FPS`.
+    """
+    n = 0
+    if use_container or times is None:
+        n, _ = probe(FrameSource(Path(video_path)))
+    if n <= 0 and times is not None:
+        n = len(times)
+    if n <= 0:
+        raise RecordingError("cannot open video or read its frame count", video_path, recording_id)
+    interval = float(times[-1]) / (len(times) - 1) if times is not None else 1.0 / NOMINAL_FPS
+    return n, n * interval
+
+
+def wave_rate_error(n_samples: int, duration: float) -> str | None:
+    """Why a wave of ``n_samples`` cannot span a video of ``duration`` s (None if it can)."""
+    if duration <= 0:
+        return "video duration is zero"
+    rate = n_samples / duration
+    if abs(rate / WAVE_NOMINAL_HZ - 1.0) <= WAVE_RATE_TOLERANCE:
+        return None
+    side = "shorter" if rate < WAVE_NOMINAL_HZ else "longer"
+    return (
+        f"{n_samples} samples over the video's {duration:.1f} s imply {rate:.1f} Hz, but VIPL-HR "
+        f"waves run at about {WAVE_NOMINAL_HZ:g} Hz: the wave is {side} than the video"
+    )
+
+
+def load_vipl_wave(
+    wave_path: str, video_path: str, time_path: str | None, recording_id: str | None = None
+) -> Signal:
+    """Ground truth of one recording: the BVP of ``wave.csv`` spread over the video's duration."""
+    wave = read_column(Path(wave_path), header="Wave", recording_id=recording_id)
+    times = read_vipl_times(Path(time_path), recording_id) if time_path else None
+    _, duration = vipl_video_duration(Path(video_path), times, recording_id=recording_id)
+    err = wave_rate_error(len(wave), duration)
+    if err:
+        raise RecordingError(err, wave_path, recording_id)
+    return Signal("bvp", wave, len(wave) / duration)
+
+
+def _find_data_dir(root: Path) -> Path:
+    data = root / "data"
+    if data.is_dir():
+        return data
+    if any(_SUBJECT.match(p.name) and p.is_dir() for p in root.iterdir()):
+        return root
+    raise HrbenchError(
+        f"not a VIPL-HR copy: no data/ folder and no p<N> subject folders (expected {_LAYOUT})",
+        root,
+    )
+
+
+def _sorted_numeric(paths: list[Path], pattern: re.Pattern[str]) -> list[Path]:
+    def key(p: Path) -> tuple[int, str]:
+        m = re.search(r"\d+", p.name)
+        return (int(m.group()) if m else 0, p.name)
+
+    return sorted((p for p in paths if pattern.match(p.name) and p.is_dir()), key=key)
+
+
+class VIPLHRAdapter(DatasetAdapter):
+    """VIPL-HR: 107 subjects, 9 tasks, 3 RGB devices (+ NIR), BVP ground truth."""
+
+    name: ClassVar[str] = "vipl_hr"
+    description: ClassVar[str] = (
+        "VIPL-HR (licensed copy): data/p*/v*/source*/video.avi + wave.csv BVP, official 5 folds"
+    )
+
+    def __init__(self, include_nir: bool = False) -> None:
+        self.include_nir = include_nir
+
+    # -- scanning ----------------------------------------------------------
+    def _scan_one(self, subject: str, task: str, src: Path) -> Recording:
+        rid = f"{subject}_{task}_{src.name}"
+        video = src / "video.avi"
+        wave = src / "wave.csv"
+        time_txt = src / "time.txt"
+        if not video.is_file():
+            raise RecordingError("video.avi missing", video, rid)
+        if video.stat().st_size == 0:
+            raise RecordingError("video.avi is empty", video, rid)
+        if not wave.is_file():
+            raise RecordingError("wave.csv missing (the BVP ground truth)", wave, rid)
+        times = read_vipl_times(time_txt, rid) if time_txt.is_file() else None
+        n_wave = len(read_column(wave, header="Wave", recording_id=rid))
+        # Scan stays cheap: with time.txt the frame count is its length (no video opened).
+        _, duration = vipl_video_duration(
+            video, times, recording_id=rid, use_container=times is None
+        )
+        err = wave_rate_error(n_wave, duration)
+        if err:
+            raise RecordingError(err, wave, rid)
+        fps = (len(times) - 1) / float(times[-1]) if times is not None else NOMINAL_FPS
+        return Recording(
+            dataset=self.name,
+            id=rid,
+            subject=subject,
+            session=task,
+            fps=fps,
+            frames=FrameSource(video, "video"),
+            ground_truth=partial(
+                load_vipl_wave,
+                str(wave),
+                str(video),
+                str(time_txt) if times is not None else None,
+                rid,
+            ),
+            timestamps=partial(load_vipl_timestamps, str(time_txt), rid)
+            if times is not None
+            else None,
+            meta={
+                "task": task,
+                "source": src.name,
+                "nir": src.name == "source4",
+                "time_txt": times is not None,
+            },
+            gt_path=wave,
+        )
+
+    def scan_with_problems(self, root: Path) -> tuple[list[Recording], list[Problem]]:
+        root = require_dir(root, "VIPL-HR", _LAYOUT)
+        data = _find_data_dir(root)
+        subjects = _sorted_numeric(list(data.iterdir()), _SUBJECT)
+        if not subjects:
+            raise HrbenchError(f"no p<N> subject folders (expected {_LAYOUT})", data)
+        recs: list[Recording] = []
+        problems: list[Problem] = []
+        for pdir in subjects:
+            tasks = sorted(
+                (t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name)),
+                key=lambda t: t.name,
+            )
+            if not tasks:
+                problems.append(Problem(str(pdir), "no task folders v1..v9", None))
+            for tdir in tasks:
+                sources = _sorted_numeric(list(tdir.iterdir()), _SOURCE)
+                if not self.include_nir:
+                    sources = [s for s in sources if s.name != "source4"]
+                if not sources:
+                    problems.append(Problem(str(tdir), "no source<S> folders", None))
+                for src in sources:
+                    try:
+                        recs.append(self._scan_one(pdir.name, tdir.name, src))
+                    except (HrbenchError, OSError) as exc:
+                        problems.append(problem_of(exc, f"{pdir.name}_{tdir.name}_{src.name}", src))
+        return recs, problems
+
+    def scan(self, root: Path) -> list[Recording]:
+        return raise_first(*self.scan_with_problems(root))
+
+    # -- deep validation ---------------------------------------------------
+    def _check_one(self, rec: Recording) -> list[Problem]:
+        video = rec.frames.path
+        n, _ = probe(rec.frames)
+        if n <= 0:
+            return [Problem(str(video), "cannot open video or read its frame count", rec.id)]
+        problems = []
+        times = rec.timestamps() if rec.timestamps is not None else None
+        if times is not None and abs(len(times) - n) > TIMESTAMP_COUNT_TOLERANCE * n:
+            problems.append(
+                Problem(
+                    str(Path(video).parent / "time.txt"),
+                    f"{len(times)} timestamps for a video of {n} frames",
+                    rec.id,
+                )
+            )
+        try:
+            rec.load_ground_truth()  # parses wave.csv and checks its rate against the container's frame count
+        except HrbenchError as exc:
+            problems.append(problem_of(exc, rec.id))
+        return problems
+
+    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), self._check_one)
+
+    # -- official folds ----------------------------------------------------
+    def official_folds(self, root: Path) -> list[list[str]]:
+        """Subject ids (``p<N>``) of each official fold, from ``fold/fold<i>.mat`` in fold order."""
+        import scipy.io
+
+        root = require_dir(root, "VIPL-HR", "fold/fold1.mat .. fold5.mat next to data/")
+        fold_dir = root / "fold"
+        if not fold_dir.is_dir() and root.name == "data":
+            fold_dir = root.parent / "fold"
+        files = sorted(
+            (
+                (int(m.group(1)), p)
+                for p in (fold_dir.iterdir() if fold_dir.is_dir() else [])
+                if (m := _FOLD.match(p.name))
+            ),
+        )
+        if not files:
+            raise HrbenchError("no official fold files fold1.mat .. fold5.mat", fold_dir)
+        numbers = [i for i, _ in files]
+        if numbers != list(range(1, len(files) + 1)):
+            raise HrbenchError(
+                f"fold files are numbered {numbers}, expected 1..{len(files)}", fold_dir
+            )
+        folds: list[list[str]] = []
+        seen: dict[str, int] = {}
+        for i, path in files:
+            try:
+                mat = scipy.io.loadmat(str(path))
+            except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line
+                raise HrbenchError(
+                    f"cannot read MATLAB file ({type(exc).__name__}: {exc})", path
+                ) from None
+            key = f"fold{i}"
+            if key not in mat:
+                have = ", ".join(k for k in mat if not k.startswith("__")) or "none"
+                raise HrbenchError(f"variable {key!r} not found (variables: {have})", path)
+            arr = np.asarray(mat[key])
+            if arr.dtype.kind not in "iuf" or arr.size == 0:
+                raise HrbenchError(
+                    f"variable {key!r} is not a non-empty numeric array of subject numbers", path
+                )
+            nums = arr.ravel().astype(np.float64)
+            if not np.all((nums == np.round(nums)) & (nums > 0)):
+                raise HrbenchError(
+                    f"variable {key!r} holds values that are not subject numbers", path
+                )
+            fold = [f"p{int(v)}" for v in nums]
+            for s in fold:
+                if s in seen:
+                    raise HrbenchError(f"subject {s} is in fold {seen[s]} and fold {i}", path)
+                seen[s] = i
+            folds.append(fold)
+        return folds
+
+
+@hookimpl
+def register_datasets(register):  # noqa: ANN001 - pluggy hook signature
+    register(VIPLHRAdapter)

@@ -1,0 +1,164 @@
+"""Folder adapter (manifest.csv) on a miniature folder (tests/miniature.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from miniature import read_mini_truth, write_mini_folder
+
+from hrbench.errors import HrbenchError, RecordingError
+from hrbench.hr import signal_hr, spectral_hr
+from hrbench.video import iter_frames
+from hrbench_plugins.datasets.folder import FolderAdapter
+
+HEADER = "path,subject,hr,signal_path,signal_kind,signal_fs,session,fps,roi"
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return write_mini_folder(tmp_path / "mine")
+
+
+def test_scan_reads_the_manifest(folder):
+    truth = read_mini_truth(folder)
+    recs = {r.id: r for r in FolderAdapter().scan(folder)}
+    assert set(recs) == set(truth)
+    for rid, r in recs.items():
+        assert r.subject == truth[rid]["subject"] and r.roi == truth[rid]["roi"]
+        assert r.fps == pytest.approx(truth[rid]["fps"])
+        assert r.dataset == "folder"
+    assert recs["videos/anna_rest"].fps == 30.0  # no fps column: read from the container
+    ben = recs["frames/ben run"]
+    assert ben.frames.kind == "images" and ben.frames.pattern == "*.png"
+    assert len(ben.frames.image_files()) == truth["frames/ben run"]["n_frames"]
+    assert ben.session == "exercise"
+    # The manifest file itself may be given as the root.
+    assert {r.id for r in FolderAdapter().scan(folder / "manifest.csv")} == set(truth)
+
+
+def test_reference_hr_for_each_kind_of_ground_truth(folder):
+    truth = read_mini_truth(folder)
+    kinds = {}
+    for r in FolderAdapter().scan(folder):
+        sig = r.load_ground_truth()
+        kinds[r.id] = sig.kind
+        dur = truth[r.id]["n_frames"] / truth[r.id]["fps"]
+        assert abs(signal_hr(sig, 0.0, dur) - truth[r.id]["hr"]) < 1.0, r.id
+        assert abs(signal_hr(sig, 2.0, 5.0) - truth[r.id]["hr"]) < 1.5, (
+            r.id
+        )  # any window inside the video
+    assert kinds == {"videos/anna_rest": "hr", "frames/ben run": "bvp", "skin/patch_01": "ecg"}
+
+
+def test_full_frame_video_carries_the_pulse(folder):
+    """The miniature's frames pulse at the truth HR, so an end-to-end run has something to find."""
+    rec = {r.id: r for r in FolderAdapter().scan(folder)}["skin/patch_01"]
+    green = np.array([f[..., 1].mean() for f in iter_frames(rec.frames, rec.id)])
+    assert abs(float(spectral_hr(green, rec.fps)) - read_mini_truth(folder)[rec.id]["hr"]) < 1.0
+
+
+def test_check_is_clean_on_a_good_folder(folder):
+    recs, problems = FolderAdapter().check(folder)
+    assert problems == [] and len(recs) == 3
+
+
+def _manifest(folder: Path, *rows: str) -> Path:
+    (folder / "manifest.csv").write_text("\n".join([HEADER, *rows]) + "\n")
+    return folder / "manifest.csv"
+
+
+GOOD = "videos/anna_rest.avi,anna,71,,,,rest,,face"
+BROKEN_ROWS = {
+    "missing video": (
+        "videos/gone.avi,zoe,70,,,,,,",
+        "videos/gone.avi",
+        "video or frame folder not found",
+    ),
+    "hr not a number": (
+        "videos/anna_rest.avi,anna2,abc,,,,,,",
+        "manifest.csv",
+        "line 3: hr 'abc' is not a number",
+    ),
+    "hr and signal": (
+        "videos/anna_rest.avi,anna2,70,signals/ben_run_ppg.csv,bvp,64,,,",
+        "manifest.csv",
+        "either hr or signal_path",
+    ),
+    "no ground truth": (
+        "videos/anna_rest.avi,anna2,,,,,,,",
+        "manifest.csv",
+        "line 3: no ground truth",
+    ),
+    "bad signal kind": (
+        "frames/ben run,ben,,signals/ben_run_ppg.csv,ppg,64,,30,",
+        "manifest.csv",
+        "signal_kind 'ppg'",
+    ),
+    "frames without fps": (
+        "frames/ben run,ben,,signals/ben_run_ppg.csv,bvp,64,,,",
+        "manifest.csv",
+        "fps is required",
+    ),
+    "missing signal": (
+        "frames/ben run,ben,,signals/none.csv,bvp,64,,30,",
+        "signals/none.csv",
+        "signal file not found",
+    ),
+    "bad roi": ("skin/patch_01.avi,carl,90,,,,,,skin", "manifest.csv", "roi 'skin'"),
+    "no subject": ("skin/patch_01.avi,,90,,,,,,", "manifest.csv", "subject is empty"),
+    "duplicate id": ("videos/anna_rest.avi,anna,72,,,,,,", "manifest.csv", "repeats line 2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_ROWS))
+def test_broken_row_is_reported_with_its_file(folder, case):
+    row, bad, message = BROKEN_ROWS[case]
+    _manifest(folder, GOOD, row)
+    adapter = FolderAdapter()
+    recs, problems = adapter.scan_with_problems(folder)
+    assert [r.id for r in recs] == ["videos/anna_rest"]
+    assert len(problems) == 1
+    assert Path(problems[0].path) == folder / bad and message in problems[0].message
+    with pytest.raises(RecordingError, match=message) as e:
+        adapter.scan(folder)
+    assert Path(e.value.path) == folder / bad
+
+
+def test_check_reads_signals(folder):
+    sig = folder / "signals" / "ben_run_ppg.csv"
+    lines = sig.read_text().splitlines()
+    sig.write_text("\n".join(lines[:129]) + "\n")  # header + 2 s of an 8 s video
+    _, problems = FolderAdapter().check(folder)
+    assert [
+        (Path(p.path), "signal covers 2.0 s but the video lasts 8.0 s" in p.message)
+        for p in problems
+    ] == [(sig, True)]
+    lines[5] = "0.1;0.2"
+    sig.write_text("\n".join(lines) + "\n")
+    _, problems = FolderAdapter().check(folder)
+    assert (
+        Path(problems[0].path) == sig and "line 6: '0.1;0.2' is not a number" in problems[0].message
+    )
+
+
+def test_manifest_errors_are_one_line(tmp_path, folder):
+    with pytest.raises(HrbenchError, match="no manifest.csv") as e:
+        FolderAdapter().scan(tmp_path)
+    assert e.value.path == str(tmp_path / "manifest.csv")
+    (folder / "manifest.csv").write_text("file,person\nvideos/anna_rest.avi,anna\n")
+    with pytest.raises(HrbenchError, match="lacks column"):
+        FolderAdapter().scan(folder)
+    with pytest.raises(HrbenchError, match="does not exist"):
+        FolderAdapter().scan(tmp_path / "nowhere")
+
+
+def test_registered_through_entry_points():
+    """The declared entry point loads this module, whose hook registers the adapter under its name."""
+    from importlib.metadata import entry_points
+
+    ep = next(e for e in entry_points(group="hrbench") if e.name == "folder")
+    got: list[type] = []
+    ep.load().register_datasets(register=got.append)
+    assert got == [FolderAdapter] and FolderAdapter.name == "folder"
