@@ -44,10 +44,10 @@ Choices:
   recording id ``<subject>_<task>``; ``session`` is the task.
 * ``scan`` parses each ``Pulse Rate_BPM.txt`` (a few hundred kB) and counts
   the frames, so a garbled file or a track ending more than 1 s before the
-  last frame is reported before a run.  Frame order is the sorted file name
-  (``FrameSource``); ``check`` reports a folder whose numeric names would
-  sort wrongly (past frame 999 without wider zero-padding), undecodable
-  first/last frames and non-positive bpm values.
+  last frame is reported before a run.  Frame order is numeric
+  (``FrameSource.image_files``: ``999.jpg`` before ``1000.jpg``, where the
+  ``%03d`` names widen); ``check`` reports undecodable first/last frames and
+  non-positive bpm values.
 """
 
 from __future__ import annotations
@@ -182,18 +182,6 @@ class MMSEHRAdapter(DatasetAdapter):
         files = rec.frames.image_files()
         if not files:
             return [Problem(str(rec.frames.path), "no *.jpg frames", rec.id)]
-        stems = [f.stem for f in files]
-        numeric = sorted(stems, key=int) if all(s.isdigit() for s in stems) else stems
-        if stems != numeric:
-            bad = next(i for i, (a, b) in enumerate(zip(stems, numeric, strict=True)) if a != b)
-            return [
-                Problem(
-                    str(files[bad]),
-                    "frame names sort out of numeric order (zero-padding narrower than the frame count); "
-                    "rename them with equal-width numbers",
-                    rec.id,
-                )
-            ]
         for f in (files[0], files[-1]):
             if cv2.imread(str(f), cv2.IMREAD_COLOR) is None:
                 return [Problem(str(f), "cannot decode frame", rec.id)]
