@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -250,6 +251,8 @@ class Runner:
         if self.protocol.scope == "cross":
             _, _, train_recs, more = self._scan(o.train_on, o.train_root)  # type: ignore[arg-type]
             skipped += more
+            if o.train_on == o.dataset:  # two copies of one adapter: keep their ids apart
+                train_recs = [dc_replace(r, dataset=f"{r.dataset}@train") for r in train_recs]
         elif self.protocol.split == "official":
             adapter = self.reg.dataset(o.dataset)()
             if not hasattr(adapter, "official_folds"):

@@ -38,6 +38,7 @@ Writers (all return the root ``Path``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -84,10 +85,36 @@ def synth_ecg(
     return x + 60.0 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0.0, 15.0, n)
 
 
+_FACE: dict[str, np.ndarray] = {}
+
+
+@contextlib.contextmanager
+def use_faces(size: tuple[int, int] = (128, 96)):
+    """Inside this block, miniature videos show a real face (scikit-image's astronaut)
+    whose colour pulses, so the default landmarker finds it and a whole run works."""
+    from skimage import data
+
+    img = cv2.cvtColor(data.astronaut()[20:300, 110:390], cv2.COLOR_RGB2BGR)
+    _FACE["bgr"] = cv2.resize(img, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+    global FRAME_SIZE
+    old = FRAME_SIZE
+    FRAME_SIZE = size
+    try:
+        yield
+    finally:
+        FRAME_SIZE = old
+        _FACE.clear()
+
+
 def pulse_frames(n: int, fps: float, hr_bpm: float, times: np.ndarray | None = None) -> np.ndarray:
-    """``n`` BGR uint8 frames (n, H, W, 3) of flat skin whose green channel pulses at ``hr_bpm``."""
+    """``n`` BGR uint8 frames (n, H, W, 3) of flat skin (or a face, see
+    :func:`use_faces`) whose green channel pulses at ``hr_bpm``."""
     t = np.arange(n) / fps if times is None else np.asarray(times)
     g = 5.0 * pulse_wave(t, hr_bpm)
+    if "bgr" in _FACE:
+        delta = np.stack([np.zeros(n), g, 0.3 * g], axis=1)
+        frames = _FACE["bgr"][None] + delta[:, None, None, :]
+        return np.clip(np.round(frames), 0, 255).astype(np.uint8)
     px = _SKIN_BGR[None, :] + np.stack([np.zeros(n), g, 0.3 * g], axis=1)
     frames = np.broadcast_to(px[:, None, None, :], (n, FRAME_SIZE[1], FRAME_SIZE[0], 3))
     return np.ascontiguousarray(np.clip(np.round(frames), 0, 255).astype(np.uint8))

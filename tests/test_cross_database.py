@@ -1,0 +1,52 @@
+"""Cross-database end to end on miniature copies: train on VIPL-HR, test on MMSE-HR."""
+
+import json
+import sqlite3
+
+from miniature import read_mini_truth, use_faces, write_mini_mmse, write_mini_vipl
+
+from hrbench.cli import main
+
+PROTOCOL = """
+name = "cross_mini"
+scope = "cross"
+split = "subject"
+k = 1
+seed = 0
+[clips]
+length = 120
+per_video = 3
+fps = 30
+"""
+
+
+def test_train_on_vipl_test_on_mmse(thirdparty_site, tmp_path, capsys):
+    with use_faces():
+        vipl = write_mini_vipl(tmp_path / "VIPL-HR", n_subjects=3, sources=("source1",), extra_task=None, duration_s=5.0)
+        mmse = write_mini_mmse(tmp_path / "MMSE-HR", n_subjects=2, tasks_per_subject=1, duration_s=5.0)
+    proto = tmp_path / "cross_mini.toml"
+    proto.write_text(PROTOCOL)
+    store = tmp_path / "s.sqlite"
+    rc = main(["run", "--protocol", str(proto), "--train-on", "vipl_hr", "--train-root", str(vipl),
+               "--dataset", "mmse_hr", "--data-root", str(mmse), "--method", "chrom,tp_mean",
+               "--store", str(store), "--workers", "1"])
+    assert rc == 0, capsys.readouterr().err
+    con = sqlite3.connect(store)
+    rows = con.execute(
+        "SELECT r.method, r.train_dataset, v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r USING (run_key)"
+    ).fetchall()
+    truth = read_mini_truth(mmse)
+    vipl_truth = read_mini_truth(vipl)
+    train_hr = json.loads(con.execute("SELECT train_hr_json FROM folds").fetchone()[0])
+    assert abs(sum(train_hr) / len(train_hr) - sum(t["hr"] for t in vipl_truth.values()) / len(vipl_truth)) < 2.0
+    train_mean = sum(train_hr) / len(train_hr)
+    assert {r[2] for r in rows} == set(truth)  # every MMSE recording tested, nothing from VIPL
+    for method, train_ds, rid, pred, ref in rows:
+        assert train_ds == "vipl_hr"
+        assert abs(ref - truth[rid]["hr"]) < 2.5  # MMSE pulse-rate track, read back
+        if method == "chrom":
+            assert abs(pred - truth[rid]["hr"]) < 3.0  # a face found, its pulse recovered
+        else:
+            assert abs(pred - train_mean) < 1e-6  # the supervised method learned from VIPL's labels only
+    assert main(["leaderboard", "--store", str(store), "--out", str(tmp_path / "lb")]) == 0
+    assert (tmp_path / "lb" / "mmse_hr-cross_mini-from-vipl_hr.md").exists()
