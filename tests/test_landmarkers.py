@@ -19,12 +19,12 @@ import types
 import cv2
 import numpy as np
 import pytest
-from hrbench_plugins.landmarkers import face_alignment as fa_plugin
-from hrbench_plugins.landmarkers import mediapipe_litert as mp
 
 from hrbench import landmarks as lm
 from hrbench.errors import HrbenchError
 from hrbench.roi import CheekGrid
+from hrbench_plugins.landmarkers import face_alignment as fa_plugin
+from hrbench_plugins.landmarkers import mediapipe_litert as mp
 
 FAIL = 0.08  # mean landmark error / inter-ocular distance counted as a failure
 
