@@ -86,13 +86,17 @@ def _selected(names: list[str]) -> set[str] | None:
     return wanted
 
 
-def load_registry() -> Registry:
-    """Load plugins from entry points and collect what each registers."""
+def load_registry(only: set[str] | None = None) -> Registry:
+    """Load plugins from entry points and collect what each registers.
+
+    ``only`` restricts loading to the named entry points (worker processes
+    load just the landmarker's plugin instead of importing torch for nothing).
+    """
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     reg = Registry()
     eps = _entry_points()
-    wanted = _selected([ep.name for ep in eps])
+    wanted = _selected([ep.name for ep in eps]) if only is None else only
     for ep in eps:
         if wanted is not None and ep.name not in wanted:
             continue

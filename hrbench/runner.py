@@ -202,7 +202,8 @@ class Runner:
         if todo:
             advance = hub.task("ROI traces", len(todo))
             ex = LocalExecutor(self.opts.workers)
-            args = [(r, schemes, self.opts.landmarker, self.cache_root) for r in todo]
+            owner = self.reg.owner.get(("landmarkers", self.opts.landmarker)) if cls else None
+            args = [(r, schemes, self.opts.landmarker, self.cache_root, owner) for r in todo]
             for i, res, err in ex.imap(extract_and_cache, args):
                 advance(1)
                 if err is None:

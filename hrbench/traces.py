@@ -115,20 +115,21 @@ def extract(rec: Recording, schemes: list[str], landmarker: object | None) -> di
 
 
 def extract_and_cache(
-    rec: Recording, schemes: list[str], landmarker_name: str, cache_root: Path
+    rec: Recording, schemes: list[str], landmarker_name: str, cache_root: Path, plugin: str | None = None
 ) -> dict[str, str]:
     """Worker entry point: extract the schemes not cached yet; return {scheme: cache path}.
 
     Runs in a worker process, so it loads the landmarker through the plugin
-    registry itself (by name: the core never imports a plugin module).
+    registry itself (by name: the core never imports a plugin module);
+    ``plugin`` names the entry point that registers it, so only that one loads.
     """
     fp = video_fingerprint(rec)
     landmarker = None
     version = "0"
     if rec.roi != "full-frame":
-        from .plugins import get_registry
+        from .plugins import get_registry, load_registry
 
-        cls = get_registry().landmarker(landmarker_name)
+        cls = (load_registry({plugin}) if plugin else get_registry()).landmarker(landmarker_name)
         version = getattr(cls, "version", "1")
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
