@@ -1,0 +1,115 @@
+"""Synthetic-rhythm pretraining (SynRhythm stage III, second step), cached on disk.
+
+Pretraining does not depend on the face data, so it runs once and is reused
+by every fold and every later run: the checkpoint lives under
+``<cache_dir>/checkpoints/synrhythm-<key>.pt`` where ``key`` is a
+:func:`hrbench.fsutil.stable_hash` of everything that changes its weights --
+generator settings, map geometry (rows, frames, fps, temporal pooling), model
+(width, HR band, starting weights: ImageNet or random), training settings,
+seed and :data:`CODE_VERSION`.  It is written atomically, so concurrent folds
+at worst train it twice and one identical file wins; it is read with
+``torch.load(weights_only=True)``.
+
+Each pretraining epoch draws ``maps_per_epoch`` *fresh* maps from a generator
+seeded by (seed, epoch): the synthetic database of the paper is effectively
+``maps_per_epoch * epochs`` maps, each seen once, which generalises better per
+step than revisiting a fixed set and costs nothing to store.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hrbench.fsutil import stable_hash
+from hrbench.method import RunContext
+
+from .resnet import HRRegressor
+from .synrhythm import SynRhythmSettings, rhythm_maps
+from .train import load_checkpoint, save_checkpoint, seeded, train_regressor
+
+#: Bump when the generator, map code or training loop changes the weights.
+CODE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    maps_per_epoch: int
+    epochs: int
+    batch_size: int = 32
+    lr: float = 1e-3
+    settings: SynRhythmSettings = field(default_factory=SynRhythmSettings)
+
+
+@dataclass(frozen=True)
+class MapGeometry:
+    """Size and time base of the maps: rows, raw clip frames, fps, temporal pooling."""
+
+    n_rows: int
+    clip_len: int
+    fps: float
+    time_pool: int
+
+
+def checkpoint_key(model: HRRegressor, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int) -> dict[str, Any]:
+    return {
+        "code": CODE_VERSION,
+        "generator": config.settings.key(),
+        "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6), "time_pool": geometry.time_pool},
+        "model": {"arch": "resnet18", "width": model.width, "band": [float(model.centre - model.half_width), float(model.centre + model.half_width)], "init": init},
+        "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr, "loss": "l1", "optim": "adam"},
+        "seed": int(seed),
+    }
+
+
+def checkpoint_path(cache_dir: Path, key: dict[str, Any]) -> Path:
+    return Path(cache_dir) / "checkpoints" / f"synrhythm-{stable_hash(key)}.pt"
+
+
+def synthetic_pretrain(
+    model: HRRegressor,
+    *,
+    init: str,
+    geometry: MapGeometry,
+    config: PretrainConfig,
+    context: RunContext,
+    label: str = "synthetic rhythm pretraining",
+) -> tuple[Path, bool]:
+    """Bring ``model`` to its synthetic-pretrained state: from the cache, or train and cache it.
+
+    Returns the checkpoint path and whether it was trained now (False = reused).
+    """
+    key = checkpoint_key(model, init, geometry, config, context.seed)
+    path = checkpoint_path(context.cache_dir, key)
+    if path.exists():
+        state, _meta = load_checkpoint(path)
+        model.load_state_dict(state)
+        return path, False
+
+    context.say(
+        f"{label}: {config.epochs} epochs x {config.maps_per_epoch} maps "
+        f"({geometry.n_rows}x{geometry.clip_len // geometry.time_pool}); cached afterwards at {path}"
+    )
+
+    def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([context.seed, epoch, 0x5EED])
+        return rhythm_maps(
+            config.maps_per_epoch, geometry.n_rows, geometry.clip_len, geometry.fps, rng,
+            config.settings, time_pool=geometry.time_pool,
+        )
+
+    advance = context.progress(label, config.epochs)
+    start = time.perf_counter()
+    with seeded(context.seed + 7919, context.device):
+        losses = train_regressor(
+            model, data, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+            seed=context.seed + 7919, device=context.device, advance=advance,
+        )
+    seconds = time.perf_counter() - start
+    save_checkpoint(path, model, {"key": key, "epoch_l1_bpm": losses, "seconds": seconds})
+    context.say(f"{label}: done in {seconds:.0f} s, last-epoch L1 {losses[-1]:.1f} bpm")
+    return path, True

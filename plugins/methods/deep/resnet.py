@@ -1,0 +1,111 @@
+"""ResNet-18 heart-rate regressor and offline ImageNet initialisation.
+
+SynRhythm (IV-A) regresses HR with a ResNet-18 whose classifier is replaced by
+one output.  :class:`HRRegressor` wraps ``torchvision.models.resnet18`` so
+that a checkpoint carries everything needed to turn a map into bpm:
+
+* input: a map in the paper's 0..255 units, divided by 255 and normalised with
+  the ImageNet mean/std per channel (what ImageNet weights expect);
+* output: ``centre + half_width * fc(features)`` with the centre and half
+  width of the HR band, so a freshly initialised head predicts the band
+  centre and the L1 loss is in bpm from the first step.
+
+``width`` scales every layer (64 = the real ResNet-18; 32 = half width, ~4x
+fewer FLOPs) for CPU budgets; the topology (4 stages x 2 basic blocks) is
+unchanged.
+
+ImageNet weights are never downloaded.  :func:`imagenet_weights_path` is the
+file torchvision would have cached (``ResNet18_Weights.IMAGENET1K_V1`` under
+``torch.hub.get_dir()/checkpoints``); when it exists it is loaded with
+``torch.load(weights_only=True)``.  For ``width < 64`` each tensor is sliced to
+its first channels (conv filters, their input channels, batch-norm
+statistics), which keeps the residual streams consistent because every block
+of a stage keeps the same leading channels.  That is an ImageNet-*derived*
+initialisation, not the paper's, and is reported as ``init = imagenet-sliced``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models.resnet import BasicBlock
+
+from hrbench.errors import HrbenchError
+
+from .stmap import IMAGENET_MEAN, IMAGENET_STD
+
+
+def imagenet_weights_path() -> Path:
+    """Where torchvision caches ResNet-18 ImageNet weights (never downloaded here)."""
+    filename = ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+def _resnet18(width: int) -> nn.Module:
+    model = resnet18(weights=None)
+    if width != 64:
+        model.inplanes = width
+        model.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        model.bn1 = nn.BatchNorm2d(width)
+        model.layer1 = model._make_layer(BasicBlock, width, 2)
+        model.layer2 = model._make_layer(BasicBlock, 2 * width, 2, stride=2)
+        model.layer3 = model._make_layer(BasicBlock, 4 * width, 2, stride=2)
+        model.layer4 = model._make_layer(BasicBlock, 8 * width, 2, stride=2)
+        for m in model.modules():  # torchvision's own initialisation, re-applied
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+    model.fc = nn.Linear(8 * width, 1)
+    nn.init.zeros_(model.fc.weight)
+    nn.init.zeros_(model.fc.bias)
+    return model
+
+
+class HRRegressor(nn.Module):
+    """ResNet-18 mapping a ``(B, 3, rows, frames)`` map in 0..255 to HR in bpm."""
+
+    def __init__(self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0)) -> None:
+        super().__init__()
+        if width < 1:
+            raise ValueError(f"width must be positive, got {width}")
+        self.width = width
+        self.backbone = _resnet18(width)
+        lo, hi = band_bpm
+        self.register_buffer("centre", torch.tensor(0.5 * (lo + hi)))
+        self.register_buffer("half_width", torch.tensor(0.5 * (hi - lo)))
+        self.register_buffer("mean", 255.0 * torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", 255.0 * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        x = (maps.float() - self.mean) / self.std
+        return self.centre + self.half_width * self.backbone(x).squeeze(-1)
+
+
+def load_imagenet(model: HRRegressor, path: Path) -> str:
+    """Load ImageNet ResNet-18 weights (all but ``fc``) into ``model.backbone``.
+
+    Returns ``"imagenet"`` at width 64 and ``"imagenet-sliced"`` for narrower
+    models.  A file that cannot be read is a one-line :class:`HrbenchError`.
+    """
+    try:
+        src = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt or foreign file: the user must replace it
+        raise HrbenchError(f"cannot read ResNet-18 ImageNet weights ({exc.__class__.__name__}: {exc})", path) from None
+    target = model.backbone.state_dict()
+    loaded = {}
+    for key, dst in target.items():
+        if key.startswith("fc."):
+            continue
+        if key not in src:
+            raise HrbenchError(f"not ResNet-18 ImageNet weights: no tensor {key!r}", path)
+        t = src[key]
+        if t.ndim != dst.ndim or any(s < d for s, d in zip(t.shape, dst.shape, strict=True)):
+            raise HrbenchError(f"tensor {key!r} has shape {tuple(t.shape)}, expected {tuple(dst.shape)}", path)
+        loaded[key] = t[tuple(slice(0, d) for d in dst.shape)].clone() if t.ndim else t.clone()
+    model.backbone.load_state_dict(loaded, strict=False)
+    return "imagenet" if model.width == 64 else "imagenet-sliced"

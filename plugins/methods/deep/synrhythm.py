@@ -1,0 +1,135 @@
+"""Synthetic rhythm signals and their maps (SynRhythm, section III-B).
+
+Each series follows the paper's formula exactly::
+
+    S(t) = M1 sin(w1 t + phi) + 0.5 M1 sin(2 w1 t + phi)      heart + 2nd harmonic
+         + M2 sin(w2 t + theta)                                breathing
+         + P1 Step(t - t1) + P2 Step(t - t2)                   illumination / motion steps
+         + N(t)                                                Gaussian noise
+
+with w1 from 42-240 bpm, w2 from 5-20 breaths per minute, M1, M2 ~ U[0, 1],
+phi, theta ~ U[0, 2 pi], t1, t2 ~ U[0, T], P1, P2 Bernoulli.  The series are
+then turned into maps by the very code that maps face clips
+(:func:`.stmap.pool_time`, :func:`.stmap.to_maps`), as III-B asks.
+
+Where the paper is silent, these are our choices (each is a field of
+:class:`SynRhythmSettings`, hashed into the pretrained-checkpoint cache key):
+
+* **Rows of one map.**  A map stands for one face, so the *heart* and the
+  *breathing* are shared by all rows: w1, w2, phi and theta are drawn once per
+  map (real cheek blocks pulse in step -- the pulse transit time across a
+  cheek is a few ms, under one frame).  Everything local is drawn per row:
+  M1 and M2 (some blocks carry a strong pulse, some almost none), the steps
+  (P, t1, t2: motion affects blocks unequally) and the noise.
+* **Colour channels.**  The three channels of a row share its rhythm and get
+  independent noise N(t): three noisy views of one signal.  (Per-channel
+  min-max scaling removes any per-channel gain, so a gain would be moot.)
+* **Bernoulli p** = 0.5 for P1 and P2 (``step_p``); a step has height 1
+  (``step_height``), the scale of M1 and M2.
+* **Noise.**  sigma is drawn per map from U[0, ``noise_max``] with
+  ``noise_max`` = 0.5, so the set spans clean maps to maps whose weak-pulse
+  rows are buried in noise.
+* **Label** = 60 * w1 / (2 pi) bpm, the frequency of the fundamental sine;
+  w1 is drawn uniformly in bpm over ``hr_bpm``.
+* **Time axis** t = frame / fps with the face clips' fps and length, so the
+  synthetic and the real maps of one run have the same size and period scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .stmap import pool_time, to_maps
+
+
+@dataclass(frozen=True)
+class SynRhythmSettings:
+    """Generator settings (see the module docstring for why each default)."""
+
+    hr_bpm: tuple[float, float] = (42.0, 240.0)
+    breath_per_min: tuple[float, float] = (5.0, 20.0)
+    step_p: float = 0.5
+    step_height: float = 1.0
+    noise_max: float = 0.5
+
+    def __post_init__(self) -> None:
+        lo, hi = self.hr_bpm
+        if not 0 < lo < hi:
+            raise ValueError(f"hr_bpm must be increasing and positive, got {self.hr_bpm}")
+        blo, bhi = self.breath_per_min
+        if not 0 < blo <= bhi:
+            raise ValueError(f"breath_per_min must be increasing and positive, got {self.breath_per_min}")
+        if not 0 <= self.step_p <= 1:
+            raise ValueError(f"step_p must be in [0, 1], got {self.step_p}")
+        if self.noise_max < 0:
+            raise ValueError(f"noise_max must be >= 0, got {self.noise_max}")
+
+    def key(self) -> dict:
+        return asdict(self)
+
+
+def rhythm_signals(
+    n_maps: int,
+    n_rows: int,
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    settings: SynRhythmSettings = SynRhythmSettings(),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic series ``(n_maps, n_rows, n_frames, 3)`` and their labels in bpm ``(n_maps,)``."""
+    t = np.arange(n_frames) / fps  # seconds
+    duration = n_frames / fps
+    hr = rng.uniform(*settings.hr_bpm, size=n_maps)
+    w1 = 2 * np.pi * hr / 60.0
+    w2 = 2 * np.pi * rng.uniform(*settings.breath_per_min, size=n_maps) / 60.0
+    phi = rng.uniform(0, 2 * np.pi, size=n_maps)
+    theta = rng.uniform(0, 2 * np.pi, size=n_maps)
+    m1 = rng.uniform(0, 1, size=(n_maps, n_rows, 1))
+    m2 = rng.uniform(0, 1, size=(n_maps, n_rows, 1))
+    p = settings.step_height * rng.binomial(1, settings.step_p, size=(2, n_maps, n_rows, 1))
+    t_step = rng.uniform(0, duration, size=(2, n_maps, n_rows, 1))
+    sigma = rng.uniform(0, settings.noise_max, size=(n_maps, 1, 1, 1))
+
+    f32 = np.float32
+    heart_phase = (w1[:, None, None] * t + phi[:, None, None]).astype(f32)  # (n_maps, 1, T)
+    breath_phase = (w2[:, None, None] * t + theta[:, None, None]).astype(f32)
+    harmonic = (2 * w1[:, None, None] * t + phi[:, None, None]).astype(f32)  # 2 w1 t + phi
+    s = (
+        m1.astype(f32) * (np.sin(heart_phase) + 0.5 * np.sin(harmonic))
+        + m2.astype(f32) * np.sin(breath_phase)
+        + p[0].astype(f32) * (t >= t_step[0])
+        + p[1].astype(f32) * (t >= t_step[1])
+    )
+    noise = rng.standard_normal((n_maps, n_rows, n_frames, 3), dtype=f32)
+    noise *= sigma.astype(f32)
+    noise += s[..., None]
+    return noise, hr
+
+
+def rhythm_maps(
+    n_maps: int,
+    n_rows: int,
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    settings: SynRhythmSettings = SynRhythmSettings(),
+    *,
+    time_pool: int = 1,
+    chunk: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic maps ``(n_maps, 3, n_rows, n_frames // time_pool)`` float16 in [0, 255] and labels.
+
+    ``n_frames`` and ``fps`` are those of the face clips *before* temporal
+    pooling; the same pooling and min-max scaling as for face maps follow.
+    """
+    frames = n_frames // time_pool
+    maps = np.empty((n_maps, 3, n_rows, frames), dtype=np.float16)
+    labels = np.empty(n_maps)
+    for a in range(0, n_maps, chunk):
+        b = min(n_maps, a + chunk)
+        sig, hr = rhythm_signals(b - a, n_rows, n_frames, fps, rng, settings)
+        maps[a:b] = to_maps(pool_time(sig, time_pool))
+        labels[a:b] = hr
+    return maps, labels

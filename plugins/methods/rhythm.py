@@ -1,0 +1,355 @@
+"""Spatial-temporal attention and HR-balancing augmentation (Niu et al., FG 2019): the ablation.
+
+Four methods share one pipeline -- ``face_grid`` clips (aligned face, 5 x 5
+blocks) -> face-grid maps of 25 rows x T frames x 6 channels (RGB + YUV,
+:mod:`~hrbench_plugins.methods.deep.facemaps`) -> ResNet-18 regressing HR
+with L1 loss (:mod:`~hrbench_plugins.methods.deep.attention`) -- and differ in
+the poster's two components (its ablation table):
+
+==========================  =====================  ========================
+method                      attention (CBAM x 4)   HR-balancing DA
+==========================  =====================  ========================
+``rhythm_resnet``           no                     no
+``rhythm_attention``        yes                    no
+``rhythm_da``               no                     yes
+``rhythm_attention_da``     yes                    yes (the poster's model)
+==========================  =====================  ========================
+
+The attention variants also implement ``explain(clips, out_dir)``
+(``hrbench explain --method rhythm_attention``): one PNG per clip with the
+map and the spatial (ROI x time) attention of each stage overlaid on it.
+
+DA (:mod:`~hrbench_plugins.methods.deep.augment`): the DA classes set
+``train_clip_factor = 1.5`` so the runner hands ``fit`` training clips of
+1.5x the protocol length (450 frames for 300).  Every epoch uses, for every
+selected training clip, one un-augmented ``T``-frame crop at a random offset
+*and* one copy resampled in time by a factor chosen to flatten the HR
+histogram (``HR * f``, f in [0.67, 1.5]) -- so a DA epoch has twice the maps
+of a plain epoch, as the augmented videos are *added* to the training set in
+the paper.  ``predict`` receives normal protocol clips and never resamples.
+``T`` is the protocol's clip length, recovered as ``round(clip_len / 1.5)``
+of the long clips: exact whenever the videos are at least 1.5 clips long
+(the runner caps long clips by the video); with shorter videos the training
+maps are shorter than the test maps -- the network is fully convolutional
+with global pooling, so it still applies, and ``run_notes["map_frames"]``
+records the length used.
+
+Initialisation: ImageNet ResNet-18 weights from torchvision's hub cache when
+present (the poster's and RhythmNet's start), else random init with
+``run_notes["init"] = "random"`` -- the SynRhythm methods' loader
+(:func:`~hrbench_plugins.methods.deep.resnet.load_imagenet`) is reused; the
+6-channel stem is inflated from the RGB filters.  Training and inference
+reuse :mod:`~hrbench_plugins.methods.deep.train` (seeded, Adam + L1, lr
+0.001) and :func:`~hrbench_plugins.methods.deep.selection.select_training`.
+
+Profiles
+--------
+``paper``: 25 x 300 maps (no temporal pooling), full-width ResNet-18, every
+training clip, 50 epochs, Adam lr 0.001 (RhythmNet's ResNet-18 training
+settings as we read them; the poster gives none).  Meant for a GPU.
+
+``default`` (CPU, 2 cores; from ``benchmarks/bench_rhythm.py``): frames
+pooled by 2 (150 columns, 15 fps), a quarter-width ResNet-18 (``width`` 16),
+at most 600 training maps per fold, 10 epochs for the plain variants and 5
+for the DA variants.  A DA epoch has two maps per clip, so every variant sees
+the same number of maps (10 per training clip) and costs the same time: the
+ablation compares the components at an equal optimisation budget, not DA's
+extra steps.  Measured on the shared 2-core machine: ~90-200 training maps/s
+(width 16, 6 x 25 x 150 maps, attention adds ~10-40 %), i.e. ~30-60 s per
+fold of ~540 clips.  Same reductions as the SynRhythm ``default`` profile, so
+the two families compare at equal budget.
+
+Where the poster is silent the choices follow RhythmNet and are documented in
+the module docstrings of ``deep/facemaps.py`` (map), ``deep/attention.py``
+(attention) and ``deep/augment.py`` (DA).  Predictions are clipped to the
+protocol's HR band.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from hrbench.clips import Clips
+from hrbench.errors import ConfigError, HrbenchError
+from hrbench.hookspecs import hookimpl
+from hrbench.method import Method, Param
+
+from .deep.attention import AttentionResNet
+from .deep.augment import (
+    crop_windows,
+    histogram_edges,
+    label_histogram,
+    plan_epoch,
+    resample_windows,
+)
+from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
+from .deep.resnet import imagenet_weights_path
+from .deep.selection import select_training
+from .deep.stmap import fill_nan
+from .deep.train import predict_maps, seeded, train_regressor
+
+CITATION = (
+    "X. Niu, X. Zhao, H. Han, A. Das, A. Dantcheva, S. Shan, X. Chen. Robust remote heart rate "
+    "estimation from face utilizing spatial-temporal attention. FG 2019."
+)
+
+_COMMON: dict[str, Param] = {
+    "epochs": Param(10, "training epochs (paper profile: 50)", int, low=1, high=1000),
+    "lr": Param(1e-3, "Adam learning rate (RhythmNet: 0.001)", float, low=1e-6, high=1.0),
+    "batch_size": Param(32, "mini-batch size (not stated in the paper)", int, low=2, high=4096),
+    "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
+    "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
+    "colour": Param("rgb+yuv", "map channels: the poster's RGB+YUV (6), RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
+    "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
+    "train_fraction": Param(1.0, "then keep this fraction of them", float, low=0.01, high=1.0),
+}
+_ATTENTION: dict[str, Param] = {
+    "reduction": Param(16, "channel-attention bottleneck ratio (CBAM: 16)", int, choices=(2, 4, 8, 16, 32)),
+}
+_DA: dict[str, Param] = {
+    "da_factor_min": Param(2 / 3, "smallest resampling factor (HR * f; 1/1.5)", float, low=0.4, high=1.0),
+    "da_factor_max": Param(1.5, "largest resampling factor (at most train_clip_factor = 1.5)", float, low=1.0, high=1.5),
+    "da_low_bpm": Param(45.0, "lower end of the HR range the augmentation levels", float, low=1.0, high=400.0),
+    "da_high_bpm": Param(150.0, "upper end of the HR range the augmentation levels", float, low=1.0, high=400.0),
+    "da_bin_bpm": Param(10.0, "histogram bin width used to pick the factors", float, low=0.5, high=100.0),
+}
+# DA epochs hold two maps per clip: half as many epochs show the network as many maps
+# (and cost as much time) as the plain variants' default -- an equal-budget ablation.
+_COMMON_DA: dict[str, Param] = {
+    **_COMMON,
+    "epochs": Param(5, "training epochs, each of 2 maps per clip (plain crop + resampled copy; paper profile: 50)", int, low=1, high=1000),
+}
+_PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0}
+
+# ImageNet-missing messages already given in this process (one line per run, not per fold).
+_SAID_MISSING: set[str] = set()
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "clip"
+
+
+class _RhythmResNet(Method):
+    """Shared pipeline of the four ablation variants."""
+
+    citation = CITATION
+    roi_scheme = "face_grid"
+    supervised = True
+    params: ClassVar[dict[str, Param]] = _COMMON
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {"paper": _PAPER}
+    use_attention: ClassVar[bool] = False
+    use_da: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.use_da:
+            if self.da_low_bpm >= self.da_high_bpm:
+                raise ConfigError(f"method {self.name}: da_low_bpm={self.da_low_bpm} must be below da_high_bpm={self.da_high_bpm}")
+            if self.da_bin_bpm > self.da_high_bpm - self.da_low_bpm:
+                raise ConfigError(f"method {self.name}: da_bin_bpm={self.da_bin_bpm} is wider than the DA range")
+            if self.da_factor_max > self.train_clip_factor + 1e-9:
+                raise ConfigError(
+                    f"method {self.name}: da_factor_max={self.da_factor_max} exceeds the training clips' "
+                    f"length factor {self.train_clip_factor}"
+                )
+        self._model: AttentionResNet | None = None
+        self._frames: int | None = None
+        #: Mean training L1 (bpm) of each epoch of the last fit.
+        self.train_losses_: list[float] = []
+
+    # -- model -------------------------------------------------------------
+    def _imagenet(self) -> Path | None:
+        path = imagenet_weights_path()
+        if path.is_file():
+            return path
+        if str(path) not in _SAID_MISSING:
+            _SAID_MISSING.add(str(path))
+            self.context.say(
+                f"{self.name}: no ImageNet ResNet-18 weights at {path} (hrbench never downloads; "
+                f"copy resnet18-f37072fd.pth from download.pytorch.org/models there); using random init"
+            )
+        return None
+
+    def _new_model(self, band: tuple[float, float]) -> AttentionResNet:
+        mean, std = channel_stats(self.colour)
+        model = AttentionResNet(
+            self.width, band, in_channels=n_channels(self.colour), channel_mean=mean, channel_std=std,
+            attention=self.use_attention, reduction=self._params.get("reduction", 16), imagenet=self._imagenet(),
+        )
+        self.run_notes["init"] = model.init
+        return model
+
+    # -- data --------------------------------------------------------------
+    def _map_frames(self, clips: Clips) -> int:
+        """Frames of one training map before pooling: the protocol's clip length."""
+        if self.train_clip_factor == 1.0:
+            return clips.clip_len
+        return max(8, min(clips.clip_len, int(round(clips.clip_len / self.train_clip_factor))))
+
+    def _maps(self, traces: np.ndarray) -> np.ndarray:
+        return face_maps(traces, self.colour, self.time_pool)
+
+    def _da_data(self, traces: np.ndarray, labels: np.ndarray, frames: int, band: tuple[float, float]):  # noqa: ANN202
+        lo = max(self.da_low_bpm, band[0])
+        hi = min(self.da_high_bpm, band[1])
+        if lo >= hi:
+            raise ConfigError(f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}")
+        edges = histogram_edges((lo, hi), self.da_bin_bpm)
+        n, C = len(traces), n_channels(self.colour)
+        rows, cols = traces.shape[1], frames // self.time_pool
+        stats: dict[str, Any] = {}
+
+        def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+            rng = np.random.default_rng([self.context.seed, epoch, 0xDA])
+            plan = plan_epoch(labels, traces.shape[2], frames, edges, factor_range=(self.da_factor_min, self.da_factor_max), rng=rng)
+            maps = np.empty((2 * n, C, rows, cols), dtype=np.float16)
+            for a in range(0, n, 128):
+                b = min(n, a + 128)
+                maps[a:b] = self._maps(crop_windows(traces[a:b], plan.crop_starts[a:b], frames))
+                maps[n + a : n + b] = self._maps(resample_windows(traces[a:b], plan.starts[a:b], plan.factors[a:b], frames))
+            out = plan.labels(labels)
+            if epoch == 0:
+                stats["before"] = label_histogram(labels, edges).tolist()
+                stats["after"] = label_histogram(out, edges).tolist()
+            return maps, out.astype(np.float32)
+
+        return data, edges, stats
+
+    # -- Method API --------------------------------------------------------
+    def fit(self, clips: Clips) -> _RhythmResNet:
+        if clips.hr is None:
+            raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
+        idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
+                              self.max_train_maps, self.train_fraction, self.context.seed)
+        if len(idx) < 2:
+            raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
+        train = clips.subset(idx)
+        labels = np.asarray(train.hr, dtype=np.float64)
+        band = tuple(float(b) for b in clips.hr_settings.band_bpm)
+        frames = self._map_frames(train)
+        if self.use_da:
+            traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
+            data, edges, stats = self._da_data(traces, labels, frames, band)
+            n_maps = 2 * len(train)
+        else:
+            maps = self._maps(train.traces[:, :, :frames])
+            y = labels.astype(np.float32)
+            data, stats, n_maps = (lambda _epoch: (maps, y)), {}, len(maps)
+        with seeded(self.context.seed, self.context.device):
+            model = self._new_model(band)
+            advance = self.context.progress(f"{self.name}: training on {n_maps} maps/epoch", self.epochs)
+            losses = train_regressor(
+                model, data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                seed=self.context.seed, device=self.context.device, advance=advance,
+            )
+        self.run_notes["train_maps"] = n_maps
+        self.run_notes["map_frames"] = frames
+        self.run_notes["train_l1_bpm"] = round(losses[-1], 3)
+        if self.use_da:
+            self.run_notes["da_hist_edges_bpm"] = [round(float(e), 2) for e in edges]
+            self.run_notes["da_hist_epoch0"] = stats
+        self._model, self._frames, self.train_losses_ = model, frames, losses
+        return self
+
+    def _check_fitted(self) -> AttentionResNet:
+        if self._model is None:
+            raise HrbenchError(f"method {self.name}: predict called before fit")
+        return self._model
+
+    def predict(self, clips: Clips) -> np.ndarray:
+        model = self._check_fitted()
+        if clips.clip_len != self._frames:
+            self.run_notes["test_map_frames"] = clips.clip_len
+        out = np.empty(len(clips))
+        for a in range(0, len(clips), 512):
+            maps = self._maps(clips.traces[a : a + 512])
+            out[a : a + 512] = predict_maps(model, maps, device=self.context.device)
+        lo, hi = clips.hr_settings.band_bpm
+        return np.clip(out, lo, hi)
+
+
+class _Explains:
+    """``explain()`` for the attention variants: spatial attention overlaid on the map, as PNGs."""
+
+    def explain(self, clips: Clips, out_dir: Path) -> list[Path]:
+        """Save one PNG per clip: the map, then each stage's ROI x time attention over it."""
+        from matplotlib.figure import Figure  # Agg via savefig; no pyplot global state
+
+        model = self._check_fitted()  # type: ignore[attr-defined]
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        maps = self._maps(clips.traces)  # type: ignore[attr-defined]
+        device = self.context.device  # type: ignore[attr-defined]
+        model.to(device).eval()
+        with torch.inference_mode():
+            x = torch.from_numpy(maps.astype(np.float32)).to(device)
+            hr, spatial = model(x, return_attention=True)
+            rows, cols = maps.shape[2], maps.shape[3]
+            att = [torch.nn.functional.interpolate(s, size=(rows, cols), mode="bilinear", align_corners=False)[:, 0].cpu().numpy() for s in spatial]
+        hr = np.clip(hr.cpu().numpy(), *clips.hr_settings.band_bpm)
+        seconds = cols * self.time_pool / clips.fps  # type: ignore[attr-defined]
+        extent = (0.0, seconds, rows - 0.5, -0.5)
+        channels = COLOURS[self.colour]  # type: ignore[attr-defined]
+        paths: list[Path] = []
+        for i in range(len(clips)):
+            m = maps[i].astype(np.float32) / 255.0
+            rgb = np.stack([m[channels.index(c)] for c in ("R", "G", "B")], -1) if "R" in channels else np.stack([m[0]] * 3, -1)
+            grey = m.mean(axis=0)
+            fig = Figure(figsize=(8.0, 1.6 * (1 + len(att))), dpi=100, layout="constrained")
+            axes = fig.subplots(1 + len(att), 1, sharex=True)
+            ref = "" if clips.hr is None else f", reference {float(clips.hr[i]):.1f} bpm"
+            axes[0].imshow(rgb, aspect="auto", extent=extent, interpolation="nearest")
+            axes[0].set_title(f"{clips.recording_ids[i]} @ {0 if clips.starts is None else float(clips.starts[i]):.1f} s: "
+                              f"predicted {hr[i]:.1f} bpm{ref}", fontsize=9)
+            axes[0].set_ylabel("ROI\n(R,G,B)", fontsize=8)
+            for k, a in enumerate(att):
+                ax = axes[k + 1]
+                ax.imshow(grey, aspect="auto", extent=extent, cmap="gray", interpolation="nearest")
+                im = ax.imshow(a[i], aspect="auto", extent=extent, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0, interpolation="bilinear")
+                ax.set_ylabel(f"ROI\nstage {k + 1}", fontsize=8)
+                fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
+            axes[-1].set_xlabel("time in clip (s)")
+            path = out_dir / f"{self.name}_{i:02d}_{_safe(clips.recording_ids[i])}.png"  # type: ignore[attr-defined]
+            fig.savefig(path, metadata={"Software": None})
+            paths.append(path)
+        return paths
+
+
+class RhythmResNet(_RhythmResNet):
+    name = "rhythm_resnet"
+    description = "Niu et al. FG 2019 ablation: ResNet-18 on face-grid RGB+YUV maps, no attention, no DA"
+
+
+class RhythmAttention(_Explains, _RhythmResNet):
+    name = "rhythm_attention"
+    description = "Niu et al. FG 2019 ablation: ResNet-18 + spatial-temporal (CBAM) attention, no DA"
+    use_attention = True
+    params: ClassVar[dict[str, Param]] = {**_COMMON, **_ATTENTION}
+
+
+class RhythmDA(_RhythmResNet):
+    name = "rhythm_da"
+    description = "Niu et al. FG 2019 ablation: ResNet-18 with HR-balancing resampling augmentation, no attention"
+    use_da = True
+    train_clip_factor: ClassVar[float] = 1.5
+    params: ClassVar[dict[str, Param]] = {**_COMMON_DA, **_DA}
+
+
+class RhythmAttentionDA(_Explains, _RhythmResNet):
+    name = "rhythm_attention_da"
+    description = "Niu et al. FG 2019: ResNet-18 + spatial-temporal attention + HR-balancing augmentation"
+    use_attention = True
+    use_da = True
+    train_clip_factor: ClassVar[float] = 1.5
+    params: ClassVar[dict[str, Param]] = {**_COMMON_DA, **_ATTENTION, **_DA}
+
+
+@hookimpl
+def register_methods(register) -> None:  # noqa: ANN001 - pluggy passes a callable
+    for cls in (RhythmResNet, RhythmAttention, RhythmDA, RhythmAttentionDA):
+        register(cls)

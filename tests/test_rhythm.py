@@ -1,0 +1,225 @@
+"""Spatial-temporal attention ablation (Niu et al., FG 2019): maps, attention, learning, explain, params."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hrbench.clips import Clips
+from hrbench.errors import ConfigError, HrbenchError
+from hrbench.hr import HRSettings, spectral_hr
+from hrbench.roi import rgb_to_yuv
+from hrbench_plugins.methods.deep.attention import (
+    CBAM,
+    AttentionResNet,
+    ChannelAttention,
+    SpatialAttention,
+)
+from hrbench_plugins.methods.deep.facemaps import face_maps
+from hrbench_plugins.methods.rhythm import (
+    RhythmAttention,
+    RhythmAttentionDA,
+    RhythmDA,
+    RhythmResNet,
+)
+
+FPS = 30.0
+# Tiny, fast settings: an 8-channel ResNet-18 on 25 x 100 maps.
+TINY = {"width": 8, "time_pool": 3, "batch_size": 16}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Two threads on a busy shared 2-core machine are many times slower than one."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def grid_clips(n: int, frames: int, seed: int, hr_range=(60.0, 120.0), labels: bool = True) -> Clips:
+    """Face-grid clips (25 blocks) whose blocks pulse in step at a known HR, unequal strengths."""
+    rng = np.random.default_rng(seed)
+    hr = rng.uniform(*hr_range, n)
+    t = np.arange(frames) / FPS
+    phase = 2 * np.pi * hr[:, None] / 60.0 * t + rng.uniform(0, 2 * np.pi, (n, 1))
+    amp = rng.uniform(0.5, 1.0, (n, 25, 1, 1))
+    skin = np.array([150.0, 110.0, 90.0])
+    x = skin + amp * np.sin(phase)[:, None, :, None] * np.array([0.3, 1.0, 0.5])
+    rid = np.array([f"s{i // 8}/v{i // 4}" for i in range(n)])
+    return Clips(x.astype(np.float32), FPS, rid, rid, HRSettings(), hr if labels else None, np.zeros(n))
+
+
+# -- attention modules ------------------------------------------------------
+def test_attention_weights_in_unit_interval_with_right_shapes():
+    torch.manual_seed(0)
+    x = torch.randn(3, 16, 7, 38) * 5
+    with torch.no_grad():
+        ca = ChannelAttention(16)(x)
+        sa = SpatialAttention()(x)
+        y, s = CBAM(16)(x)
+    assert ca.shape == (3, 16, 1, 1) and sa.shape == (3, 1, 7, 38)
+    for w in (ca, sa):
+        assert float(w.min()) >= 0.0 and float(w.max()) <= 1.0
+        assert float(w.std()) > 0  # not a constant
+    assert y.shape == x.shape and s.shape == (3, 1, 7, 38)
+    # The output is the input re-weighted: never larger in magnitude.
+    assert bool(torch.all(y.abs() <= x.abs() + 1e-6))
+
+
+def test_model_output_and_attention_maps():
+    model = AttentionResNet(8, (42.0, 240.0), in_channels=6, attention=True).eval()
+    maps = torch.rand(2, 6, 25, 100) * 255
+    with torch.no_grad():
+        hr = model(maps)
+        hr2, spatial = model(maps, return_attention=True)
+    assert hr.shape == (2,) and torch.allclose(hr, hr2)
+    assert torch.allclose(hr, torch.full((2,), 141.0))  # zero-initialised head: the band centre
+    assert [tuple(s.shape) for s in spatial] == [(2, 1, 7, 25), (2, 1, 4, 13), (2, 1, 2, 7), (2, 1, 1, 4)]
+    assert all(float(s.min()) >= 0 and float(s.max()) <= 1 for s in spatial)
+    plain = AttentionResNet(8, in_channels=6, attention=False).eval()
+    with torch.no_grad():
+        assert plain(maps, return_attention=True)[1] == []
+    assert not plain.has_attention and model.has_attention
+
+
+def test_inflated_stem_keeps_the_rgb_response():
+    rgb = torch.nn.Conv2d(3, 8, 7, 2, 3, bias=False)
+    six = AttentionResNet._inflate(rgb, 6, pretrained=True)
+    x = torch.rand(1, 3, 25, 40)
+    with torch.no_grad():
+        torch.testing.assert_close(six(torch.cat([x, x], 1)), rgb(x))
+
+
+# -- maps ---------------------------------------------------------------------
+def test_face_maps_rgb_yuv_rows_scaled():
+    clips = grid_clips(2, 300, 0)
+    traces = clips.traces.copy()
+    traces[0, 3, 10] = np.nan  # one lost frame in one block
+    maps = face_maps(traces, "rgb+yuv", 2)
+    assert maps.shape == (2, 6, 25, 150) and maps.dtype == np.float16
+    assert np.isfinite(maps).all()
+    m = maps.astype(np.float32)
+    np.testing.assert_allclose(m.min(axis=-1), 0, atol=0.5)
+    np.testing.assert_allclose(m.max(axis=-1), 255, atol=0.5)
+    # YUV rows: min-max of the BT.601 conversion of the (pooled) block means.
+    yuv = rgb_to_yuv(clips.traces[1]).reshape(25, 150, 2, 3).mean(axis=2)
+    ref = (yuv - yuv.min(axis=1, keepdims=True)) / np.ptp(yuv, axis=1, keepdims=True) * 255
+    np.testing.assert_allclose(m[1, 3:], np.transpose(ref, (2, 0, 1)), atol=0.6)
+    # Every row still pulses at the clip's HR.
+    hr = spectral_hr(m[1, 1].astype(np.float64), FPS / 2, HRSettings())
+    np.testing.assert_allclose(hr, clips.hr[1], atol=1.0)
+    assert face_maps(clips.traces, "yuv").shape == (2, 3, 25, 300)
+    with pytest.raises(HrbenchError):
+        face_maps(clips.traces[..., :2])
+
+
+# -- learning -----------------------------------------------------------------
+def test_fit_reduces_loss_and_regresses_held_out_hr():
+    train, test = grid_clips(160, 300, 0), grid_clips(32, 300, 1)
+    method = RhythmAttention(epochs=12, **TINY).fit(train)
+    losses = method.train_losses_
+    assert losses[-1] < losses[0] / 3
+    pred = method.predict(test.without_labels())
+    mae = np.abs(pred - test.hr).mean()
+    constant = np.abs(train.hr.mean() - test.hr).mean()
+    assert mae < 5.0 and mae < constant / 3, (mae, constant)
+    assert method.run_notes["init"] in {"random", "imagenet-sliced"}
+    assert method.run_notes["map_frames"] == 300
+
+
+def test_da_fit_uses_long_clips_and_flattens_labels():
+    long = grid_clips(24, 450, 2, hr_range=(70.0, 85.0))
+    method = RhythmAttentionDA(epochs=1, **TINY).fit(long)
+    notes = method.run_notes
+    assert notes["map_frames"] == 300 and notes["train_maps"] == 48
+    before, after = (np.array(notes["da_hist_epoch0"][k]) for k in ("before", "after"))
+    assert after.sum() == 2 * before.sum() == 48
+    assert np.count_nonzero(after) > np.count_nonzero(before) + 3
+    pred = method.predict(grid_clips(4, 300, 3, labels=False))
+    assert pred.shape == (4,) and np.all((pred >= 42) & (pred <= 240))
+
+
+# -- explain -----------------------------------------------------------------
+def test_explain_writes_deterministic_pngs(tmp_path):
+    import matplotlib.image
+
+    method = RhythmAttention(epochs=1, **TINY).fit(grid_clips(16, 300, 0))
+    clips = grid_clips(2, 300, 5)
+    paths = method.explain(clips, tmp_path / "a")
+    assert len(paths) == 2 and all(p.suffix == ".png" and p.parent == tmp_path / "a" for p in paths)
+    img = matplotlib.image.imread(paths[0])
+    assert img.ndim == 3 and img.shape[0] > 400 and img.std() > 0.05
+    again = method.explain(clips, tmp_path / "b")
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
+    assert hasattr(RhythmAttentionDA, "explain")
+    assert not hasattr(RhythmResNet, "explain") and not hasattr(RhythmDA, "explain")
+
+
+# -- contract -----------------------------------------------------------------
+def test_plugin_contract():
+    for cls in (RhythmResNet, RhythmAttention, RhythmDA, RhythmAttentionDA):
+        assert cls.supervised and cls.roi_scheme == "face_grid" and "paper" in cls.profiles
+        assert cls.train_clip_factor == (1.5 if "da" in cls.name.split("_") else 1.0)
+    from hrbench.plugins import get_registry
+
+    reg = get_registry(refresh=True)
+    for name in ("rhythm_resnet", "rhythm_attention", "rhythm_da", "rhythm_attention_da"):
+        assert reg.method(name).name == name
+    assert RhythmAttentionDA(profile="paper").get_params()["width"] == 64
+
+
+@pytest.mark.parametrize(
+    ("cls", "params"),
+    [
+        (RhythmResNet, {"width": 12}),
+        (RhythmResNet, {"colour": "hsv"}),
+        (RhythmResNet, {"epochs": 0}),
+        (RhythmResNet, {"reduction": 8}),  # no attention, no such parameter
+        (RhythmAttention, {"da_low_bpm": 50}),  # no DA, no such parameter
+        (RhythmDA, {"da_low_bpm": 120, "da_high_bpm": 60}),
+        (RhythmDA, {"da_factor_max": 2.0}),
+        (RhythmDA, {"da_factor_min": 1.2}),
+        (RhythmDA, {"da_bin_bpm": 80, "da_low_bpm": 60, "da_high_bpm": 100}),
+        (RhythmAttentionDA, {"reduction": 5}),
+    ],
+)
+def test_bad_parameters_raise_config_error(cls, params):
+    with pytest.raises(ConfigError):
+        cls(**params)
+
+
+def test_predict_before_fit_and_unlabelled_fit():
+    with pytest.raises(HrbenchError, match="before fit"):
+        RhythmResNet().predict(grid_clips(2, 300, 0, labels=False))
+    with pytest.raises(ConfigError, match="labelled"):
+        RhythmResNet().fit(grid_clips(2, 300, 0, labels=False))
+
+
+# -- through the runner -------------------------------------------------------
+def test_runner_trains_da_on_long_clips_and_explains(thirdparty_site, tmp_path):
+    """CLI end to end on 16-s full-frame videos: DA gets 450-frame clips, explain writes PNGs."""
+    import sqlite3
+
+    import thirdparty_hr
+
+    from hrbench.cli import main
+
+    hrs = {f"r{i}": hr for i, hr in enumerate([58, 66, 72, 80, 88, 96])}
+    root = thirdparty_hr.write_tiny_dataset(tmp_path / "tiny", hrs, seconds=16.0)
+    common = ["--dataset", "tiny", "--data-root", str(root), "--protocol", "subject_exclusive", "--workers", "1",
+              "--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3", "--param", "max_train_maps=24"]
+    store = tmp_path / "s.sqlite"
+    assert main(["run", "--method", "rhythm_attention_da", "--store", str(store), *common]) == 0
+    con = sqlite3.connect(store)
+    try:
+        n_pred = con.execute("SELECT COUNT(*) FROM clip_predictions").fetchone()[0]
+        notes = con.execute("SELECT notes_json FROM runs").fetchone()[0]
+    finally:
+        con.close()
+    assert n_pred == 6 * 20
+    assert '"map_frames": 300' in notes and '"train_maps": 48' in notes
+    out = tmp_path / "explain"
+    assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out", str(out), *common]) == 0
+    assert len(list(out.glob("rhythm_attention_*.png"))) == 2

@@ -1,0 +1,221 @@
+"""SynRhythm spatial-temporal maps, ResNet-18 regressor, training, caching and the three plugins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hrbench.clips import Clips
+from hrbench.errors import ConfigError, HrbenchError
+from hrbench.method import RunContext
+from hrbench_plugins.methods import stmap as plugin
+from hrbench_plugins.methods.deep.resnet import HRRegressor, imagenet_weights_path, load_imagenet
+from hrbench_plugins.methods.deep.selection import select_training
+from hrbench_plugins.methods.deep.stmap import MapSpec, fill_nan, maps_from_traces
+from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_maps
+from hrbench_plugins.methods.deep.train import predict_maps, seeded, train_regressor
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models gain nothing from threads, and on shared cores 2 OpenMP threads can be 10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def cheek_clips(n: int, clip_len: int = 64, fps: float = 30.0, seed: int = 0) -> Clips:
+    """Face-like cheek_grid clips: skin colour + a pulse strongest in green + sensor noise."""
+    rng = np.random.default_rng(seed)
+    hr = rng.uniform(60, 120, n)
+    t = np.arange(clip_len) / fps
+    pulse = np.sin(2 * np.pi * hr[:, None] / 60 * t)[:, None, :, None]  # (n, 1, T, 1)
+    base = np.array([160.0, 110.0, 90.0]) + rng.normal(0, 5, (1, 200, 1, 3))
+    traces = base + pulse * np.array([0.3, 0.8, 0.15]) + rng.normal(0, 0.2, (n, 200, clip_len, 3))
+    return Clips(
+        traces=traces.astype(np.float32), fps=fps,
+        recording_ids=np.array([f"v{i % 4}" for i in range(n)]), subjects=np.array([f"s{i % 4}" for i in range(n)]),
+        hr=hr,
+    )
+
+
+# -- maps ---------------------------------------------------------------------
+
+def test_maps_pool_blocks_and_frames_then_scale_each_row() -> None:
+    rng = np.random.default_rng(0)
+    traces = rng.normal(100, 3, (2, 200, 300, 3)).astype(np.float32)
+    maps = maps_from_traces(traces, MapSpec(pool_h=2, pool_w=4, time_pool=2))
+    assert maps.shape == (2, 3, 25, 150) and maps.dtype == np.float16
+    assert np.allclose(maps.min(axis=-1), 0) and np.allclose(maps.max(axis=-1), 255)
+    # Map row 6 = grid block-row 1 (rows 2-3), block-column 1 (columns 4-7); frames averaged in pairs.
+    grid = traces[0].reshape(10, 20, 300, 3)
+    ref = grid[2:4, 4:8].mean(axis=(0, 1))[:, 1].reshape(150, 2).mean(axis=1)
+    ref = (ref - ref.min()) / (ref.max() - ref.min()) * 255
+    assert np.allclose(maps[0, 1, 6], ref, atol=0.3)
+    full = maps_from_traces(traces[:1, :, :40], MapSpec())
+    assert full.shape == (1, 3, 200, 40)
+
+
+def test_lost_frames_are_interpolated_and_dead_rows_are_zero() -> None:
+    x = np.tile(np.arange(10, dtype=np.float32)[None, None, :, None], (1, 2, 1, 3))
+    x[0, 0, 3:6, 1] = np.nan
+    x[0, 1, :, 2] = np.nan
+    filled = fill_nan(x)
+    assert np.allclose(filled[0, 0, :, 1], np.arange(10))
+    assert np.all(filled[0, 1, :, 2] == 0)
+    maps = maps_from_traces(np.repeat(x, 100, axis=1)[:, :200], MapSpec())
+    assert np.all(np.isfinite(maps.astype(np.float32)))
+
+
+def test_pooling_must_fit_the_grid() -> None:
+    with pytest.raises(HrbenchError):
+        maps_from_traces(np.zeros((1, 25, 60, 3), np.float32), MapSpec(pool_h=2, pool_w=4))
+    with pytest.raises(ConfigError):
+        plugin.StmapScratch(pool_h=3)
+
+
+def test_training_selection_spreads_over_videos() -> None:
+    rid = np.repeat(np.array(["a", "b", "c"]), [30, 5, 10])
+    labels = np.ones(len(rid))
+    labels[0] = np.nan
+    idx = select_training(rid, labels, max_maps=12, fraction=1.0, seed=1)
+    assert len(idx) == 12 and 0 not in idx
+    assert {k: int((rid[idx] == k).sum()) for k in "abc"} == {"a": 4, "b": 4, "c": 4}
+    half = select_training(rid, labels, max_maps=12, fraction=0.5, seed=1)
+    assert len(half) == 6 and set(half) <= set(idx)
+    assert len(select_training(rid, labels, 0, 1.0, 1)) == 44
+
+
+# -- model and training ---------------------------------------------------------
+
+def test_resnet_width_and_output_in_bpm() -> None:
+    with seeded(0):
+        m = HRRegressor(8, (42.0, 240.0))
+    out = predict_maps(m, np.zeros((3, 3, 25, 150), np.float16))
+    assert out.shape == (3,) and np.allclose(out, 141.0)  # zero-initialised head -> band centre
+    assert m.backbone.layer4[1].conv2.out_channels == 64
+
+
+def test_short_fit_regresses_held_out_synthetic_maps() -> None:
+    clean = SynRhythmSettings(hr_bpm=(60.0, 120.0), noise_max=0.0, step_p=0.0)
+    x, y = rhythm_maps(800, 2, 100, 10.0, np.random.default_rng(1), clean)
+    vx, vy = rhythm_maps(200, 2, 100, 10.0, np.random.default_rng(2), clean)
+    with seeded(0):
+        model = HRRegressor(8, (60.0, 120.0))
+        losses = train_regressor(model, lambda _e: (x, y), epochs=8, seed=0)
+    mae = np.abs(predict_maps(model, vx) - vy).mean()
+    baseline = np.abs(vy - y.mean()).mean()  # ~15 bpm: predicting the training mean
+    assert losses[-1] < 0.5 * losses[0]
+    assert mae < 6.0 and mae < 0.4 * baseline, (mae, baseline)
+
+
+def test_training_is_reproducible_on_cpu() -> None:
+    x, y = rhythm_maps(64, 2, 60, 10.0, np.random.default_rng(1))
+
+    def run() -> np.ndarray:
+        with seeded(3):
+            m = HRRegressor(4)
+            train_regressor(m, lambda _e: (x, y), epochs=2, seed=3, batch_size=16)
+        return predict_maps(m, x[:8])
+
+    assert np.array_equal(run(), run())
+
+
+# -- ImageNet initialisation -----------------------------------------------------
+
+def test_missing_imagenet_weights_fall_back_once(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(plugin, "_SAID_MISSING", set())
+    said: list[str] = []
+    ctx = RunContext(seed=0, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(ctx, "say", said.append)
+    clips = cheek_clips(8)
+    for _ in range(2):  # two folds
+        m = plugin.StmapImagenet(ctx, width=8, epochs=1).fit(clips)
+        assert m.run_notes["init"] == "random"
+    assert len(said) == 1 and str(imagenet_weights_path()) in said[0] and "\n" not in said[0]
+    assert plugin.StmapScratch(ctx, width=8, epochs=1).fit(clips).run_notes["init"] == "random"
+
+
+def test_imagenet_weights_are_loaded_from_the_hub_cache(tmp_path, monkeypatch) -> None:
+    import torchvision
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    path = imagenet_weights_path()
+    assert str(path).startswith(str(tmp_path)) and path.name == "resnet18-f37072fd.pth"
+    path.parent.mkdir(parents=True)
+    with seeded(1):
+        src = torchvision.models.resnet18().state_dict()  # stands in for the real file
+    torch.save(src, path)
+    full, narrow = HRRegressor(64), HRRegressor(16)
+    assert load_imagenet(full, path) == "imagenet"
+    assert load_imagenet(narrow, path) == "imagenet-sliced"
+    assert torch.equal(full.backbone.layer3[0].conv1.weight, src["layer3.0.conv1.weight"])
+    assert torch.equal(narrow.backbone.layer2[1].conv2.weight, src["layer2.1.conv2.weight"][:32, :32])
+    assert torch.equal(narrow.backbone.bn1.running_var, src["bn1.running_var"][:16])
+    m = plugin.StmapImagenet(RunContext(cache_dir=tmp_path / "c"), width=8, epochs=1).fit(cheek_clips(8))
+    assert m.run_notes["init"] == "imagenet-sliced"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(HrbenchError, match="resnet18-f37072fd.pth"):
+        load_imagenet(full, path)
+
+
+# -- stage III: cached synthetic pretraining ----------------------------------------
+
+def test_synthetic_checkpoint_is_cached_and_reused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    ctx = RunContext(seed=4, cache_dir=tmp_path / "cache", console=RunContext().console)
+    monkeypatch.setattr(ctx, "say", lambda _m: None)
+    ticks: list[str] = []
+    ctx.progress = lambda desc, total: (lambda n=1: ticks.append(desc))
+    small = dict(width=8, epochs=2, synth_maps=64, synth_epochs=2, batch_size=16)
+    clips, test = cheek_clips(12, seed=1), cheek_clips(6, seed=2).without_labels()
+
+    first = plugin.StmapTransfer(ctx, **small).fit(clips)
+    ckpts = list((tmp_path / "cache" / "checkpoints").glob("synrhythm-*.pt"))
+    assert first.run_notes["synthetic_pretrain"] == "trained" and len(ckpts) == 1
+    assert sum("pretraining" in d for d in ticks) == 2 and sum("training on 12 maps" in d for d in ticks) == 2
+    mtime = ckpts[0].stat().st_mtime_ns
+
+    second = plugin.StmapTransfer(ctx, **small).fit(clips)
+    assert second.run_notes["synthetic_pretrain"] == "cached"
+    assert ckpts[0].stat().st_mtime_ns == mtime
+    assert sum("pretraining" in d for d in ticks) == 2  # no second pretraining
+    # Reusing the cache changes nothing: same seed, same predictions.
+    p1, p2 = first.predict(test), second.predict(test)
+    assert p1.shape == (6,) and np.array_equal(p1, p2)
+    assert np.all((p1 >= 42) & (p1 <= 240))
+
+    other = plugin.StmapTransfer(ctx, **{**small, "synth_noise": 0.1}).fit(clips)
+    assert other.run_notes["synthetic_pretrain"] == "trained"  # generator settings are in the key
+    assert len(list((tmp_path / "cache" / "checkpoints").glob("synrhythm-*.pt"))) == 2
+
+
+# -- parameters ------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"width": 7}, {"pool_w": 3}, {"time_pool": 0}, {"train_fraction": 0}, {"train_fraction": 1.5},
+     {"epochs": "many"}, {"max_train_maps": -1}, {"no_such_param": 1}],
+)
+def test_bad_parameters_are_config_errors(kwargs) -> None:
+    with pytest.raises(ConfigError):
+        plugin.StmapScratch(**kwargs)
+
+
+def test_profiles_and_registration() -> None:
+    paper = plugin.StmapTransfer(profile="paper").get_params()
+    assert (paper["width"], paper["pool_h"], paper["pool_w"], paper["time_pool"], paper["epochs"], paper["max_train_maps"]) == (64, 1, 1, 1, 30, 0)
+    assert "synth_maps" not in plugin.StmapScratch().get_params()
+    with pytest.raises(ConfigError):
+        plugin.StmapScratch(profile="fast")
+    names: list[str] = []
+    plugin.register_methods(lambda cls: names.append(cls.name))
+    assert names == ["stmap_scratch", "stmap_imagenet", "stmap_transfer"]
+    assert all(plugin.StmapScratch.roi_scheme == "cheek_grid" and c.supervised for c in (plugin.StmapScratch, plugin.StmapTransfer))
+    with pytest.raises(HrbenchError):
+        plugin.StmapScratch().predict(cheek_clips(2))
+    with pytest.raises(ConfigError):
+        plugin.StmapScratch().fit(cheek_clips(2).without_labels())
