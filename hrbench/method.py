@@ -68,6 +68,7 @@ class RunContext:
     """
 
     seed: int = 0
+    clip_len: int = 300  # the protocol's clip length: what predict() will receive
     cache_dir: Path = field(default_factory=lambda: Path(".hrbench-cache"))
     device: str = "cpu"
     profile: str = "default"

@@ -330,7 +330,7 @@ class Runner:
         seed = self.protocol.seed if o.seed is None else o.seed
         profile = o.profile if o.profile in (cls.profiles or {}) else "default"
         device = _device(o.device) if cls.supervised else "cpu"
-        ctx = RunContext(seed=seed, cache_dir=self.cache_root, device=device, profile=profile, console=self.console, progress=hub.task)
+        ctx = RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root, device=device, profile=profile, console=self.console, progress=hub.task)
         return ctx, profile
 
     def _run_method(

@@ -27,12 +27,10 @@ selected training clip, one un-augmented ``T``-frame crop at a random offset
 histogram (``HR * f``, f in [0.67, 1.5]) -- so a DA epoch has twice the maps
 of a plain epoch, as the augmented videos are *added* to the training set in
 the paper.  ``predict`` receives normal protocol clips and never resamples.
-``T`` is the protocol's clip length, recovered as ``round(clip_len / 1.5)``
-of the long clips: exact whenever the videos are at least 1.5 clips long
-(the runner caps long clips by the video); with shorter videos the training
-maps are shorter than the test maps -- the network is fully convolutional
-with global pooling, so it still applies, and ``run_notes["map_frames"]``
-records the length used.
+``T`` is the protocol's clip length (``RunContext.clip_len``); when a video
+is shorter than 1.5 clips the runner caps the long clips by it, and the
+augmentation's range narrows accordingly (``run_notes["map_frames"]``
+records the length used).
 
 Initialisation: ImageNet ResNet-18 weights from torchvision's hub cache when
 present (the poster's and RhythmNet's start), else random init with
@@ -189,7 +187,9 @@ class _RhythmResNet(Method):
         """Frames of one training map before pooling: the protocol's clip length."""
         if self.train_clip_factor == 1.0:
             return clips.clip_len
-        return max(8, min(clips.clip_len, int(round(clips.clip_len / self.train_clip_factor))))
+        # The runner tells the protocol's clip length (what predict() gets);
+        # long training clips are capped by short videos, hence the min().
+        return max(8, min(clips.clip_len, self.context.clip_len))
 
     def _maps(self, traces: np.ndarray) -> np.ndarray:
         return face_maps(traces, self.colour, self.time_pool)
