@@ -42,6 +42,7 @@ from .method import Method, RunContext
 from .plugins import Registry, get_registry
 from .protocol import Fold, Protocol, find_protocol
 from .recording import Recording
+from .roi import ROI_SCHEMES
 from .sampling import RecordingClips, clip_recording
 from .store import FoldResult, Store, default_store_path
 from .traces import cached_paths, extract_and_cache, load_traces
@@ -260,7 +261,9 @@ class Runner:
                 raise ConfigError(f"dataset {o.dataset} ships no official folds for protocol {self.protocol.name}")
             official = adapter.official_folds(test_root)
         timings["scan_s"] = time.perf_counter() - t_start
-        schemes = sorted({c.roi_scheme for c in self.method_classes.values()})
+        # Landmarking dominates extraction; measuring every built-in scheme in the
+        # same pass costs little and spares the next method a second pass.
+        schemes = sorted({c.roi_scheme for c in self.method_classes.values()} | set(ROI_SCHEMES))
         t0 = time.perf_counter()
         all_recs = test_recs + train_recs
         paths, problems = self._extract(all_recs, schemes, hub)
