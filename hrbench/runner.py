@@ -226,7 +226,8 @@ class Runner:
             if _uid(r) not in paths:
                 continue
             try:
-                traces = {s: load_traces(p) for s, p in paths[_uid(r)].items()}
+                needed = {c.roi_scheme for c in self.method_classes.values()}
+                traces = {s: load_traces(p) for s, p in paths[_uid(r)].items() if s in needed}
                 out[_uid(r)] = clip_recording(r, traces, r.load_ground_truth(), self.protocol, length)
             except RecordingError as exc:
                 problems.append(Problem(exc.path or "", exc.message, r.id))
