@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = Store(opts.store_path or default_store_path())
     try:
         keys = set(summary.run_keys.values())
-        out = Console()
+        out = Console() if sys.stdout.isatty() else Console(width=140)
         for board in build_boards(store, summary.dataset, summary.protocol.name):
             t = Table(title=f"{board.dataset} · {board.protocol}" + (f" · trained on {board.train_dataset}" if board.train_dataset != board.dataset else ""))
             for col in ("Method", "HRme", "HRsd", "HRrmse", "HRmer %", "MAE", "r", "n", "Notes"):
@@ -181,7 +181,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     by_subject: dict[str, int] = {}
     for r in recs:
         by_subject[r.subject] = by_subject.get(r.subject, 0) + 1
-    t = Table(title=f"{args.name} at {root}: {len(recs)} usable recordings, {len(by_subject)} subjects")
+    out.print(f"[bold]{args.name}[/] at {root}: {len(recs)} usable recordings, {len(by_subject)} subjects", highlight=False, soft_wrap=True)
+    t = Table()
     t.add_column("Subject")
     t.add_column("Recordings", justify="right")
     for s in sorted(by_subject):
