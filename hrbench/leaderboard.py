@@ -219,7 +219,7 @@ def _significance(board: Board, fig_dir: Path, rel: str) -> list[str]:
         f"Wilcoxon signed-rank tests of per-video absolute errors against the best method by MAE (**{best.label}**), "
         f"on the {len(table)} recordings every method predicted:",
         "",
-        "| Method | median(|err| − |err_best|) (bpm) | p-value |",
+        "| Method | median of (abs error − abs error of the best) (bpm) | p-value |",
         "|---|---:|---:|",
     ]
     for r in rows[1:]:
@@ -280,11 +280,12 @@ def render(board: Board, out_dir: Path, store: Store) -> str:
     lines += [
         "",
         "HRme: mean error (estimate − reference); HRsd: its standard deviation; HRrmse: root mean squared error; "
-        "HRmer: mean |error| / reference (SynRhythm; Li et al. 2014).",
+        "HRmer: mean |error| / reference (SynRhythm; Li et al. 2014). † marks rows whose run recorded notes, "
+        "e.g. `init=random` when ImageNet weights were absent.",
     ]
     marked = [r for r in board.rows if r.notes]
     for r in marked:
-        lines.append(f"† {r.method}: " + ", ".join(f"`{k}={v}`" for k, v in sorted(r.notes.items())) + " (a fallback: see the method's docs).")
+        lines.append(f"† {r.method}, as recorded with the run: " + ", ".join(f"`{k}={v}`" for k, v in sorted(r.notes.items())) + ".")
     lines.append("")
     lines += _significance(board, fig_dir, rel)
 
