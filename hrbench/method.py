@@ -79,7 +79,7 @@ class RunContext:
 
     def say(self, message: str) -> None:
         """One line to the user (stderr), e.g. a fallback that changes results."""
-        self.console.print(message, highlight=False)
+        self.console.print(message, highlight=False, soft_wrap=True)
 
 
 class Method(ABC):

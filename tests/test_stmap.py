@@ -123,6 +123,27 @@ def test_training_is_reproducible_on_cpu() -> None:
     assert np.array_equal(run(), run())
 
 
+def test_validation_restores_the_best_epoch() -> None:
+    x, y = rhythm_maps(96, 2, 60, 10.0, np.random.default_rng(1))
+    vx, vy = rhythm_maps(32, 2, 60, 10.0, np.random.default_rng(2))
+    history: list[float] = []
+    with seeded(0):
+        m = HRRegressor(4)
+        train_regressor(m, lambda _e: (x, y), epochs=4, batch_size=16, validation=(vx, vy), val_history=history)
+    assert len(history) == 4
+    assert np.isclose(np.abs(predict_maps(m, vx) - vy).mean(), min(history), atol=1e-4)
+
+
+def test_training_can_resume_after_prediction() -> None:
+    x, y = rhythm_maps(16, 2, 60, 10.0, np.random.default_rng(1))
+    with seeded(0):
+        m = HRRegressor(4)
+        train_regressor(m, lambda _e: (x, y), epochs=1, batch_size=8)
+        before = predict_maps(m, x)
+        train_regressor(m, lambda _e: (x, y), epochs=1, batch_size=8)  # e.g. fine-tuning a pretrained model
+    assert not np.array_equal(before, predict_maps(m, x))
+
+
 # -- ImageNet initialisation -----------------------------------------------------
 
 def test_missing_imagenet_weights_fall_back_once(tmp_path, monkeypatch) -> None:

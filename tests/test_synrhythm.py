@@ -49,6 +49,23 @@ def test_steps_and_noise_follow_the_settings() -> None:
     assert sigma.min() < 0.05 and sigma.max() <= 0.55 and 0.2 < sigma.mean() < 0.3  # U[0, 0.5]
 
 
+def test_colour_model_common_noise_and_channel_gains() -> None:
+    quiet = SynRhythmSettings(noise_max=0.0, step_p=0.0, pulse_gain_min=0.2)
+    sig, _ = rhythm_signals(100, 2, 300, 30.0, np.random.default_rng(7), quiet)
+    amp = sig.std(axis=2)  # (maps, rows, channels): pulse + breathing only
+    assert (amp.max(axis=-1) / amp.min(axis=-1)).max() > 1.5  # channels carry the pulse unequally
+
+    def channel_corr(common: float) -> float:
+        s = SynRhythmSettings(noise_max=1.0, step_p=0.0, noise_common=common)
+        a, _ = rhythm_signals(60, 3, 300, 30.0, np.random.default_rng(8), s)
+        b, _ = rhythm_signals(60, 3, 300, 30.0, np.random.default_rng(8), SynRhythmSettings(noise_max=0.0, step_p=0.0))
+        n = (a - b)[..., 0:2].reshape(-1, 2)  # the noise of R and G
+        return float(np.corrcoef(n.T)[0, 1])
+
+    assert abs(channel_corr(0.0)) < 0.05
+    assert abs(channel_corr(0.8) - 0.8) < 0.05
+
+
 def test_maps_are_scaled_rows_and_reproducible() -> None:
     a, ya = rhythm_maps(20, 5, 300, 30.0, np.random.default_rng(9), time_pool=2)
     b, yb = rhythm_maps(20, 5, 300, 30.0, np.random.default_rng(9), time_pool=2)
@@ -62,3 +79,5 @@ def test_settings_are_validated() -> None:
         SynRhythmSettings(hr_bpm=(120.0, 60.0))
     with pytest.raises(ValueError):
         SynRhythmSettings(step_p=1.5)
+    with pytest.raises(ValueError):
+        SynRhythmSettings(noise_common=2.0)

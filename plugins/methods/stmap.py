@@ -26,16 +26,24 @@ CPU; meant for a GPU.
 ``default`` (CPU, 2 cores; chosen from ``benchmarks/bench_stmap.py``): the
 10 x 20 cheek blocks pooled 2 x 4 -> 25 rows, frames pooled 2 -> 150 columns
 (15 fps, Nyquist 7.5 Hz, well above the 4 Hz band edge), a quarter-width
-ResNet-18 (``width`` 16: ~240 maps/s per CPU second for training against ~90
-at width 32 and ~30 at width 64 on 25 x 150 maps), at most 600 training maps
-per fold (spread evenly over the training videos) for 10 epochs, and
-synthetic pretraining on 12 x 2000 fresh maps.  See ``bench_stmap.py`` and
-the report of the issue for the measured budget.
+ResNet-18 (``width`` 16), at most 600 training maps per fold (spread over the
+training videos) for 10 epochs, and synthetic pretraining on 12 x 2000 fresh
+maps.  Measured on one busy core (training / inference maps per second):
+width 16 on 25 x 150 maps 213 / 678, width 32 49 / 265, width 64 16 / 79,
+and the paper's width 64 on 200 x 300 maps 1.5 / 5.  With the
+``subject_exclusive`` protocol (20 clips per video, ~27 training videos) a fold
+trains in ~30 s and the synthetic pretraining takes ~2.5 min once (then it is
+cached), which keeps the main job within its 10-minute cold / 3-minute warm
+budget.  On cores shared with other busy processes run torch with one thread
+(``OMP_NUM_THREADS=1``): two threads on two busy cores made training 3-20x
+*slower* (OpenMP threads spinning on each other).
 
 Training-set size: ``max_train_maps`` caps the clips used per fold (0 = all);
 ``train_fraction`` then keeps that fraction of them, for the paper's Fig. 6
 (training with 1/2 and 1/4 of the clips).  Both pick clips round-robin over
 the training videos with the run seed, so every video stays represented.
+(The runner's ``--train-fraction`` subsamples clips for every method before
+``fit``; use one or the other, not both.)
 
 Predictions are clipped to the protocol's HR band, the range every spectral
 method searches as well.
@@ -80,6 +88,8 @@ _SYNTH: dict[str, Param] = {
     "synth_epochs": Param(12, "synthetic pretraining epochs", int, low=1, high=10000),
     "synth_noise": Param(0.5, "maximum Gaussian noise sigma of the synthetic rhythms (per map U[0, max])", float, low=0.0, high=10.0),
     "synth_step_p": Param(0.5, "Bernoulli probability of each of the two steps P1, P2", float, low=0.0, high=1.0),
+    "synth_noise_common": Param(0.0, "share of the synthetic noise variance common to R, G, B of a row", float, low=0.0, high=1.0),
+    "synth_gain_min": Param(1.0, "per-channel pulse gains ~ U[synth_gain_min, 1] (1 = equal in R, G, B)", float, low=0.0, high=1.0),
 }
 _PAPER: dict[str, Any] = {
     "epochs": 30, "width": 64, "pool_h": 1, "pool_w": 1, "time_pool": 1, "max_train_maps": 0,
@@ -136,7 +146,8 @@ class _StmapResNet(Method):
                 batch_size=self.batch_size,
                 lr=self.lr,
                 settings=SynRhythmSettings(
-                    hr_bpm=tuple(clips.hr_settings.band_bpm), step_p=self.synth_step_p, noise_max=self.synth_noise
+                    hr_bpm=tuple(clips.hr_settings.band_bpm), step_p=self.synth_step_p, noise_max=self.synth_noise,
+                    noise_common=self.synth_noise_common, pulse_gain_min=self.synth_gain_min,
                 ),
             )
             path, trained = synthetic_pretrain(

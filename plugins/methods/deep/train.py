@@ -78,17 +78,24 @@ def train_regressor(
     seed: int = 0,
     device: str = "cpu",
     advance: Advance | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    val_history: list[float] | None = None,
 ) -> list[float]:
     """Train ``model`` with Adam + L1; returns the mean training loss (bpm) of each epoch.
 
     ``data(epoch)`` gives that epoch's ``(maps, labels)``: the same arrays
-    every epoch for face clips, fresh draws for synthetic rhythms.
+    every epoch for face clips, fresh draws for synthetic rhythms.  With
+    ``validation`` = ``(maps, labels)`` the mean absolute error on it is
+    measured after every epoch (appended to ``val_history`` when given) and
+    the weights of the best epoch are restored at the end -- ``epochs`` is
+    then a maximum, as in the paper's "a maximum of 30 epochs".
     """
     model.to(device).to(memory_format=torch.contiguous_format)
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"unknown learning-rate schedule {schedule!r}")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses: list[float] = []
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
     for epoch in range(epochs):
         maps, labels = data(epoch)
         if len(maps) == 0:
@@ -99,7 +106,7 @@ def train_regressor(
                 group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = torch.randperm(len(maps), generator=gen).numpy()
-        model.train()
+        model.to(memory_format=torch.contiguous_format).train()
         total, count = 0.0, 0
         for a in range(0, len(order), batch_size):
             idx = np.sort(order[a : a + batch_size])
@@ -114,16 +121,29 @@ def train_regressor(
             total += float(loss.detach()) * len(idx)
             count += len(idx)
         losses.append(total / max(count, 1))
+        if validation is not None:
+            mae = float(np.mean(np.abs(predict_maps(model, validation[0], device=device) - validation[1])))
+            if val_history is not None:
+                val_history.append(mae)
+            if best is None or mae < best[0]:
+                best = (mae, {k: v.detach().clone() for k, v in model.state_dict().items()})
         if advance is not None:
             advance(1)
+    if best is not None:
+        model.load_state_dict(best[1])
     return losses
 
 
-@torch.inference_mode()
 def predict_maps(model: nn.Module, maps: np.ndarray, *, batch_size: int = 128, device: str = "cpu") -> np.ndarray:
-    """Model output (bpm) for each map, in order."""
+    """Model output (bpm) for each map, in order.
+
+    Uses ``no_grad`` rather than ``inference_mode``: converting the weights to
+    channels-last inside inference mode would turn them into inference tensors
+    and a later ``train_regressor`` on the same model would fail.
+    """
     model.to(device).to(memory_format=torch.channels_last).eval()
-    out = [model(_batch(maps[a : a + batch_size], device, True)).float().cpu().numpy() for a in range(0, len(maps), batch_size)]
+    with torch.no_grad():
+        out = [model(_batch(maps[a : a + batch_size], device, True)).float().cpu().numpy() for a in range(0, len(maps), batch_size)]
     return np.concatenate(out).astype(np.float64) if out else np.empty(0)
 
 
