@@ -77,11 +77,47 @@ def fraction_curve(series: dict[str, list[tuple[float, float]]], title: str, pat
     return _save(fig, path)
 
 
-def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
-    import scikit_posthocs as sp
+def _cliques(names: list[str], sig) -> list[tuple[int, int]]:
+    """Maximal runs of rank-ordered methods whose pairwise Nemenyi p >= 0.05.
 
-    fig, ax = plt.subplots(figsize=(6, 2.2))
-    sp.critical_difference_diagram(ranks, sig_matrix, ax=ax)
-    ax.set_title(title, fontsize=10)
+    Deterministic (no set iteration), so the figure's bytes never depend on
+    Python's hash seed -- scikit-posthocs' own diagram does.
+    """
+    runs: list[tuple[int, int]] = []
+    for i in range(len(names)):
+        j = i
+        while j + 1 < len(names) and all(sig.loc[names[a], names[j + 1]] >= 0.05 for a in range(i, j + 1)):
+            j += 1
+        if j > i and not any(a <= i and j <= b for a, b in runs):
+            runs.append((i, j))
+    return runs
+
+
+def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
+    """Critical-difference diagram: mean ranks on an axis, bars join methods not significantly different."""
+    order = list(ranks.sort_values().index)
+    r = [float(ranks[m]) for m in order]
+    n = len(order)
+    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.32 * n))
+    lo, hi = np.floor(min(r)), np.ceil(max(r))
+    hi = max(hi, lo + 1)
+    ax.set_xlim(lo - 0.1, hi + 0.1)
+    ax.set_ylim(-(n + 2), 1.2)
+    ax.axhline(0, color="k", lw=1)
+    for t in np.arange(lo, hi + 0.01, 0.5):
+        ax.plot([t, t], [0, 0.15], color="k", lw=1)
+        ax.text(t, 0.3, f"{t:g}", ha="center", va="bottom", fontsize=8)
+    half = (n + 1) // 2
+    for k, (m, x) in enumerate(zip(order, r, strict=True)):
+        left = k < half
+        y = -(k + 1) if left else -(n - k)
+        xt = lo - 0.05 if left else hi + 0.05
+        ax.plot([x, x, xt], [0, y, y], color="0.3", lw=1)
+        ax.text(xt, y, f"{m} ({x:.2f})  " if left else f"  ({x:.2f}) {m}", ha="right" if left else "left", va="center", fontsize=8)
+    for level, (a, b) in enumerate(_cliques(order, sig_matrix)):
+        y = -0.4 - 0.25 * level
+        ax.plot([r[a] - 0.03, r[b] + 0.03], [y, y], color="k", lw=3)
+    ax.set_title(title + "\n(bars: Nemenyi p >= 0.05)", fontsize=9)
+    ax.axis("off")
     fig.tight_layout()
     return _save(fig, path)

@@ -43,3 +43,24 @@ def test_friedman_nemenyi_ranks_methods():
     assert list(res.mean_ranks.index) == ["best", "mid", "worst"]
     assert res.friedman_p < 0.001
     assert res.nemenyi.loc["best", "worst"] < 0.01
+
+
+def test_cd_diagram_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    """Leaderboards regenerate byte-identically in a new process, so no set-order in figures."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, pandas as pd; from pathlib import Path\n"
+        "from hrbench.stats import friedman_nemenyi; from hrbench.plots import cd_diagram\n"
+        "rng = np.random.default_rng(2)\n"
+        "t = pd.DataFrame({k: np.abs(rng.normal(0, s, 30)) for k, s in zip('abcde', [1, 1.2, 2, 3, 4])})\n"
+        "m = friedman_nemenyi(t); cd_diagram(m.mean_ranks, m.nemenyi, 'x', Path(sys.argv[1]))\n"
+    )
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"cd{seed}.png"
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
