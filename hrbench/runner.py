@@ -222,11 +222,11 @@ class Runner:
     ) -> tuple[dict[str, RecordingClips], list[Problem]]:
         out: dict[str, RecordingClips] = {}
         problems: list[Problem] = []
+        needed = {c.roi_scheme for c in self.method_classes.values()}
         for r in recs:
             if _uid(r) not in paths:
                 continue
             try:
-                needed = {c.roi_scheme for c in self.method_classes.values()}
                 traces = {s: load_traces(p) for s, p in paths[_uid(r)].items() if s in needed}
                 out[_uid(r)] = clip_recording(r, traces, r.load_ground_truth(), self.protocol, length)
             except RecordingError as exc:

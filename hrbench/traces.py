@@ -15,6 +15,7 @@ finished; a restart extracts only the rest.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 from . import TRACE_CODE_VERSION
 from .errors import HrbenchError, RecordingError
 from .fsutil import file_fingerprint, load_npz, save_npz_atomic, stable_hash, tree_fingerprint
+from .plugins import Registry
 from .recording import Recording
 from .roi import get_scheme
 from .video import iter_frames
@@ -114,6 +116,14 @@ def extract(rec: Recording, schemes: list[str], landmarker: object | None) -> di
     }
 
 
+@functools.lru_cache(maxsize=4)
+def _plugin_registry(plugin: str) -> Registry:
+    """One plugin's registry, loaded once per worker process (not once per recording)."""
+    from .plugins import load_registry
+
+    return load_registry({plugin})
+
+
 def extract_and_cache(
     rec: Recording, schemes: list[str], landmarker_name: str, cache_root: Path, plugin: str | None = None
 ) -> dict[str, str]:
@@ -127,9 +137,9 @@ def extract_and_cache(
     landmarker = None
     version = "0"
     if rec.roi != "full-frame":
-        from .plugins import get_registry, load_registry
+        from .plugins import get_registry
 
-        cls = (load_registry({plugin}) if plugin else get_registry()).landmarker(landmarker_name)
+        cls = (_plugin_registry(plugin) if plugin else get_registry()).landmarker(landmarker_name)
         version = getattr(cls, "version", "1")
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
