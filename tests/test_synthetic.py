@@ -116,6 +116,7 @@ def test_pulse_shape_systolic_peak_notch_and_clear_fundamental():
         assert abs(phase[np.argmax(y)] - shape.systolic_phase) < 0.03  # systolic peak is the maximum
         assert has_dicrotic_notch(shape)
         assert harmonic_ratio(shape) <= population.MAX_HARMONIC_RATIO
+        assert harmonic_ratio(shape, 3) <= population.MAX_THIRD_HARMONIC_RATIO
         assert y.max() - y.min() == pytest.approx(1.0, abs=1e-3)
 
 

@@ -8,12 +8,14 @@ ways methods must cope with, and the benchmark should contain them.
   It is modelled, as in common synthetic-PPG generators, by two periodic
   Gaussians in beat phase (systolic at ~0.2 of the cycle, diastolic at
   ~0.5, diastolic/systolic height 0.3-0.6).  The parameters are per subject
-  (age and arterial stiffness change the notch in real people).  A
-  diastolic wave half a beat after the systolic one cancels the fundamental,
-  which would make a spectral estimator read twice the beat rate; subjects
-  are therefore drawn with a second harmonic at most 0.7 of the fundamental
-  (:func:`harmonic_ratio`, checked by the tests), so the spectral HR of the
-  waveform is the beat rate.
+  (age and arterial stiffness change the notch in real people).  The
+  template's harmonic content is constrained to that of real PPG, whose
+  spectrum falls off fast: second harmonic at most ~0.55 and third at most
+  ~0.25 of the fundamental's amplitude (:func:`harmonic_ratio`, checked by
+  the tests).  Why it matters: generator version 1 drew narrow systolic
+  peaks (width 0.06-0.08 of a beat) whose third harmonic reached 0.65 of the
+  fundamental; every spectral method then read 2x or 3x the beat rate on
+  10 s clips of *still* faces, an error real recordings rarely show.
 * **Heart rate varies.**  Instantaneous HR = session level + exercise
   recovery (exponential decay, time constant 40-90 s) + linear drift + slow
   random wander (< 0.05 Hz) + Mayer waves (~0.1 Hz) + respiratory sinus
@@ -82,10 +84,10 @@ def _template_stats(shape: PulseShape) -> tuple[float, float]:
     return float(raw.mean()), float(raw.max() - raw.min())
 
 
-def harmonic_ratio(shape: PulseShape) -> float:
-    """Amplitude of the template's second harmonic relative to its fundamental."""
+def harmonic_ratio(shape: PulseShape, k: int = 2) -> float:
+    """Amplitude of the template's ``k``-th harmonic relative to its fundamental."""
     spec = np.abs(np.fft.rfft(_raw_template(np.arange(512) / 512.0, shape)))
-    return float(spec[2] / spec[1])
+    return float(spec[k] / spec[1])
 
 
 def has_dicrotic_notch(shape: PulseShape) -> bool:

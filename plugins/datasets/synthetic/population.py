@@ -21,8 +21,9 @@ paper tabulates them, so they are documented here):
   cheeks 1, forehead 0.8-1, nose 0.4-0.6, chin 0.4-0.55, other 0.25-0.4.
 * motion habit log-normal (SD ~40 %): some people fidget.
 * respiration 15 +- 2.5 breaths/min; RSA 1-4 bpm.
-* pulse shape per subject (notch position and depth), redrawn until its
-  second harmonic is at most 0.7 of the fundamental.
+* pulse shape per subject (peak widths, notch position and depth), redrawn
+  until it has a dicrotic notch and real PPG's harmonic fall-off (second
+  harmonic at most 0.55, third at most 0.25 of the fundamental).
 * pulse transit: forehead 20-35 ms after cheeks, nose 5-15 ms, chin 0-10 ms
   before; the finger reference sensor 100-200 ms after the face.
 * look: base photo alternates, then mirror, face aspect, warp, hair
@@ -41,12 +42,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import faces, optics
-from .physiology import CardioParams, PulseShape, harmonic_ratio
+from .physiology import CardioParams, PulseShape, harmonic_ratio, has_dicrotic_notch
 from .scenarios import SCENARIO_NAMES, SCENARIOS
 from .settings import SyntheticSettings
 
 TONE_WEIGHTS = (0.12, 0.22, 0.24, 0.18, 0.14, 0.10)
-MAX_HARMONIC_RATIO = 0.7
+MAX_HARMONIC_RATIO = 0.55  # second harmonic / fundamental (amplitude)
+MAX_THIRD_HARMONIC_RATIO = 0.25
 
 
 @dataclass(frozen=True)
@@ -117,15 +119,16 @@ def sample_subjects(settings: SyntheticSettings) -> list[Subject]:
             hair_value=float(r.uniform(0.45, 1.15)),
             hue_shift=float(r.uniform(-25.0, 25.0)),
         )
-        while True:  # a clear fundamental (see physiology.harmonic_ratio)
+        while True:  # a notch and real PPG's harmonic fall-off (see physiology)
             shape = PulseShape(
                 systolic_phase=float(r.uniform(0.17, 0.24)),
-                systolic_width=float(r.uniform(0.06, 0.08)),
-                diastolic_phase=float(r.uniform(0.46, 0.55)),
-                diastolic_width=float(r.uniform(0.09, 0.13)),
+                systolic_width=float(r.uniform(0.09, 0.13)),
+                diastolic_phase=float(r.uniform(0.48, 0.58)),
+                diastolic_width=float(r.uniform(0.10, 0.15)),
                 diastolic_ratio=float(r.uniform(0.3, 0.6)),
             )
-            if harmonic_ratio(shape) <= MAX_HARMONIC_RATIO:
+            if (has_dicrotic_notch(shape) and harmonic_ratio(shape) <= MAX_HARMONIC_RATIO
+                    and harmonic_ratio(shape, 3) <= MAX_THIRD_HARMONIC_RATIO):
                 break
         subjects.append(
             Subject(

@@ -24,7 +24,7 @@ from hrbench.fsutil import stable_hash
 
 from .scenarios import SCENARIO_NAMES
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: PPG template with real harmonic fall-off
 
 
 @dataclass(frozen=True)
