@@ -369,6 +369,15 @@ def write_index(out_dir: Path) -> Path:
         "Regenerate all of them from the results store with `hrbench leaderboard --all`.",
         "",
     ] + [f"- [{p.stem}]({p.name})" for p in boards]
+    studies = sorted((out_dir / "studies").glob("*.md"))
+    if studies:
+        lines += [
+            "",
+            "## Studies",
+            "",
+            "Written by the scripts in `benchmarks/` (`bash benchmarks/run_leaderboards.sh` runs them) from the same store.",
+            "",
+        ] + [f"- [{p.stem}](studies/{p.name})" for p in studies]
     path = out_dir / "README.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -46,6 +46,10 @@ class Param:
                 value = value.lower() in {"true", "1", "yes"}
             elif self.type is tuple and isinstance(value, list):
                 value = tuple(value)
+            elif self.type is int and isinstance(value, float):
+                if not value.is_integer():  # int(1.5) == 1 would hide a typo
+                    raise ValueError(value)
+                value = int(value)
             elif value is not None and not isinstance(value, self.type):
                 value = self.type(value)
         except (TypeError, ValueError):

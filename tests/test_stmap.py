@@ -80,12 +80,12 @@ def test_training_selection_spreads_over_videos() -> None:
     rid = np.repeat(np.array(["a", "b", "c"]), [30, 5, 10])
     labels = np.ones(len(rid))
     labels[0] = np.nan
-    idx = select_training(rid, labels, max_maps=12, fraction=1.0, seed=1)
+    idx = select_training(rid, labels, max_maps=12, seed=1)
     assert len(idx) == 12 and 0 not in idx
     assert {k: int((rid[idx] == k).sum()) for k in "abc"} == {"a": 4, "b": 4, "c": 4}
-    half = select_training(rid, labels, max_maps=12, fraction=0.5, seed=1)
-    assert len(half) == 6 and set(half) <= set(idx)
-    assert len(select_training(rid, labels, 0, 1.0, 1)) == 44
+    six = select_training(rid, labels, max_maps=6, seed=1)
+    assert len(six) == 6 and {k: int((rid[six] == k).sum()) for k in "abc"} == {"a": 2, "b": 2, "c": 2}
+    assert len(select_training(rid, labels, 0, 1)) == 44
 
 
 # -- model and training ---------------------------------------------------------
@@ -218,7 +218,7 @@ def test_synthetic_checkpoint_is_cached_and_reused(tmp_path, monkeypatch) -> Non
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"width": 7}, {"pool_w": 3}, {"time_pool": 0}, {"train_fraction": 0}, {"train_fraction": 1.5},
+    [{"width": 7}, {"pool_w": 3}, {"time_pool": 0}, {"max_train_maps": 1.5},
      {"epochs": "many"}, {"max_train_maps": -1}, {"no_such_param": 1}],
 )
 def test_bad_parameters_are_config_errors(kwargs) -> None:

@@ -104,7 +104,6 @@ _COMMON: dict[str, Param] = {
     "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
     "colour": Param("rgb+yuv", "map channels: the poster's RGB+YUV (6), RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
     "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
-    "train_fraction": Param(1.0, "then keep this fraction of them", float, low=0.01, high=1.0),
 }
 _ATTENTION: dict[str, Param] = {
     "reduction": Param(16, "channel-attention bottleneck ratio (CBAM: 16)", int, choices=(2, 4, 8, 16, 32)),
@@ -225,7 +224,7 @@ class _RhythmResNet(Method):
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_maps, self.train_fraction, self.context.seed)
+                              self.max_train_maps, self.context.seed)
         if len(idx) < 2:
             raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
         train = clips.subset(idx)

@@ -38,12 +38,11 @@ budget.  On cores shared with other busy processes run torch with one thread
 (``OMP_NUM_THREADS=1``): two threads on two busy cores made training 3-20x
 *slower* (OpenMP threads spinning on each other).
 
-Training-set size: ``max_train_maps`` caps the clips used per fold (0 = all);
-``train_fraction`` then keeps that fraction of them, for the paper's Fig. 6
-(training with 1/2 and 1/4 of the clips).  Both pick clips round-robin over
-the training videos with the run seed, so every video stays represented.
-(The runner's ``--train-fraction`` subsamples clips for every method before
-``fit``; use one or the other, not both.)
+Training-set size: ``max_train_maps`` caps the clips used per fold (0 = all),
+picked round-robin over the training videos with the run seed, so every
+video stays represented.  The paper's Fig. 6 (training with 1/2 and 1/4 of
+the clips) is the runner's ``--train-fraction``, which subsamples the
+training clips of every method the same way before ``fit``.
 
 Predictions are clipped to the protocol's HR band, the range every spectral
 method searches as well.
@@ -81,7 +80,6 @@ _COMMON: dict[str, Param] = {
     "pool_w": Param(4, "average this many neighbouring cheek-block columns (of 20)", int, choices=(1, 2, 4, 5, 10, 20)),
     "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
     "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
-    "train_fraction": Param(1.0, "then keep this fraction of them (paper Fig. 6: 1, 0.5, 0.25)", float, low=0.01, high=1.0),
 }
 _SYNTH: dict[str, Param] = {
     "synth_maps": Param(2000, "fresh synthetic maps per pretraining epoch", int, low=10),
@@ -163,7 +161,7 @@ class _StmapResNet(Method):
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_maps, self.train_fraction, self.context.seed)
+                              self.max_train_maps, self.context.seed)
         if len(idx) < 2:
             raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
         train = clips.subset(idx)

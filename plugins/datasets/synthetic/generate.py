@@ -208,4 +208,3 @@ def _generate_into(
     stats = GenerationStats(time.perf_counter() - t_start, cpu, timings)
     log.info("generated %s in %.1f s (%.1f CPU-s rendering)", name, stats.wall_s, stats.cpu_s)
     return stats
-    return timings
