@@ -34,7 +34,7 @@ import numpy as np
 
 from hrbench.leaderboard import build_boards
 from hrbench.plugins import get_registry
-from hrbench.runner import RunOptions, Runner
+from hrbench.runner import Runner, RunOptions
 from hrbench.store import Store
 from hrbench.video import iter_frames
 
