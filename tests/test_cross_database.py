@@ -50,3 +50,25 @@ def test_train_on_vipl_test_on_mmse(thirdparty_site, tmp_path, capsys):
             assert abs(pred - train_mean) < 1e-6  # the supervised method learned from VIPL's labels only
     assert main(["leaderboard", "--store", str(store), "--out", str(tmp_path / "lb")]) == 0
     assert (tmp_path / "lb" / "mmse_hr-cross_mini-from-vipl_hr.md").exists()
+
+
+def test_rhythm_attention_da_across_databases(thirdparty_site, tmp_path, capsys):
+    """The issue's command, `--train-on vipl_hr --dataset mmse_hr --method rhythm_attention_da`, end to end."""
+    with use_faces():
+        vipl = write_mini_vipl(tmp_path / "VIPL-HR", n_subjects=3, sources=("source1",), extra_task=None, duration_s=5.0)
+        mmse = write_mini_mmse(tmp_path / "MMSE-HR", n_subjects=2, tasks_per_subject=1, duration_s=5.0)
+    proto = tmp_path / "cross_mini.toml"
+    proto.write_text(PROTOCOL)
+    store = tmp_path / "s.sqlite"
+    rc = main(["run", "--protocol", str(proto), "--train-on", "vipl_hr", "--train-root", str(vipl),
+               "--dataset", "mmse_hr", "--data-root", str(mmse), "--method", "rhythm_attention_da",
+               "--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3",
+               "--store", str(store), "--workers", "1"])
+    assert rc == 0, capsys.readouterr().err
+    con = sqlite3.connect(store)
+    rows = con.execute("SELECT r.train_dataset, v.recording_id, v.hr_pred FROM video_predictions v JOIN runs r USING (run_key)").fetchall()
+    notes = json.loads(con.execute("SELECT notes_json FROM runs").fetchone()[0])
+    assert {r[1] for r in rows} == set(read_mini_truth(mmse))
+    assert all(train_ds == "vipl_hr" and 42.0 <= pred <= 240.0 for train_ds, _, pred in rows)
+    # 5-s videos hold no 1.5x-long training clip: DA ran on what fits and says so.
+    assert notes["map_frames"] == 120
