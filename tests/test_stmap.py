@@ -240,3 +240,34 @@ def test_profiles_and_registration() -> None:
         plugin.StmapScratch().predict(cheek_clips(2))
     with pytest.raises(ConfigError):
         plugin.StmapScratch().fit(cheek_clips(2).without_labels())
+
+
+def test_detrended_maps_keep_the_pulse_and_drop_the_drift() -> None:
+    """A drift 20x the pulse sets a raw row's min-max range; after the high-pass the pulse spans it."""
+    fps, T = 30.0, 300
+    t = np.arange(T) / fps
+    pulse = np.sin(2 * np.pi * 1.2 * t)
+    drift = 20.0 * t / t[-1]
+    traces = (100.0 + drift + pulse)[None, None, :, None].repeat(200, axis=1).repeat(3, axis=3).astype(np.float32)
+    raw = maps_from_traces(traces, MapSpec(2, 4, 2)).astype(np.float32)[0, 1, 0]
+    flat = maps_from_traces(traces, MapSpec(2, 4, 2, highpass_hz=0.5), fps=fps).astype(np.float32)[0, 1, 0]
+
+    def pulse_share(row: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(row - row.mean())) ** 2
+        f = np.fft.rfftfreq(len(row), 2 / fps)
+        return float(spec[np.abs(f - 1.2) < 0.15].sum() / spec.sum())
+
+    assert pulse_share(raw) < 0.2 and pulse_share(flat) > 0.9
+    with pytest.raises(HrbenchError):
+        maps_from_traces(traces, MapSpec(2, 4, 2, highpass_hz=0.5))  # no frame rate given
+    syn, _ = rhythm_maps(4, 25, 300, fps, np.random.default_rng(0), time_pool=2, highpass_hz=0.5)
+    assert syn.shape == (4, 3, 25, 150) and np.isfinite(syn.astype(np.float32)).all()
+
+
+def test_detrending_is_part_of_the_pretraining_cache_key() -> None:
+    from hrbench_plugins.methods.deep.pretrain import MapGeometry, PretrainConfig, checkpoint_key
+
+    with seeded(0):
+        m = HRRegressor(8, (42.0, 240.0))
+    keys = [checkpoint_key(m, "random", MapGeometry(25, 300, 30.0, 2, hp), PretrainConfig(10, 1), 0) for hp in (0.0, 0.5)]
+    assert keys[0] != keys[1]

@@ -57,6 +57,13 @@ extra steps.  Measured on the shared 2-core machine: ~90-200 training maps/s
 fold of ~540 clips.  Same reductions as the SynRhythm ``default`` profile, so
 the two families compare at equal budget.
 
+Map rows are not detrended by default (``detrend_hz`` 0, as RhythmNet):
+the SynRhythm maps' detrending (which made synthetic pretraining transfer
+there) was measured here too, on the embedded dataset under
+``subject_exclusive`` (MAE in bpm, raw -> detrended at 0.5 Hz): resnet
+11.8 -> 11.8, attention 10.3 -> 11.3, DA 16.0 -> 14.1, attention + DA
+15.0 -> 13.0 -- no consistent gain without a pretraining to transfer.
+
 Where the poster is silent the choices follow RhythmNet and are documented in
 the module docstrings of ``deep/facemaps.py`` (map), ``deep/attention.py``
 (attention) and ``deep/augment.py`` (DA).  Predictions are clipped to the
@@ -102,6 +109,7 @@ _COMMON: dict[str, Param] = {
     "batch_size": Param(32, "mini-batch size (not stated in the paper)", int, low=2, high=4096),
     "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
     "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
+    "detrend_hz": Param(0.0, "high-pass every map row at this cut-off before min-max scaling (0 = off, as RhythmNet)", float, low=0.0, high=2.0),
     "colour": Param("rgb+yuv", "map channels: the poster's RGB+YUV (6), RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
     "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
 }
@@ -121,7 +129,7 @@ _COMMON_DA: dict[str, Param] = {
     **_COMMON,
     "epochs": Param(5, "training epochs, each of 2 maps per clip (plain crop + resampled copy; paper profile: 50)", int, low=1, high=1000),
 }
-_PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0}
+_PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0}
 
 # ImageNet-missing messages already given in this process (one line per run, not per fold).
 _SAID_MISSING: set[str] = set()
@@ -190,10 +198,10 @@ class _RhythmResNet(Method):
         # long training clips are capped by short videos, hence the min().
         return max(8, min(clips.clip_len, self.context.clip_len))
 
-    def _maps(self, traces: np.ndarray) -> np.ndarray:
-        return face_maps(traces, self.colour, self.time_pool)
+    def _maps(self, traces: np.ndarray, fps: float) -> np.ndarray:
+        return face_maps(traces, self.colour, self.time_pool, fps=fps, highpass_hz=self.detrend_hz)
 
-    def _da_data(self, traces: np.ndarray, labels: np.ndarray, frames: int, band: tuple[float, float]):  # noqa: ANN202
+    def _da_data(self, traces: np.ndarray, labels: np.ndarray, frames: int, band: tuple[float, float], fps: float):  # noqa: ANN202
         lo = max(self.da_low_bpm, band[0])
         hi = min(self.da_high_bpm, band[1])
         if lo >= hi:
@@ -209,8 +217,8 @@ class _RhythmResNet(Method):
             maps = np.empty((2 * n, C, rows, cols), dtype=np.float16)
             for a in range(0, n, 128):
                 b = min(n, a + 128)
-                maps[a:b] = self._maps(crop_windows(traces[a:b], plan.crop_starts[a:b], frames))
-                maps[n + a : n + b] = self._maps(resample_windows(traces[a:b], plan.starts[a:b], plan.factors[a:b], frames))
+                maps[a:b] = self._maps(crop_windows(traces[a:b], plan.crop_starts[a:b], frames), fps)
+                maps[n + a : n + b] = self._maps(resample_windows(traces[a:b], plan.starts[a:b], plan.factors[a:b], frames), fps)
             out = plan.labels(labels)
             if epoch == 0:
                 stats["before"] = label_histogram(labels, edges).tolist()
@@ -233,10 +241,10 @@ class _RhythmResNet(Method):
         frames = self._map_frames(train)
         if self.use_da:
             traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
-            data, edges, stats = self._da_data(traces, labels, frames, band)
+            data, edges, stats = self._da_data(traces, labels, frames, band, clips.fps)
             n_maps = 2 * len(train)
         else:
-            maps = self._maps(train.traces[:, :, :frames])
+            maps = self._maps(train.traces[:, :, :frames], clips.fps)
             y = labels.astype(np.float32)
             data, stats, n_maps = (lambda _epoch: (maps, y)), {}, len(maps)
         with seeded(self.context.seed, self.context.device):
@@ -266,7 +274,7 @@ class _RhythmResNet(Method):
             self.run_notes["test_map_frames"] = clips.clip_len
         out = np.empty(len(clips))
         for a in range(0, len(clips), 512):
-            maps = self._maps(clips.traces[a : a + 512])
+            maps = self._maps(clips.traces[a : a + 512], clips.fps)
             out[a : a + 512] = predict_maps(model, maps, device=self.context.device)
         lo, hi = clips.hr_settings.band_bpm
         return np.clip(out, lo, hi)
@@ -282,7 +290,7 @@ class _Explains:
         model = self._check_fitted()  # type: ignore[attr-defined]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        maps = self._maps(clips.traces)  # type: ignore[attr-defined]
+        maps = self._maps(clips.traces, clips.fps)  # type: ignore[attr-defined]
         device = self.context.device  # type: ignore[attr-defined]
         model.to(device).eval()
         with torch.inference_mode():

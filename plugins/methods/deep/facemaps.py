@@ -35,6 +35,9 @@ we follow RhythmNet by the same authors):
 * **Lost face** (NaN frames) is linearly interpolated per series before
   scaling (:func:`.stmap.fill_nan`); a series with no finite value or a flat
   one becomes a row of zeros.
+* **Detrending** (``highpass_hz``; off in the ``paper`` profile): as for the
+  SynRhythm maps (:mod:`.stmap`), a zero-phase high-pass per series before
+  scaling, so a slow drift does not set a row's range.
 * **Order**: colour conversion, then pooling, then min-max scaling.  The first
   two are linear and commute; scaling must come last so every row spans
   exactly [0, 255].
@@ -48,7 +51,7 @@ import numpy as np
 from hrbench.errors import HrbenchError
 from hrbench.roi import rgb_to_yuv
 
-from .stmap import IMAGENET_MEAN, IMAGENET_STD, fill_nan, minmax_rows, pool_time
+from .stmap import IMAGENET_MEAN, IMAGENET_STD, fill_nan, highpass, minmax_rows, pool_time
 
 #: Colour layouts of a map and the channels they stack, in order.
 COLOURS: dict[str, tuple[str, ...]] = {
@@ -89,8 +92,15 @@ def colour_series(traces: np.ndarray, colour: str) -> np.ndarray:
     return np.concatenate([traces, yuv], axis=-1)
 
 
-def face_maps(traces: np.ndarray, colour: str = "rgb+yuv", time_pool: int = 1, *, chunk: int = 256) -> np.ndarray:
-    """Clip traces ``(n, n_rois, T, 3)`` -> maps ``(n, C, n_rois, T // time_pool)`` float16 in [0, 255]."""
+def face_maps(
+    traces: np.ndarray, colour: str = "rgb+yuv", time_pool: int = 1, *, fps: float = 0.0, highpass_hz: float = 0.0,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Clip traces ``(n, n_rois, T, 3)`` -> maps ``(n, C, n_rois, T // time_pool)`` float16 in [0, 255].
+
+    ``highpass_hz`` > 0 detrends every series before scaling, as
+    :func:`.stmap.maps_from_traces` does (``fps`` is then required).
+    """
     if traces.ndim != 4 or traces.shape[-1] != 3:
         raise HrbenchError(f"expected clip traces (n, n_rois, T, 3), got shape {traces.shape}")
     if time_pool < 1:
@@ -99,9 +109,13 @@ def face_maps(traces: np.ndarray, colour: str = "rgb+yuv", time_pool: int = 1, *
     frames = T // time_pool
     if frames < 8:
         raise HrbenchError(f"clips of {T} frames leave only {frames} after time pooling {time_pool}")
+    if highpass_hz > 0 and fps <= 0:
+        raise HrbenchError("detrended maps need the clips' frame rate")
     out = np.empty((n, n_channels(colour), n_rois, frames), dtype=np.float16)
     for a in range(0, n, chunk):
         x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
         x = pool_time(colour_series(x, colour), time_pool)
+        if highpass_hz > 0:
+            x = highpass(x, fps / time_pool, highpass_hz)
         out[a : a + chunk] = np.transpose(minmax_rows(x), (0, 3, 1, 2))
     return out

@@ -53,13 +53,15 @@ class MapGeometry:
     clip_len: int
     fps: float
     time_pool: int
+    highpass_hz: float = 0.0
 
 
 def checkpoint_key(model: HRRegressor, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int) -> dict[str, Any]:
     return {
         "code": CODE_VERSION,
         "generator": config.settings.key(),
-        "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6), "time_pool": geometry.time_pool},
+        "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6), "time_pool": geometry.time_pool,
+                "highpass_hz": geometry.highpass_hz},
         "model": {"arch": "resnet18", "width": model.width, "band": [float(model.centre - model.half_width), float(model.centre + model.half_width)], "init": init},
         "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr, "loss": "l1", "optim": "adam"},
         "seed": int(seed),
@@ -99,7 +101,7 @@ def synthetic_pretrain(
         rng = np.random.default_rng([context.seed, epoch, 0x5EED])
         return rhythm_maps(
             config.maps_per_epoch, geometry.n_rows, geometry.clip_len, geometry.fps, rng,
-            config.settings, time_pool=geometry.time_pool,
+            config.settings, time_pool=geometry.time_pool, highpass_hz=geometry.highpass_hz,
         )
 
     advance = context.progress(label, config.epochs)

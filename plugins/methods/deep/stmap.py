@@ -23,6 +23,13 @@ the reductions):
   but a map must never carry NaN into a network, so each series is linearly
   interpolated over its NaN frames (edges held); a series with no finite
   value, or a constant one, becomes a row of zeros.
+* **Detrending** (``highpass_hz``, 0 = off, the paper's raw maps): a
+  zero-phase 2nd-order Butterworth high-pass on every pooled series before
+  the min-max scaling.  Why: min-max scaling sets a row's range by its
+  largest excursion, and on a face that is usually a slow drift (head sway,
+  auto exposure, breathing), which squeezes the pulse into a few grey levels
+  of the map.  Synthetic rhythm maps go through the same filter, so the
+  pretraining sees what fine-tuning sees.
 * **Storage**: maps are kept as float16 in 0..255 (a 200 x 300 x 3 map is
   360 kB instead of 720 kB) and converted per batch; float16 resolves 0.125
   units near 255, far finer than a pulse's share of a min-max-scaled row.
@@ -37,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.signal as sps
 
 from hrbench.errors import HrbenchError
 
@@ -48,11 +56,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class MapSpec:
-    """How clips become maps: block pooling and temporal pooling."""
+    """How clips become maps: block pooling, temporal pooling, optional detrending."""
 
     pool_h: int = 1
     pool_w: int = 1
     time_pool: int = 1
+    highpass_hz: float = 0.0
 
     def __post_init__(self) -> None:
         gh, gw = GRID
@@ -62,6 +71,8 @@ class MapSpec:
             )
         if self.time_pool < 1:
             raise HrbenchError(f"time_pool must be >= 1, got {self.time_pool}")
+        if self.highpass_hz < 0:
+            raise HrbenchError(f"highpass_hz must be >= 0, got {self.highpass_hz}")
 
     @property
     def pooled_blocks(self) -> bool:
@@ -75,8 +86,8 @@ class MapSpec:
     def n_frames(self, clip_len: int) -> int:
         return clip_len // self.time_pool
 
-    def key(self) -> dict[str, int]:
-        return {"pool_h": self.pool_h, "pool_w": self.pool_w, "time_pool": self.time_pool}
+    def key(self) -> dict[str, float]:
+        return {"pool_h": self.pool_h, "pool_w": self.pool_w, "time_pool": self.time_pool, "highpass_hz": self.highpass_hz}
 
 
 def fill_nan(traces: np.ndarray) -> np.ndarray:
@@ -128,6 +139,17 @@ def pool_time(traces: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def highpass(traces: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth high-pass of series ``(..., T, C)`` along time (axis -2)."""
+    if cutoff_hz <= 0:
+        return traces
+    if not 0 < cutoff_hz < 0.5 * fps:
+        raise HrbenchError(f"high-pass cut-off {cutoff_hz} Hz must lie below half the map frame rate ({fps:g} fps)")
+    sos = sps.butter(2, cutoff_hz / (0.5 * fps), btype="highpass", output="sos")
+    T = traces.shape[-2]
+    return sps.sosfiltfilt(sos, traces, axis=-2, padlen=min(T - 1, 15)).astype(np.float32)
+
+
 def minmax_rows(traces: np.ndarray, axis: int = -2) -> np.ndarray:
     """Scale every series (along ``axis``, time) to [0, 255]; constant series -> 0."""
     lo = traces.min(axis=axis, keepdims=True)
@@ -141,11 +163,14 @@ def to_maps(traces: np.ndarray) -> np.ndarray:
     return minmax_rows(np.ascontiguousarray(np.transpose(traces, (0, 3, 1, 2))), axis=-1)
 
 
-def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, chunk: int = 256) -> np.ndarray:
-    """Clip traces ``(n, n_rois, T, 3)`` -> maps ``(n, 3, rows, frames)`` float16 in [0, 255].
+def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, fps: float = 0.0, chunk: int = 256) -> np.ndarray:
+    """Clip traces ``(n, n_rois, T, 3)`` at ``fps`` -> maps ``(n, 3, rows, frames)`` float16 in [0, 255].
 
-    Works in chunks so that the float64 intermediates of pooling stay small.
+    ``fps`` is needed only when ``spec.highpass_hz`` > 0.  Works in chunks so
+    that the float64 intermediates of pooling stay small.
     """
+    if spec.highpass_hz > 0 and fps <= 0:
+        raise HrbenchError("detrended maps need the clips' frame rate")
     if traces.ndim != 4 or traces.shape[-1] != 3:
         raise HrbenchError(f"expected clip traces (n, n_rois, T, 3), got shape {traces.shape}")
     n, n_rois, T, _ = traces.shape
@@ -156,5 +181,7 @@ def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, chunk: int = 256) -> 
     for a in range(0, n, chunk):
         x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
         x = pool_time(pool_blocks(x, spec.pool_h, spec.pool_w), spec.time_pool)
+        if spec.highpass_hz > 0:
+            x = highpass(x, fps / spec.time_pool, spec.highpass_hz)
         out[a : a + chunk] = to_maps(x)
     return out

@@ -55,7 +55,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .stmap import pool_time, to_maps
+from .stmap import highpass, pool_time, to_maps
 
 
 @dataclass(frozen=True)
@@ -144,12 +144,14 @@ def rhythm_maps(
     settings: SynRhythmSettings = SynRhythmSettings(),
     *,
     time_pool: int = 1,
+    highpass_hz: float = 0.0,
     chunk: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic maps ``(n_maps, 3, n_rows, n_frames // time_pool)`` float16 in [0, 255] and labels.
 
     ``n_frames`` and ``fps`` are those of the face clips *before* temporal
-    pooling; the same pooling and min-max scaling as for face maps follow.
+    pooling; the same pooling, optional detrending (``highpass_hz``) and
+    min-max scaling as for face maps follow.
     """
     frames = n_frames // time_pool
     maps = np.empty((n_maps, 3, n_rows, frames), dtype=np.float16)
@@ -157,6 +159,6 @@ def rhythm_maps(
     for a in range(0, n_maps, chunk):
         b = min(n_maps, a + chunk)
         sig, hr = rhythm_signals(b - a, n_rows, n_frames, fps, rng, settings)
-        maps[a:b] = to_maps(pool_time(sig, time_pool))
+        maps[a:b] = to_maps(highpass(pool_time(sig, time_pool), fps / time_pool, highpass_hz))
         labels[a:b] = hr
     return maps, labels
