@@ -325,6 +325,8 @@ def _fraction_section(board: Board, store: Store, fig_dir: Path, rel: str, fract
     for run in board.fraction_runs:
         v = _videos(store, run["run_key"])
         series[run["method"]].append((run["train_fraction"], compute_metrics(v.pred, v.ref).hr_rmse))
+    # Only methods that were run on reduced data: a lone full-data point is not a curve.
+    series = defaultdict(list, {m: pts for m, pts in series.items() if any(f < 1 for f, _ in pts)})
     fracs = sorted({f for pts in series.values() for f, _ in pts}, reverse=True)
     lines = ["## Reduced training data (SynRhythm Fig. 6): HRrmse (bpm)", "", "| Method | " + " | ".join(f"{f:g}" for f in fracs) + " |", "|---|" + "---:|" * len(fracs)]
     for m in sorted(series):

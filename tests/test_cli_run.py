@@ -130,3 +130,17 @@ def test_unknown_method_is_one_line(tmp_path, capsys):
     assert main(["run", "--method", "nope", "--store", str(tmp_path / "s.sqlite")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown method 'nope'" in err[0]
+
+
+def test_reduced_training_section_lists_only_methods_run_on_less_data(tiny, tmp_path):
+    """SynRhythm Fig. 6: a table and plot of error against training fraction, one row per method that has the curve."""
+    assert run(tiny, tmp_path) == 0
+    assert main(["run", "--method", "tp_mean", "--dataset", "tiny", "--data-root", str(tiny), "--protocol", "subject_exclusive",
+                 "--store", str(tmp_path / "s.sqlite"), "--workers", "1", "--train-fraction", "0.5"]) == 0
+    out = tmp_path / "lb"
+    assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out)]) == 0
+    text = (out / "tiny-subject_exclusive.md").read_text()
+    section = text.split("## Reduced training data")[1].split("\n## ")[0]
+    assert "| Method | 1 | 0.5 |" in section and "| tp_mean |" in section
+    assert "tp_green" not in section  # run on all the data only: no curve to show
+    assert (out / "tiny-subject_exclusive" / "train_fraction.png").stat().st_size > 1000
