@@ -7,7 +7,9 @@
 # in results/hrbench.sqlite (committed), so `hrbench leaderboard --all`
 # regenerates the markdown byte-identically without re-running anything.
 # Re-running this script reuses every cached trace and stored fold.
-# Measured on an idle 2-core machine: about 45 minutes from a cold cache.
+# Measured on an idle 2-core machine (2026-11-30): 14 minutes with the datasets
+# already generated, plus ~1.5 minutes to render `synthetic` (1.3 GB) and ~11 to
+# render `synthetic-large` (11 GB) on first use.
 #
 #   bash benchmarks/run_leaderboards.sh            # everything
 #   STAGES="classic" bash benchmarks/run_leaderboards.sh
