@@ -3,6 +3,7 @@
 import json
 import sqlite3
 
+import pytest
 from miniature import read_mini_truth, use_faces, write_mini_mmse, write_mini_vipl
 
 from hrbench.cli import main
@@ -20,12 +21,19 @@ fps = 30
 """
 
 
-def test_train_on_vipl_test_on_mmse(thirdparty_site, tmp_path, capsys):
+@pytest.fixture
+def mini(tmp_path):
+    """Miniature VIPL-HR and MMSE-HR copies and a 1-fold cross-database protocol file."""
     with use_faces():
         vipl = write_mini_vipl(tmp_path / "VIPL-HR", n_subjects=3, sources=("source1",), extra_task=None, duration_s=5.0)
         mmse = write_mini_mmse(tmp_path / "MMSE-HR", n_subjects=2, tasks_per_subject=1, duration_s=5.0)
     proto = tmp_path / "cross_mini.toml"
     proto.write_text(PROTOCOL)
+    return vipl, mmse, proto
+
+
+def test_train_on_vipl_test_on_mmse(thirdparty_site, mini, tmp_path, capsys):
+    vipl, mmse, proto = mini
     store = tmp_path / "s.sqlite"
     rc = main(["run", "--protocol", str(proto), "--train-on", "vipl_hr", "--train-root", str(vipl),
                "--dataset", "mmse_hr", "--data-root", str(mmse), "--method", "chrom,tp_mean",
@@ -52,13 +60,9 @@ def test_train_on_vipl_test_on_mmse(thirdparty_site, tmp_path, capsys):
     assert (tmp_path / "lb" / "mmse_hr-cross_mini-from-vipl_hr.md").exists()
 
 
-def test_rhythm_attention_da_across_databases(thirdparty_site, tmp_path, capsys):
+def test_rhythm_attention_da_across_databases(thirdparty_site, mini, tmp_path, capsys):
     """The issue's command, `--train-on vipl_hr --dataset mmse_hr --method rhythm_attention_da`, end to end."""
-    with use_faces():
-        vipl = write_mini_vipl(tmp_path / "VIPL-HR", n_subjects=3, sources=("source1",), extra_task=None, duration_s=5.0)
-        mmse = write_mini_mmse(tmp_path / "MMSE-HR", n_subjects=2, tasks_per_subject=1, duration_s=5.0)
-    proto = tmp_path / "cross_mini.toml"
-    proto.write_text(PROTOCOL)
+    vipl, mmse, proto = mini
     store = tmp_path / "s.sqlite"
     rc = main(["run", "--protocol", str(proto), "--train-on", "vipl_hr", "--train-root", str(vipl),
                "--dataset", "mmse_hr", "--data-root", str(mmse), "--method", "rhythm_attention_da",
