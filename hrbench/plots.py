@@ -98,23 +98,25 @@ def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
     order = list(ranks.sort_values().index)
     r = [float(ranks[m]) for m in order]
     n = len(order)
-    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.32 * n))
+    half = (n + 1) // 2  # labels go half to the left, half to the right
+    cliques = _cliques(order, sig_matrix)
+    depth = max(half, 0.4 + 0.25 * len(cliques)) + 0.8
+    fig, ax = plt.subplots(figsize=(6.4, 1.0 + 0.32 * depth))
     lo, hi = np.floor(min(r)), np.ceil(max(r))
     hi = max(hi, lo + 1)
     ax.set_xlim(lo - 0.1, hi + 0.1)
-    ax.set_ylim(-(n + 2), 1.2)
+    ax.set_ylim(-depth, 1.2)
     ax.axhline(0, color="k", lw=1)
     for t in np.arange(lo, hi + 0.01, 0.5):
         ax.plot([t, t], [0, 0.15], color="k", lw=1)
         ax.text(t, 0.3, f"{t:g}", ha="center", va="bottom", fontsize=8)
-    half = (n + 1) // 2
     for k, (m, x) in enumerate(zip(order, r, strict=True)):
         left = k < half
         y = -(k + 1) if left else -(n - k)
         xt = lo - 0.05 if left else hi + 0.05
         ax.plot([x, x, xt], [0, y, y], color="0.3", lw=1)
         ax.text(xt, y, f"{m} ({x:.2f})  " if left else f"  ({x:.2f}) {m}", ha="right" if left else "left", va="center", fontsize=8)
-    for level, (a, b) in enumerate(_cliques(order, sig_matrix)):
+    for level, (a, b) in enumerate(cliques):
         y = -0.4 - 0.25 * level
         ax.plot([r[a] - 0.03, r[b] + 0.03], [y, y], color="k", lw=3)
     ax.set_title(title + "\n(bars: Nemenyi p >= 0.05)", fontsize=9)
