@@ -222,6 +222,9 @@ def main() -> None:
         "",
         *expectations(res),
         "",
+        "Where an expectation does not hold, what we found when we looked for the cause (generator or method) is "
+        "written in the docstring of `plugins/datasets/synthetic/scenarios.py`.",
+        "",
         "## MAE by scenario",
         "",
         *scen_lines,
