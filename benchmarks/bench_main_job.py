@@ -42,10 +42,10 @@ def main() -> None:
     ap.add_argument("--keep-cache", type=Path, default=None, help="use (and keep) this cache directory; must not exist")
     ap.add_argument("extra", nargs="*", help="arguments after -- go to `hrbench run`")
     args = ap.parse_args()
+    if args.keep_cache is not None and args.keep_cache.exists():
+        raise SystemExit(f"{args.keep_cache}: exists; a cold run needs an empty cache")
     tmp = Path(tempfile.mkdtemp(prefix="hrbench-bench-"))
     cache = args.keep_cache or tmp / "cache"
-    if cache.exists():
-        raise SystemExit(f"{cache}: exists; a cold run needs an empty cache")
     try:
         cold = timed_run(cache, tmp / "cold.sqlite", args.extra)
         warm = timed_run(cache, tmp / "warm.sqlite", args.extra)

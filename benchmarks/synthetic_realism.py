@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hrbench.errors import HrbenchError
 from hrbench.leaderboard import build_boards
 from hrbench.plugins import get_registry
 from hrbench.runner import Runner, RunOptions
@@ -62,7 +63,8 @@ def collect(store: Store, dataset: str) -> tuple[dict[str, list[dict]], str]:
     out: dict[str, list[dict]] = {}
     fingerprint = ""
     for row in board.rows:
-        if row.method not in CLASSIC or row.videos is None:
+        # Default-profile runs only (a label carries the profile otherwise, e.g. "pos (paper)").
+        if row.method not in CLASSIC or row.videos is None or row.label.rstrip(" †") != row.method:
             continue
         v = row.videos
         out[row.method] = [
@@ -196,16 +198,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("leaderboards/studies"), help="report directory")
     args = ap.parse_args()
 
-    Runner(RunOptions(methods=list(CLASSIC), dataset=args.dataset, data_root=args.data_root, protocol=PROTOCOL,
-                      store_path=args.store, command=f"hrbench run --method {','.join(CLASSIC)} --protocol {PROTOCOL} "
-                      f"--dataset {args.dataset}")).run()
-    store = Store(args.store)
     try:
-        res, fingerprint = collect(store, args.dataset)
-    finally:
-        store.close()
-    args.out.mkdir(parents=True, exist_ok=True)
-    sheet = contact_sheet(args.dataset, args.data_root, args.out / f"{args.dataset}-frames.png")
+        Runner(RunOptions(methods=list(CLASSIC), dataset=args.dataset, data_root=args.data_root, protocol=PROTOCOL,
+                          store_path=args.store, command=f"hrbench run --method {','.join(CLASSIC)} --protocol {PROTOCOL} "
+                          f"--dataset {args.dataset}")).run()
+        store = Store(args.store)
+        try:
+            res, fingerprint = collect(store, args.dataset)
+        finally:
+            store.close()
+        args.out.mkdir(parents=True, exist_ok=True)
+        sheet = contact_sheet(args.dataset, args.data_root, args.out / f"{args.dataset}-frames.png")
+    except HrbenchError as exc:
+        raise SystemExit(f"synthetic_realism: {exc}") from None
     scen_order = ["still", "talking", "head_motion", "dim_light", "bright_flicker", "light_change", "far", "exercise"]
     scen_lines, _ = table(res, "scenario", scen_order)
     tone_lines, _ = table(res, "tone", list(TONES))
@@ -243,8 +248,8 @@ def main() -> None:
         "",
     ]
     path = args.out / f"{args.dataset}-realism.md"
-    path.write_text("\n".join(md))
-    print(path.read_text())
+    path.write_text("\n".join(md), encoding="utf-8")
+    print(path.read_text(encoding="utf-8"))
     print(json.dumps({"report": str(path), "frames": str(sheet)}))
 
 

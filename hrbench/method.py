@@ -14,6 +14,7 @@ versus a CPU-friendly default); ``--param key=value`` overrides single values.
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,8 +47,8 @@ class Param:
                 value = value.lower() in {"true", "1", "yes"}
             elif self.type is tuple and isinstance(value, list):
                 value = tuple(value)
-            elif self.type is int and isinstance(value, float):
-                if not value.is_integer():  # int(1.5) == 1 would hide a typo
+            elif self.type is int and isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+                if not float(value).is_integer():  # int(1.5) == 1 would hide a typo
                     raise ValueError(value)
                 value = int(value)
             elif value is not None and not isinstance(value, self.type):
@@ -73,6 +74,10 @@ class RunContext:
 
     seed: int = 0
     clip_len: int = 300  # the protocol's clip length: what predict() will receive
+    # --train-fraction (SynRhythm Fig. 6): the runner has already kept this share of the
+    # training clips; a method that caps its training clips should scale its cap by it,
+    # so the reduction still shows when the cap is smaller than the training set.
+    train_fraction: float = 1.0
     cache_dir: Path = field(default_factory=lambda: Path(".hrbench-cache"))
     device: str = "cpu"
     profile: str = "default"

@@ -71,6 +71,25 @@ class RunOptions:
     command: str = ""
 
 
+def spread_subset(recording_ids: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of ``fraction`` of the clips, dealt round-robin over recordings.
+
+    Clips are shuffled within each recording (seeded) and taken one recording
+    at a time, so a reduced training set (``--train-fraction``) keeps every
+    video represented as evenly as possible instead of dropping some by chance.
+    """
+    ids = np.asarray(recording_ids)
+    n = max(1, int(round(len(ids) * fraction)))
+    rng = np.random.default_rng([seed, 0xF6])
+    perm = rng.permutation(len(ids))
+    rank = np.empty(len(ids), dtype=np.int64)
+    seen: dict[Any, int] = {}
+    for i, rid in enumerate(ids[perm]):
+        rank[i] = seen.get(rid, 0)
+        seen[rid] = rank[i] + 1
+    return np.sort(perm[np.argsort(rank, kind="stable")][:n])
+
+
 def _uid(rec: Recording) -> str:
     """Key of a recording inside one run: datasets of a cross-database run may share ids."""
     return f"{rec.dataset}/{rec.id}"
@@ -334,7 +353,8 @@ class Runner:
         seed = self.protocol.seed if o.seed is None else o.seed
         profile = o.profile if o.profile in (cls.profiles or {}) else "default"
         device = _device(o.device) if cls.supervised else "cpu"
-        ctx = RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root, device=device, profile=profile, console=self.console, progress=hub.task)
+        ctx = RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root, device=device, profile=profile,
+                         console=self.console, progress=hub.task, train_fraction=o.train_fraction)
         return ctx, profile
 
     def _run_method(
@@ -398,9 +418,7 @@ class Runner:
                 continue
             train = self._batch(self._train_clips(cls, clips, fold.train), cls.roi_scheme, labels=True)
             if o.train_fraction < 1:
-                rng = np.random.default_rng(seed + 7919 * fold.index)
-                n = max(1, int(round(len(train) * o.train_fraction)))
-                train = train.subset(np.sort(rng.choice(len(train), n, replace=False)))
+                train = train.subset(spread_subset(train.recording_ids, o.train_fraction, seed + 7919 * fold.index))
             test_rc = [clips[i] for i in fold.test]
             test = self._batch(test_rc, cls.roi_scheme, labels=False)
             method = cls(ctx, profile=profile, **self._params_for(cls))

@@ -144,3 +144,16 @@ def test_reduced_training_section_lists_only_methods_run_on_less_data(tiny, tmp_
     assert "| Method | 1 | 0.5 |" in section and "| tp_mean |" in section
     assert "tp_green" not in section  # run on all the data only: no curve to show
     assert (out / "tiny-subject_exclusive" / "train_fraction.png").stat().st_size > 1000
+
+
+def test_spread_subset_keeps_every_recording():
+    import numpy as np
+
+    from hrbench.runner import spread_subset
+
+    ids = np.repeat(np.array(["a", "b", "c", "d"]), [40, 20, 20, 4])
+    idx = spread_subset(ids, 0.25, seed=3)
+    assert len(idx) == 21 and len(set(idx)) == 21 and np.all(np.diff(idx) > 0)
+    counts = {k: int((ids[idx] == k).sum()) for k in "abcd"}
+    assert min(counts.values()) >= 4 and max(counts.values()) - min(counts.values()) <= 2
+    assert np.array_equal(idx, spread_subset(ids, 0.25, seed=3))  # seeded

@@ -271,3 +271,23 @@ def test_detrending_is_part_of_the_pretraining_cache_key() -> None:
         m = HRRegressor(8, (42.0, 240.0))
     keys = [checkpoint_key(m, "random", MapGeometry(25, 300, 30.0, 2, hp), PretrainConfig(10, 1), 0) for hp in (0.0, 0.5)]
     assert keys[0] != keys[1]
+
+
+def test_train_fraction_shrinks_the_cap_too() -> None:
+    """--train-fraction must reduce what a capped method trains on, even when the cap binds (Fig. 6)."""
+    rid = np.repeat(np.array([f"v{i}" for i in range(10)]), 100)
+    labels = np.ones(len(rid))
+    full = select_training(rid, labels, max_maps=600, seed=1)
+    quarter = select_training(rid[::4], labels[::4], max_maps=600, seed=1, fraction=0.25)
+    assert len(full) == 600 and len(quarter) == 150
+    assert len(set(rid[::4][quarter])) == 10  # every video still represented
+
+
+def test_int_parameters_reject_fractions_of_any_float_type() -> None:
+    for bad in (1.5, np.float32(1.5), np.float64(2.25)):
+        with pytest.raises(ConfigError):
+            plugin.StmapScratch(max_train_maps=bad)
+    m = plugin.StmapScratch(max_train_maps=np.float64(100.0))
+    assert m.max_train_maps == 100 and isinstance(m.max_train_maps, int)
+    with pytest.raises(ConfigError):
+        plugin.StmapScratch(detrend_hz=1.0)  # above the 0.7 Hz band edge: it would remove pulses

@@ -109,7 +109,7 @@ _COMMON: dict[str, Param] = {
     "batch_size": Param(32, "mini-batch size (not stated in the paper)", int, low=2, high=4096),
     "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
     "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
-    "detrend_hz": Param(0.0, "high-pass every map row at this cut-off before min-max scaling (0 = off, as RhythmNet)", float, low=0.0, high=2.0),
+    "detrend_hz": Param(0.0, "high-pass every map row at this cut-off (Hz) before min-max scaling (0 = off, as RhythmNet)", float, low=0.0, high=0.7),
     "colour": Param("rgb+yuv", "map channels: the poster's RGB+YUV (6), RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
     "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
 }
@@ -232,7 +232,7 @@ class _RhythmResNet(Method):
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_maps, self.context.seed)
+                              self.max_train_maps, self.context.seed, self.context.train_fraction)
         if len(idx) < 2:
             raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
         train = clips.subset(idx)

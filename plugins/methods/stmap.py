@@ -52,8 +52,10 @@ each other).
 Training-set size: ``max_train_maps`` caps the clips used per fold (0 = all),
 picked round-robin over the training videos with the run seed, so every
 video stays represented.  The paper's Fig. 6 (training with 1/2 and 1/4 of
-the clips) is the runner's ``--train-fraction``, which subsamples the
-training clips of every method the same way before ``fit``.
+the clips) is the runner's ``--train-fraction``: the runner keeps that share
+of every method's training clips (also round-robin over videos) and the cap
+shrinks by the same factor, so the reduction holds even where the cap is
+below the training set's size (e.g. 6,400 clips of ``synthetic-large``).
 
 Predictions are clipped to the protocol's HR band, the range every spectral
 method searches as well.
@@ -90,7 +92,7 @@ _COMMON: dict[str, Param] = {
     "pool_h": Param(2, "average this many neighbouring cheek-block rows (of 10) into one map row group", int, choices=(1, 2, 5, 10)),
     "pool_w": Param(4, "average this many neighbouring cheek-block columns (of 20)", int, choices=(1, 2, 4, 5, 10, 20)),
     "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
-    "detrend_hz": Param(0.5, "high-pass every map row at this cut-off (Hz) before min-max scaling (0 = off, the paper)", float, low=0.0, high=2.0),
+    "detrend_hz": Param(0.5, "high-pass every map row at this cut-off (Hz) before min-max scaling (0 = off, the paper)", float, low=0.0, high=0.7),
     "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
 }
 _SYNTH: dict[str, Param] = {
@@ -173,7 +175,7 @@ class _StmapResNet(Method):
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_maps, self.context.seed)
+                              self.max_train_maps, self.context.seed, self.context.train_fraction)
         if len(idx) < 2:
             raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
         train = clips.subset(idx)

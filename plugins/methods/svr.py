@@ -212,7 +212,7 @@ class SVRMethod(Method):
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_clips, self.context.seed)
+                              self.max_train_clips, self.context.seed, self.context.train_fraction)
         if len(idx) < 2:
             raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
         train = clips.subset(idx)

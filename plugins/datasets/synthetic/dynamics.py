@@ -10,7 +10,7 @@ Motion components (amplitudes in face widths or degrees, RMS):
   0.02-0.4 Hz), scaled by the subject's motion habit and the scenario;
 * breathing moves the head and shoulders at the respiration rate;
 * ballistocardiac motion: the head recoils at each heartbeat (Balakrishnan
-  et al. 2013), ~0.03 % of a face width RMS (~0.1 pixel peak-to-peak at 320x240),
+  et al. 2013), ~0.03 % of a face width RMS (~0.2 pixel peak-to-peak at 640x480),
   a pulse-synchronous artefact that moves strong edges (glasses, hairline);
 * deliberate motion (``head_motion``): large yaw/pitch/roll and translation;
 * talking: jaw opening driven by a syllable oscillation (3.5-5.5 Hz, jittered,

@@ -26,10 +26,11 @@ Per frame, in linear light (BGR, float32):
 4. **Camera** (:mod:`.camera`): exposure (AE, flicker), noise, white balance
    (folded into ``L_rgb`` above), gamma, 8 bits, JPEG.
 
-Steps 1 (the full-resolution resampling), 3 and 4 run band by band (~60
+Steps 1 (the full-resolution resampling), 3 and 4 run band by band (~30
 rows) on preallocated 4-channel float32 buffers: the ~12 element-wise
 passes then stay in cache, which made a frame ~2x cheaper than whole-frame
-passes with fresh allocations (~3-4 ms of CPU per 320x240 frame in all).
+passes with fresh allocations (~4.4 ms of CPU per 640x480 frame in all,
+measured by ``benchmarks/bench_synthetic.py``).
 
 The pulse amplitude ``PULSE_AMPLITUDE`` (1 % relative peak-to-peak in green
 on well-perfused cheeks of light skin, before tone and subject factors) is
@@ -62,7 +63,7 @@ PULSE_AMPLITUDE = 0.010
 SPEC_STRENGTH = 0.05
 SHININESS = 12.0
 METER_EVERY = 3  # frames between auto-exposure / white-balance updates
-BAND_PIXELS = 19200  # pixels per band of the per-frame pipeline (60 rows at 320 wide)
+BAND_PIXELS = 19200  # pixels per band of the per-frame pipeline (30 rows at 640 wide)
 
 BVP_FILE = "bvp.csv"
 TIMESTAMPS_FILE = "timestamps.csv"

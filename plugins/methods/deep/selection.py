@@ -15,12 +15,20 @@ from typing import Any
 import numpy as np
 
 
-def select_training(recording_ids: np.ndarray, labels: np.ndarray, max_maps: int, seed: int) -> np.ndarray:
+def select_training(
+    recording_ids: np.ndarray, labels: np.ndarray, max_maps: int, seed: int, fraction: float = 1.0
+) -> np.ndarray:
     """Indices of the training clips to use: finite labels, round-robin over recordings.
 
     Clips are shuffled within each recording and taken one per recording in
-    turn, so a cap keeps every video represented.
+    turn, so a cap keeps every video represented.  ``fraction`` is the run's
+    ``--train-fraction`` (``RunContext.train_fraction``): the runner has
+    already kept that share of the clips, so the cap shrinks by it too --
+    otherwise a cap below the training set's size would hide the reduction
+    (SynRhythm Fig. 6 would show a flat curve).
     """
+    if max_maps > 0 and fraction < 1:
+        max_maps = max(1, round(max_maps * fraction))
     ok = np.flatnonzero(np.isfinite(labels))
     rng = np.random.default_rng([seed, 0xC11F])
     perm = ok[rng.permutation(len(ok))]
