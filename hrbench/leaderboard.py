@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,12 @@ class Board:
     @property
     def filename(self) -> str:
         return self.base + ".md"
+
+
+def _aggregate(run: dict[str, Any]) -> str:
+    """How the run's protocol turned clip predictions into a video's HR (mean unless it says otherwise)."""
+    m = re.search(r"per-video HR = (\w+) of its clip predictions", run["protocol_desc"])
+    return m.group(1) if m else "mean"
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -264,7 +271,7 @@ def render(board: Board, out_dir: Path, store: Store) -> str:
         "",
         f"- **Protocol**: `{run0['protocol_path']}` (sha256 `{run0['protocol_sha256'][:12]}`): {run0['protocol_desc']}",
         f"- **Dataset**: `{board.dataset}` (fingerprint `{run0['dataset_fingerprint']}`): {n_rec} test recordings of {n_subj} subjects; {len(skipped)} skipped",
-        f"- **hrbench** {__version__}; per-video HR = mean of its clip predictions; metrics over videos; "
+        f"- **hrbench** {__version__}; per-video HR = {_aggregate(run0)} of its clip predictions; metrics over videos; "
         f"95 % intervals: bootstrap over subjects ({BOOT_N} resamples, seed {BOOT_SEED})",
         f"- **Regenerate**: `{cmd}`",
         "",

@@ -16,6 +16,7 @@ never mix numbers produced under different rules.  Example::
     per_video = 20            # clips sampled per video (SynRhythm: 100)
     fps = 30                  # traces resampled to this uniform rate
     max_lost_fraction = 0.1   # clips with more face-lost frames are not used
+    aggregate = "mean"        # a video's HR from its clips' HRs: mean (SynRhythm) | median
 
     [hr]
     band_bpm = [42, 240]
@@ -27,6 +28,12 @@ shuffle) so no subject is in both train and test; ``official`` uses the
 fold lists the dataset ships (the adapter's ``official_folds(root)``);
 ``scope = "cross"`` trains on every recording of ``--train-on`` and tests on
 every recording of ``--dataset`` (one fold).
+
+``aggregate``: SynRhythm takes a video's HR as the *mean* of its clip
+predictions, and so do the shipped protocols.  pyVHR takes the *median* of
+its windows, which one bad clip (a harmonic, a noise peak) cannot move; a
+protocol may choose it.  It applies to every method alike and, being in the
+file, to the protocol's hash.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ from .recording import Recording
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "protocols"
 _SCOPES = {"within", "cross"}
 _SPLITS = {"random", "subject", "official"}
+#: How a video's HR is computed from its clips' predictions (NaN = a clip the method declined).
+AGGREGATES = {"mean": np.nanmean, "median": np.nanmedian}
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class ClipSettings:
     per_video: int = 20
     fps: float = 30.0
     max_lost_fraction: float = 0.1
+    aggregate: str = "mean"  # how a video's HR comes from its clips' HRs (see AGGREGATES)
 
 
 @dataclass(frozen=True)
@@ -141,10 +151,12 @@ class Protocol:
             split = f"{self.k}-fold {'subject-exclusive' if self.split == 'subject' else 'random'} split, seed {self.seed}"
         c = self.clips
         lo, hi = self.hr.band_bpm
-        return (
+        text = (
             f"{split}; clips of {c.length} frames at {c.fps:g} fps, {c.per_video} per video; "
             f"HR band {lo:g}-{hi:g} bpm"
         )
+        # The default is left unsaid, so descriptions stored before the option existed stay true.
+        return text if c.aggregate == "mean" else text + f"; per-video HR = {c.aggregate} of its clip predictions"
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: Path) -> Any:
@@ -185,7 +197,10 @@ def load_protocol(path: Path) -> Protocol:
         per_video=_get(c, "per_video", int, 20, path),
         fps=_get(c, "fps", float, 30.0, path),
         max_lost_fraction=_get(c, "max_lost_fraction", float, 0.1, path),
+        aggregate=_get(c, "aggregate", str, "mean", path),
     )
+    if clips.aggregate not in AGGREGATES:
+        raise ConfigError(f"clips.aggregate must be one of {sorted(AGGREGATES)}, got {clips.aggregate!r}", path)
     if clips.length < 32 or clips.per_video < 1 or clips.fps <= 0:
         raise ConfigError("clips.length must be >= 32, clips.per_video >= 1 and clips.fps > 0", path)
     band = h.get("band_bpm", [42, 240])

@@ -40,7 +40,7 @@ from .executor import LocalExecutor
 from .fsutil import cache_dir, stable_hash
 from .method import Method, RunContext
 from .plugins import Registry, get_registry
-from .protocol import Fold, Protocol, find_protocol
+from .protocol import AGGREGATES, Fold, Protocol, find_protocol
 from .recording import Recording
 from .roi import ROI_SCHEMES
 from .sampling import RecordingClips, clip_recording
@@ -413,6 +413,7 @@ class Runner:
         notes: dict[str, Any] = {}
         if done:
             self.console.print(f"[dim]{name}: {len(done)}/{len(folds)} folds already in the store, reusing them[/]")
+        aggregate = AGGREGATES[self.protocol.clips.aggregate]
         for fold in folds:
             if fold.index in done:
                 continue
@@ -437,11 +438,12 @@ class Runner:
                 n = len(rc.hr_ref)
                 p = pred[k : k + n]
                 k += n
-                # A method may decline a clip (NaN); the video's HR is the mean of
-                # the clips it did predict, and a video with none is counted, not faked.
+                # A method may decline a clip (NaN); the video's HR is the protocol's
+                # aggregate (mean or median) of the clips it did predict, and a video
+                # with none is counted, not faked.
                 res_clips += [(rc.recording_id, j, float(rc.starts_s[j]), float(p[j]) if np.isfinite(p[j]) else None, float(rc.hr_ref[j])) for j in range(n)]
                 if np.isfinite(p).any():
-                    res_videos.append((rc.recording_id, rc.subject, float(np.nanmean(p)), float(rc.hr_ref.mean()), meta.get(uid, {})))
+                    res_videos.append((rc.recording_id, rc.subject, float(aggregate(p)), float(rc.hr_ref.mean()), meta.get(uid, {})))
                 else:
                     notes["videos_without_prediction"] = notes.get("videos_without_prediction", 0) + 1
             train_hr = [float(clips[i].hr_ref.mean()) for i in fold.train]

@@ -108,7 +108,7 @@ def test_env_var_selects_plugins(thirdparty_site, monkeypatch):
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
     reg = get_registry(refresh=True)
     assert [p.name for p in reg.plugins] == ["thirdparty"]
-    assert set(reg.methods) == {"tp_green", "tp_mean"}
+    assert set(reg.methods) == {"tp_green", "tp_mean", "tp_first_off"}
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty,nope")
     from hrbench.errors import ConfigError
 
@@ -157,3 +157,31 @@ def test_spread_subset_keeps_every_recording():
     counts = {k: int((ids[idx] == k).sum()) for k in "abcd"}
     assert min(counts.values()) >= 4 and max(counts.values()) - min(counts.values()) <= 2
     assert np.array_equal(idx, spread_subset(ids, 0.25, seed=3))  # seeded
+
+
+@pytest.mark.parametrize("aggregate, expected", [("mean", (19 * 60 + 240) / 20), ("median", 60.0)])
+def test_protocol_chooses_how_clips_make_a_video_hr(tiny, tmp_path, aggregate, expected):
+    proto = tmp_path / f"agg_{aggregate}.toml"
+    proto.write_text(f'name = "agg_{aggregate}"\nscope = "within"\nsplit = "subject"\nk = 3\n'
+                     f'[clips]\nlength = 120\nper_video = 20\nfps = 30\naggregate = "{aggregate}"\n')
+    store = tmp_path / "s.sqlite"
+    assert main(["run", "--method", "tp_first_off", "--dataset", "tiny", "--data-root", str(tiny), "--protocol", str(proto),
+                 "--store", str(store), "--workers", "1"]) == 0
+    con = sqlite3.connect(store)
+    try:
+        preds = [r[0] for r in con.execute("SELECT hr_pred FROM video_predictions")]
+    finally:
+        con.close()
+    assert len(preds) == len(HRS) and all(abs(p - expected) < 1e-9 for p in preds)
+    out = tmp_path / "lb"
+    assert main(["leaderboard", "--store", str(store), "--out", str(out)]) == 0
+    assert f"per-video HR = {aggregate} of its clip predictions" in (out / f"tiny-agg_{aggregate}.md").read_text()
+
+
+def test_unknown_aggregate_is_a_one_line_error(tiny, tmp_path, capsys):
+    proto = tmp_path / "bad.toml"
+    proto.write_text('name = "bad"\nscope = "within"\nsplit = "subject"\nk = 3\n[clips]\naggregate = "mode"\n')
+    assert main(["run", "--method", "tp_green", "--dataset", "tiny", "--data-root", str(tiny), "--protocol", str(proto),
+                 "--store", str(tmp_path / "s.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "aggregate" in err and "Traceback" not in err
