@@ -43,7 +43,7 @@ from .plugins import Registry, get_registry
 from .protocol import AGGREGATES, Fold, Protocol, find_protocol
 from .recording import Recording
 from .roi import ROI_SCHEMES
-from .sampling import RecordingClips, clip_recording
+from .sampling import RecordingClips, clip_recording, round_robin
 from .store import FoldResult, Store, default_store_path
 from .traces import cached_paths, extract_and_cache, load_traces
 
@@ -72,22 +72,10 @@ class RunOptions:
 
 
 def spread_subset(recording_ids: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Sorted indices of ``fraction`` of the clips, dealt round-robin over recordings.
-
-    Clips are shuffled within each recording (seeded) and taken one recording
-    at a time, so a reduced training set (``--train-fraction``) keeps every
-    video represented as evenly as possible instead of dropping some by chance.
-    """
-    ids = np.asarray(recording_ids)
-    n = max(1, int(round(len(ids) * fraction)))
-    rng = np.random.default_rng([seed, 0xF6])
-    perm = rng.permutation(len(ids))
-    rank = np.empty(len(ids), dtype=np.int64)
-    seen: dict[Any, int] = {}
-    for i, rid in enumerate(ids[perm]):
-        rank[i] = seen.get(rid, 0)
-        seen[rid] = rank[i] + 1
-    return np.sort(perm[np.argsort(rank, kind="stable")][:n])
+    """Sorted indices of ``fraction`` of the clips, dealt round-robin over recordings (see :func:`round_robin`)."""
+    n = max(1, int(round(len(recording_ids) * fraction)))
+    order = round_robin(recording_ids, np.arange(len(recording_ids)), np.random.default_rng([seed, 0xF6]))
+    return np.sort(order[:n])
 
 
 def _uid(rec: Recording) -> str:

@@ -103,3 +103,22 @@ def clip_recording(
         idx = starts[:, None] + np.arange(L)[None, :]
         out[name] = np.ascontiguousarray(vals[:, idx, :].transpose(1, 0, 2, 3))
     return RecordingClips(rec.id, rec.subject, starts_s, hr, out)
+
+
+def round_robin(recording_ids: np.ndarray, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``candidates`` (clip indices) reordered so any prefix spreads over recordings evenly.
+
+    Clips are shuffled within each recording and dealt one recording at a
+    time: the first k of the result hold about k / n_recordings clips of
+    every recording.  The runner's ``--train-fraction`` and the learned
+    methods' training-clip caps both take prefixes of it, so a reduced
+    training set never loses a video by chance.
+    """
+    perm = np.asarray(candidates)[rng.permutation(len(candidates))]
+    rank = np.empty(len(perm), dtype=np.int64)
+    seen: dict[object, int] = {}
+    for i, rid in enumerate(np.asarray(recording_ids)[perm]):
+        rank[i] = seen.get(rid, 0)
+        seen[rid] = rank[i] + 1
+    return perm[np.argsort(rank, kind="stable")]
+

@@ -10,9 +10,9 @@ the runner's ``--train-fraction``, applied to every method alike.)
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from hrbench.sampling import round_robin
 
 
 def select_training(
@@ -30,14 +30,7 @@ def select_training(
     if max_maps > 0 and fraction < 1:
         max_maps = max(1, round(max_maps * fraction))
     ok = np.flatnonzero(np.isfinite(labels))
-    rng = np.random.default_rng([seed, 0xC11F])
-    perm = ok[rng.permutation(len(ok))]
-    rank = np.empty(len(perm), dtype=np.int64)
-    seen: dict[Any, int] = {}
-    for i, rid in enumerate(recording_ids[perm]):
-        rank[i] = seen.get(rid, 0)
-        seen[rid] = rank[i] + 1
-    order = perm[np.argsort(rank, kind="stable")]
+    order = round_robin(recording_ids, ok, np.random.default_rng([seed, 0xC11F]))
     if max_maps > 0:
         order = order[:max_maps]
     return np.sort(order)
