@@ -109,13 +109,9 @@ def face_maps(
     frames = T // time_pool
     if frames < 8:
         raise HrbenchError(f"clips of {T} frames leave only {frames} after time pooling {time_pool}")
-    if highpass_hz > 0 and fps <= 0:
-        raise HrbenchError("detrended maps need the clips' frame rate")
     out = np.empty((n, n_channels(colour), n_rois, frames), dtype=np.float16)
     for a in range(0, n, chunk):
         x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
-        x = pool_time(colour_series(x, colour), time_pool)
-        if highpass_hz > 0:
-            x = highpass(x, fps / time_pool, highpass_hz)
+        x = highpass(pool_time(colour_series(x, colour), time_pool), fps / time_pool, highpass_hz)
         out[a : a + chunk] = np.transpose(minmax_rows(x), (0, 3, 1, 2))
     return out

@@ -140,10 +140,16 @@ def pool_time(traces: np.ndarray, k: int) -> np.ndarray:
 
 
 def highpass(traces: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
-    """Zero-phase 2nd-order Butterworth high-pass of series ``(..., T, C)`` along time (axis -2)."""
+    """Zero-phase 2nd-order Butterworth high-pass of series ``(..., T, C)`` along time (axis -2).
+
+    A cut-off of 0 returns ``traces`` unchanged (no detrending); otherwise
+    ``fps`` must be the series' frame rate.
+    """
     if cutoff_hz <= 0:
         return traces
-    if not 0 < cutoff_hz < 0.5 * fps:
+    if fps <= 0:
+        raise HrbenchError("detrended maps need the clips' frame rate")
+    if cutoff_hz >= 0.5 * fps:
         raise HrbenchError(f"high-pass cut-off {cutoff_hz} Hz must lie below half the map frame rate ({fps:g} fps)")
     sos = sps.butter(2, cutoff_hz / (0.5 * fps), btype="highpass", output="sos")
     T = traces.shape[-2]
@@ -169,8 +175,6 @@ def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, fps: float = 0.0, chu
     ``fps`` is needed only when ``spec.highpass_hz`` > 0.  Works in chunks so
     that the float64 intermediates of pooling stay small.
     """
-    if spec.highpass_hz > 0 and fps <= 0:
-        raise HrbenchError("detrended maps need the clips' frame rate")
     if traces.ndim != 4 or traces.shape[-1] != 3:
         raise HrbenchError(f"expected clip traces (n, n_rois, T, 3), got shape {traces.shape}")
     n, n_rois, T, _ = traces.shape
@@ -181,7 +185,5 @@ def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, fps: float = 0.0, chu
     for a in range(0, n, chunk):
         x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
         x = pool_time(pool_blocks(x, spec.pool_h, spec.pool_w), spec.time_pool)
-        if spec.highpass_hz > 0:
-            x = highpass(x, fps / spec.time_pool, spec.highpass_hz)
-        out[a : a + chunk] = to_maps(x)
+        out[a : a + chunk] = to_maps(highpass(x, fps / spec.time_pool, spec.highpass_hz))
     return out
