@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from hrbench.leaderboard import build_boards
+from hrbench.leaderboard import build_boards, paired_errors
 from hrbench.stats import wilcoxon_pair
 from hrbench.store import Store
 from hrbench_plugins.methods.deep.augment import balancing_factors, histogram_edges, label_histogram
@@ -56,12 +56,7 @@ def _cell(row, field: str) -> str:
 
 
 def _paired(rows: dict, a: str, b: str) -> str:
-    va, vb = rows[a].videos, rows[b].videos
-    common = sorted(set(va.ids) & set(vb.ids))
-    ia = [va.ids.index(i) for i in common]
-    ib = [vb.ids.index(i) for i in common]
-    ea = (va.pred - va.ref)[ia]
-    eb = (vb.pred - vb.ref)[ib]
+    ea, eb = paired_errors(rows[a], rows[b])
     t = wilcoxon_pair(a, ea, b, eb)
     better = b if np.mean(np.abs(eb)) < np.mean(np.abs(ea)) else a
     return (f"`{a}` → `{b}`: MAE {np.mean(np.abs(ea)):.2f} → {np.mean(np.abs(eb)):.2f} bpm "

@@ -392,6 +392,14 @@ def write_index(out_dir: Path) -> Path:
     return path
 
 
+def paired_errors(ra: Row, rb: Row) -> tuple[np.ndarray, np.ndarray]:
+    """Signed errors (estimate − reference) of two rows on the videos both predicted, aligned by id."""
+    ea = pd.Series(ra.videos.pred - ra.videos.ref, index=ra.videos.ids)
+    eb = pd.Series(rb.videos.pred - rb.videos.ref, index=rb.videos.ids)
+    both = pd.DataFrame({"a": ea, "b": eb}).dropna()
+    return both["a"].to_numpy(), both["b"].to_numpy()
+
+
 def compare(store: Store, a: str, b: str, dataset: str, protocol: str) -> str:
     """``hrbench compare``: a paired Wilcoxon test of two methods' per-video errors."""
     boards = build_boards(store, dataset, protocol)
@@ -401,11 +409,9 @@ def compare(store: Store, a: str, b: str, dataset: str, protocol: str) -> str:
     for m in (a, b):
         if m not in rows:
             raise KeyError(f"method {m!r} has no run on {dataset} · {protocol}; have: {sorted(rows)}")
-    ea = pd.Series(rows[a].videos.pred - rows[a].videos.ref, index=rows[a].videos.ids)
-    eb = pd.Series(rows[b].videos.pred - rows[b].videos.ref, index=rows[b].videos.ids)
-    both = pd.DataFrame({"a": ea, "b": eb}).dropna()
-    t = wilcoxon_pair(a, both["a"].to_numpy(), b, both["b"].to_numpy())
-    ma, mb = np.abs(both["a"]).mean(), np.abs(both["b"]).mean()
+    ea, eb = paired_errors(rows[a], rows[b])
+    t = wilcoxon_pair(a, ea, b, eb)
+    ma, mb = np.abs(ea).mean(), np.abs(eb).mean()
     verdict = "differ significantly (p < 0.05)" if t.p_value < 0.05 else "do not differ significantly (p ≥ 0.05)"
     return (
         f"{a} vs {b} on {dataset} · {protocol}: {t.n} paired recordings\n"
