@@ -34,3 +34,12 @@ class RecordingError(HrbenchError):
 
 class ConfigError(HrbenchError):
     """A protocol file, method parameter or command-line option is invalid."""
+
+
+class PrerequisiteMissing(HrbenchError):
+    """A method cannot run as specified because something it needs is absent.
+
+    E.g. SynRhythm's stage II without ImageNet weights on an offline machine.
+    The runner records the run as *not run*, with this message as the reason,
+    instead of publishing a row that silently is another method.
+    """

@@ -103,6 +103,12 @@ class Method(ABC):
         train_clip_factor: training clips this many times the protocol length.
         params: declared parameters (validated in ``__init__``).
         profiles: named parameter overrides; ``default`` must fit a CPU budget.
+        produces_pulse: the method implements :meth:`predict_pulse`, so the
+            whole-video and windowed evaluation rules estimate its HR once
+            per evaluation window from its pulse (the field's rule), instead
+            of aggregating per-clip predictions.
+        pulse_prefiltered: its pulse is already band-passed to the
+            protocol's HR band; the estimator must not filter it again.
     """
 
     name: ClassVar[str]
@@ -116,6 +122,8 @@ class Method(ABC):
     # length (capped by the video), for methods that resample time during
     # training (HR-balancing augmentation); test clips are never changed.
     train_clip_factor: ClassVar[float] = 1.0
+    produces_pulse: ClassVar[bool] = False
+    pulse_prefiltered: ClassVar[bool] = False
 
     def __init__(self, context: RunContext | None = None, profile: str = "default", **overrides: Any) -> None:
         self.context = context or RunContext()
@@ -154,3 +162,13 @@ class Method(ABC):
     @abstractmethod
     def predict(self, clips: Clips) -> np.ndarray:
         """Heart rate in bpm for each clip, shape ``(len(clips),)``."""
+
+    def predict_pulse(self, clips: Clips) -> np.ndarray:
+        """Pulse waveforms ``(len(clips), clip_len)`` for methods with ``produces_pulse``.
+
+        Clips may be as long as a whole recording.  A row the method cannot
+        produce (too few valid frames) is all NaN.  The core turns a row into
+        a heart rate with :func:`hrbench.hr.spectral_hr` -- the estimator that
+        reads the ground truth -- so a method never carries its own peak picker.
+        """
+        raise NotImplementedError(f"method {self.name} produces no pulse waveform")

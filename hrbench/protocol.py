@@ -21,6 +21,38 @@ never mix numbers produced under different rules.  Example::
     [hr]
     band_bpm = [42, 240]
     resolution_bpm = 0.25
+    filter_order = 4          # Butterworth band-pass order (zero-phase)
+    welch_segment_s = 8       # windows of two segments or more use Welch's method
+
+    [evaluation]
+    rule = "clips"            # clips | whole | windowed
+    window_s = 30             # windowed only: evaluation window ...
+    hop_s = 15                # ... and its hop
+
+Evaluation rules (how a video's HR is scored):
+
+* ``clips`` -- SynRhythm's protocol for its network: ``per_video`` clips of
+  ``length`` frames at random valid starts, one HR per clip, a video's HR
+  the ``aggregate`` of its clip HRs; the reference is the same aggregate of
+  the clips' reference HRs.  Kept for reproducing the papers' tables.
+* ``whole`` -- the field's usual rule for unsupervised methods
+  (rPPG-Toolbox, pyVHR): a method that produces a pulse waveform runs over
+  the whole recording (its protocol window, e.g. MAHNOB-HCI's 30 s) and the
+  HR is estimated once from that pulse; the reference HR is estimated from
+  the ground truth over exactly the same span.
+* ``windowed`` -- the same per evaluation window of ``window_s`` seconds
+  every ``hop_s`` (a video shorter than one window is one window); a video's
+  HR is the ``aggregate`` of its window HRs, and so is its reference.
+
+Under ``whole`` and ``windowed``, methods that only predict one HR per clip
+(the learned ones) are scored on clips tiled over each evaluation window
+(hop of half a clip, the last clip ending at the window's end): the
+window's HR is the ``aggregate`` of the clip predictions inside it.  Their
+training clips are drawn as under ``clips``.  So every method sits in one
+board, scored over the same windows against the same reference.
+
+Every key is checked: an unknown key in any table, or a value out of range,
+is an error naming the file.
 
 Splits: ``random`` shuffles recordings into k folds; ``subject`` assigns whole
 subjects to folds (greedy balancing of recording counts after a seeded
@@ -39,6 +71,7 @@ file, to the protocol's hash.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -55,6 +88,7 @@ from .recording import Recording
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "protocols"
 _SCOPES = {"within", "cross"}
 _SPLITS = {"random", "subject", "official"}
+RULES = ("clips", "whole", "windowed")
 #: How a video's HR is computed from its clips' predictions (NaN = a clip the method declined).
 AGGREGATES = {"mean": np.nanmean, "median": np.nanmedian}
 
@@ -66,6 +100,13 @@ class ClipSettings:
     fps: float = 30.0
     max_lost_fraction: float = 0.1
     aggregate: str = "mean"  # how a video's HR comes from its clips' HRs (see AGGREGATES)
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    rule: str = "clips"  # clips | whole | windowed (see the module docstring)
+    window_s: float = 30.0  # windowed only
+    hop_s: float = 15.0  # windowed only
 
 
 @dataclass(frozen=True)
@@ -87,6 +128,7 @@ class Protocol:
     seed: int = 0
     clips: ClipSettings = field(default_factory=ClipSettings)
     hr: HRSettings = field(default_factory=HRSettings)
+    evaluation: EvalSettings = field(default_factory=EvalSettings)
 
     @property
     def short_hash(self) -> str:
@@ -149,79 +191,143 @@ class Protocol:
             split = "official folds of the dataset"
         else:
             split = f"{self.k}-fold {'subject-exclusive' if self.split == 'subject' else 'random'} split, seed {self.seed}"
-        c = self.clips
+        c, e = self.clips, self.evaluation
         lo, hi = self.hr.band_bpm
+        if e.rule == "clips":
+            text = (
+                f"{split}; clips of {c.length} frames at {c.fps:g} fps, {c.per_video} per video; "
+                f"HR band {lo:g}-{hi:g} bpm"
+            )
+            # The default is left unsaid, so descriptions stored before the option existed stay true.
+            return text + f"; per-video HR = {c.aggregate} of its clip predictions"
+        span = "the whole video" if e.rule == "whole" else f"each {e.window_s:g}-s window (hop {e.hop_s:g} s)"
         text = (
-            f"{split}; clips of {c.length} frames at {c.fps:g} fps, {c.per_video} per video; "
-            f"HR band {lo:g}-{hi:g} bpm"
+            f"{split}; evaluation rule: {e.rule} -- HR estimated over {span} from a method's pulse "
+            f"(segment-averaged spectrum), clip predictors scored by the {c.aggregate} of {c.length}-frame "
+            f"clips tiled over it; reference over the same span; HR band {lo:g}-{hi:g} bpm"
         )
-        # The default is left unsaid, so descriptions stored before the option existed stay true.
-        return text if c.aggregate == "mean" else text + f"; per-video HR = {c.aggregate} of its clip predictions"
+        if e.rule == "windowed":
+            text += f"; per-video HR = {c.aggregate} of its windows"
+        return text
 
 
-def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: Path) -> Any:
+def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: Path, where: str = "") -> Any:
     value = table.get(key, default)
-    if kind is float and isinstance(value, int):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"key {key!r} must be {kind.__name__}, got {value!r}", path)
+        raise ConfigError(f"key {where}{key!r} must be {kind.__name__}, got {value!r}", path)
     return value
 
 
+def _table(data: dict[str, Any], name: str, known: set[str], path: Path) -> dict[str, Any]:
+    """A sub-table, refusing unknown keys (a typo such as ``lenght`` must not pass silently)."""
+    t = data.get(name, {})
+    if not isinstance(t, dict):
+        raise ConfigError(f"[{name}] must be a table", path)
+    unknown = set(t) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) {sorted(unknown)} in [{name}]; known: {sorted(known)}", path)
+    return t
+
+
+def _check(ok: bool, message: str, path: Path) -> None:
+    if not ok:
+        raise ConfigError(message, path)
+
+
 def load_protocol(path: Path) -> Protocol:
-    """Parse and validate one protocol file."""
+    """Parse and validate one protocol file (every key and range is checked)."""
     try:
         raw = path.read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError("protocol file not found", path) from None
+    except IsADirectoryError:
+        raise ConfigError("protocol path is a directory, not a TOML file", path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid TOML: {exc}", path) from None
-    known = {"name", "description", "scope", "split", "k", "seed", "clips", "hr"}
+    known = {"name", "description", "scope", "split", "k", "seed", "clips", "hr", "evaluation"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown key(s) {sorted(unknown)}; known: {sorted(known)}", path)
+    name = _get(data, "name", str, path.stem, path)
+    _check(
+        bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name)) and ".." not in name,
+        f"name {name!r} must be 1-64 letters, digits, '_', '-' or '.' (it becomes a file name)",
+        path,
+    )
     scope = _get(data, "scope", str, "within", path)
     split = _get(data, "split", str, "subject", path)
-    if scope not in _SCOPES:
-        raise ConfigError(f"scope must be one of {sorted(_SCOPES)}, got {scope!r}", path)
-    if split not in _SPLITS:
-        raise ConfigError(f"split must be one of {sorted(_SPLITS)}, got {split!r}", path)
+    _check(scope in _SCOPES, f"scope must be one of {sorted(_SCOPES)}, got {scope!r}", path)
+    _check(split in _SPLITS, f"split must be one of {sorted(_SPLITS)}, got {split!r}", path)
     k = _get(data, "k", int, 3, path)
-    if scope == "within" and split != "official" and k < 2:
-        raise ConfigError(f"k must be at least 2, got {k}", path)
-    c = data.get("clips", {})
-    h = data.get("hr", {})
+    if scope == "within" and split != "official":
+        _check(2 <= k <= 1000, f"k must be in 2..1000, got {k}", path)
+    seed = _get(data, "seed", int, 0, path)
+    _check(0 <= seed < 2**32, f"seed must be in 0..2**32-1, got {seed}", path)
+    c = _table(data, "clips", {"length", "per_video", "fps", "max_lost_fraction", "aggregate"}, path)
+    h = _table(data, "hr", {"band_bpm", "resolution_bpm", "filter_order", "welch_segment_s", "welch_overlap"}, path)
+    e = _table(data, "evaluation", {"rule", "window_s", "hop_s"}, path)
     clips = ClipSettings(
-        length=_get(c, "length", int, 300, path),
-        per_video=_get(c, "per_video", int, 20, path),
-        fps=_get(c, "fps", float, 30.0, path),
-        max_lost_fraction=_get(c, "max_lost_fraction", float, 0.1, path),
-        aggregate=_get(c, "aggregate", str, "mean", path),
+        length=_get(c, "length", int, 300, path, "clips."),
+        per_video=_get(c, "per_video", int, 20, path, "clips."),
+        fps=_get(c, "fps", float, 30.0, path, "clips."),
+        max_lost_fraction=_get(c, "max_lost_fraction", float, 0.1, path, "clips."),
+        aggregate=_get(c, "aggregate", str, "mean", path, "clips."),
     )
-    if clips.aggregate not in AGGREGATES:
-        raise ConfigError(f"clips.aggregate must be one of {sorted(AGGREGATES)}, got {clips.aggregate!r}", path)
-    if clips.length < 32 or clips.per_video < 1 or clips.fps <= 0:
-        raise ConfigError("clips.length must be >= 32, clips.per_video >= 1 and clips.fps > 0", path)
+    _check(clips.aggregate in AGGREGATES, f"clips.aggregate must be one of {sorted(AGGREGATES)}, got {clips.aggregate!r}", path)
+    _check(32 <= clips.length <= 100_000, f"clips.length must be in 32..100000, got {clips.length}", path)
+    _check(1 <= clips.per_video <= 10_000, f"clips.per_video must be in 1..10000, got {clips.per_video}", path)
+    _check(1.0 <= clips.fps <= 1000.0, f"clips.fps must be in 1..1000, got {clips.fps:g}", path)
+    _check(
+        0.0 <= clips.max_lost_fraction <= 1.0,
+        f"clips.max_lost_fraction must be in [0, 1], got {clips.max_lost_fraction:g}",
+        path,
+    )
     band = h.get("band_bpm", [42, 240])
+    _check(
+        isinstance(band, list) and len(band) == 2 and all(isinstance(b, int | float) and not isinstance(b, bool) for b in band),
+        f"hr.band_bpm must be two numbers [low, high], got {band!r}",
+        path,
+    )
     try:
         hr = HRSettings(
             band_bpm=(float(band[0]), float(band[1])),
-            resolution_bpm=_get(h, "resolution_bpm", float, 0.25, path),
+            resolution_bpm=_get(h, "resolution_bpm", float, 0.25, path, "hr."),
+            filter_order=_get(h, "filter_order", int, 4, path, "hr."),
+            welch_segment_s=_get(h, "welch_segment_s", float, 8.0, path, "hr."),
+            welch_overlap=_get(h, "welch_overlap", float, 0.5, path, "hr."),
         )
-    except (ValueError, TypeError, IndexError) as exc:
+    except ValueError as exc:
         raise ConfigError(f"[hr]: {exc}", path) from None
+    _check(hr.band_bpm[1] / 60.0 < clips.fps / 2, f"hr.band_bpm's upper edge must be below the Nyquist rate of clips.fps ({clips.fps:g} fps)", path)
+    ev = EvalSettings(
+        rule=_get(e, "rule", str, "clips", path, "evaluation."),
+        window_s=_get(e, "window_s", float, 30.0, path, "evaluation."),
+        hop_s=_get(e, "hop_s", float, 15.0, path, "evaluation."),
+    )
+    _check(ev.rule in RULES, f"evaluation.rule must be one of {list(RULES)}, got {ev.rule!r}", path)
+    if ev.rule == "windowed":
+        clip_s = clips.length / clips.fps
+        _check(
+            clip_s <= ev.window_s <= 3600,
+            f"evaluation.window_s must be at least one clip ({clip_s:g} s) and at most 3600, got {ev.window_s:g}",
+            path,
+        )
+        _check(0 < ev.hop_s <= ev.window_s, f"evaluation.hop_s must be in (0, window_s], got {ev.hop_s:g}", path)
     return Protocol(
-        name=_get(data, "name", str, path.stem, path),
+        name=name,
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         description=_get(data, "description", str, "", path),
         scope=scope,
         split=split,
         k=k,
-        seed=_get(data, "seed", int, 0, path),
+        seed=seed,
         clips=clips,
         hr=hr,
+        evaluation=ev,
     )
 
 

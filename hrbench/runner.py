@@ -1,28 +1,33 @@
-"""The runner: recordings -> cached traces -> clips -> fit/predict per fold -> store.
+"""The runner: prepared clips -> fit/predict per fold and seed -> store.
 
-Nothing here knows a particular method or dataset: both come from the
-plugin registry by name.  The order of work is chosen so that an interrupted
-run loses nothing already computed: traces are cached per recording as
-soon as each is extracted, and predictions are stored per fold.
+Three modules share the work: :mod:`hrbench.prepare` (scan, traces, clips,
+folds), :mod:`hrbench.evaluate` (one fold's predictions under the protocol's
+evaluation rule) and this one, which owns the fold/seed loop and what each
+run records (:mod:`hrbench.provenance`).  Nothing here knows a particular
+method or dataset: both come from the plugin registry by name.  The order of
+work is chosen so that an interrupted run loses nothing already computed:
+traces are cached per recording as soon as each is extracted, and
+predictions are stored per fold.
+
+Supervised methods run once per training seed (``--seeds N``: the seed and
+the N - 1 following), each seed its own run in the store; boards show the
+mean and spread over seeds.  Unsupervised methods have no seed to vary.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import platform
-import sys
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from dataclasses import replace as dc_replace
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -32,20 +37,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from . import TRACE_CODE_VERSION, __version__
-from .clips import Clips
-from .dataset import DatasetAdapter, Problem
-from .errors import ConfigError, HrbenchError, RecordingError
-from .executor import LocalExecutor
+from . import __version__
+from .dataset import Problem
+from .errors import ConfigError, PrerequisiteMissing
+from .evaluate import batch, score_fold
 from .fsutil import cache_dir, stable_hash
 from .method import Method, RunContext
 from .plugins import Registry, get_registry
-from .protocol import AGGREGATES, Fold, Protocol, find_protocol
-from .recording import Recording
-from .roi import ROI_SCHEMES
-from .sampling import RecordingClips, clip_recording, round_robin
+from .prepare import DataOptions, DataPrep, Prepared
+from .protocol import Protocol, find_protocol
+from .provenance import command_line, display_path, resolve_device, torch_threads, versions  # noqa: F401 - command_line re-exported
+from .sampling import round_robin
 from .store import FoldResult, Store, default_store_path
-from .traces import cached_paths, extract_and_cache, load_traces
 
 DEFAULT_LANDMARKER = "mediapipe_litert"
 
@@ -61,6 +64,8 @@ class RunOptions:
     profile: str = "default"
     params: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
+    seeds: int = 1  # training seeds per supervised method: seed, seed + 1, ...
+    name: str | None = None  # board label of the test dataset (default: the adapter's name)
     train_fraction: float = 1.0
     skip_invalid: bool = False
     landmarker: str = DEFAULT_LANDMARKER
@@ -78,27 +83,59 @@ def spread_subset(recording_ids: np.ndarray, fraction: float, seed: int) -> np.n
     return np.sort(order[:n])
 
 
-def _uid(rec: Recording) -> str:
-    """Key of a recording inside one run: datasets of a cross-database run may share ids."""
-    return f"{rec.dataset}/{rec.id}"
+def scoped_params(params: dict[str, str], classes: dict[str, type[Method]]) -> dict[str, dict[str, str]]:
+    """``--param`` values for each selected method; every value must land somewhere, once.
+
+    ``pos.window_s=3`` sets ``window_s`` of ``pos`` only.  A bare ``window_s=3``
+    is accepted when exactly one selected method declares ``window_s``; when
+    several do it is ambiguous (it used to change all of them silently) and
+    when none does it is a typo (it used to be dropped silently) -- both are
+    errors naming the parameter.
+    """
+    out: dict[str, dict[str, str]] = {m: {} for m in classes}
+    for key, value in params.items():
+        if "." in key:
+            method, _, pname = key.partition(".")
+            if method not in classes:
+                raise ConfigError(f"--param {key}: {method!r} is not a selected method ({', '.join(classes)})")
+            if pname not in classes[method].params:
+                raise ConfigError(f"--param {key}: method {method} has no parameter {pname!r}; known: {sorted(classes[method].params)}")
+            out[method][pname] = value
+            continue
+        owners = [m for m, cls in classes.items() if key in cls.params]
+        if not owners:
+            known = sorted({f"{m}.{p}" for m, c in classes.items() for p in c.params})
+            raise ConfigError(f"--param {key}: no selected method has this parameter; known: {', '.join(known) or 'none'}")
+        if len(owners) > 1:
+            raise ConfigError(f"--param {key} is ambiguous: {', '.join(owners)} all have it; write e.g. {owners[0]}.{key}={value}")
+        out[owners[0]][key] = value
+    return out
 
 
-@dataclass
-class _Prepared:
-    folds: list[Fold]
-    clips: dict[str, RecordingClips]
-    meta: dict[str, dict[str, Any]]
-    fingerprint: str
-    skipped: list[Problem]
+def aggregate_notes(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's notes from its folds' notes: counts summed, facts kept once, differing facts listed per fold."""
+    keys = sorted({k for n in per_fold for k in n})
+    out: dict[str, Any] = {}
+    for k in keys:
+        vals = [n[k] for n in per_fold if k in n]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals) and not k.endswith(("_bpm", "_s")):
+            out[k] = sum(vals)
+        elif all(v == vals[0] for v in vals):
+            out[k] = vals[0]
+        else:
+            out[k] = vals
+    return out
 
 
 @dataclass
 class RunSummary:
-    run_keys: dict[str, str]
+    run_keys: dict[str, list[str]]  # method -> its runs (one per seed)
     dataset: str
+    label: str
     protocol: Protocol
     skipped: list[Problem]
     timings: dict[str, float]
+    not_run: dict[str, str] = field(default_factory=dict)
 
 
 class _Hub:
@@ -116,38 +153,8 @@ class _Hub:
         )
 
     def task(self, description: str, total: int) -> Callable[[int], None]:
-        tid = self.progress.add_task(description, total=total)
+        tid = self.progress.add_task(escape(description), total=total)
         return lambda n=1: self.progress.advance(tid, n)
-
-
-def _versions() -> dict[str, str]:
-    out = {"hrbench": __version__, "python": platform.python_version(), "trace_code": TRACE_CODE_VERSION}
-    for pkg in ("numpy", "scipy", "scikit-learn", "torch", "torchvision", "opencv-python-headless", "ai-edge-litert"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[pkg] = metadata.version(pkg)
-    return out
-
-
-def _device(requested: str | None) -> str:
-    if requested:
-        return requested
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
-
-
-def dataset_fingerprint(recs: Sequence[Recording]) -> str:
-    """Cheap identity of a dataset copy: ids, subjects and file sizes (no decoding)."""
-    items = []
-    for r in sorted(recs, key=lambda r: r.id):
-        p = r.frames.path
-        size = p.stat().st_size if p.is_file() else len(r.frames.image_files()) if p.is_dir() else -1
-        gsize = r.gt_path.stat().st_size if r.gt_path and r.gt_path.is_file() else -1
-        items.append([r.id, r.subject, size, gsize])
-    return stable_hash(items)
 
 
 class Runner:
@@ -157,163 +164,69 @@ class Runner:
         self.console = console or Console(stderr=True)
         self.cache_root = opts.cache_root or cache_dir()
         self.protocol = find_protocol(opts.protocol, self.reg.protocol_dirs)
-        self.method_classes: dict[str, type[Method]] = {m: self.reg.method(m) for m in opts.methods}
         if not opts.methods:
             raise ConfigError("no method given (--method)")
+        self.method_classes: dict[str, type[Method]] = {m: self.reg.method(m) for m in opts.methods}
         if not 0 < opts.train_fraction <= 1:
             raise ConfigError(f"--train-fraction must be in (0, 1], got {opts.train_fraction}")
+        if opts.seed is not None and not 0 <= opts.seed < 2**31:
+            raise ConfigError(f"--seed must be an integer in 0..2147483647, got {opts.seed}")
+        if not 1 <= opts.seeds <= 100:
+            raise ConfigError(f"--seeds must be in 1..100, got {opts.seeds}")
+        if opts.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", opts.name):
+            raise ConfigError(f"--name {opts.name!r}: use 1-64 letters, digits, '_', '-' or '.' (it names board files)")
         if self.protocol.scope == "cross" and not opts.train_on:
             raise ConfigError(f"protocol {self.protocol.name} is cross-database: give --train-on DATASET")
         if self.protocol.scope != "cross" and opts.train_on:
             raise ConfigError(f"--train-on needs a cross-database protocol, not {self.protocol.name}")
-        # Validate parameters before any expensive work: a typo fails now.
-        for _name, cls in self.method_classes.items():
-            cls(RunContext(), profile=opts.profile if opts.profile in (cls.profiles or {}) else "default", **self._params_for(cls))
+        # Validate parameters and the device before any expensive work: a typo fails now.
+        self._method_params = scoped_params(opts.params, self.method_classes)
+        for name, cls in self.method_classes.items():
+            cls(RunContext(), profile=self._profile(cls), **self._method_params[name])
         if opts.profile != "default" and not any(opts.profile in (c.profiles or {}) for c in self.method_classes.values()):
             raise ConfigError(f"no selected method has a profile named {opts.profile!r}")
+        self.device = resolve_device(opts.device) if any(c.supervised for c in self.method_classes.values()) else "cpu"
 
-    # -- data ---------------------------------------------------------------
-    def _params_for(self, cls: type[Method]) -> dict[str, str]:
-        return {k: v for k, v in self.opts.params.items() if k in cls.params or len(self.method_classes) == 1}
+    def _profile(self, cls: type[Method]) -> str:
+        return self.opts.profile if self.opts.profile in (cls.profiles or {}) else "default"
 
-    def _scan(self, name: str, root: Path | None) -> tuple[DatasetAdapter, Path, list[Recording], list[Problem]]:
-        adapter: DatasetAdapter = self.reg.dataset(name)()
-        root = root or adapter.default_root()
-        if root is None:
-            raise ConfigError(f"dataset {name} needs --data-root (where your copy lives)")
-        adapter.prepare(Path(root))
-        recs, problems = adapter.scan_with_problems(Path(root))
-        if problems and not self.opts.skip_invalid:
-            p = problems[0]
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise HrbenchError(f"{p.message}{more}; fix it or pass --skip-invalid", p.path)
-        if not recs:
-            raise HrbenchError(f"no usable recordings found for dataset {name}", root)
-        return adapter, Path(root), recs, problems
+    def _prep(self, hub: _Hub) -> DataPrep:
+        o = self.opts
+        data = DataOptions(o.dataset, o.data_root, o.train_on, o.train_root, o.name, o.skip_invalid, o.landmarker,
+                           o.workers, self.cache_root)
+        return DataPrep(data, self.protocol, self.method_classes, self.reg, hub.task, self._say)
 
-    def _extract(self, recs: list[Recording], schemes: list[str], hub: _Hub) -> tuple[dict[str, dict[str, Path]], list[Problem]]:
-        cls = self.reg.landmarker(self.opts.landmarker) if any(r.roi == "face" for r in recs) else None
-        version = getattr(cls, "version", "1") if cls else "0"
-        found: dict[str, dict[str, Path]] = {}
-        todo: list[Recording] = []
-        problems: list[Problem] = []
-        for r in recs:
-            try:
-                paths = cached_paths(r, schemes, self.opts.landmarker, version, self.cache_root)
-            except RecordingError as exc:
-                problems.append(Problem(exc.path or "", exc.message, r.id))
-                continue
-            if paths is None:
-                todo.append(r)
-            else:
-                found[_uid(r)] = paths
-        if todo:
-            advance = hub.task("ROI traces", len(todo))
-            ex = LocalExecutor(self.opts.workers)
-            owner = self.reg.owner.get(("landmarkers", self.opts.landmarker)) if cls else None
-            args = [(r, schemes, self.opts.landmarker, self.cache_root, owner) for r in todo]
-            for i, res, err in ex.imap(extract_and_cache, args):
-                advance(1)
-                if err is None:
-                    found[_uid(todo[i])] = {s: Path(p) for s, p in res.items()}
-                elif isinstance(err, RecordingError):
-                    problems.append(Problem(err.path or "", err.message, todo[i].id))
-                elif isinstance(err, HrbenchError):
-                    raise err
-                else:
-                    raise HrbenchError(f"trace extraction failed: {type(err).__name__}: {err}", todo[i].frames.path) from err
-        return found, problems
+    def _say(self, message: str) -> None:
+        self.console.print(message, highlight=False, soft_wrap=True)
 
-    def _clips(
-        self, recs: list[Recording], paths: dict[str, dict[str, Path]], length: int | None = None
-    ) -> tuple[dict[str, RecordingClips], list[Problem]]:
-        out: dict[str, RecordingClips] = {}
-        problems: list[Problem] = []
-        needed = {c.roi_scheme for c in self.method_classes.values()}
-        for r in recs:
-            if _uid(r) not in paths:
-                continue
-            try:
-                traces = {s: load_traces(p) for s, p in paths[_uid(r)].items() if s in needed}
-                out[_uid(r)] = clip_recording(r, traces, r.load_ground_truth(), self.protocol, length)
-            except RecordingError as exc:
-                problems.append(Problem(exc.path or "", exc.message, r.id))
-        return out, problems
-
-    def _train_clips(self, cls: type[Method], clips: dict[str, RecordingClips], ids: tuple[str, ...]) -> list[RecordingClips]:
-        factor = getattr(cls, "train_clip_factor", 1.0)
-        if factor == 1.0:
-            return [clips[i] for i in ids]
-        length = int(round(self.protocol.clips.length * factor))
-        if length not in self._long_clips:
-            recs = [r for r in self._all_recs if _uid(r) in clips]
-            self._long_clips[length], _ = self._clips(recs, self._paths, length)
-        return [self._long_clips[length][i] for i in ids]
+    def seeds(self, cls: type[Method]) -> list[int]:
+        base = self.protocol.seed if self.opts.seed is None else self.opts.seed
+        return [base + i for i in range(self.opts.seeds)] if cls.supervised else [base]
 
     # -- run ----------------------------------------------------------------
-    def _prepare(self, hub: _Hub, timings: dict[str, float]) -> _Prepared:
-        """Scan, extract (cached), clip and split: everything before any method runs."""
-        t_start = time.perf_counter()
-        o = self.opts
-        _, test_root, test_recs, skipped = self._scan(o.dataset, o.data_root)
-        train_recs: list[Recording] = []
-        official = None
-        if self.protocol.scope == "cross":
-            _, _, train_recs, more = self._scan(o.train_on, o.train_root)  # type: ignore[arg-type]
-            skipped += more
-            if o.train_on == o.dataset:  # two copies of one adapter: keep their ids apart
-                train_recs = [dc_replace(r, dataset=f"{r.dataset}@train") for r in train_recs]
-        elif self.protocol.split == "official":
-            adapter = self.reg.dataset(o.dataset)()
-            if not hasattr(adapter, "official_folds"):
-                raise ConfigError(f"dataset {o.dataset} ships no official folds for protocol {self.protocol.name}")
-            official = adapter.official_folds(test_root)
-        timings["scan_s"] = time.perf_counter() - t_start
-        # Landmarking dominates extraction; measuring every built-in scheme in the
-        # same pass costs little and spares the next method a second pass.
-        schemes = sorted({c.roi_scheme for c in self.method_classes.values()} | set(ROI_SCHEMES))
-        t0 = time.perf_counter()
-        all_recs = test_recs + train_recs
-        paths, problems = self._extract(all_recs, schemes, hub)
-        clips, more = self._clips(all_recs, paths)
-        self._all_recs, self._paths, self._long_clips = all_recs, paths, {}
-        problems += more
-        timings["traces_s"] = time.perf_counter() - t0
-        if problems and not o.skip_invalid:
-            p = problems[0]
-            more_txt = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise RecordingError(f"{p.message}{more_txt}; fix it or pass --skip-invalid", p.path, p.recording_id)
-        skipped += problems
-        test_recs = [r for r in test_recs if _uid(r) in clips]
-        train_recs = [r for r in train_recs if _uid(r) in clips]
-        if self.protocol.scope == "cross":
-            folds = [Fold(0, tuple(sorted(map(_uid, train_recs))), tuple(sorted(map(_uid, test_recs))))]
-            fp = dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
-        else:
-            to_uid = {r.id: _uid(r) for r in test_recs}
-            folds = [
-                Fold(f.index, tuple(to_uid[i] for i in f.train), tuple(to_uid[i] for i in f.test))
-                for f in self.protocol.folds(test_recs, official)
-            ]
-            fp = dataset_fingerprint(test_recs)
-        meta = {_uid(r): {"session": r.session, **r.meta} for r in test_recs + train_recs}
-        return _Prepared(folds, clips, meta, fp, skipped)
-
     def run(self) -> RunSummary:
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
         hub = _Hub(self.console)
-        with hub.progress:
-            prep = self._prepare(hub, timings)
-            store = Store(self.opts.store_path or default_store_path())
-            keys: dict[str, str] = {}
-            try:
+        # Open the store first: an unusable path fails before any extraction.
+        store = Store(self.opts.store_path or default_store_path())
+        keys: dict[str, list[str]] = {}
+        not_run: dict[str, str] = {}
+        try:
+            with hub.progress:
+                prepper = self._prep(hub)
+                prep = prepper.run(timings)
                 for name, cls in self.method_classes.items():
-                    keys[name] = self._run_method(name, cls, prep.folds, prep.clips, prep.meta, prep.fingerprint, prep.skipped, store, hub)
-            finally:
-                store.close()
+                    for seed in self.seeds(cls):
+                        key, reason = self._run_method(name, cls, seed, prepper, prep, store, hub)
+                        keys.setdefault(name, []).append(key)
+                        if reason:
+                            not_run[name] = reason
+                            break
+        finally:
+            store.close()
         timings["total_s"] = time.perf_counter() - t_start
-        return RunSummary(keys, self.opts.dataset, self.protocol, prep.skipped, timings)
+        return RunSummary(keys, self.opts.dataset, prep.label, self.protocol, prep.skipped, timings, not_run)
 
     def explain(self, fold_index: int, n_clips: int, out_dir: Path) -> list[Path]:
         """Train the (single) method on one fold and save its explanations of a few test clips."""
@@ -324,44 +237,53 @@ class Runner:
             raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
         hub = _Hub(self.console)
         with hub.progress:
-            prep = self._prepare(hub, {})
+            prepper = self._prep(hub)
+            prep = prepper.run({})
             if not 0 <= fold_index < len(prep.folds):
                 raise ConfigError(f"--fold must be in 1..{len(prep.folds)}")
             fold = prep.folds[fold_index]
-            ctx, profile = self._context(cls, hub)
-            method = cls(ctx, profile=profile, **self._params_for(cls))
-            method.fit(self._batch(self._train_clips(cls, prep.clips, fold.train), cls.roi_scheme, labels=True))
-            test = self._batch([prep.clips[i] for i in fold.test], cls.roi_scheme, labels=True)
+            ctx = self._context(cls, self.seeds(cls)[0], hub)
+            method = cls(ctx, profile=self._profile(cls), **self._method_params[name])
+            method.fit(batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol, labels=True))
+            test = batch([prep.clips[i] for i in fold.test], cls.roi_scheme, self.protocol, labels=True)
             pick = np.linspace(0, len(test) - 1, min(n_clips, len(test))).round().astype(int)
             out_dir.mkdir(parents=True, exist_ok=True)
             return [Path(p) for p in method.explain(test.subset(pick), out_dir)]
 
-    def _context(self, cls: type[Method], hub: _Hub) -> tuple[RunContext, str]:
-        o = self.opts
-        seed = self.protocol.seed if o.seed is None else o.seed
-        profile = o.profile if o.profile in (cls.profiles or {}) else "default"
-        device = _device(o.device) if cls.supervised else "cpu"
-        ctx = RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root, device=device, profile=profile,
-                         console=self.console, progress=hub.task, train_fraction=o.train_fraction)
-        return ctx, profile
+    def _context(self, cls: type[Method], seed: int, hub: _Hub) -> RunContext:
+        return RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root,
+                          device=self.device if cls.supervised else "cpu", profile=self._profile(cls),
+                          console=self.console, progress=hub.task, train_fraction=self.opts.train_fraction)
 
-    def _run_method(
-        self,
-        name: str,
-        cls: type[Method],
-        folds: list[Fold],
-        clips: dict[str, RecordingClips],
-        meta: dict[str, dict[str, Any]],
-        fingerprint: str,
-        skipped: list[Problem],
-        store: Store,
-        hub: _Hub,
-    ) -> str:
+    def _run_row(self, name: str, profile: str, params: dict[str, Any], seed: int, prep: Prepared, n_folds: int) -> dict[str, Any]:
         o = self.opts
-        ctx, profile = self._context(cls, hub)
-        seed = ctx.seed
-        probe = cls(ctx, profile=profile, **self._params_for(cls))
-        params = probe.get_params()
+        return {
+            "method": name,
+            "profile": profile,
+            "params_json": json.dumps(params, sort_keys=True, default=str),
+            "protocol": self.protocol.name,
+            "protocol_path": display_path(self.protocol.path),
+            "protocol_sha256": self.protocol.sha256,
+            "protocol_desc": self.protocol.describe(),
+            "dataset": o.dataset,
+            "train_dataset": prep.train_label if self.protocol.scope == "cross" else prep.label,
+            "dataset_label": prep.label,
+            "dataset_fingerprint": prep.fingerprint,
+            "seed": seed,
+            "train_fraction": o.train_fraction,
+            "versions_json": json.dumps(versions(), sort_keys=True),
+            "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in prep.skipped])),
+            "n_folds": n_folds,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": o.command,
+        }
+
+    def _run_method(self, name: str, cls: type[Method], seed: int, prepper: DataPrep, prep: Prepared, store: Store, hub: _Hub) -> tuple[str, str | None]:
+        """One (method, seed) run over every fold; returns its key and, if it could not run, why."""
+        o = self.opts
+        ctx = self._context(cls, seed, hub)
+        profile = self._profile(cls)
+        params = cls(ctx, profile=profile, **self._method_params[name]).get_params()
         ident = {
             "method": name,
             "params": params,
@@ -369,103 +291,46 @@ class Runner:
             "protocol_sha256": self.protocol.sha256,
             "dataset": o.dataset,
             "train_on": o.train_on or "",
-            "fingerprint": fingerprint,
+            "fingerprint": prep.fingerprint,
             "seed": seed,
             "train_fraction": o.train_fraction,
             "hrbench": __version__,
         }
+        if prep.label != o.dataset:  # a label changes no number, but two labelled copies are two boards
+            ident["label"] = prep.label
         key = stable_hash(ident, 20)
-        store.ensure_run(
-            key,
-            {
-                "method": name,
-                "profile": profile,
-                "params_json": json.dumps(params, sort_keys=True, default=str),
-                "protocol": self.protocol.name,
-                "protocol_path": _display_path(self.protocol.path),
-                "protocol_sha256": self.protocol.sha256,
-                "protocol_desc": self.protocol.describe(),
-                "dataset": o.dataset,
-                "train_dataset": o.train_on or o.dataset,
-                "dataset_fingerprint": fingerprint,
-                "seed": seed,
-                "train_fraction": o.train_fraction,
-                "versions_json": json.dumps(_versions(), sort_keys=True),
-                "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in skipped])),
-                "n_folds": len(folds),
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "command": o.command,
-            },
-        )
+        store.ensure_run(key, self._run_row(name, profile, params, seed, prep, len(prep.folds)))
         done = store.done_folds(key)
-        notes: dict[str, Any] = {}
         if done:
-            self.console.print(f"[dim]{name}: {len(done)}/{len(folds)} folds already in the store, reusing them[/]")
-        aggregate = AGGREGATES[self.protocol.clips.aggregate]
-        for fold in folds:
+            self._say(f"[dim]{name} (seed {seed}): {len(done)}/{len(prep.folds)} folds already in the store, reusing them[/]")
+        for fold in prep.folds:
             if fold.index in done:
                 continue
-            train = self._batch(self._train_clips(cls, clips, fold.train), cls.roi_scheme, labels=True)
-            if o.train_fraction < 1:
+            train = batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol, labels=True) if cls.supervised else None
+            if train is not None and o.train_fraction < 1:
                 train = train.subset(spread_subset(train.recording_ids, o.train_fraction, seed + 7919 * fold.index))
-            test_rc = [clips[i] for i in fold.test]
-            test = self._batch(test_rc, cls.roi_scheme, labels=False)
-            method = cls(ctx, profile=profile, **self._params_for(cls))
-            self.console.print(f"[bold]{name}[/] fold {fold.index + 1}/{len(folds)}: train {len(fold.train)} videos / {len(train)} clips, test {len(fold.test)} videos")
+            test_rc = [prep.clips[i] for i in fold.test]
+            method = cls(ctx, profile=profile, **self._method_params[name])
+            n_train = len(train) if train is not None else 0
+            self._say(f"[bold]{escape(name)}[/] fold {fold.index + 1}/{len(prep.folds)}" + (f", seed {seed}" if cls.supervised else "")
+                      + f": train {len(fold.train)} videos / {n_train} clips, test {len(fold.test)} videos")
             t0 = time.perf_counter()
-            if cls.supervised:
-                method.fit(train)
+            if train is not None:
+                try:
+                    method.fit(train)
+                except PrerequisiteMissing as exc:
+                    self._say(f"[yellow]{escape(name)}: not run[/]: {escape(exc.message)}")
+                    store.update_run(key, notes_json=json.dumps({"not_run": exc.message}), complete=1)
+                    return key, exc.message
             t1 = time.perf_counter()
-            pred = np.asarray(method.predict(test), dtype=np.float64)
+            score = score_fold(method, test_rc, self.protocol, [prep.meta.get(i, {}) for i in fold.test])
             t2 = time.perf_counter()
-            if pred.shape != (len(test),):
-                raise HrbenchError(f"method {name} returned {pred.shape} predictions for {len(test)} clips")
-            notes.update(method.run_notes)
-            res_clips, res_videos, k = [], [], 0
-            for uid, rc in zip(fold.test, test_rc, strict=True):
-                n = len(rc.hr_ref)
-                p = pred[k : k + n]
-                k += n
-                # A method may decline a clip (NaN); the video's HR is the protocol's
-                # aggregate (mean or median) of the clips it did predict, and a video
-                # with none is counted, not faked.
-                res_clips += [(rc.recording_id, j, float(rc.starts_s[j]), float(p[j]) if np.isfinite(p[j]) else None, float(rc.hr_ref[j])) for j in range(n)]
-                if np.isfinite(p).any():
-                    res_videos.append((rc.recording_id, rc.subject, float(aggregate(p)), float(rc.hr_ref.mean()), meta.get(uid, {})))
-                else:
-                    notes["videos_without_prediction"] = notes.get("videos_without_prediction", 0) + 1
-            train_hr = [float(clips[i].hr_ref.mean()) for i in fold.train]
-            store.write_fold(key, FoldResult(fold.index, len(fold.train), len(train), train_hr, t1 - t0, t2 - t1, res_clips, res_videos))
-        if notes:
-            store.update_run(key, notes_json=json.dumps(notes, sort_keys=True, default=str))
-        store.update_run(key, complete=1)
-        return key
-
-    def _batch(self, rcs: list[RecordingClips], scheme: str, labels: bool) -> Clips:
-        if not rcs:
-            raise HrbenchError("a fold has no usable recordings")
-        length = min(rc.traces[scheme].shape[2] for rc in rcs)
-        return Clips(
-            traces=np.concatenate([rc.traces[scheme][:, :, :length] for rc in rcs]),
-            fps=self.protocol.clips.fps,
-            hr_settings=self.protocol.hr,
-            recording_ids=np.concatenate([[rc.recording_id] * len(rc.hr_ref) for rc in rcs]),
-            subjects=np.concatenate([[rc.subject] * len(rc.hr_ref) for rc in rcs]),
-            hr=np.concatenate([rc.hr_ref for rc in rcs]) if labels else None,
-            starts=np.concatenate([rc.starts_s for rc in rcs]),
-        )
-
-
-def _display_path(p: Path) -> str:
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        base = Path(__file__).resolve().parent.parent
-        try:
-            return str(p.resolve().relative_to(base))
-        except ValueError:
-            return str(p)
-
-
-def command_line() -> str:
-    return " ".join(["hrbench", *sys.argv[1:]])
+            notes = {**method.run_notes, **score.notes()}
+            train_hr = [float(prep.clips[i].hr_ref.mean()) for i in fold.train]
+            store.write_fold(key, FoldResult(fold.index, len(fold.train), n_train, train_hr, t1 - t0, t2 - t1, score.units, score.videos, notes))
+        per_fold = store.fold_notes(key)
+        notes = aggregate_notes(per_fold)
+        if prep.warnings:
+            notes["dataset_warnings"] = len(prep.warnings)
+        store.update_run(key, notes_json=json.dumps(notes, sort_keys=True, default=str), threads=torch_threads(), complete=1)
+        return key, None

@@ -13,6 +13,12 @@
    clips.
 4. The reference HR of each clip comes from the ground truth over exactly
    the seconds the clip covers (:func:`hrbench.hr.reference_hr`).
+5. Under the ``whole`` and ``windowed`` evaluation rules
+   (:mod:`hrbench.protocol`) the recording also gets its evaluation windows
+   (:class:`EvalWindows`): the uniform traces over each window for methods
+   that produce a pulse, clips tiled over each window for methods that
+   predict per clip, and the reference HR over exactly each window.  The
+   random clips of step 3 remain the training clips.
 """
 
 from __future__ import annotations
@@ -30,12 +36,53 @@ from .traces import Traces
 
 
 @dataclass(frozen=True)
+class EvalWindows:
+    """One recording's evaluation windows under the ``whole`` / ``windowed`` rules."""
+
+    bounds: np.ndarray  # (m, 2) [start, end) indices on the uniform grid
+    starts_s: np.ndarray  # (m,) window start, seconds on the video clock
+    hr_ref: np.ndarray  # (m,) reference HR over exactly each window
+    full: dict[str, np.ndarray]  # scheme -> (n_rois, T, 3) uniform traces of the recording
+    tiled: dict[str, np.ndarray]  # scheme -> (n_tiled, n_rois, length, 3) clips tiled over the windows
+    tiled_window: np.ndarray  # (n_tiled,) which window each tiled clip belongs to
+
+    def window(self, scheme: str, i: int) -> np.ndarray:
+        """Traces ``(n_rois, T_i, 3)`` of window ``i``."""
+        s0, s1 = self.bounds[i]
+        return self.full[scheme][:, s0:s1]
+
+
+@dataclass(frozen=True)
 class RecordingClips:
     recording_id: str
     subject: str
     starts_s: np.ndarray
     hr_ref: np.ndarray
     traces: dict[str, np.ndarray]  # scheme -> (n, n_rois, length, 3)
+    evaluation: EvalWindows | None = None
+
+
+def tile_starts(n: int, length: int) -> np.ndarray:
+    """Starts of clips of ``length`` tiling ``[0, n)`` with a hop of at most half a clip.
+
+    The first clip starts at 0, the last ends at ``n`` exactly, starts spread
+    evenly between: no frame of the window is left unscored.
+    """
+    if length >= n:
+        return np.zeros(1, dtype=np.int64)
+    k = int(np.ceil((n - length) / (length / 2))) + 1
+    return np.round(np.linspace(0, n - length, k)).astype(np.int64)
+
+
+def eval_bounds(n: int, fps: float, rule: str, window_s: float, hop_s: float) -> np.ndarray:
+    """``(m, 2)`` grid-index bounds of the evaluation windows of a recording of ``n`` samples."""
+    if rule == "whole":
+        return np.array([[0, n]], dtype=np.int64)
+    w, h = int(round(window_s * fps)), max(1, int(round(hop_s * fps)))
+    if n <= w:  # shorter than one window: the whole video is the window
+        return np.array([[0, n]], dtype=np.int64)
+    starts = np.arange(0, n - w + 1, h, dtype=np.int64)
+    return np.stack([starts, starts + w], axis=1)
 
 
 def _uniform(tr: Traces, fps: float, window: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,13 +106,23 @@ def _uniform(tr: Traces, fps: float, window: tuple[float, float] | None) -> tupl
 
 
 def clip_recording(
-    rec: Recording, traces: dict[str, Traces], gt: Signal, protocol: Protocol, length: int | None = None
+    rec: Recording,
+    traces: dict[str, Traces],
+    gt: Signal,
+    protocol: Protocol,
+    length: int | None = None,
+    *,
+    tiled_schemes: tuple[str, ...] = (),
 ) -> RecordingClips:
     """Cut a recording's traces into the protocol's clips and label them.
 
     ``length`` overrides the protocol's clip length (training clips of methods
     that resample time, e.g. HR-balancing augmentation, need longer windows);
     when the video is too short for it, the longest possible window is used.
+    Under the ``whole``/``windowed`` rules (and only for the protocol's own
+    clip length) the evaluation windows are attached too; ``tiled_schemes``
+    names the schemes whose clips tiled over the windows are needed (those
+    of methods that predict per clip).
     """
     cs = protocol.clips
     L = cs.length if length is None else length
@@ -98,11 +155,24 @@ def clip_recording(
     windows = np.stack([starts_s, starts_s + L / cs.fps], axis=1)
     hr = reference_hr(rec, gt, windows, protocol.hr)
     out: dict[str, np.ndarray] = {}
+    full: dict[str, np.ndarray] = {}
     for name, tr in traces.items():
         _, vals, _ = _uniform(tr, cs.fps, rec.window)
+        full[name] = vals
         idx = starts[:, None] + np.arange(L)[None, :]
         out[name] = np.ascontiguousarray(vals[:, idx, :].transpose(1, 0, 2, 3))
-    return RecordingClips(rec.id, rec.subject, starts_s, hr, out)
+    ev = protocol.evaluation
+    evaluation = None
+    if ev.rule != "clips" and length is None:
+        bounds = eval_bounds(len(grid), cs.fps, ev.rule, ev.window_s, ev.hop_s)
+        w_starts = grid[bounds[:, 0]]
+        w_ref = reference_hr(rec, gt, np.stack([w_starts, w_starts + (bounds[:, 1] - bounds[:, 0]) / cs.fps], axis=1), protocol.hr)
+        t_starts = [s0 + tile_starts(s1 - s0, L) for s0, s1 in bounds]
+        t_window = np.concatenate([np.full(len(t), i) for i, t in enumerate(t_starts)])
+        t_idx = np.concatenate(t_starts)[:, None] + np.arange(L)[None, :]
+        tiled = {n: np.ascontiguousarray(full[n][:, t_idx, :].transpose(1, 0, 2, 3)) for n in tiled_schemes if n in full}
+        evaluation = EvalWindows(bounds, w_starts, w_ref, full, tiled, t_window)
+    return RecordingClips(rec.id, rec.subject, starts_s, hr, out, evaluation)
 
 
 def round_robin(recording_ids: np.ndarray, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -19,9 +19,11 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .errors import HrbenchError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -44,7 +46,9 @@ CREATE TABLE IF NOT EXISTS runs (
     n_folds INTEGER NOT NULL,
     complete INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    command TEXT NOT NULL DEFAULT ''
+    command TEXT NOT NULL DEFAULT '',
+    dataset_label TEXT NOT NULL DEFAULT '',
+    threads INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS folds (
     run_key TEXT NOT NULL REFERENCES runs(run_key),
@@ -55,6 +59,7 @@ CREATE TABLE IF NOT EXISTS folds (
     train_hr_json TEXT NOT NULL,
     fit_seconds REAL NOT NULL,
     predict_seconds REAL NOT NULL,
+    notes_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_key, fold)
 );
 CREATE TABLE IF NOT EXISTS clip_predictions (
@@ -92,17 +97,42 @@ class FoldResult:
     train_hr: list[float]
     fit_seconds: float
     predict_seconds: float
-    clips: list[tuple[str, int, float, float, float]]  # recording, index, start, pred, ref
+    clips: list[tuple[str, int, float, float | None, float]]  # recording, unit index, start, pred, ref
     videos: list[tuple[str, str, float, float, dict[str, Any]]]  # recording, subject, pred, ref, meta
+    notes: dict[str, Any] = field(default_factory=dict)  # what the method recorded in this fold
+
+
+#: Columns added after the first release: (name, SQL definition). Older stores gain them on open.
+MIGRATIONS = (
+    ("runs", "dataset_label", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "threads", "INTEGER NOT NULL DEFAULT 0"),
+    ("folds", "notes_json", "TEXT NOT NULL DEFAULT '{}'"),
+)
 
 
 class Store:
+    """One SQLite results file; opening it checks it is usable before any heavy work starts."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
+        if self.path.is_dir():
+            raise HrbenchError("results store path is a directory; give a file such as results.sqlite", self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HrbenchError(f"cannot create the results store's folder ({exc.strerror})", self.path.parent) from None
+        if self.path.exists() and not os.access(self.path, os.W_OK) or not self.path.exists() and not os.access(self.path.parent, os.W_OK):
+            raise HrbenchError("results store is not writable (read-only file or folder)", self.path)
+        try:
+            self.db = sqlite3.connect(self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+            with self.db:
+                for table, name, sql in MIGRATIONS:
+                    if name not in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql}")
+        except sqlite3.DatabaseError as exc:
+            raise HrbenchError(f"not a usable hrbench results store (SQLite: {exc})", self.path) from None
 
     def close(self) -> None:
         self.db.close()
@@ -140,7 +170,8 @@ class Store:
                 [(run_key, res.fold, rid, subj, p, r, json.dumps(meta, sort_keys=True)) for rid, subj, p, r, meta in res.videos],
             )
             db.execute(
-                "INSERT OR REPLACE INTO folds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO folds (run_key, fold, n_train_videos, n_train_clips, n_test_videos, train_hr_json,"
+                " fit_seconds, predict_seconds, notes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_key,
                     res.fold,
@@ -150,8 +181,14 @@ class Store:
                     json.dumps(res.train_hr),
                     res.fit_seconds,
                     res.predict_seconds,
+                    json.dumps(res.notes, sort_keys=True, default=str),
                 ),
             )
+
+    def fold_notes(self, run_key: str) -> list[dict[str, Any]]:
+        """Each stored fold's notes, in fold order."""
+        rows = self.db.execute("SELECT notes_json FROM folds WHERE run_key = ? ORDER BY fold", (run_key,))
+        return [json.loads(r[0]) for r in rows]
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         self.db.row_factory = sqlite3.Row

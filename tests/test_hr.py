@@ -70,3 +70,55 @@ def test_signal_hr_windows_each_kind():
     assert signal_hr(track, 20, 25) == 100.0
     ecg, _ = synthetic_ecg(66.0)
     assert abs(signal_hr(Signal("ecg", ecg, 256.0), 2, 12) - 66) < 1.0
+
+
+def _drifting_pulse(t: np.ndarray, bpm: np.ndarray) -> np.ndarray:
+    """A pulse whose instantaneous rate is ``bpm(t)`` (phase = integral of the rate)."""
+    return np.sin(2 * np.pi * np.cumsum(bpm / 60.0) * (t[1] - t[0]))
+
+
+def test_long_window_reads_drifting_hr_not_a_narrow_noise_peak():
+    """Real-video failure: one 60-s periodogram read 52 bpm for a heart rate of ~113.
+
+    A heart rate drifting +-5 bpm spreads its power over many fine bins of a
+    long periodogram; a stationary narrow disturbance keeps its power in one
+    bin and wins.  Segment-averaged (Welch) spectra see the drift as one peak.
+    """
+    fs = 30.0
+    t = np.arange(int(60 * fs)) / fs
+    rng = np.random.default_rng(3)
+    x = _drifting_pulse(t, 113 + 5 * np.sin(2 * np.pi * t / 45)) + 0.7 * np.sin(2 * np.pi * 52 / 60 * t)
+    x += 0.2 * rng.normal(size=t.size)
+    one_periodogram = HRSettings(welch_segment_s=60.0)  # the whole window is shorter than two segments
+    assert abs(spectral_hr(x, fs, one_periodogram) - 52) < 1.5  # the failure is real
+    assert abs(spectral_hr(x, fs) - 113) < 3.0
+
+
+def test_whole_window_ignores_intermittent_low_rate_components_that_capture_short_clips():
+    """Real-video failure: 10-s clips lock onto 50-70 bpm brightness components.
+
+    Half of the 10-s windows carry a stronger narrow component (52, 60, 68 bpm)
+    than the 110-bpm pulse, so averaging clip HRs drags the video down by
+    ~25 bpm; one segment-averaged spectrum of the whole window reads the pulse.
+    """
+    fs = 30.0
+    t = np.arange(int(60 * fs)) / fs
+    rng = np.random.default_rng(4)
+    x = np.sin(2 * np.pi * 110 / 60 * t) + 0.2 * rng.normal(size=t.size)
+    for k, bpm in zip((0, 2, 4), (52.0, 60.0, 68.0), strict=True):
+        sel = (t >= 10 * k) & (t < 10 * (k + 1))
+        x[sel] += 1.6 * np.sin(2 * np.pi * bpm / 60 * t[sel])
+    clips = x.reshape(6, -1)
+    clip_mean = float(np.mean(spectral_hr(clips, fs)))
+    assert clip_mean < 95  # the clip rule is dragged down
+    assert abs(spectral_hr(x, fs) - 110) < 1.5
+
+
+def test_hr_spectrum_switches_to_welch_only_for_long_windows():
+    from hrbench.hr import hr_spectrum, uses_welch
+
+    s = HRSettings()
+    assert not uses_welch(300, 30.0, s) and uses_welch(480, 30.0, s)
+    bpm, p = hr_spectrum(np.random.default_rng(0).normal(size=(2, 900)), 30.0, s)
+    assert p.shape[0] == 2 and p.shape[1] == len(bpm)
+    assert bpm[0] >= 42 and bpm[-1] <= 240

@@ -74,7 +74,7 @@ def test_too_few_subjects_is_a_clear_error():
     "text, message",
     [
         ("scope = 'sideways'", "scope must be one of"),
-        ("split = 'subject'\nk = 1", "k must be at least 2"),
+        ("split = 'subject'\nk = 1", "k must be in 2..1000"),
         ("this is not toml", "invalid TOML"),
         ("colour = 'red'", "unknown key"),
         ("[clips]\nlength = 'long'", "must be int"),

@@ -122,10 +122,15 @@ class ClassicMethod(Method):
 
     roi_scheme: ClassVar[str] = "face_skin"
     supervised: ClassVar[bool] = False
+    produces_pulse: ClassVar[bool] = True
     #: True when :meth:`pulse` already band-passes to the protocol's HR band
     #: (CHROM): filtering twice would square the filter's roll-off at the
     #: band edges and favour the second harmonic of a slow heart rate.
     prefiltered: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.pulse_prefiltered = cls.prefiltered
 
     @abstractmethod
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
@@ -135,7 +140,8 @@ class ClassicMethod(Method):
         internally (CHROM); the final peak picking is done by :meth:`predict`.
         """
 
-    def predict(self, clips: Clips) -> np.ndarray:
+    def predict_pulse(self, clips: Clips) -> np.ndarray:
+        """Pulse ``(n, T)`` of each clip; all-NaN rows for clips without enough valid skin frames."""
         if clips.n_rois != 1:
             raise ConfigError(
                 f"method {self.name}: expects {self.roi_scheme} traces with 1 ROI, "
@@ -143,16 +149,17 @@ class ClassicMethod(Method):
             )
         rgb, frac = fill_missing_frames(clips.traces[:, 0])
         usable = (frac >= MIN_VALID_FRACTION) & (rgb.mean(axis=1) > 0).all(axis=-1)
-        out = np.full(len(clips), np.nan)
+        out = np.full(rgb.shape[:2], np.nan)
         if usable.any():
-            pulse = np.asarray(self.pulse(rgb[usable], float(clips.fps), clips.hr_settings), dtype=np.float64)
-            finite = np.isfinite(pulse).all(axis=-1)
-            hr = np.full(len(pulse), np.nan)
-            if finite.any():
-                hr[finite] = spectral_hr(
-                    pulse[finite], clips.fps, clips.hr_settings, filtered=self.prefiltered
-                )
-            out[usable] = hr
+            out[usable] = np.asarray(self.pulse(rgb[usable], float(clips.fps), clips.hr_settings), dtype=np.float64)
+        return out
+
+    def predict(self, clips: Clips) -> np.ndarray:
+        pulse = self.predict_pulse(clips)
+        finite = np.isfinite(pulse).all(axis=-1)
+        out = np.full(len(clips), np.nan)
+        if finite.any():
+            out[finite] = spectral_hr(pulse[finite], clips.fps, clips.hr_settings, filtered=self.prefiltered)
         n_bad = int(np.isnan(out).sum())
         if n_bad:
             self.run_notes["nan_clips"] = self.run_notes.get("nan_clips", 0) + n_bad

@@ -11,9 +11,13 @@ with L1 loss, Adam, lr 0.001 -- and differ only in where training starts
   pretraining (:mod:`~hrbench_plugins.methods.deep.synrhythm`, cached by
   :mod:`~hrbench_plugins.methods.deep.pretrain`), then the face clips.
 
-ImageNet weights are read from torchvision's hub cache and never downloaded;
-when the file is missing the method says so once, continues from random
-initialisation and records ``run_notes["init"] = "random"``.  Narrower models
+ImageNet weights are read from torchvision's hub cache and never downloaded.
+When the file is missing, stage II is *not run* (it raises
+:class:`~hrbench.errors.PrerequisiteMissing`, and the board lists it as not
+run with the reason): without its ImageNet start it would be stage I again,
+published twice.  Stage III says so once, continues from random
+initialisation before its synthetic pretraining and records
+``run_notes["init"] = "random"``.  Narrower models
 (``width < 64``) get channel-sliced ImageNet weights (``init =
 "imagenet-sliced"``; see :mod:`~hrbench_plugins.methods.deep.resnet`).
 
@@ -68,7 +72,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError
+from hrbench.errors import ConfigError, HrbenchError, PrerequisiteMissing
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
 
@@ -121,6 +125,8 @@ class _StmapResNet(Method):
     params: ClassVar[dict[str, Param]] = _COMMON
     profiles: ClassVar[dict[str, dict[str, Any]]] = {"paper": _PAPER}
     imagenet_init: ClassVar[bool] = False
+    #: Without ImageNet weights this stage is another stage: refuse to run.
+    imagenet_required: ClassVar[bool] = False
     synthetic_init: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -138,6 +144,11 @@ class _StmapResNet(Method):
         path = imagenet_weights_path()
         if path.is_file():
             return load_imagenet(model, path)
+        if self.imagenet_required:
+            raise PrerequisiteMissing(
+                f"{self.name} needs ImageNet ResNet-18 weights at {path} (hrbench never downloads; copy "
+                f"resnet18-f37072fd.pth from download.pytorch.org/models there); without them it is stmap_scratch"
+            )
         if str(path) not in _SAID_MISSING:
             _SAID_MISSING.add(str(path))
             self.context.say(
@@ -214,6 +225,7 @@ class StmapImagenet(_StmapResNet):
     name = "stmap_imagenet"
     description = "SynRhythm stage II: ResNet-18 on cheek spatial-temporal maps, ImageNet init"
     imagenet_init = True
+    imagenet_required = True
 
 
 class StmapTransfer(_StmapResNet):

@@ -1,0 +1,170 @@
+"""Scoring one fold: a fitted method's test predictions under the protocol's evaluation rule.
+
+The runner prepares clips and fits; this module turns the method's outputs
+on the test recordings into the rows the store keeps -- one row per scored
+unit (a clip under the ``clips`` rule, an evaluation window otherwise) and
+one per video -- and checks them before anything is stored:
+
+* a prediction that is NaN or infinite is a clip/window the method declined;
+* a prediction outside the protocol's HR band is kept (a regressor may be
+  wrong) but counted, and reported with the run;
+* a fold in which no prediction is finite *and* inside the band fails the
+  run with one line (a method returning Hz instead of bpm, or nothing at
+  all), before a row is written, so the store stays usable.
+
+Rules (see :mod:`hrbench.protocol`): under ``clips`` a video's HR is the
+protocol's aggregate of its clip predictions and its reference the same
+aggregate of the clips' references.  Under ``whole`` / ``windowed`` a method
+that produces a pulse is run once per evaluation window and its HR read by
+:func:`hrbench.hr.spectral_hr`; a per-clip method is run on clips tiled over
+the window and the window's HR is the aggregate of those clips.  The
+reference of a window was read from the ground truth over exactly that
+window (:mod:`hrbench.sampling`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .clips import Clips
+from .errors import HrbenchError
+from .hr import spectral_hr
+from .method import Method
+from .protocol import AGGREGATES, Protocol
+from .sampling import RecordingClips
+
+
+def batch(rcs: list[RecordingClips], scheme: str, protocol: Protocol, labels: bool, *, tiled: bool = False) -> Clips:
+    """One :class:`Clips` batch of several recordings' clips (random clips, or the tiled ones)."""
+    if not rcs:
+        raise HrbenchError("a fold has no usable recordings")
+    if tiled:
+        parts = [rc.evaluation.tiled[scheme] for rc in rcs]  # type: ignore[union-attr]
+        counts = [len(p) for p in parts]
+        starts = np.concatenate([np.zeros(c) for c in counts])
+        hr = None
+    else:
+        length = min(rc.traces[scheme].shape[2] for rc in rcs)
+        parts = [rc.traces[scheme][:, :, :length] for rc in rcs]
+        counts = [len(rc.hr_ref) for rc in rcs]
+        starts = np.concatenate([rc.starts_s for rc in rcs])
+        hr = np.concatenate([rc.hr_ref for rc in rcs]) if labels else None
+    return Clips(
+        traces=np.concatenate(parts),
+        fps=protocol.clips.fps,
+        hr_settings=protocol.hr,
+        recording_ids=np.concatenate([[rc.recording_id] * c for rc, c in zip(rcs, counts, strict=True)]),
+        subjects=np.concatenate([[rc.subject] * c for rc, c in zip(rcs, counts, strict=True)]),
+        hr=hr,
+        starts=starts,
+    )
+
+
+@dataclass
+class FoldScore:
+    """What one fold's test predictions became: store rows plus counts worth reporting."""
+
+    units: list[tuple[str, int, float, float | None, float]] = field(default_factory=list)
+    videos: list[tuple[str, str, float, float, dict[str, Any]]] = field(default_factory=list)
+    n_predictions: int = 0
+    n_nonfinite: int = 0
+    n_out_of_band: int = 0
+    videos_without_prediction: int = 0
+
+    def notes(self) -> dict[str, int]:
+        out = {"nonfinite_predictions": self.n_nonfinite, "out_of_band_predictions": self.n_out_of_band,
+               "videos_without_prediction": self.videos_without_prediction}
+        return {k: v for k, v in out.items() if v}
+
+
+def _pulse_hr(method: Method, rc: RecordingClips, protocol: Protocol) -> np.ndarray:
+    """HR of each evaluation window from the method's pulse over that window."""
+    ev = rc.evaluation
+    assert ev is not None
+    out = np.full(len(ev.bounds), np.nan)
+    lengths = ev.bounds[:, 1] - ev.bounds[:, 0]
+    for n in np.unique(lengths):  # windows of one length share a batch
+        idx = np.flatnonzero(lengths == n)
+        traces = np.stack([ev.window(method.roi_scheme, i) for i in idx])
+        clips = Clips(traces, protocol.clips.fps, np.array([rc.recording_id] * len(idx)),
+                      np.array([rc.subject] * len(idx)), protocol.hr)
+        pulse = np.asarray(method.predict_pulse(clips), dtype=np.float64)
+        if pulse.shape != (len(idx), n):
+            raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} for {len(idx)} windows of {n} frames")
+        finite = np.isfinite(pulse).all(axis=-1)
+        if finite.any():
+            hr = np.full(len(idx), np.nan)
+            hr[finite] = spectral_hr(pulse[finite], protocol.clips.fps, protocol.hr, filtered=method.pulse_prefiltered)
+            out[idx] = hr
+    return out
+
+
+def _predict(method: Method, clips: Clips) -> np.ndarray:
+    pred = np.asarray(method.predict(clips), dtype=np.float64)
+    if pred.shape != (len(clips),):
+        raise HrbenchError(f"method {method.name} returned {pred.shape} predictions for {len(clips)} clips")
+    return pred
+
+
+def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, meta: list[dict[str, Any]]) -> FoldScore:
+    """Predict the fold's test recordings and turn the predictions into store rows."""
+    rule = protocol.evaluation.rule
+    aggregate = AGGREGATES[protocol.clips.aggregate]
+    # Per recording: (unit predictions, unit references, unit starts).
+    units: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if rule == "clips":
+        pred = _predict(method, batch(test, method.roi_scheme, protocol, labels=False))
+        k = 0
+        for rc in test:
+            n = len(rc.hr_ref)
+            units.append((pred[k : k + n], rc.hr_ref, rc.starts_s))
+            k += n
+    elif method.produces_pulse:
+        for rc in test:
+            units.append((_pulse_hr(method, rc, protocol), rc.evaluation.hr_ref, rc.evaluation.starts_s))  # type: ignore[union-attr]
+    else:
+        pred = _predict(method, batch(test, method.roi_scheme, protocol, labels=False, tiled=True))
+        k = 0
+        for rc in test:
+            ev = rc.evaluation
+            assert ev is not None
+            p = pred[k : k + len(ev.tiled_window)]
+            k += len(ev.tiled_window)
+            by_window: dict[int, list[float]] = defaultdict(list)
+            for w, v in zip(ev.tiled_window, p, strict=True):
+                by_window[int(w)].append(v)
+            win = np.array([_agg(aggregate, by_window[i]) for i in range(len(ev.bounds))])
+            units.append((win, ev.hr_ref, ev.starts_s))
+    score = FoldScore()
+    lo, hi = protocol.hr.band_bpm
+    for rc, m, (p, ref, starts) in zip(test, meta, units, strict=True):
+        p = np.where(np.isfinite(p), p, np.nan)
+        score.n_predictions += len(p)
+        score.n_nonfinite += int(np.isnan(p).sum())
+        score.n_out_of_band += int(((p < lo) | (p > hi)).sum())
+        score.units += [
+            (rc.recording_id, j, float(starts[j]), None if np.isnan(p[j]) else float(p[j]), float(ref[j])) for j in range(len(p))
+        ]
+        # A video's HR: the aggregate of the units the method did predict, against
+        # the same aggregate of the same units' references; a video with none is
+        # counted, not faked.
+        ok = ~np.isnan(p)
+        if ok.any():
+            score.videos.append((rc.recording_id, rc.subject, float(aggregate(p[ok])), float(aggregate(ref[ok])), m))
+        else:
+            score.videos_without_prediction += 1
+    usable = score.n_predictions - score.n_nonfinite
+    if usable == 0 or score.n_out_of_band >= usable:
+        what = "no finite prediction" if usable == 0 else f"all {usable} finite predictions outside the {lo:g}-{hi:g} bpm band (Hz instead of bpm?)"
+        raise HrbenchError(f"method {method.name} gave {what} on {len(test)} test recordings; nothing of this fold was stored")
+    return score
+
+
+def _agg(aggregate: Any, values: list[float]) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(aggregate(v)) if len(v) else np.nan

@@ -1,0 +1,267 @@
+"""Everything before a method runs: scan -> ROI traces (cached) -> clips -> folds.
+
+Nothing here knows a particular method or dataset: both come from the
+plugin registry by name, and the methods only matter through the ROI schemes
+they consume and whether they need clips tiled over evaluation windows.
+
+Cross-database runs refuse train and test sets that share a recording (same
+video content) or, for two copies served by one adapter, a subject: a
+"cross-database" number measured on the training videos would be a
+within-database number with a wrong label.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+
+from .dataset import DatasetAdapter, Problem
+from .errors import ConfigError, HrbenchError, RecordingError
+from .executor import LocalExecutor
+from .method import Method
+from .plugins import Registry
+from .protocol import Fold, Protocol
+from .provenance import dataset_fingerprint
+from .recording import Recording
+from .roi import ROI_SCHEMES
+from .sampling import RecordingClips, clip_recording
+from .traces import cached_paths, extract_and_cache, load_traces, video_fingerprint
+
+Advance = Callable[[int], None]
+TaskFactory = Callable[[str, int], Advance]
+
+
+def uid(rec: Recording) -> str:
+    """Key of a recording inside one run: datasets of a cross-database run may share ids."""
+    return f"{rec.dataset}/{rec.id}"
+
+
+def is_blocking(p: Problem) -> bool:
+    """Errors make a recording unusable; warnings are reported and recorded only."""
+    return getattr(p, "severity", "error") != "warning"
+
+
+@dataclass
+class Prepared:
+    folds: list[Fold]
+    clips: dict[str, RecordingClips]
+    meta: dict[str, dict[str, Any]]
+    fingerprint: str
+    skipped: list[Problem]
+    warnings: list[Problem]
+    label: str  # board label of the test dataset
+    train_label: str  # ... and of the training dataset (== label within a database)
+
+
+@dataclass
+class DataOptions:
+    dataset: str
+    data_root: Path | None
+    train_on: str | None
+    train_root: Path | None
+    name: str | None
+    skip_invalid: bool
+    landmarker: str
+    workers: int | None
+    cache_root: Path
+
+
+def dataset_label(adapter: DatasetAdapter, name: str, root: Path, explicit: str | None) -> str:
+    """Board label: ``--name``, else the adapter's name, plus the data folder's name for generic adapters.
+
+    Two folders served by the generic ``folder`` adapter are two datasets; an
+    adapter says so with ``label_from_root = True``.
+    """
+    if explicit:
+        return explicit
+    if getattr(adapter, "label_from_root", False):
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(root).resolve().name).strip("._-") or "data"
+        return f"{name}-{slug[:48]}"
+    return name
+
+
+class DataPrep:
+    """Scan, extract (cached), clip and split for one run."""
+
+    def __init__(self, opts: DataOptions, protocol: Protocol, methods: dict[str, type[Method]], registry: Registry,
+                 task: TaskFactory, say: Callable[[str], None]) -> None:
+        self.o = opts
+        self.protocol = protocol
+        self.methods = methods
+        self.reg = registry
+        self.task = task
+        self.say = say
+        self._long_clips: dict[int, dict[str, RecordingClips]] = {}
+        self._all_recs: list[Recording] = []
+        self._paths: dict[str, dict[str, Path]] = {}
+
+    # -- steps ------------------------------------------------------------
+    def scan(self, name: str, root: Path | None) -> tuple[DatasetAdapter, Path, list[Recording], list[Problem]]:
+        adapter: DatasetAdapter = self.reg.dataset(name)()
+        root = root or adapter.default_root()
+        if root is None:
+            raise ConfigError(f"dataset {name} needs --data-root (where your copy lives)")
+        adapter.prepare(Path(root))
+        recs, problems = adapter.scan_with_problems(Path(root))
+        self._refuse(problems)
+        if not recs:
+            raise HrbenchError(f"no usable recordings found for dataset {name}", root)
+        return adapter, Path(root), recs, problems
+
+    def _refuse(self, problems: list[Problem]) -> None:
+        blocking = [p for p in problems if is_blocking(p)]
+        if blocking and not self.o.skip_invalid:
+            p = blocking[0]
+            more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+            raise RecordingError(f"{p.message}{more}; fix it or pass --skip-invalid", p.path, p.recording_id)
+
+    def extract(self, recs: list[Recording], schemes: list[str]) -> tuple[dict[str, dict[str, Path]], list[Problem]]:
+        cls = self.reg.landmarker(self.o.landmarker) if any(r.roi == "face" for r in recs) else None
+        version = getattr(cls, "version", "1") if cls else "0"
+        found: dict[str, dict[str, Path]] = {}
+        todo: list[Recording] = []
+        problems: list[Problem] = []
+        for r in recs:
+            try:
+                paths = cached_paths(r, schemes, self.o.landmarker, version, self.o.cache_root)
+            except RecordingError as exc:
+                problems.append(Problem(exc.path or "", exc.message, r.id))
+                continue
+            if paths is None:
+                todo.append(r)
+            else:
+                found[uid(r)] = paths
+        if todo:
+            advance = self.task("ROI traces", len(todo))
+            ex = LocalExecutor(self.o.workers)
+            owner = self.reg.owner.get(("landmarkers", self.o.landmarker)) if cls else None
+            args = [(r, schemes, self.o.landmarker, self.o.cache_root, owner) for r in todo]
+            for i, res, err in ex.imap(extract_and_cache, args):
+                advance(1)
+                if err is None:
+                    found[uid(todo[i])] = {s: Path(p) for s, p in res.items()}
+                elif isinstance(err, RecordingError):
+                    problems.append(Problem(err.path or "", err.message, todo[i].id))
+                elif isinstance(err, HrbenchError):
+                    raise err
+                else:
+                    raise HrbenchError(f"trace extraction failed: {type(err).__name__}: {err}", todo[i].frames.path) from err
+        return found, problems
+
+    def clip(self, recs: list[Recording], paths: dict[str, dict[str, Path]], length: int | None = None) -> tuple[dict[str, RecordingClips], list[Problem]]:
+        out: dict[str, RecordingClips] = {}
+        problems: list[Problem] = []
+        needed = {c.roi_scheme for c in self.methods.values()}
+        tiled = tuple(sorted({c.roi_scheme for c in self.methods.values() if not c.produces_pulse}))
+        for r in recs:
+            if uid(r) not in paths:
+                continue
+            try:
+                traces = {s: load_traces(p) for s, p in paths[uid(r)].items() if s in needed}
+                out[uid(r)] = clip_recording(r, traces, r.load_ground_truth(), self.protocol, length, tiled_schemes=tiled)
+            except RecordingError as exc:
+                problems.append(Problem(exc.path or "", exc.message, r.id))
+        return out, problems
+
+    def train_clips(self, cls: type[Method], clips: dict[str, RecordingClips], ids: tuple[str, ...]) -> list[RecordingClips]:
+        """Training clips of a fold; longer ones for methods that resample time (``train_clip_factor``)."""
+        factor = getattr(cls, "train_clip_factor", 1.0)
+        if factor == 1.0:
+            return [clips[i] for i in ids]
+        length = int(round(self.protocol.clips.length * factor))
+        if length not in self._long_clips:
+            recs = [r for r in self._all_recs if uid(r) in clips]
+            self._long_clips[length], _ = self.clip(recs, self._paths, length)
+        return [self._long_clips[length][i] for i in ids]
+
+    def _refuse_overlap(self, train: list[Recording], test: list[Recording]) -> None:
+        """Cross-database: no shared video, and no shared subject between two copies of one adapter."""
+        o = self.o
+        if o.train_on == o.dataset:
+            shared = sorted({r.subject for r in train} & {r.subject for r in test})
+            if shared:
+                raise ConfigError(
+                    f"cross-database: --train-on {o.train_on} and --dataset {o.dataset} share {len(shared)} subject(s) "
+                    f"(e.g. {shared[0]!r}); train and test must be different people"
+                )
+        prints: dict[str, str] = {}
+        for r in train:
+            try:
+                prints[video_fingerprint(r)] = r.id
+            except HrbenchError:
+                continue
+        for r in test:
+            try:
+                fp = video_fingerprint(r)
+            except HrbenchError:
+                continue
+            if fp in prints:
+                raise ConfigError(
+                    f"cross-database: test recording {r.id!r} is the same video as training recording {prints[fp]!r}; "
+                    "train and test sets overlap"
+                )
+
+    # -- all of it --------------------------------------------------------
+    def run(self, timings: dict[str, float]) -> Prepared:
+        t_start = time.perf_counter()
+        o = self.o
+        adapter, test_root, test_recs, problems = self.scan(o.dataset, o.data_root)
+        label = dataset_label(adapter, o.dataset, test_root, o.name)
+        train_label = label
+        train_recs: list[Recording] = []
+        official = None
+        if self.protocol.scope == "cross":
+            assert o.train_on is not None
+            t_adapter, t_root, train_recs, more = self.scan(o.train_on, o.train_root)
+            problems += more
+            train_label = dataset_label(t_adapter, o.train_on, t_root, None)
+            self._refuse_overlap(train_recs, test_recs)
+            if o.train_on == o.dataset:  # two copies of one adapter: keep their ids apart
+                train_recs = [dc_replace(r, dataset=f"{r.dataset}@train") for r in train_recs]
+                if train_label == label:
+                    train_label = f"{train_label}@train"
+        elif self.protocol.split == "official":
+            if not hasattr(adapter, "official_folds"):
+                raise ConfigError(f"dataset {o.dataset} ships no official folds for protocol {self.protocol.name}")
+            official = adapter.official_folds(test_root)
+        timings["scan_s"] = time.perf_counter() - t_start
+        # Landmarking dominates extraction; measuring every built-in scheme in the
+        # same pass costs little and spares the next method a second pass.
+        schemes = sorted({c.roi_scheme for c in self.methods.values()} | set(ROI_SCHEMES))
+        t0 = time.perf_counter()
+        all_recs = test_recs + train_recs
+        paths, more = self.extract(all_recs, schemes)
+        clips, more2 = self.clip(all_recs, paths)
+        self._all_recs, self._paths = all_recs, paths
+        timings["traces_s"] = time.perf_counter() - t0
+        self._refuse(more + more2)
+        problems += more + more2
+        skipped = [p for p in problems if is_blocking(p)]
+        warnings = [p for p in problems if not is_blocking(p)]
+        for w in warnings:
+            self.say(f"[yellow]warning:[/] {escape(str(w))}")
+        test_recs = [r for r in test_recs if uid(r) in clips]
+        train_recs = [r for r in train_recs if uid(r) in clips]
+        if self.protocol.scope == "cross":
+            folds = [Fold(0, tuple(sorted(map(uid, train_recs))), tuple(sorted(map(uid, test_recs))))]
+            fp = dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
+        else:
+            to_uid = {r.id: uid(r) for r in test_recs}
+            folds = []
+            for f in self.protocol.folds(test_recs, official):
+                if not f.test:
+                    raise ConfigError(
+                        f"protocol {self.protocol.name}: fold {f.index + 1} has no usable test recordings "
+                        f"(its subjects were all skipped or are absent from this copy)"
+                    )
+                folds.append(Fold(f.index, tuple(to_uid[i] for i in f.train), tuple(to_uid[i] for i in f.test)))
+            fp = dataset_fingerprint(test_recs)
+        meta = {uid(r): {"session": r.session, **r.meta} for r in test_recs + train_recs}
+        return Prepared(folds, clips, meta, fp, skipped, warnings, label, train_label)
