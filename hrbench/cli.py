@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -38,35 +39,48 @@ def _console() -> Console:
     return Console(stderr=True)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage block is one ``--help`` away)."""
+
+    def error(self, message: str) -> Any:
+        sys.stderr.write(f"hrbench: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _int_arg(flag: str) -> Any:
+    """argparse type: an integer, with a one-line error for '1e20', '1.5' or 'x'."""
+
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a whole number, got {text!r}") from None
+
+    return parse
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from .leaderboard import build_boards
     from .runner import Runner
-    from .store import Store, default_store_path
+    from .store import default_store_path
+    from .summary import run_table
 
     opts = _run_options(args)
     console = _console()
     summary = Runner(opts, console=console).run()
-    store = Store(opts.store_path or default_store_path())
-    try:
-        keys = set(summary.run_keys.values())
-        out = Console() if sys.stdout.isatty() else Console(width=140)
-        for board in build_boards(store, summary.dataset, summary.protocol.name):
-            t = Table(title=f"{board.dataset} · {board.protocol}" + (f" · trained on {board.train_dataset}" if board.train_dataset != board.dataset else ""))
-            for col in ("Method", "HRme", "HRsd", "HRrmse", "HRmer %", "MAE", "r", "n", "Notes"):
-                t.add_column(col, justify="left" if col in ("Method", "Notes") else "right")
-            for row in board.rows:
-                if row.run_key is not None and row.run_key not in keys:
-                    continue
-                m = row.metrics
-                t.add_row(row.label, f"{m.hr_me:.2f}", f"{m.hr_sd:.2f}", f"{m.hr_rmse:.2f}", f"{m.hr_mer:.2f}", f"{m.mae:.2f}", f"{m.r:.3f}", str(m.n), ", ".join(f"{k}={v}" for k, v in sorted(row.notes.items())))
-            out.print(t)
-    finally:
-        store.close()
+    out = Console() if sys.stdout.isatty() else Console(width=160)
+    out.print(run_table(opts.store_path or default_store_path(), summary))
+    if summary.not_run:
+        for name, why in summary.not_run.items():
+            console.print(f"[yellow]{name}: not run[/]: {escape(why)}", highlight=False, soft_wrap=True)
     if summary.skipped:
         console.print(f"[yellow]skipped {len(summary.skipped)} recording(s):[/]")
         for p in summary.skipped:
-            console.print(f"  {p}")
-    console.print(f"[dim]done in {summary.timings['total_s']:.1f} s (traces {summary.timings.get('traces_s', 0):.1f} s); store: {opts.store_path or default_store_path()}[/]")
+            console.print(f"  {escape(str(p))}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[dim]done in {summary.timings['total_s']:.1f} s (traces {summary.timings.get('traces_s', 0):.1f} s); "
+        f"store: {escape(str(opts.store_path or default_store_path()))}[/]",
+        highlight=False,
+    )
     return 0
 
 
@@ -77,7 +91,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     path = Path(args.store) if args.store else default_store_path()
     if not path.exists():
         raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
-    store = Store(path)
+    store = Store(path, readonly=True)  # a reader never migrates or locks the store
     try:
         written = write_boards(store, Path(args.out), args.dataset, args.protocol, args.by)
     finally:
@@ -108,6 +122,8 @@ def _run_options(args: argparse.Namespace) -> Any:
         profile=args.profile,
         params=params,
         seed=args.seed,
+        seeds=getattr(args, "seeds", 1),
+        name=getattr(args, "name", None),
         train_fraction=getattr(args, "train_fraction", 1.0),
         skip_invalid=args.skip_invalid,
         landmarker=args.landmarker,
@@ -129,6 +145,42 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Write the ROI / signal / HR pictures of one recording and print their paths.
+
+    The quickest way to tell whether a bad number comes from the face (lost,
+    mis-framed), the signal (no pulse in the trace) or the estimator (wrong
+    peak): see :mod:`hrbench.roi_view`.
+    """
+    import math
+
+    from .roi_view import inspect_recording
+
+    res = inspect_recording(
+        args.dataset,
+        args.recording,
+        data_root=Path(args.data_root) if args.data_root else None,
+        out=Path(args.out) if args.out else None,
+        method=args.method,
+        n_frames=args.frames,
+        landmarker=args.landmarker,
+        seconds=args.seconds,
+        protocol=args.protocol,
+        cache_root=Path(args.cache) if args.cache else None,
+    )
+    _console().print(
+        f"[dim]{res.recording_id}: pulse HR {res.hr_pulse:.1f} bpm, reference {res.hr_ref:.1f} bpm, "
+        f"face lost in {100 * res.lost_fraction:.1f} % of {res.span[0]:.1f}-{res.span[1]:.1f} s[/]"
+        if math.isfinite(res.hr_pulse) and math.isfinite(res.hr_ref)
+        else f"[dim]{res.recording_id}: see {res.summary}[/]",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for p in res.paths:
+        print(p)
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .leaderboard import compare
     from .store import Store, default_store_path
@@ -136,11 +188,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     path = Path(args.store) if args.store else default_store_path()
     if not path.exists():
         raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
-    store = Store(path)
+    store = Store(path, readonly=True)
     try:
+        # Subject-level paired test; an unpairable request (unknown method, different protocol
+        # hash or fingerprint, no common recordings) is a one-line ConfigError, exit status 2.
         print(compare(store, args.methods[0], args.methods[1], args.dataset, args.protocol))
-    except KeyError as exc:
-        raise HrbenchError(str(exc.args[0]), path) from None
     finally:
         store.close()
     return 0
@@ -176,7 +228,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         raise HrbenchError(f"dataset {args.name} needs a ROOT directory")
     if not adapter.needs_root:
         adapter.prepare(root)
-    recs, problems = adapter.check(root)
+    deep = bool(getattr(args, "deep", False))
+    import inspect
+
+    if "deep" in inspect.signature(adapter.check).parameters:
+        recs, problems = adapter.check(root, deep=deep)
+    else:
+        if deep:
+            print(f"note: dataset {args.name} has no --deep checks; running its usual checks")
+        recs, problems = adapter.check(root)
+    errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+    warnings = [p for p in problems if getattr(p, "severity", "error") != "error"]
     out = Console(width=160)
     by_subject: dict[str, int] = {}
     for r in recs:
@@ -188,12 +250,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for s in sorted(by_subject):
         t.add_row(s, str(by_subject[s]))
     out.print(t)
-    if problems:
-        out.print(f"[red]{len(problems)} problem(s):[/]")
-        for p in problems:
-            out.print(f"  {p.path}: {p.message}", highlight=False, soft_wrap=True)
+    # Errors make a recording unusable (a run stops on them); warnings do not.
+    if warnings:
+        out.print(f"[yellow]{len(warnings)} warning(s) (the recordings stay usable):[/]")
+        for p in warnings:
+            out.print(f"  warning: {p.path}: {p.message}", highlight=False, soft_wrap=True, markup=False)
+    if errors:
+        out.print(f"[red]{len(errors)} error(s) (these recordings are unusable):[/]")
+        for p in errors:
+            out.print(f"  error: {p.path}: {p.message}", highlight=False, soft_wrap=True, markup=False)
         return 1
-    out.print("[green]no problems found[/]")
+    out.print("[green]no errors found[/]" if warnings else "[green]no problems found[/]")
     return 0
 
 
@@ -214,16 +281,19 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", default="subject_exclusive", help="protocol name (see `hrbench protocols`) or path to a .toml; default: %(default)s")
     p.add_argument("--profile", default="default", help="method profile: 'default' (CPU budget) or e.g. 'paper' (the paper's settings)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a method parameter (repeatable)")
-    p.add_argument("--seed", type=int, help="training seed (default: the protocol's seed)")
+    p.add_argument("--seed", type=_int_arg("--seed"), help="training seed, 0..2147483647 (default: the protocol's seed)")
+    p.add_argument("--seeds", type=_int_arg("--seeds"), default=1, metavar="N",
+                   help="train supervised methods with N seeds (--seed, --seed+1, ...); boards show mean and spread; default 1")
+    p.add_argument("--name", metavar="LABEL", help="board label of the dataset (default: the adapter's name; the folder adapter adds the data folder's name)")
     p.add_argument("--skip-invalid", action="store_true", help="skip malformed recordings (recorded with the run) instead of stopping")
     p.add_argument("--landmarker", default="mediapipe_litert", help="face landmarker plugin; default: %(default)s")
     p.add_argument("--workers", type=int, help="processes for trace extraction (default: number of cores)")
     p.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
-    p.add_argument("--device", choices=["cpu", "cuda"], help="device for deep methods (default: cuda if available)")
+    p.add_argument("--device", help="device for deep methods: cpu, cuda or cuda:N (default: cuda if available)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hrbench",
         description="Benchmark remote-photoplethysmography (heart rate from face video) methods fairly: same data, splits, ground truth and metrics.",
     )
@@ -235,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-on", help="training dataset for cross-database protocols")
     run.add_argument("--train-root", help="data root of --train-on")
     run.add_argument("--train-fraction", type=float, default=1.0, help="use this fraction of training clips (SynRhythm Fig. 6); default 1")
-    run.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
+    run.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
     run.set_defaults(func=cmd_run)
 
     ex = sub.add_parser("explain", help="train a method on one fold and save its explanations (e.g. attention maps) of a few test clips")
@@ -245,13 +315,26 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="explain", help="output directory; default: %(default)s")
     ex.set_defaults(func=cmd_explain)
 
+    ins = sub.add_parser("inspect", help="draw one recording's landmarks, ROI regions, signals and spectra (is it the face, the signal or the estimator?)")
+    ins.add_argument("--dataset", default="synthetic", help="dataset name; default: %(default)s")
+    ins.add_argument("--data-root", help="where your copy of the dataset lives")
+    ins.add_argument("--recording", required=True, metavar="ID", help="recording id (as in results; a wrong id lists valid ones)")
+    ins.add_argument("--out", help="output directory; default: ./hrbench-inspect/<dataset>-<recording>/")
+    ins.add_argument("--method", default="pos", help="method whose pulse() is shown; default: %(default)s")
+    ins.add_argument("--frames", type=int, default=4, help="how many frames to draw; default: %(default)s")
+    ins.add_argument("--landmarker", default="mediapipe_litert", help="face landmarker plugin; default: %(default)s")
+    ins.add_argument("--seconds", metavar="A:B", help="only this span of the recording, in seconds (e.g. 10:40); default: all")
+    ins.add_argument("--protocol", default="subject_exclusive", help="protocol whose HR settings are used; default: %(default)s")
+    ins.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
+    ins.set_defaults(func=cmd_inspect)
+
 
     lb = sub.add_parser("leaderboard", help="render markdown leaderboards from the results store")
     lb.add_argument("--dataset", help="only this dataset")
     lb.add_argument("--protocol", help="only this protocol")
     lb.add_argument("--all", action="store_true", help="every dataset x protocol in the store (the default)")
     lb.add_argument("--by", choices=["scenario", "skin_tone", "subject", "hr_range"], help="also write a breakdown table by this field")
-    lb.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
+    lb.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
     lb.add_argument("--out", default="leaderboards", help="output directory; default: %(default)s")
     lb.set_defaults(func=cmd_leaderboard)
 
@@ -259,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("methods", nargs=2, metavar="METHOD")
     cmp_.add_argument("--dataset", default="synthetic")
     cmp_.add_argument("--protocol", default="subject_exclusive")
-    cmp_.add_argument("--store", help="results database (default: $HRBENCH_STORE or results/hrbench.sqlite)")
+    cmp_.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
     cmp_.set_defaults(func=cmd_compare)
 
     pl = sub.add_parser("plugins", help="list loaded plugins, their distributions and what they register")
@@ -269,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("action", nargs="?", choices=["list", "check"], default="list")
     ds.add_argument("name", nargs="?", help="adapter name, e.g. mahnob_hci")
     ds.add_argument("root", nargs="?", help="dataset root directory")
+    ds.add_argument("--deep", action="store_true", help="check: decode every frame too (slow; default decodes a few per recording)")
     ds.set_defaults(func=cmd_datasets)
 
     pr = sub.add_parser("protocols", help="list protocols and their hashes")
@@ -278,7 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

@@ -1,7 +1,11 @@
 """The results store: every per-clip and per-video prediction, with provenance.
 
 SQLite, one file (``--store``, ``$HRBENCH_STORE``, default
-``results/hrbench.sqlite``).  A *run* is identified by a key hashed from
+``$XDG_DATA_HOME/hrbench/results.sqlite``, i.e. ``~/.local/share/hrbench/``:
+outside any checkout, so a first run never dirties one; the committed
+``results/hrbench.sqlite`` behind the shipped leaderboards is written only by
+``benchmarks/run_leaderboards.sh``).  Readers (leaderboards, compare) open
+it read-only and never migrate it.  A *run* is identified by a key hashed from
 everything that determines its numbers -- method, effective parameters,
 profile, protocol hash, dataset fingerprint(s), seed, training fraction and
 hrbench version -- so re-running the same command finds its folds already
@@ -86,7 +90,12 @@ CREATE TABLE IF NOT EXISTS video_predictions (
 
 
 def default_store_path() -> Path:
-    return Path(os.environ.get("HRBENCH_STORE", "results/hrbench.sqlite"))
+    """``$HRBENCH_STORE``, else ``results.sqlite`` in the user's data directory."""
+    env = os.environ.get("HRBENCH_STORE")
+    if env:
+        return Path(env)
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "hrbench" / "results.sqlite"
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,18 @@ MIGRATIONS = (
 class Store:
     """One SQLite results file; opening it checks it is usable before any heavy work starts."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            if not self.path.is_file():
+                raise HrbenchError("results store not found; run `hrbench run` first or pass --store", self.path)
+            try:
+                self.db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
+                self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise HrbenchError(f"not a usable hrbench results store (SQLite: {exc})", self.path) from None
+            return
         if self.path.is_dir():
             raise HrbenchError("results store path is a directory; give a file such as results.sqlite", self.path)
         try:
@@ -184,6 +203,9 @@ class Store:
                     json.dumps(res.notes, sort_keys=True, default=str),
                 ),
             )
+
+    def has_column(self, table: str, column: str) -> bool:
+        return column in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
 
     def fold_notes(self, run_key: str) -> list[dict[str, Any]]:
         """Each stored fold's notes, in fold order."""

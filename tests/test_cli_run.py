@@ -108,7 +108,7 @@ def test_env_var_selects_plugins(thirdparty_site, monkeypatch):
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
     reg = get_registry(refresh=True)
     assert [p.name for p in reg.plugins] == ["thirdparty"]
-    assert set(reg.methods) == {"tp_green", "tp_mean", "tp_first_off"}
+    assert set(reg.methods) == {"tp_green", "tp_mean", "tp_first_off", "tp_nan", "tp_hz", "tp_needs_weights"}
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty,nope")
     from hrbench.errors import ConfigError
 

@@ -20,7 +20,10 @@ spectral peak".  Only the middle step differs, so each plugin implements
   is not finite (e.g. ICA failed on a degenerate clip) also yields ``NaN``.
 
 The helpers below are small numerical pieces shared by several methods
-(missing-frame filling, window placement, smoothness-priors detrending).
+(missing-frame filling, window lengths, the smoothness-priors cut-off);
+windowed overlap-add lives in :mod:`._overlap`.  A pulse that is exactly
+flat (e.g. grey R = G = B input to a projection that cancels it) has no
+heart rate: it is NaN, not the band edge a spectral peak picker would return.
 """
 
 from __future__ import annotations
@@ -77,34 +80,9 @@ def fill_missing_frames(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return filled, frac
 
 
-def window_starts(T: int, L: int, hop: float) -> np.ndarray:
-    """Start indices of windows of ``L`` frames, about ``hop`` apart, tiling ``[0, T)``.
-
-    The first window starts at 0 and the last ends at ``T`` exactly; windows
-    are spread evenly in between, so the hop is at most ``hop`` and the last
-    frames are never left uncovered (reference code that steps by exactly
-    ``hop`` drops up to a window of tail).
-    """
-    if L >= T:
-        return np.zeros(1, dtype=np.int64)
-    n_win = int(np.ceil((T - L) / hop)) + 1
-    return np.round(np.linspace(0, T - L, n_win)).astype(np.int64)
-
-
 def window_frames(seconds: float, fps: float, T: int, minimum: int = 2) -> int:
     """A window length in frames for ``seconds`` at ``fps``, within ``[minimum, T]``."""
     return int(min(T, max(minimum, round(seconds * fps))))
-
-
-def smoothness_priors_matrix(T: int, lam: float) -> np.ndarray:
-    """``(T, T)`` operator ``I - (I + lam^2 D2'D2)^-1`` of Tarvainen et al. (2002).
-
-    Applied to a signal it removes the smooth trend, keeping the stationary
-    part; one matrix serves every clip and channel of the same length.
-    """
-    eye = np.eye(T)
-    d2 = np.diff(eye, n=2, axis=0)  # (T-2, T) second-difference operator
-    return eye - np.linalg.inv(eye + lam**2 * (d2.T @ d2))
 
 
 def lambda_for_cutoff(cutoff_hz: float, fps: float) -> float:
@@ -152,6 +130,10 @@ class ClassicMethod(Method):
         out = np.full(rgb.shape[:2], np.nan)
         if usable.any():
             out[usable] = np.asarray(self.pulse(rgb[usable], float(clips.fps), clips.hr_settings), dtype=np.float64)
+        finite = np.isfinite(out).all(axis=-1)
+        flat = finite.copy()
+        flat[finite] = ~(out[finite].std(axis=-1) > 1e-12 * (np.abs(out[finite]).max(axis=-1) + 1e-300))
+        out[flat] = np.nan
         return out
 
     def predict(self, clips: Clips) -> np.ndarray:

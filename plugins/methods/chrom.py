@@ -19,25 +19,35 @@ changing conditions) and stitches the interval signals with Hann windows and
 1. windows of ``window_s`` seconds (default 1.6 s, the interval used by the
    widely used reference implementations, e.g. iPhys and rPPG-Toolbox, and
    by Wang et al. 2017 when comparing against CHROM; the paper only asks for
-   an interval covering at least one pulse period) tile the clip: the first
-   starts at frame 0, the last ends at the last frame, starts spread evenly
-   with a hop of at most half a window (reference code that steps by exactly
-   half a window leaves the tail of a clip uncovered);
+   an interval covering at least one pulse period), rounded to an even
+   number of frames ``L``, start every ``L / 2`` frames from frame 0; when
+   that grid does not end exactly at the clip's last frame one more window
+   ends there (reference code that steps by half a window leaves the tail
+   of a clip uncovered);
 2. in each window RGB is divided by the window's mean colour, ``Xs, Ys`` are
    formed and band-passed with the protocol's HR band (zero-phase Butterworth,
    :func:`hrbench.hr.bandpass`, the same filter the HR estimator uses; the
    paper's own filter is not specified closely enough to copy), applied as
-   one precomputed ``L x L`` matrix to all windows of all clips at once;
-3. ``S_w = (Xf - alpha Yf) * hann(L)`` (periodic Hann, which sums to one at
-   exactly half-window hop), overlap-added into the clip's pulse.
+   one precomputed ``L x L`` matrix to all windows of all clips at once
+   (long windows are filtered directly, so memory stays ``O(n T)``);
+3. ``S_w = Xf - alpha Yf`` is tapered and overlap-added (:func:`overlap_add`).
+
+Why the exact half-window hop: periodic Hann windows sum to exactly one at
+hop ``L / 2``, so inside the clip the stitched signal is the plain
+overlap-add the paper describes.  Spreading the windows evenly instead (hop
+slightly under ``L / 2``) makes the summed taper ripple at the hop rate --
+for 10 s clips at 30 fps a 23-frame hop, an amplitude modulation near
+78 bpm, inside the HR band.  Around the extra tail window the tapers sum to
+more than one, and there the sum is divided out, so each frame is a weighted
+average of the windows covering it; the first and last half window, covered
+by one window only, fade in and out as in the paper's overlap-add.
 
 A ``window_s`` at least as long as the clip gives the single-window variant
-(one ``alpha`` per clip, one Hann taper).  Short windows track changing
-light but estimate ``alpha`` from barely one pulse period at slow heart
-rates: on noisy synthetic clips with head-motion intensity jitter, 1.6 s
-windows misread (> 5 bpm) about 12 % of clips under 60 bpm, 3.2 s about 7 %,
-one window per 10 s clip about 2 % (POS: none).  The paper-like 1.6 s stays
-the default; ``--param window_s=...`` trades adaptivity for that.
+(one ``alpha`` per clip, one Hann taper).  Short windows track changing light but estimate
+``alpha`` from barely one pulse period at slow heart rates, so on noisy clips
+they misread slow heart rates more often than longer windows do (POS, whose
+windows are as short, is less affected).  The paper-like 1.6 s stays the
+default; ``--param window_s=...`` trades adaptivity for that.
 
 The stitched pulse is already band-limited, so the HR estimator is told not
 to band-pass it again (``prefiltered``): a second pass squares the filter's
@@ -50,16 +60,21 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal.windows import hann
 
 from hrbench.hookspecs import hookimpl
 from hrbench.hr import HRSettings, bandpass
 from hrbench.method import Param
 
-from ._classic import DEFAULT_HR, EPS, ClassicMethod, window_frames, window_starts
+from ._classic import DEFAULT_HR, EPS, ClassicMethod, window_frames
+from ._overlap import even_window, ola_starts, overlap_add
 
 #: Fewest frames per window: below this the in-window band-pass is meaningless.
 MIN_WINDOW_FRAMES = 8
+
+#: Longest window band-passed through a precomputed ``L x L`` matrix; longer
+#: windows (e.g. one window over a whole recording) are filtered directly so
+#: that memory stays linear in the clip length.
+MAX_MATRIX_FRAMES = 512
 
 
 @lru_cache(maxsize=32)
@@ -74,6 +89,14 @@ def window_bandpass_matrix(L: int, fps: float, band_hz: tuple[float, float], ord
     m = bandpass(np.eye(L), fps, band_hz, order)
     m.flags.writeable = False
     return m
+
+
+def window_bandpass(x: np.ndarray, fps: float, band_hz: tuple[float, float], order: int) -> np.ndarray:
+    """:func:`hrbench.hr.bandpass` along the last axis of ``x``, via the cached matrix for short windows."""
+    L = x.shape[-1]
+    if L <= MAX_MATRIX_FRAMES:
+        return x @ window_bandpass_matrix(L, fps, band_hz, order)
+    return bandpass(x, fps, band_hz, order)
 
 
 class ChromMethod(ClassicMethod):
@@ -96,19 +119,15 @@ class ChromMethod(ClassicMethod):
 
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
         n, T, _ = rgb.shape
-        L = window_frames(self.window_s, fps, T, minimum=MIN_WINDOW_FRAMES)
-        starts = window_starts(T, L, hop=L / 2)
+        L = even_window(window_frames(self.window_s, fps, T, minimum=MIN_WINDOW_FRAMES), T)
+        starts = ola_starts(T, L)
         seg = rgb[:, starts[:, None] + np.arange(L), :]  # (n, W, L, 3)
         cn = seg / np.maximum(seg.mean(axis=2, keepdims=True), EPS)
         r, g, b = cn[..., 0], cn[..., 1], cn[..., 2]
         xy = np.stack([3.0 * r - 2.0 * g, 1.5 * r + g - 1.5 * b])  # (2, n, W, L)
-        xf, yf = xy @ window_bandpass_matrix(L, fps, settings.band_hz, settings.filter_order)
+        xf, yf = window_bandpass(xy, fps, settings.band_hz, settings.filter_order)
         alpha = xf.std(axis=-1, keepdims=True) / np.maximum(yf.std(axis=-1, keepdims=True), EPS)
-        s = (xf - alpha * yf) * hann(L, sym=False)  # (n, W, L)
-        out = np.zeros((n, T))
-        for w, s0 in enumerate(starts):  # a handful of windows; clips stay vectorised
-            out[:, s0 : s0 + L] += s[:, w]
-        return out
+        return overlap_add(xf - alpha * yf, starts, T)
 
 
 @hookimpl

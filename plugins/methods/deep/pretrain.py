@@ -10,6 +10,13 @@ seed and :data:`CODE_VERSION`.  It is written atomically, so concurrent folds
 at worst train it twice and one identical file wins; it is read with
 ``torch.load(weights_only=True)``.
 
+The checkpoint's metadata carries its key and a SHA-256 of the weights.  A
+file that does not load (truncated, random bytes), whose weights do not
+match that checksum, whose key is another configuration's, or that does not
+fit the model, is reported in one line and trained again: the cache must
+never make a run fail or, worse, silently start from the wrong weights.
+Checkpoints from before the checksum count as stale.
+
 Each pretraining epoch draws ``maps_per_epoch`` *fresh* maps from a generator
 seeded by (seed, epoch): the synthetic database of the paper is effectively
 ``maps_per_epoch * epochs`` maps, each seen once, which generalises better per
@@ -18,14 +25,17 @@ step than revisiting a fixed set and costs nothing to store.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from hrbench.fsutil import stable_hash
+from hrbench.errors import HrbenchError
+from hrbench.fsutil import notice, stable_hash
 from hrbench.method import RunContext
 
 from .resnet import HRRegressor
@@ -72,6 +82,44 @@ def checkpoint_path(cache_dir: Path, key: dict[str, Any]) -> Path:
     return Path(cache_dir) / "checkpoints" / f"synrhythm-{stable_hash(key)}.pt"
 
 
+def state_checksum(state: dict[str, Any]) -> str:
+    """SHA-256 of a state dict (names, dtypes, shapes, values), independent of the file format."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"|{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())  # raw bytes: any dtype, bf16 included
+    return h.hexdigest()
+
+
+def load_cached(path: Path, model: HRRegressor, key: dict[str, Any]) -> str | None:
+    """Load a cached checkpoint into ``model``; None on success, else why it cannot be used.
+
+    ``model`` is left untouched unless the checkpoint is accepted.
+    """
+    try:
+        state, meta = load_checkpoint(path)
+    except HrbenchError:
+        return "unreadable (truncated or not a checkpoint)"
+    if not isinstance(meta, dict) or "state_sha256" not in meta:
+        return "written by an older hrbench (no checksum)"
+    if meta.get("key") != key:
+        return "computed for another configuration"
+    try:
+        if state_checksum(state) != meta["state_sha256"]:
+            return "checksum mismatch (damaged file)"
+    except (RuntimeError, TypeError, AttributeError, ValueError):
+        return "damaged weights"
+    # load_state_dict copies what fits before it raises: keep the starting weights to restore.
+    backup = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        model.load_state_dict(backup)
+        return f"does not fit the model ({type(exc).__name__})"
+    return None
+
+
 def synthetic_pretrain(
     model: HRRegressor,
     *,
@@ -88,9 +136,10 @@ def synthetic_pretrain(
     key = checkpoint_key(model, init, geometry, config, context.seed)
     path = checkpoint_path(context.cache_dir, key)
     if path.exists():
-        state, _meta = load_checkpoint(path)
-        model.load_state_dict(state)
-        return path, False
+        why = load_cached(path, model, key)
+        if why is None:
+            return path, False
+        notice(f"{path}: pretrained checkpoint {why}; training it again")
 
     context.say(
         f"{label}: {config.epochs} epochs x {config.maps_per_epoch} maps "
@@ -112,6 +161,7 @@ def synthetic_pretrain(
             seed=context.seed + 7919, device=context.device, advance=advance,
         )
     seconds = time.perf_counter() - start
-    save_checkpoint(path, model, {"key": key, "epoch_l1_bpm": losses, "seconds": seconds})
+    state_sha = state_checksum(model.state_dict())
+    save_checkpoint(path, model, {"key": key, "state_sha256": state_sha, "epoch_l1_bpm": losses, "seconds": seconds})
     context.say(f"{label}: done in {seconds:.0f} s, last-epoch L1 {losses[-1]:.1f} bpm")
     return path, True
