@@ -126,8 +126,10 @@ def _run_options(args: argparse.Namespace) -> Any:
         name=getattr(args, "name", None),
         train_fraction=getattr(args, "train_fraction", 1.0),
         skip_invalid=args.skip_invalid,
+        allow_outside=getattr(args, "allow_outside", False),
         landmarker=args.landmarker,
         workers=args.workers,
+        threads=getattr(args, "threads", None),
         store_path=Path(args.store) if getattr(args, "store", None) else None,
         cache_root=Path(args.cache) if args.cache else None,
         device=args.device,
@@ -199,15 +201,135 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    """List plugins; with ``--check``, run the conformance kit over everything they register.
+
+    Exit status 1 when a plugin failed to load or (with ``--check``) a check failed,
+    so CI of a plugin package can run ``hrbench plugins --check``.
+    """
     from .plugins import get_registry
 
     reg = get_registry()
     t = Table(title="hrbench plugins (entry-point group 'hrbench')")
     for col in ("Plugin", "Distribution", "Version", "Registers", "Status"):
         t.add_column(col)
-    for p in reg.plugins:
+    rows = ([reg.core] if reg.core else []) + list(reg.plugins)
+    for p in rows:
         regs = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(p.registered.items()))
-        t.add_row(p.name, p.distribution, p.version, regs, f"[red]failed: {p.error}[/]" if p.error else "[green]ok[/]")
+        name = f"{p.name} (core)" if p is reg.core else p.name
+        t.add_row(name, p.distribution, p.version, regs, f"[red]failed: {escape(p.error)}[/]" if p.error else "[green]ok[/]")
+    Console(width=200).print(t)
+    failed = bool(reg.failed())
+    if not getattr(args, "check", False):
+        return 0
+    from .testing import check_registry
+
+    results = check_registry(fast_supervised=not getattr(args, "full", False))
+    ct = Table(title="conformance checks (hrbench.testing)" + ("" if getattr(args, "full", False) else "; supervised methods: class contract only (--full trains them)"))
+    for col in ("Kind", "Name", "Passed", "Skipped", "Failed"):
+        ct.add_column(col, justify="right" if col in ("Passed", "Skipped", "Failed") else "left")
+    by: dict[tuple[str, str], list[Any]] = {}
+    for r in results:
+        by.setdefault((r.kind, r.name), []).append(r)
+    for (kind, name), rs in by.items():
+        n = {s: sum(r.status == s for r in rs) for s in ("passed", "skipped", "failed")}
+        ct.add_row(kind, name, str(n["passed"]), str(n["skipped"]), f"[red]{n['failed']}[/]" if n["failed"] else "0")
+    out = Console(width=200)
+    out.print(ct)
+    bad = [r for r in results if r.status == "failed"]
+    for r in bad:
+        out.print(f"[red]FAILED[/] {r.kind} {escape(r.name)} {r.check}: {escape(r.detail)}", highlight=False, soft_wrap=True)
+    return 1 if bad or failed else 0
+
+
+def _describe_param(p: Any) -> tuple[str, str, str]:
+    """(default, type, range) of a Param, as `hrbench methods NAME` prints them."""
+    if p.choices is not None:
+        rng = "one of " + ", ".join(map(repr, p.choices))
+    elif p.low is not None or p.high is not None:
+        rng = f"{'' if p.low is None else p.low} .. {'' if p.high is None else p.high}"
+    else:
+        rng = ""
+    return repr(p.default), getattr(p.type, "__name__", str(p.type)), rng
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    """List methods, or describe one: what it needs, its parameters and profiles."""
+    from .plugins import get_registry
+
+    reg = get_registry()
+    out = Console(width=160) if not sys.stdout.isatty() else Console()
+    if not args.name:
+        t = Table(title="hrbench methods (`hrbench methods NAME` for details)")
+        for col in ("Method", "Supervised", "ROI scheme", "Plugin", "Description"):
+            t.add_column(col)
+        for name, cls in sorted(reg.methods.items()):
+            t.add_row(name, "yes" if cls.supervised else "no", cls.roi_scheme, reg.owner.get(("methods", name), "?"), escape(cls.description))
+        out.print(t)
+        return 0
+    cls = reg.method(args.name)
+    out.print(f"[bold]{escape(cls.name)}[/]  (plugin {escape(reg.owner.get(('methods', cls.name), '?'))})", highlight=False)
+    facts = [
+        ("description", cls.description or "-"),
+        ("citation", cls.citation or "-"),
+        ("supervised", "yes" if cls.supervised else "no"),
+        ("produces_pulse", "yes" if cls.produces_pulse else "no"),
+        ("ROI scheme", cls.roi_scheme),
+    ]
+    if getattr(cls, "train_clip_factor", 1.0) != 1.0:
+        facts.append(("train_clip_factor", str(cls.train_clip_factor)))
+    for k, v in facts:
+        out.print(f"  {k + ':':18s}{escape(str(v))}", highlight=False, soft_wrap=True)
+    if cls.params:
+        t = Table(title="parameters (--param KEY=VALUE)")
+        for col in ("Name", "Default", "Type", "Range", "Help"):
+            t.add_column(col)
+        for k, p in cls.params.items():
+            default, typ, rng = _describe_param(p)
+            t.add_row(k, escape(default), typ, escape(rng), escape(p.help))
+        out.print(t)
+    else:
+        out.print("  no parameters")
+    profiles = {"default": {}, **cls.profiles}
+    for prof, overrides in profiles.items():
+        sets = ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "the parameter defaults"
+        out.print(f"  profile [bold]{escape(prof)}[/]: {escape(sets)}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """List stored runs, or delete some (with their folds and predictions) in one transaction."""
+    from .runs import list_runs, remove_runs
+    from .store import Store, default_store_path
+
+    path = Path(args.store) if args.store else default_store_path()
+    if args.action == "rm":
+        if not args.keys:
+            raise HrbenchError("usage: hrbench runs rm KEY [KEY ...] --store PATH (see `hrbench runs list`)")
+        if not args.store:
+            raise HrbenchError("hrbench runs rm needs --store PATH (deleting is never done on an implied store)")
+        if not path.is_file():
+            raise HrbenchError("results store not found", path)
+        store = Store(path)
+        try:
+            counts = remove_runs(store, args.keys)
+        finally:
+            store.close()
+        n_runs = counts.get("runs", 0)
+        rest = ", ".join(f"{n} {t}" for t, n in counts.items() if t != "runs")
+        print(f"deleted {n_runs} run(s) ({rest}) from {path}")
+        return 0
+    if not path.exists():
+        raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
+    store = Store(path, readonly=True)
+    try:
+        rows = list_runs(store)
+    finally:
+        store.close()
+    t = Table(title=f"runs in {path}")
+    for col in ("Key", "Method", "Dataset", "Protocol", "Seed", "Complete", "Created"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.key, escape(r.method), escape(r.dataset), escape(r.protocol), str(r.seed), "yes" if r.complete else "[yellow]no[/]", r.created)
     Console(width=200).print(t)
     return 0
 
@@ -222,7 +344,9 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise HrbenchError("usage: hrbench datasets check NAME [ROOT]")
-    adapter = reg.dataset(args.name)()
+    from .prepare import make_adapter
+
+    adapter = make_adapter(reg, args.name, getattr(args, "allow_outside", False))
     root = Path(args.root) if args.root else adapter.default_root()
     if root is None:
         raise HrbenchError(f"dataset {args.name} needs a ROOT directory")
@@ -286,8 +410,10 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
                    help="train supervised methods with N seeds (--seed, --seed+1, ...); boards show mean and spread; default 1")
     p.add_argument("--name", metavar="LABEL", help="board label of the dataset (default: the adapter's name; the folder adapter adds the data folder's name)")
     p.add_argument("--skip-invalid", action="store_true", help="skip malformed recordings (recorded with the run) instead of stopping")
+    p.add_argument("--allow-outside", action="store_true", help="let a dataset manifest (folder adapter) name files outside its folder")
     p.add_argument("--landmarker", default="mediapipe_litert", help="face landmarker plugin; default: %(default)s")
-    p.add_argument("--workers", type=int, help="processes for trace extraction (default: number of cores)")
+    p.add_argument("--workers", type=_int_arg("--workers"), help="processes for trace extraction (default: one per usable CPU; capped at the CPUs)")
+    p.add_argument("--threads", type=_int_arg("--threads"), help="threads per process for torch/BLAS/OpenCV (default: CPUs shared out so workers x threads <= CPUs)")
     p.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
     p.add_argument("--device", help="device for deep methods: cpu, cuda or cuda:N (default: cuda if available)")
 
@@ -338,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--out", default="leaderboards", help="output directory; default: %(default)s")
     lb.set_defaults(func=cmd_leaderboard)
 
-    cmp_ = sub.add_parser("compare", help="paired significance test of two methods (Wilcoxon signed-rank)")
+    cmp_ = sub.add_parser("compare", help="subject-level paired test of two methods (sign-flip permutation; Wilcoxon on subjects)")
     cmp_.add_argument("methods", nargs=2, metavar="METHOD")
     cmp_.add_argument("--dataset", default="synthetic")
     cmp_.add_argument("--protocol", default="subject_exclusive")
@@ -346,13 +472,26 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.set_defaults(func=cmd_compare)
 
     pl = sub.add_parser("plugins", help="list loaded plugins, their distributions and what they register")
+    pl.add_argument("--check", action="store_true", help="also run the conformance kit (hrbench.testing) over every registered plugin")
+    pl.add_argument("--full", action="store_true", help="with --check: also train supervised methods (slow for deep ones)")
     pl.set_defaults(func=cmd_plugins)
+
+    me = sub.add_parser("methods", help="list methods, or show one's description, citation, ROI scheme, parameters and profiles")
+    me.add_argument("name", nargs="?", help="method name")
+    me.set_defaults(func=cmd_methods)
+
+    ru = sub.add_parser("runs", help="list stored runs, or delete runs with their folds and predictions")
+    ru.add_argument("action", nargs="?", choices=["list", "rm"], default="list")
+    ru.add_argument("keys", nargs="*", metavar="KEY", help="rm: run keys (or unique prefixes) from `hrbench runs list`")
+    ru.add_argument("--store", help="results database (default for list: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite; rm requires it)")
+    ru.set_defaults(func=cmd_runs)
 
     ds = sub.add_parser("datasets", help="list dataset adapters, or check a copy of a dataset")
     ds.add_argument("action", nargs="?", choices=["list", "check"], default="list")
     ds.add_argument("name", nargs="?", help="adapter name, e.g. mahnob_hci")
     ds.add_argument("root", nargs="?", help="dataset root directory")
     ds.add_argument("--deep", action="store_true", help="check: decode every frame too (slow; default decodes a few per recording)")
+    ds.add_argument("--allow-outside", action="store_true", help="let a dataset manifest (folder adapter) name files outside its folder")
     ds.set_defaults(func=cmd_datasets)
 
     pr = sub.add_parser("protocols", help="list protocols and their hashes")
@@ -369,16 +508,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    from .executor import handle_termination
+    from .fsutil import set_cache_root
+
     try:
-        return int(args.func(args) or 0)
+        if getattr(args, "cache", None):
+            set_cache_root(args.cache)  # every cache, the embedded dataset included
+        with handle_termination():
+            return int(args.func(args) or 0)
     except HrbenchError as exc:
         if os.environ.get("HRBENCH_DEBUG"):
             raise
         print(f"hrbench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("hrbench: interrupted; run the same command again to resume (finished work is kept)", file=sys.stderr)
-        return 130
+        return int(getattr(exc, "exit_code", 130))
+    finally:
+        if getattr(args, "cache", None):
+            set_cache_root(None)  # a library caller's next call starts from its own environment
 
 
 if __name__ == "__main__":

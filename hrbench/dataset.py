@@ -12,21 +12,44 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from .recording import Recording
+
+Severity = Literal["error", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a dataset copy, with the file it concerns."""
+    """One thing wrong with a dataset copy, with the file it concerns.
+
+    ``severity`` is ``"error"`` (the recording is unusable; the default, so
+    existing ``Problem(path, message, rid)`` calls keep their meaning) or
+    ``"warning"`` (reported, not blocking).
+    """
 
     path: str
     message: str
     recording_id: str | None = None
+    severity: Severity = "error"
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        tag = "" if self.is_error else "warning: "
+        return f"{self.path}: {tag}{self.message}"
+
+
+def errors_only(problems: list[Problem]) -> list[Problem]:
+    """The problems that make a recording unusable (what a run stops on)."""
+    return [p for p in problems if p.is_error]
 
 
 class DatasetAdapter(ABC):
@@ -65,6 +88,12 @@ class DatasetAdapter(ABC):
         """
         return self.scan(root), []
 
-    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        """Deep validation for ``hrbench datasets check`` (may read signals)."""
+    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
+        """Deep validation for ``hrbench datasets check`` (may read signals).
+
+        Returns the recordings without an error-severity problem (warnings do
+        not make a recording unusable) and every problem found, errors and
+        warnings.  ``deep`` asks for the expensive checks too (decoding every
+        frame); adapters without any may ignore it.
+        """
         return self.scan_with_problems(root)

@@ -1,43 +1,206 @@
 """One executor interface for per-recording work.
 
-``LocalExecutor`` runs tasks in a process pool sized to the cores (or inline
-with ``workers=1``, which tests and debuggers prefer).  Workers are started
-with ``spawn`` so they never inherit a parent's torch / OpenMP state.  A
-cluster backend (e.g. Ray) would implement the same ``imap`` and be chosen by
-a flag; it is not shipped yet.
+``LocalExecutor`` runs tasks in a process pool sized to the usable CPUs (or
+inline with ``workers=1``, which tests and debuggers prefer).  Workers are
+started with ``spawn`` so they never inherit a parent's torch / OpenMP
+state.  A cluster backend (e.g. Ray) would implement the same ``imap`` and
+be chosen by a flag; it is not shipped yet.
+
+Workers never outlive the run that started them.  Why it needs code: a
+pool worker blocks on its task queue, whose write end every worker also
+holds, so when the parent is killed (``kill -9``, OOM killer, a closed
+terminal) nothing ever tells it to stop -- it finishes its queued tasks and
+idles forever (~150 MB each).  So each worker (:func:`worker_initializer`)
+
+* asks Linux to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``
+  through ``prctl``), and
+* runs a watchdog thread that polls ``os.getppid()`` (other systems, and
+  the window before ``prctl`` took effect);
+
+and on SIGTERM it unwinds the current task (so atomic writes remove their
+temporary files) and exits, with a hard ``os._exit`` a moment later in
+case the task does not unwind.  Workers ignore SIGINT: Ctrl-C reaches the
+whole process group, and the parent decides.
+
+In the parent, SIGTERM raises :class:`Interrupted` (a ``KeyboardInterrupt``
+subclass, so the command line's "interrupted, rerun to resume" path
+handles both) while tasks run; on either, pending tasks are cancelled and
+the workers terminated before the exception propagates.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from .threads import resolve_workers, usable_cpus
+
+_PR_SET_PDEATHSIG = 1
+#: Seconds between the watchdog's parent checks, and the grace before a hard exit.
+WATCHDOG_PERIOD_S = 0.5
+HARD_EXIT_AFTER_S = 1.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM, SIGINT); finished work is kept.
+
+    A ``KeyboardInterrupt`` so that every ``except KeyboardInterrupt`` that
+    turns Ctrl-C into "interrupted: rerun the same command to resume"
+    handles a ``kill`` the same way.  ``exit_code`` is the conventional
+    128 + signal number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return usable_cpus()
+
+
+@contextlib.contextmanager
+def handle_termination(signals: tuple[int, ...] = (signal.SIGTERM,)) -> Iterator[None]:
+    """Within the block, the given signals raise :class:`Interrupted` in the main thread.
+
+    Outside the main thread (where Python cannot install handlers) it does
+    nothing.  The previous handlers are restored on exit.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_interrupted(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, raise_interrupted) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+# -- worker side ------------------------------------------------------------------
+
+
+def _set_parent_death_signal(signum: int) -> bool:
+    """Ask the kernel to send ``signum`` to this process when its parent exits (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _hard_exit_later(code: int) -> None:
+    t = threading.Timer(HARD_EXIT_AFTER_S, os._exit, args=(code,))
+    t.daemon = True
+    t.start()
+
+
+def _on_worker_term(signum: int, _frame: object) -> None:
+    _hard_exit_later(128 + signum)
+    raise SystemExit(128 + signum)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_PERIOD_S)
+        if os.getppid() != parent_pid:
+            with contextlib.suppress(OSError):
+                os.kill(os.getpid(), signal.SIGTERM)  # unwind via the handler ...
+            time.sleep(HARD_EXIT_AFTER_S)
+            os._exit(128 + signal.SIGTERM)  # ... or not
+
+
+def worker_initializer(parent_pid: int, user_init: Callable[..., Any] | None, user_args: tuple[Any, ...]) -> None:
+    """Pool worker initializer: die with the parent, ignore Ctrl-C, then the caller's initializer.
+
+    Public so that other process pools (the synthetic dataset generator's)
+    give their workers the same lifetime: ``initializer=worker_initializer,
+    initargs=(os.getpid(), own_init, own_args)``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_worker_term)
+    _set_parent_death_signal(signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(128 + signal.SIGTERM)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="hrbench-parent-watchdog", daemon=True).start()
+    if user_init is not None:
+        user_init(*user_args)
+
+
+# -- parent side ------------------------------------------------------------------
+
+
+def stop_pool(pool: ProcessPoolExecutor, pending: Iterable[Future[Any]]) -> None:
+    """Cancel what has not started and terminate the workers (they run no task to completion)."""
+    for fut in pending:
+        fut.cancel()
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    deadline = time.monotonic() + HARD_EXIT_AFTER_S + 1.0
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
 
 
 class LocalExecutor:
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or default_workers()
+    """Process pool for per-recording tasks; see the module docstring for its lifetime rules."""
+
+    def __init__(self, workers: int | None = None, initializer: Callable[..., Any] | None = None,
+                 initargs: tuple[Any, ...] = ()) -> None:
+        """``workers``: None = one per usable CPU; 0 or negative is a ConfigError; above the CPUs, capped."""
+        self.workers, self.note = resolve_workers(workers)
+        self.initializer = initializer
+        self.initargs = initargs
 
     def imap(self, fn: Callable[..., Any], items: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any, BaseException | None]]:
-        """Yield ``(index, result, error)`` as tasks finish; errors are returned, not raised."""
+        """Yield ``(index, result, error)`` as tasks finish; errors are returned, not raised.
+
+        SIGTERM (and Ctrl-C) while tasks run stops the pool -- pending tasks
+        cancelled, workers terminated -- and raises :class:`Interrupted` /
+        ``KeyboardInterrupt``.
+        """
         items = list(items)
         if self.workers <= 1 or len(items) <= 1:
-            for i, args in enumerate(items):
-                try:
-                    yield i, fn(*args), None
-                except Exception as exc:  # noqa: BLE001
-                    yield i, None, exc
+            with handle_termination():
+                for i, args in enumerate(items):
+                    try:
+                        res = fn(*args)
+                    except Exception as exc:  # noqa: BLE001
+                        yield i, None, exc
+                    else:
+                        yield i, res, None
             return
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
-            pending: dict[Future[Any], int] = {pool.submit(fn, *args): i for i, args in enumerate(items)}
+        with handle_termination():
+            pool = ProcessPoolExecutor(
+                max_workers=min(self.workers, len(items)), mp_context=ctx, initializer=worker_initializer,
+                initargs=(os.getpid(), self.initializer, self.initargs),
+            )
+            pending: dict[Future[Any], int] = {}
             try:
+                pending = {pool.submit(fn, *args): i for i, args in enumerate(items)}
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
@@ -45,6 +208,7 @@ class LocalExecutor:
                         exc = fut.exception()
                         yield i, (None if exc else fut.result()), exc
             except BaseException:
-                for fut in pending:
-                    fut.cancel()
+                # Interrupted, Ctrl-C, or the consumer stopped iterating (GeneratorExit).
+                stop_pool(pool, pending)
                 raise
+            pool.shutdown(wait=True)

@@ -136,6 +136,8 @@ def spectral_hr(x: np.ndarray, fs: float, settings: HRSettings = HRSettings(), *
     (not at the band's edge bins).
     """
     bpm, band_spec = hr_spectrum(x, fs, settings, filtered=filtered)
+    # A flat signal has no heart rate (its "peak" would be a band edge): NaN.
+    flat = ~(band_spec.max(axis=-1) > 1e-20 * max(1.0, float(np.nanmax(np.abs(x))) ** 2 if np.size(x) else 1.0))
     k = np.argmax(band_spec, axis=-1)
     km = np.clip(k - 1, 0, band_spec.shape[-1] - 1)
     kp = np.clip(k + 1, 0, band_spec.shape[-1] - 1)
@@ -145,7 +147,7 @@ def spectral_hr(x: np.ndarray, fs: float, settings: HRSettings = HRSettings(), *
     with np.errstate(invalid="ignore", divide="ignore"):
         delta = np.where((denom < 0) & (km != k) & (kp != k), 0.5 * (a - c) / denom, 0.0)
     d_bpm = bpm[1] - bpm[0]
-    return bpm[k] + np.clip(delta, -0.5, 0.5) * d_bpm
+    return np.where(flat, np.nan, bpm[k] + np.clip(delta, -0.5, 0.5) * d_bpm)
 
 
 #: The estimator by the name the issue tracker and plugin authors look for.
@@ -197,7 +199,10 @@ def signal_hr(sig: Signal, t0: float, t1: float, settings: HRSettings = HRSettin
     fs = sig.fs if sig.times is None else (len(t) - 1) / (t[-1] - t[0])
     if sig.kind == "ecg":
         return ecg_hr(values, fs, settings)
-    return float(spectral_hr(values, fs, settings))
+    hr = float(spectral_hr(values, fs, settings))
+    if not np.isfinite(hr):
+        raise ValueError(f"the signal is flat over [{t0:.2f}, {t1:.2f}) s: no heart rate to read")
+    return hr
 
 
 def reference_hr(rec: Recording, sig: Signal, windows: np.ndarray, settings: HRSettings) -> np.ndarray:

@@ -12,6 +12,7 @@ within-database number with a wrong label.
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from collections.abc import Callable
@@ -71,6 +72,17 @@ class DataOptions:
     landmarker: str
     workers: int | None
     cache_root: Path
+    allow_outside: bool = False
+
+
+def make_adapter(registry: Registry, name: str, allow_outside: bool = False) -> DatasetAdapter:
+    """An adapter instance; ``--allow-outside`` goes only to adapters that read user manifests."""
+    cls = registry.dataset(name)
+    if not allow_outside:
+        return cls()
+    if "allow_outside" not in inspect.signature(cls).parameters:
+        raise ConfigError(f"--allow-outside: dataset {name} reads no manifest of paths (it applies to e.g. folder)")
+    return cls(allow_outside=True)
 
 
 def dataset_label(adapter: DatasetAdapter, name: str, root: Path, explicit: str | None) -> str:
@@ -104,7 +116,7 @@ class DataPrep:
 
     # -- steps ------------------------------------------------------------
     def scan(self, name: str, root: Path | None) -> tuple[DatasetAdapter, Path, list[Recording], list[Problem]]:
-        adapter: DatasetAdapter = self.reg.dataset(name)()
+        adapter = make_adapter(self.reg, name, self.o.allow_outside)
         root = root or adapter.default_root()
         if root is None:
             raise ConfigError(f"dataset {name} needs --data-root (where your copy lives)")

@@ -23,6 +23,12 @@ Schemes:
   the face contour horizontally and from below the eyes to the mouth corners
   vertically, resized to 100 x 200 pixels and cut into 10 x 20 = 200 blocks of
   10 x 10 pixels, row-major.
+
+Registration: schemes are registered through the ``register_roi_schemes``
+hook (:mod:`hrbench.hookspecs`).  The three built-ins above are registered by
+the core's own hookimpl below, exactly as a plugin registers its scheme, and
+:func:`get_scheme` looks names up in the plugin registry -- so a plugin can
+add a scheme (it cannot replace a built-in: names are unique).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import cv2
 import numpy as np
 
 from . import landmarks as lm
+from .errors import ConfigError
+from .hookspecs import hookimpl
 
 
 class RoiScheme(ABC):
@@ -153,11 +161,45 @@ def rgb_to_yuv(traces: np.ndarray) -> np.ndarray:
     return traces @ RGB_TO_YUV.T
 
 
+#: The built-in schemes (registered by the core through :func:`register_roi_schemes`).
+#: The runner measures all of them in one pass over a video; a plugin's scheme
+#: is measured only when a method asks for it.
 ROI_SCHEMES: dict[str, type[RoiScheme]] = {s.name: s for s in (FaceSkin, CheekGrid, FaceGrid)}
 
 
+@hookimpl
+def register_roi_schemes(register) -> None:  # noqa: ANN001 - pluggy passes a callable
+    """The core's own hookimpl: the built-in schemes, registered like a plugin's."""
+    for cls in ROI_SCHEMES.values():
+        register(cls)
+
+
+class UnknownRoiScheme(ConfigError, KeyError):
+    """No registered scheme has this name (a KeyError, as before the registry existed)."""
+
+    __str__ = ConfigError.__str__  # KeyError would quote the message
+
+
+def scheme_class(name: str) -> type[RoiScheme]:
+    """The registered scheme class called ``name``.
+
+    Built-ins are answered without loading the plugin registry: worker
+    processes (spawned, fresh) measure them on every video, and no plugin can
+    register a built-in's name, so the answer is the registry's.
+    """
+    cls = ROI_SCHEMES.get(name)
+    if cls is not None:
+        return cls
+    from .plugins import get_registry
+
+    reg = get_registry()
+    if name in reg.roi_schemes:
+        return reg.roi_schemes[name]
+    known = ", ".join(sorted(reg.roi_schemes)) or ", ".join(sorted(ROI_SCHEMES))
+    failed = "".join(f"; plugin {p.name!r} failed to load: {p.error}" for p in reg.plugins if p.error)
+    raise UnknownRoiScheme(f"unknown ROI scheme {name!r}; known: {known}{failed}")
+
+
 def get_scheme(name: str) -> RoiScheme:
-    try:
-        return ROI_SCHEMES[name]()
-    except KeyError:
-        raise KeyError(f"unknown ROI scheme {name!r}; known: {', '.join(sorted(ROI_SCHEMES))}") from None
+    """An instance of the registered scheme ``name`` (UnknownRoiScheme, a KeyError, if none)."""
+    return scheme_class(name)()

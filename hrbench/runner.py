@@ -49,6 +49,7 @@ from .protocol import Protocol, find_protocol
 from .provenance import command_line, display_path, resolve_device, torch_threads, versions  # noqa: F401 - command_line re-exported
 from .sampling import round_robin
 from .store import FoldResult, Store, default_store_path
+from .threads import apply_threads, configure_threads
 
 DEFAULT_LANDMARKER = "mediapipe_litert"
 
@@ -68,8 +69,10 @@ class RunOptions:
     name: str | None = None  # board label of the test dataset (default: the adapter's name)
     train_fraction: float = 1.0
     skip_invalid: bool = False
+    allow_outside: bool = False  # manifests may name files outside their folder
     landmarker: str = DEFAULT_LANDMARKER
     workers: int | None = None
+    threads: int | None = None  # threads per process (--threads); default: the CPUs shared out
     store_path: Path | None = None
     cache_root: Path | None = None
     device: str | None = None
@@ -112,13 +115,27 @@ def scoped_params(params: dict[str, str], classes: dict[str, type[Method]]) -> d
     return out
 
 
+#: Note keys that count events; a run's count is the sum over its folds.
+COUNT_SUFFIXES = ("_count", "_clips", "_predictions", "_not_converged", "_without_prediction")
+
+
+def is_count_note(key: str) -> bool:
+    """Events counted in a fold (``nan_clips``), not per-fold sizes (``train_clips``)."""
+    return not key.startswith("train_") and (key.startswith("n_") or key.endswith(COUNT_SUFFIXES))
+
+
 def aggregate_notes(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run's notes from its folds' notes: counts summed, facts kept once, differing facts listed per fold."""
+    """One run's notes from its folds' notes.
+
+    Counts (:data:`COUNT_SUFFIXES`, ``n_*``) are summed; any other value is
+    kept once when every fold recorded the same, else listed per fold (so a
+    run that trained its checkpoint in fold 1 and reused it after says both).
+    """
     keys = sorted({k for n in per_fold for k in n})
     out: dict[str, Any] = {}
     for k in keys:
         vals = [n[k] for n in per_fold if k in n]
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals) and not k.endswith(("_bpm", "_s")):
+        if is_count_note(k) and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
             out[k] = sum(vals)
         elif all(v == vals[0] for v in vals):
             out[k] = vals[0]
@@ -186,6 +203,10 @@ class Runner:
         if opts.profile != "default" and not any(opts.profile in (c.profiles or {}) for c in self.method_classes.values()):
             raise ConfigError(f"no selected method has a profile named {opts.profile!r}")
         self.device = resolve_device(opts.device) if any(c.supervised for c in self.method_classes.values()) else "cpu"
+        # One place decides threads: workers x threads <= the CPUs given.
+        self.thread_plan = configure_threads(opts.workers, opts.threads)
+        for note in self.thread_plan.notes:
+            self._say(f"[dim]{escape(note)}[/]")
 
     def _profile(self, cls: type[Method]) -> str:
         return self.opts.profile if self.opts.profile in (cls.profiles or {}) else "default"
@@ -193,7 +214,7 @@ class Runner:
     def _prep(self, hub: _Hub) -> DataPrep:
         o = self.opts
         data = DataOptions(o.dataset, o.data_root, o.train_on, o.train_root, o.name, o.skip_invalid, o.landmarker,
-                           o.workers, self.cache_root)
+                           self.thread_plan.workers, self.cache_root, o.allow_outside)
         return DataPrep(data, self.protocol, self.method_classes, self.reg, hub.task, self._say)
 
     def _say(self, message: str) -> None:
@@ -216,6 +237,7 @@ class Runner:
             with hub.progress:
                 prepper = self._prep(hub)
                 prep = prepper.run(timings)
+                apply_threads(self.thread_plan.main_threads)  # the pool is closed: training may use them all
                 for name, cls in self.method_classes.items():
                     for seed in self.seeds(cls):
                         key, reason = self._run_method(name, cls, seed, prepper, prep, store, hub)
@@ -271,7 +293,7 @@ class Runner:
             "dataset_fingerprint": prep.fingerprint,
             "seed": seed,
             "train_fraction": o.train_fraction,
-            "versions_json": json.dumps(versions(), sort_keys=True),
+            "versions_json": json.dumps({**versions(), "thread_plan": self.thread_plan.as_dict()}, sort_keys=True, default=str),
             "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in prep.skipped])),
             "n_folds": n_folds,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -332,5 +354,6 @@ class Runner:
         notes = aggregate_notes(per_fold)
         if prep.warnings:
             notes["dataset_warnings"] = len(prep.warnings)
-        store.update_run(key, notes_json=json.dumps(notes, sort_keys=True, default=str), threads=torch_threads(), complete=1)
+        store.update_run(key, notes_json=json.dumps(notes, sort_keys=True, default=str),
+                         threads=torch_threads() or self.thread_plan.main_threads, complete=1)
         return key, None

@@ -11,11 +11,20 @@ Cache layout: ``<cache>/traces/<key>.npz`` (``np.savez``, no pickle, written
 atomically), ``key = hash(video fingerprint, scheme + version, landmarker +
 version, TRACE_CODE_VERSION)``.  An interrupted run keeps every recording it
 finished; a restart extracts only the rest.
+
+Each entry also stores what it was computed from (video fingerprint, scheme
+and version, landmarker, code version) and a checksum of its arrays
+(:func:`hrbench.fsutil.save_npz_verified`).  Why: the key only names the
+file; a truncated copy, random bytes, or another recording's entry copied
+to this name would otherwise be used (or crash the run).  An entry that
+fails verification is reported in one line and extracted again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +32,15 @@ import numpy as np
 
 from . import TRACE_CODE_VERSION
 from .errors import HrbenchError, RecordingError
-from .fsutil import file_fingerprint, load_npz, save_npz_atomic, stable_hash, tree_fingerprint
+from .fsutil import (
+    StaleEntry,
+    file_fingerprint,
+    load_npz_verified,
+    notice,
+    save_npz_verified,
+    stable_hash,
+    tree_fingerprint,
+)
 from .plugins import Registry
 from .recording import Recording
 from .roi import get_scheme
@@ -68,12 +85,59 @@ def cache_path(cache_root: Path, key: str) -> Path:
     return cache_root / "traces" / key[:2] / f"{key}.npz"
 
 
-def load_traces(path: Path) -> Traces:
+def entry_meta(fingerprint: str, scheme: str, landmarker_tag_: str) -> dict[str, str]:
+    """What a trace entry was computed from; stored in it and compared on every read."""
+    return {"video_fingerprint": fingerprint, "scheme": f"{scheme}@{get_scheme(scheme).version}",
+            "landmarker": landmarker_tag_, "code_version": TRACE_CODE_VERSION}
+
+
+def _traces_from(d: dict[str, np.ndarray]) -> Traces:
     try:
-        d = load_npz(path)
-        return Traces(d["values"], d["valid"].astype(bool), d["times"], float(d["fps"]))
-    except (OSError, KeyError, ValueError) as exc:
-        raise HrbenchError(f"corrupt trace cache entry ({exc}); delete it to re-extract", path) from None
+        values, valid, times, fps = d["values"], d["valid"].astype(bool), d["times"], float(d["fps"])
+    except (KeyError, TypeError, ValueError):
+        raise StaleEntry("missing arrays") from None
+    if values.ndim != 3 or values.shape[1] != len(valid) or len(times) != len(valid) or not fps > 0:
+        raise StaleEntry("inconsistent array shapes")
+    return Traces(values, valid, times, fps)
+
+
+def read_entry(path: Path, expect: dict[str, str] | None = None) -> Traces:
+    """Traces of a verified entry, or :class:`~hrbench.fsutil.StaleEntry` saying why it cannot be used."""
+    return _traces_from(load_npz_verified(Path(path), expect or {}))
+
+
+def verify_entry(path: Path, expect: dict[str, str], notice_: Callable[[str], None] | None = None) -> bool:
+    """True if the entry at ``path`` can be used; else say why in one line (unless it is just missing).
+
+    A stale entry is removed after the notice, so that whoever extracts it
+    next (often a worker process) finds it missing rather than reporting it
+    a second time; it is a cache file this code wrote, never user data.
+    """
+    path = Path(path)
+    if not path.exists():
+        return False
+    try:
+        read_entry(path, expect)
+    except StaleEntry as exc:
+        (notice_ or notice)(f"{path}: trace cache entry {exc.reason}; extracting it again")
+        with contextlib.suppress(OSError):  # read-only cache: extraction overwrites it or says why not
+            path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def load_traces(path: Path, expect: dict[str, str] | None = None) -> Traces:
+    """Load a cache entry that :func:`cached_paths` / :func:`extract_and_cache` verified.
+
+    Still checks the checksum (a file can change between the check and the
+    read) and, given ``expect`` (:func:`entry_meta`), what it was computed
+    from.  Failure is a one-line :class:`RecordingError` naming the file,
+    which ``--skip-invalid`` can skip; rerunning re-extracts it.
+    """
+    try:
+        return read_entry(path, expect)
+    except StaleEntry as exc:
+        raise RecordingError(f"trace cache entry {exc.reason}; run again to re-extract it", path) from None
 
 
 def _frame_times(rec: Recording, n: int) -> np.ndarray:
@@ -125,13 +189,17 @@ def _plugin_registry(plugin: str) -> Registry:
 
 
 def extract_and_cache(
-    rec: Recording, schemes: list[str], landmarker_name: str, cache_root: Path, plugin: str | None = None
+    rec: Recording, schemes: list[str], landmarker_name: str, cache_root: Path, plugin: str | None = None,
+    notice_: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
     """Worker entry point: extract the schemes not cached yet; return {scheme: cache path}.
 
     Runs in a worker process, so it loads the landmarker through the plugin
     registry itself (by name: the core never imports a plugin module);
     ``plugin`` names the entry point that registers it, so only that one loads.
+    Existing entries are verified, not just found: a damaged or foreign one
+    is reported (``notice_``, default :func:`hrbench.fsutil.notice`) and
+    extracted again.
     """
     fp = video_fingerprint(rec)
     landmarker = None
@@ -143,7 +211,7 @@ def extract_and_cache(
         version = getattr(cls, "version", "1")
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
-    todo = [s for s, p in paths.items() if not p.exists()]
+    todo = [s for s, p in paths.items() if not verify_entry(p, entry_meta(fp, s, tag), notice_)]
     if todo:
         if rec.roi != "full-frame":
             ok, why = cls.available()
@@ -151,16 +219,26 @@ def extract_and_cache(
                 raise HrbenchError(f"landmarker {landmarker_name} unavailable: {why}")
             landmarker = cls()
         for s, tr in extract(rec, todo, landmarker).items():
-            save_npz_atomic(
+            save_npz_verified(
                 paths[s],
                 {"values": tr.values, "valid": tr.valid, "times": tr.times, "fps": np.float64(tr.fps)},
+                entry_meta(fp, s, tag),
             )
     return {s: str(p) for s, p in paths.items()}
 
 
-def cached_paths(rec: Recording, schemes: list[str], landmarker_name: str, version: str, cache_root: Path) -> dict[str, Path] | None:
-    """Paths of cached traces for every scheme, or None if any is missing."""
+def cached_paths(
+    rec: Recording, schemes: list[str], landmarker_name: str, version: str, cache_root: Path,
+    notice_: Callable[[str], None] | None = None,
+) -> dict[str, Path] | None:
+    """Paths of verified cached traces for every scheme, or None if any is missing or stale.
+
+    Stale entries (damaged, from older code, or computed from another video)
+    are reported in one line each and left for :func:`extract_and_cache` to
+    overwrite.
+    """
     fp = video_fingerprint(rec)
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
-    return paths if all(p.exists() for p in paths.values()) else None
+    ok = [verify_entry(p, entry_meta(fp, s, tag), notice_) for s, p in paths.items()]
+    return paths if all(ok) else None

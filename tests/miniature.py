@@ -34,6 +34,14 @@ Writers (all return the root ``Path``):
 * :func:`write_mini_folder` -- ``manifest.csv`` listing a video with an
   ``hr`` value, a PNG frame folder with a BVP CSV, and a ``full-frame``
   video with an ECG ``.npy``.
+* :func:`write_mini_ubfc` -- ``DATASET_2/subject<N>/vid.avi`` +
+  ``ground_truth.txt`` (PPG, HR and time rows, one value per frame, written
+  like the originals in scientific notation) and ``DATASET_1/<N>-gt/vid.avi``
+  + ``gtdump.xmp`` (time ms, HR, SpO2, PPG at about 62 Hz).
+* :func:`write_mini_pure` -- ``NN-MM/Image<ns>.png`` frames + ``NN-MM.json``
+  (``/FullPackage`` at 60 Hz starting a little before the first image,
+  ``/Image`` per frame); ``nested=True`` writes rPPG-Toolbox's
+  ``NN-MM/NN-MM/`` + ``NN-MM/NN-MM.json`` nesting instead.
 """
 
 from __future__ import annotations
@@ -528,5 +536,108 @@ def write_mini_folder(
         f"frames/ben run,ben,,signals/ben_run_ppg.csv,bvp,{sig_fs:g},exercise,{fps:g},\n"
         f"skin/patch_01.avi,carl,,signals/patch_01_ecg.npy,ecg,{ecg_fs:g},,,full-frame\n"
     )
+    _write_truth(root, truth)
+    return root
+
+
+# -- UBFC-rPPG ----------------------------------------------------------------
+def write_mini_ubfc(
+    root: Path,
+    n_subjects: int = 3,
+    n_dataset1: int = 1,
+    duration_s: float = 12.0,
+    hr_bpm: float = 68.0,
+    hr_step: float = 7.0,
+    fps: float = 30.0,
+    seed: int = 0,
+) -> Path:
+    """UBFC-rPPG in miniature: ``n_subjects`` DATASET_2 folders and ``n_dataset1`` DATASET_1 folders."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    truth: dict[str, dict] = {}
+    k = 0
+    n = int(round(duration_s * fps))
+    for i in range(n_subjects):
+        sid = f"subject{2 * i + 1}"
+        hr = _hr(hr_bpm, hr_step, k)
+        d = root / "DATASET_2" / sid
+        # Frame times jitter around 1/fps, as the camera's do; one GT sample per frame.
+        t = np.cumsum(np.r_[0.0, 1.0 / fps + rng.uniform(-0.002, 0.002, n - 1)])
+        write_avi(d / "vid.avi", n, fps, hr, t)
+        ppg = pulse_wave(t, hr) + rng.normal(0, 0.05, n)
+        hr_row = hr + rng.normal(0, 0.8, n)
+        rows = [" ".join(f"{v:.7e}" for v in row) for row in (ppg, hr_row, t)]
+        (d / "ground_truth.txt").write_text("\n".join(rows) + "\n")
+        truth[sid] = {"subject": sid, "hr": hr, "n_frames": n, "fps": fps, "part": "DATASET_2"}
+        k += 1
+    for i in range(n_dataset1):
+        sid = f"{10 + i}-gt"
+        hr = _hr(hr_bpm, hr_step, k)
+        d = root / "DATASET_1" / sid
+        write_avi(d / "vid.avi", n, fps, hr)
+        gt_fs = 62.0
+        m = int(duration_s * gt_fs)
+        t_ms = 1000.0 * np.arange(m) / gt_fs + 1234.0  # the clock does not start at 0
+        ppg = 200 + 60 * pulse_wave((t_ms - t_ms[0]) / 1000.0, hr) + rng.normal(0, 2, m)
+        lines = [
+            f"{tm:.0f},{hr + rng.normal(0, 0.8):.0f},97,{v:.1f}" for tm, v in zip(t_ms, ppg, strict=True)
+        ]
+        (d / "gtdump.xmp").write_text("\r\n".join(lines) + "\r\n")
+        truth[sid] = {"subject": sid, "hr": hr, "n_frames": n, "fps": fps, "part": "DATASET_1"}
+        k += 1
+    _write_truth(root, truth)
+    return root
+
+
+# -- PURE ---------------------------------------------------------------------
+def write_mini_pure(
+    root: Path,
+    n_subjects: int = 2,
+    setups: tuple[str, ...] = ("01", "02"),
+    duration_s: float = 12.0,
+    hr_bpm: float = 72.0,
+    hr_step: float = 6.0,
+    fps: float = 30.0,
+    gt_hz: float = 60.0,
+    nested: bool = False,
+    seed: int = 0,
+) -> Path:
+    """PURE in miniature; frame names carry their ``/Image`` timestamps (ns)."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    truth: dict[str, dict] = {}
+    k = 0
+    n = int(round(duration_s * fps))
+    for s_ in range(1, n_subjects + 1):
+        for setup in setups:
+            rid = f"{s_:02d}-{setup}"
+            hr = _hr(hr_bpm, hr_step, k)
+            base = root / rid if nested else root
+            fdir = base / rid
+            fdir.mkdir(parents=True, exist_ok=True)
+            t0 = 1_392_643_993_642_449_000 + k * 10**12
+            t_img = np.cumsum(np.r_[0.0, 1.0 / fps + rng.uniform(-0.003, 0.003, n - 1)])
+            img_ns = [t0 + int(round(v * 1e9)) for v in t_img]
+            for ns, frame in zip(img_ns, pulse_frames(n, fps, hr, t_img), strict=True):
+                cv2.imwrite(str(fdir / f"Image{ns}.png"), frame)
+            # The oximeter starts 0.2 s before the camera and stops with it.
+            t_gt = np.arange(-0.2, t_img[-1] + 1.0 / fps, 1.0 / gt_hz)
+            wave = np.round(128 + 40 * pulse_wave(t_gt, hr) + rng.normal(0, 1, len(t_gt)))
+            package = [
+                {
+                    "Timestamp": t0 + int(round(t * 1e9)),
+                    "Value": {
+                        "waveform": int(w),
+                        "pulseRate": int(round(hr + rng.normal(0, 0.8))),
+                        "o2saturation": 98,
+                        "signalStrength": 4,
+                    },
+                }
+                for t, w in zip(t_gt, wave, strict=True)
+            ]
+            data = {"/FullPackage": package, "/Image": [{"Timestamp": ns} for ns in img_ns]}
+            (base / f"{rid}.json").write_text(json.dumps(data))
+            truth[rid] = {"subject": f"{s_:02d}", "hr": hr, "n_frames": n, "fps": fps, "setup": setup}
+            k += 1
     _write_truth(root, truth)
     return root

@@ -79,7 +79,7 @@ BROKEN_ROWS = {
     "hr not a number": (
         "videos/anna_rest.avi,anna2,abc,,,,,,",
         "manifest.csv",
-        "line 3: hr 'abc' is not a number",
+        "line 3: hr is not a number",
     ),
     "hr and signal": (
         "videos/anna_rest.avi,anna2,70,signals/ben_run_ppg.csv,bvp,64,,,",
@@ -94,7 +94,7 @@ BROKEN_ROWS = {
     "bad signal kind": (
         "frames/ben run,ben,,signals/ben_run_ppg.csv,ppg,64,,30,",
         "manifest.csv",
-        "signal_kind 'ppg'",
+        "line 3: signal_kind is not one of bvp, hr, ecg",
     ),
     "frames without fps": (
         "frames/ben run,ben,,signals/ben_run_ppg.csv,bvp,64,,,",
@@ -106,7 +106,11 @@ BROKEN_ROWS = {
         "signals/none.csv",
         "signal file not found",
     ),
-    "bad roi": ("skin/patch_01.avi,carl,90,,,,,,skin", "manifest.csv", "roi 'skin'"),
+    "bad roi": (
+        "skin/patch_01.avi,carl,90,,,,,,skin",
+        "manifest.csv",
+        "line 3: roi is not one of face, full-frame",
+    ),
     "no subject": ("skin/patch_01.avi,,90,,,,,,", "manifest.csv", "subject is empty"),
     "duplicate id": ("videos/anna_rest.avi,anna,72,,,,,,", "manifest.csv", "repeats line 2"),
 }
@@ -132,15 +136,14 @@ def test_check_reads_signals(folder):
     sig.write_text("\n".join(lines[:129]) + "\n")  # header + 2 s of an 8 s video
     _, problems = FolderAdapter().check(folder)
     assert [
-        (Path(p.path), "signal covers 2.0 s but the video lasts 8.0 s" in p.message)
+        (Path(p.path), "ground truth covers 2.0 s of the video's 8.0 s (25 %" in p.message)
         for p in problems
     ] == [(sig, True)]
     lines[5] = "0.1;0.2"
     sig.write_text("\n".join(lines) + "\n")
     _, problems = FolderAdapter().check(folder)
-    assert (
-        Path(problems[0].path) == sig and "line 6: '0.1;0.2' is not a number" in problems[0].message
-    )
+    assert Path(problems[0].path) == sig and "line 6: value is not a number" in problems[0].message
+    assert "0.1" not in problems[0].message  # signal files are never quoted
 
 
 def test_manifest_errors_are_one_line(tmp_path, folder):
@@ -162,3 +165,49 @@ def test_registered_through_entry_points():
     got: list[type] = []
     ep.load().register_datasets(register=got.append)
     assert got == [FolderAdapter] and FolderAdapter.name == "folder"
+
+
+ESCAPES = {
+    "relative path up": ("../outside/clip.avi,eve,70,,,,,,", "line 3: path leads outside"),
+    "absolute signal": (
+        "frames/ben run,ben2,,{secret},bvp,64,,30,",
+        "line 3: signal_path leads outside",
+    ),
+    "symlink out": ("link/clip.avi,eve,70,,,,,,", "line 3: path leads outside"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_manifest_paths_stay_under_its_folder(folder, tmp_path, case):
+    """A manifest is often someone else's file: it must not make hrbench read (or echo) files elsewhere."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (outside / "clip.avi").write_bytes((folder / "videos" / "anna_rest.avi").read_bytes())
+    (folder / "link").symlink_to(outside, target_is_directory=True)
+    row, message = ESCAPES[case]
+    _manifest(folder, GOOD, row.format(secret=secret))
+    recs, problems = FolderAdapter().scan_with_problems(folder)
+    assert [r.id for r in recs] == ["videos/anna_rest"]
+    assert [(Path(p.path), message in p.message) for p in problems] == [
+        (folder / "manifest.csv", True)
+    ]
+    # Allowed explicitly, the row is read (and a signal that is not numbers is named, never quoted).
+    recs, problems = FolderAdapter(allow_outside=True).check(folder)
+    assert len(recs) + len({p.recording_id for p in problems if p.is_error}) == 2
+    for p in problems:
+        assert "root:" not in p.message and "/bin/bash" not in p.message
+
+
+def test_errors_never_quote_a_file_read_through_the_manifest(folder, tmp_path):
+    secret = folder / "signals" / "notes.csv"
+    secret.write_text("ppg\nhunter2 is the password\n1\n2\n")
+    _manifest(folder, GOOD, "frames/ben run,ben,,signals/notes.csv,bvp,64,,30,")
+    _, problems = FolderAdapter().check(folder)
+    assert [Path(p.path) for p in problems] == [secret]
+    assert "line 2" in problems[0].message and "hunter2" not in problems[0].message
+    (folder / "manifest.csv").write_text("root:x:0:0:root,/root:/bin/bash\n")
+    with pytest.raises(HrbenchError, match="lacks column") as e:
+        FolderAdapter().scan(folder)
+    assert "root:x" not in str(e.value) and "line 1" in str(e.value)

@@ -117,17 +117,22 @@ def test_broken_recording_is_reported_with_its_file(small, case):
 def test_frames_past_999_keep_numeric_order_and_bad_jpegs_are_found(small):
     frames, _ = _task_dirs(small)
     # Past frame 999 the %03d names widen: "1000.jpg" must still follow "999.jpg".
-    (frames / "001.jpg").rename(frames / "999.jpg")
-    (frames / "002.jpg").rename(frames / "1000.jpg")
+    files = sorted(frames.glob("*.jpg"), key=lambda f: int(f.stem))
+    for j, f in enumerate(files):
+        f.rename(frames / f"{950 + j:03d}.jpg")  # 950.jpg .. 999.jpg, 1000.jpg .. 1024.jpg
     recs, problems = MMSEHRAdapter().check(small)
     rec = next(r for r in recs if r.frames.path == frames)
     names = [f.name for f in rec.frames.image_files()]
-    assert names[-2:] == ["999.jpg", "1000.jpg"] and not problems
-    (frames / "1000.jpg").unlink()
+    assert names[49:51] == ["999.jpg", "1000.jpg"] and not problems
+    (frames / "1024.jpg").unlink()
     last = sorted(frames.glob("*.jpg"), key=lambda f: int(f.stem))[-1]
-    last.write_bytes(b"\xff\xd8 truncated")
+    last.write_bytes(last.read_bytes()[:200])  # a copy cut short: the header is intact
+    recs, problems = MMSEHRAdapter().check(small)
+    assert Path(problems[0].path) == last and "truncated JPEG" in problems[0].message
+    last.write_bytes(b"\xff\xd8\xff garbage that ends like a JPEG \xff\xd9")
     recs, problems = MMSEHRAdapter().check(small)
     assert Path(problems[0].path) == last and "cannot decode" in problems[0].message
+    assert "F013_T1" not in {r.id for r in recs}
 
 
 def test_wrong_roots_are_one_line_errors(tmp_path):

@@ -66,7 +66,7 @@ def test_leaderboard_regenerates_byte_identical(tiny, tmp_path):
     text = (out1 / "tiny-subject_exclusive.md").read_text()
     assert "| tp_green |" in text and "baseline: training-set mean HR" in text
     assert "protocols/subject_exclusive.toml" in text
-    assert "Wilcoxon" in text and "limits of agreement" in text
+    assert "sign-flip permutation" in text and "limits of agreement" in text
 
 
 def test_compare_and_breakdown(tiny, tmp_path, capsys):

@@ -122,3 +122,14 @@ def test_hr_spectrum_switches_to_welch_only_for_long_windows():
     bpm, p = hr_spectrum(np.random.default_rng(0).normal(size=(2, 900)), 30.0, s)
     assert p.shape[0] == 2 and p.shape[1] == len(bpm)
     assert bpm[0] >= 42 and bpm[-1] <= 240
+
+
+def test_flat_signals_have_no_heart_rate():
+    import pytest as _pytest
+
+    assert np.isnan(spectral_hr(np.full(300, 3.0), 30.0))
+    rows = np.stack([np.full(300, 1.0), np.sin(2 * np.pi * 1.2 * np.arange(300) / 30.0)])
+    out = spectral_hr(rows, 30.0)
+    assert np.isnan(out[0]) and abs(out[1] - 72) < 0.5
+    with _pytest.raises(ValueError, match="flat"):
+        signal_hr(Signal("bvp", np.full(600, 87.0), 30.0), 0, 10)

@@ -124,6 +124,7 @@ def test_unusable_store_fails_before_extraction(tiny, tmp_path, capsys, kind):
 
 
 def test_notes_are_aggregated_over_folds():
-    notes = aggregate_notes([{"nan_clips": 2, "init": "random", "train_l1_bpm": 4.5, "synthetic_pretrain": "trained"},
-                             {"nan_clips": 3, "init": "random", "train_l1_bpm": 5.0, "synthetic_pretrain": "cached"}])
-    assert notes == {"nan_clips": 5, "init": "random", "train_l1_bpm": [4.5, 5.0], "synthetic_pretrain": ["trained", "cached"]}
+    notes = aggregate_notes([{"nan_clips": 2, "init": "random", "train_l1_bpm": 4.5, "synthetic_pretrain": "trained", "map_frames": 300},
+                             {"nan_clips": 3, "init": "random", "train_l1_bpm": 5.0, "synthetic_pretrain": "cached", "map_frames": 300}])
+    assert notes == {"nan_clips": 5, "init": "random", "train_l1_bpm": [4.5, 5.0], "synthetic_pretrain": ["trained", "cached"],
+                     "map_frames": 300}

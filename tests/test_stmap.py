@@ -146,17 +146,24 @@ def test_training_can_resume_after_prediction() -> None:
 
 # -- ImageNet initialisation -----------------------------------------------------
 
-def test_missing_imagenet_weights_fall_back_once(tmp_path, monkeypatch) -> None:
+def test_missing_imagenet_weights_stop_stage_two_and_mark_stage_three(tmp_path, monkeypatch) -> None:
+    """Stage II without ImageNet weights would be stage I again: it is not run; stage III says so once."""
+    from hrbench.errors import PrerequisiteMissing
+
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(plugin, "_SAID_MISSING", set())
     said: list[str] = []
     ctx = RunContext(seed=0, cache_dir=tmp_path / "cache")
     monkeypatch.setattr(ctx, "say", said.append)
     clips = cheek_clips(8)
+    with pytest.raises(PrerequisiteMissing, match="resnet18-f37072fd.pth"):
+        plugin.StmapImagenet(ctx, width=8, epochs=1).fit(clips)
+    assert said == []
     for _ in range(2):  # two folds
-        m = plugin.StmapImagenet(ctx, width=8, epochs=1).fit(clips)
+        m = plugin.StmapTransfer(ctx, width=8, epochs=1, synth_maps=16, synth_epochs=1).fit(clips)
         assert m.run_notes["init"] == "random"
-    assert len(said) == 1 and str(imagenet_weights_path()) in said[0] and "\n" not in said[0]
+    missing = [m for m in said if "no ImageNet" in m]
+    assert len(missing) == 1 and str(imagenet_weights_path()) in missing[0] and "\n" not in missing[0]
     assert plugin.StmapScratch(ctx, width=8, epochs=1).fit(clips).run_notes["init"] == "random"
 
 

@@ -457,3 +457,56 @@ def test_adapters_registered_with_cache_roots(monkeypatch):
     assert SyntheticSettings(duration_s=31.0).digest() != DEFAULT.digest()
     with pytest.raises(ValueError):
         SyntheticSettings(scenarios=("moonwalk",))
+
+
+# -- the same bytes on every machine -----------------------------------------------------
+
+#: A short recording (talking: motion, jaw, speech-paced AE changes) and its content checksum
+#: (decoded frames + BVP + frame times).  Generator version 3; update both together, never
+#: the checksum alone: a new value means every board's embedded dataset changes.
+REPRO = SyntheticSettings(n_subjects=1, scenarios=("talking",), videos_per_subject=1, duration_s=3.0,
+                          size=(160, 120), seed=11)
+REPRO_SHA256 = "a2fa9014b02fc490f038daede93508ef386936f7fa77e2bcaf86d58ab2965802"
+
+#: Environment that makes this machine compute like an older or different x86-64 CPU: OpenCV's
+#: IPP on its SSE4.2 path and no AVX2/FMA kernels, NumPy without AVX-512/AVX2 loops, OpenBLAS's
+#: generic SSE3 kernels, another hash seed.  Version 2 of the generator gave other bytes under it.
+OTHER_CPU = {
+    "OPENCV_IPP": "sse42", "OPENCV_CPU_DISABLE": "AVX2,FMA3,AVX,FP16,SSE4_2,SSE4_1,POPCNT,SSSE3",
+    "NPY_DISABLE_CPU_FEATURES": "AVX512F,AVX512CD,AVX512_SKX,AVX512_CLX,AVX512_CNL,AVX512_ICL,AVX512_SPR,AVX2,FMA3,F16C,AVX",
+    "OPENBLAS_CORETYPE": "Prescott", "PYTHONHASHSEED": "3",
+}
+
+
+def test_rendering_matches_the_committed_checksum_and_restores_opencv(tmp_path):
+    threads, optimized = cv2.getNumThreads(), cv2.useOptimized()
+    cv2.setNumThreads(2)  # a caller's settings: multithreaded, CPU-dispatched OpenCV
+    cv2.setUseOptimized(True)
+    try:
+        generate(REPRO, tmp_path / "r", workers=1)
+        assert (cv2.getNumThreads(), cv2.useOptimized()) == (2, True)  # restored after rendering
+    finally:
+        cv2.setNumThreads(threads)
+        cv2.setUseOptimized(optimized)
+    assert (tmp_path / "r" / "s01" / "talking" / "video.avi").read_bytes()[8:12] == b"AVI "  # on-disk form kept
+    assert len(camera.read_mjpeg_avi(tmp_path / "r" / "s01" / "talking" / "video.avi")) == _info(
+        tmp_path / "r", "s01_talking")["n_frames"]
+    assert render.recording_fingerprint(tmp_path / "r" / "s01" / "talking") == REPRO_SHA256
+
+
+def test_rendering_does_not_depend_on_cpu_features(tmp_path):
+    """Rendered in a process whose OpenCV, NumPy and BLAS take other CPU paths: same checksum."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from hrbench_plugins.datasets.synthetic import SyntheticSettings, generate, render\n"
+        f"s = SyntheticSettings(**{dataclasses.asdict(REPRO)!r})\n"
+        "generate(s, Path(sys.argv[1]), workers=1)\n"
+        "print(render.recording_fingerprint(Path(sys.argv[1]) / 's01' / 'talking'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "other")], capture_output=True, text=True,
+                         env={**os.environ, **OTHER_CPU}, timeout=300, check=True)
+    assert out.stdout.strip() == REPRO_SHA256

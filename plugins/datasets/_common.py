@@ -1,4 +1,4 @@
-"""Helpers shared by the adapters of recorded datasets (MAHNOB-HCI, MMSE-HR, VIPL-HR, folder).
+"""Helpers shared by the adapters of recorded datasets (MAHNOB-HCI, MMSE-HR, VIPL-HR, UBFC-rPPG, PURE, folder).
 
 Why a shared module: every adapter has to turn the same kinds of damage --
 a missing file, an empty or garbled text column, a video the container
@@ -13,6 +13,13 @@ reported with its line number instead of being skipped, because a silently
 dropped line shifts every later sample in time.  Line endings (LF, CRLF, CR)
 and a UTF-8 or UTF-16 byte-order mark are accepted -- VIPL-HR ships CRLF
 files written on Windows.
+
+``check`` makes every check a run would make (:func:`recording_checks`):
+frames (numbering holes, undecodable images, truncated containers, via
+:func:`hrbench.video.verify_frames`), timestamps, and the ground truth
+against the video (:mod:`hrbench.gt_checks`), so "no problems found" means a
+run will neither stop on a recording nor silently shorten it.  Problems carry
+a severity; only errors make a recording unusable.
 """
 
 from __future__ import annotations
@@ -22,13 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hrbench.dataset import Problem
+from hrbench import gt_checks
+from hrbench.dataset import Problem, errors_only
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.recording import FrameSource, Recording
-from hrbench.video import probe
-
-#: Sentinel for :func:`read_column`: the first line may be a header or a value.
-OPTIONAL_HEADER = object()
+from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.textio import OPTIONAL_HEADER, _decode, read_column, read_text  # noqa: F401 - moved to the core; re-exported
+from hrbench.video import probe, verify_frames
 
 
 def require_dir(root: Path, dataset: str, expected: str) -> Path:
@@ -39,88 +45,6 @@ def require_dir(root: Path, dataset: str, expected: str) -> Path:
     if not root.is_dir():
         raise HrbenchError(f"{dataset} root is not a directory (expected {expected})", root)
     return root
-
-
-def _decode(raw: bytes, path: Path, rid: str | None) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif raw.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    else:
-        encoding = "utf-8"
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise RecordingError(
-            f"not a text file ({encoding} decoding fails at byte {exc.start})", path, rid
-        ) from None
-
-
-def read_column(
-    path: Path,
-    *,
-    header: str | object | None = None,
-    recording_id: str | None = None,
-) -> np.ndarray:
-    """Numbers of a one-column text file, one per line.
-
-    Args:
-        path: the file.
-        header: the expected first line (compared case-insensitively, quotes
-            stripped), ``None`` for no header, or :data:`OPTIONAL_HEADER`.
-        recording_id: carried into the error.
-
-    Raises:
-        RecordingError naming the file (and the line) for a missing, empty,
-        non-text or non-numeric file.
-    """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RecordingError("file not found", path, recording_id) from None
-    except OSError as exc:
-        raise RecordingError(
-            f"cannot read file ({exc.strerror or exc})", path, recording_id
-        ) from None
-    if not raw.strip():
-        raise RecordingError("file is empty", path, recording_id)
-    text = _decode(raw, path, recording_id)
-    # splitlines() breaks on \n, \r\n and a lone \r alike.
-    lines = [(i + 1, ln.strip()) for i, ln in enumerate(text.splitlines())]
-    lines = [(n, ln) for n, ln in lines if ln]
-    if header is not None and lines:
-        first = lines[0][1].strip("\"' ")
-        if header is OPTIONAL_HEADER:
-            try:
-                float(first)
-            except ValueError:
-                lines = lines[1:]
-        else:
-            if first.lower() != str(header).lower():
-                raise RecordingError(
-                    f"line {lines[0][0]}: header is {lines[0][1][:40]!r}, expected {header!r}",
-                    path,
-                    recording_id,
-                )
-            lines = lines[1:]
-    if not lines:
-        raise RecordingError("file holds a header but no values", path, recording_id)
-    try:
-        values = np.array([ln for _, ln in lines], dtype=np.float64)
-    except ValueError:
-        for n, ln in lines:
-            try:
-                float(ln)
-            except ValueError:
-                raise RecordingError(
-                    f"line {n}: {ln[:40]!r} is not a number", path, recording_id
-                ) from None
-        raise  # pragma: no cover - numpy refused what float() accepts
-    if not np.all(np.isfinite(values)):
-        bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise RecordingError(f"line {lines[bad][0]}: value is NaN or infinite", path, recording_id)
-    return values
 
 
 def video_length(source: FrameSource, fps: float) -> tuple[int, float]:
@@ -146,7 +70,8 @@ def problem_of(
 
 
 def raise_first(recordings: list[Recording], problems: list[Problem]) -> list[Recording]:
-    """``scan`` semantics: the recordings, or a RecordingError for the first problem."""
+    """``scan`` semantics: the recordings, or a RecordingError for the first error (warnings pass)."""
+    problems = errors_only(problems)
     if problems:
         p = problems[0]
         more = (
@@ -163,7 +88,7 @@ def deep_check(
     problems: list[Problem],
     checker: Callable[[Recording], Iterable[Problem]],
 ) -> tuple[list[Recording], list[Problem]]:
-    """Run ``checker`` on each recording; keep those with no problem.
+    """Run ``checker`` on each recording; keep those with no error (warnings keep it usable).
 
     Whatever a checker raises becomes a problem of that recording: ``check``
     exists to diagnose damaged copies, so it reports instead of stopping.
@@ -175,8 +100,111 @@ def deep_check(
             found = list(checker(rec))
         except Exception as exc:  # noqa: BLE001 - any failure on user data is reported per recording
             found = [problem_of(exc, rec.id, rec.frames.path)]
-        if found:
-            out.extend(found)
-        else:
+        out.extend(found)
+        if not errors_only(found):
             usable.append(rec)
     return usable, out
+
+
+def checked_signal(sig: Signal, path: str | Path | None, recording_id: str | None) -> Signal:
+    """``sig``, or a RecordingError when it carries no pulse at all (constant, flat).
+
+    Called by every adapter's ground-truth loader, so a run stops on a flat
+    signal instead of reading a heart rate (54.6 bpm) from its rounding noise.
+    """
+    why = gt_checks.flat_reason(sig)
+    if why:
+        raise RecordingError(why, path, recording_id)
+    return sig
+
+
+def coverage_error(
+    sig: Signal, video_s: float, path: str | Path | None, recording_id: str | None
+) -> None:
+    """Raise the coverage error of :func:`hrbench.gt_checks.coverage_problems`, for scans."""
+    for p in gt_checks.coverage_problems(sig, video_s, path, recording_id):
+        raise RecordingError(p.message, p.path, recording_id)
+
+
+def timestamp_problems(
+    rec: Recording, n_frames: int, where: str | Path | None = None
+) -> tuple[np.ndarray | None, list[Problem]]:
+    """Frame times a run would use, and errors where the run would fall back to the nominal rate.
+
+    A run (:func:`hrbench.traces._frame_times`) silently uses ``fps`` when the
+    timestamps are fewer than the frames or do not increase: both are errors here.
+    """
+    if rec.timestamps is None:
+        return None, []
+    where = str(where or rec.frames.path)
+    try:
+        ts = np.asarray(rec.timestamps(), dtype=np.float64)
+    except HrbenchError as exc:
+        return None, [problem_of(exc, rec.id, where)]
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one problem
+        return None, [Problem(where, f"cannot read timestamps ({type(exc).__name__})", rec.id)]
+    if n_frames > 0 and len(ts) < n_frames:
+        return None, [
+            Problem(where, f"{len(ts)} timestamps for {n_frames} frames: fewer than the frames", rec.id)
+        ]
+    if n_frames > 0 and not np.all(np.diff(ts[:n_frames]) > 0):
+        line = int(np.flatnonzero(np.diff(ts[:n_frames]) <= 0)[0]) + 2
+        return None, [Problem(where, f"timestamp {line} does not increase", rec.id)]
+    return ts[:n_frames] - ts[0] if n_frames > 0 else ts, []
+
+
+def video_duration(rec: Recording, n_frames: int, times: np.ndarray | None) -> float:
+    """Seconds a run's frames span: from timestamps when given, else ``n / fps``."""
+    if times is not None and len(times) > 1:
+        return float(times[-1] + (times[-1] - times[0]) / (len(times) - 1))
+    return n_frames / rec.fps if rec.fps > 0 else 0.0
+
+
+def recording_checks(
+    rec: Recording,
+    deep: bool = False,
+    *,
+    aligned: bool = True,
+    hr_channel: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+    hr_channel_path: str | Path | None = None,
+    hr_channel_name: str = "the dataset's HR channel",
+    timestamps_path: str | Path | None = None,
+) -> list[Problem]:
+    """Every check a run makes on one recording, plus the plausibility checks of its ground truth.
+
+    Args:
+        rec: the recording.
+        deep: decode every frame (``hrbench datasets check --deep``).
+        aligned: the ground truth should span the video (see
+            :func:`hrbench.gt_checks.signal_problems`).
+        hr_channel: returns (times s, bpm) of the dataset's own HR read-out,
+            compared with the waveform's HR (warnings only).
+        hr_channel_path, hr_channel_name: where that channel lives, for messages.
+        timestamps_path: the file the frame times come from, for messages.
+    """
+    n, problems = verify_frames(rec.frames, rec.id, deep)
+    if errors_only(problems) or n <= 0:
+        return problems
+    times, ts_problems = timestamp_problems(rec, n, timestamps_path)
+    problems += ts_problems
+    duration = video_duration(rec, n, times)
+    try:
+        sig = rec.load_ground_truth()
+    except HrbenchError as exc:
+        return problems + [problem_of(exc, rec.id, rec.gt_path)]
+    hrs, found = gt_checks.signal_problems(sig, duration, rec.gt_path, rec.id, aligned=aligned)
+    problems += found
+    if hr_channel is not None and hrs is not None:
+        try:
+            t, bpm = hr_channel()
+        except HrbenchError as exc:
+            p = problem_of(exc, rec.id, hr_channel_path)
+            return problems + [Problem(p.path, p.message, rec.id, "warning")]
+        where = hr_channel_path or rec.gt_path
+        problems += gt_checks.hr_band_problems(
+            t, bpm, where, rec.id, what=hr_channel_name, most_severity="warning"
+        )
+        problems += gt_checks.disagreement_problems(
+            sig, t, bpm, duration, where, rec.id, what=hr_channel_name, window_hr=hrs
+        )
+    return problems

@@ -2,7 +2,13 @@
 
 ``ROOT`` is a directory holding ``manifest.csv`` (or pass the CSV file itself
 as ``ROOT``; ``FolderAdapter(manifest="other.csv")`` picks another name).
-Paths in the manifest are relative to the manifest's folder, or absolute.
+Paths in the manifest are relative to the manifest's folder, or absolute,
+and must resolve (symbolic links and ``..`` followed) to a place *under* the
+manifest's folder: a manifest is often someone else's file, and one listing
+``../../etc/passwd`` as a signal must not make hrbench read it.
+``FolderAdapter(allow_outside=True)`` (CLI ``--allow-outside``) lifts this
+for manifests you wrote yourself.  Error messages name the file and line
+number only; they never quote a manifest cell or a line of a signal file.
 
 Manifest columns (header row required; UTF-8; extra columns are ignored)::
 
@@ -29,8 +35,9 @@ Choices: a signal's first sample is taken at the first frame (sample ``i`` at
 ``i / signal_fs`` s); an ``hr`` value is a constant track over the whole
 video (every clip gets that reference).  Rows with ``path`` starting with
 ``#`` are skipped (comments).  Every malformed row is reported with its line
-number; ``check`` additionally opens each video and signal and reports a
-signal that ends more than 1 s before the video does.
+number; ``check`` additionally makes every check a run makes
+(:func:`._common.recording_checks`: frames, a signal spanning 90-110 % of
+the video, a flat or implausible signal).
 """
 
 from __future__ import annotations
@@ -46,16 +53,17 @@ import numpy as np
 from hrbench.dataset import DatasetAdapter, Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
-from hrbench.hr import signal_hr
 from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.video import probe
+from hrbench.video import probe, verify_frames
 
 from ._common import (
     OPTIONAL_HEADER,
+    checked_signal,
     deep_check,
     problem_of,
     raise_first,
     read_column,
+    recording_checks,
     require_dir,
     video_length,
 )
@@ -66,8 +74,6 @@ SIGNAL_KINDS = ("bvp", "hr", "ecg")
 ROIS = ("face", "full-frame")
 #: Plausible range of a reference HR value (bpm).
 HR_RANGE = (20.0, 300.0)
-#: A signal may end this much before the video before ``check`` reports it.
-SHORT_TOLERANCE_S = 1.0
 _REQUIRED = ("path", "subject")
 
 
@@ -79,16 +85,20 @@ def load_folder_signal(path: str, kind: str, fs: float, recording_id: str | None
             values = np.load(p, allow_pickle=False)
         except FileNotFoundError:
             raise RecordingError("signal file not found", p, recording_id) from None
-        except (OSError, ValueError) as exc:
-            raise RecordingError(f"cannot read .npy ({exc})", p, recording_id) from None
+        except (OSError, ValueError, EOFError) as exc:
+            # The type only: numpy's messages may quote the file's header bytes.
+            raise RecordingError(
+                f"cannot read .npy ({type(exc).__name__})", p, recording_id
+            ) from None
         values = np.asarray(values, dtype=np.float64).squeeze()
         if values.ndim != 1:
             raise RecordingError(
                 f".npy holds shape {values.shape}, expected one dimension", p, recording_id
             )
     else:
-        values = read_column(p, header=OPTIONAL_HEADER, recording_id=recording_id)
-    return Signal(kind, values, float(fs))  # type: ignore[arg-type]
+        values = read_column(p, header=OPTIONAL_HEADER, recording_id=recording_id, quote=False)
+    sig = Signal(kind, values, float(fs))  # type: ignore[arg-type]
+    return checked_signal(sig, p, recording_id)
 
 
 def constant_hr_signal(hr: float, frames_path: str, kind: str, pattern: str, fps: float) -> Signal:
@@ -116,9 +126,9 @@ def _number(row: dict[str, str], col: str, line: int, positive: bool = True) -> 
     try:
         v = float(raw)
     except ValueError:
-        raise ValueError(f"line {line}: {col} {raw!r} is not a number") from None
+        raise ValueError(f"line {line}: {col} is not a number") from None
     if not np.isfinite(v) or (positive and v <= 0):
-        raise ValueError(f"line {line}: {col} must be a positive number, got {raw!r}")
+        raise ValueError(f"line {line}: {col} must be a positive number")
     return v
 
 
@@ -130,8 +140,25 @@ class FolderAdapter(DatasetAdapter):
         "your own videos/frame folders + manifest.csv (path, subject, hr | signal_path/kind/fs)"
     )
 
-    def __init__(self, manifest: str = MANIFEST) -> None:
+    def __init__(self, manifest: str = MANIFEST, allow_outside: bool = False) -> None:
         self.manifest = manifest
+        #: Accept manifest paths that resolve outside the manifest's folder.
+        self.allow_outside = allow_outside
+
+    def _inside(self, base: Path, path: Path, line: int, col: str) -> Path:
+        """``path``, or a ValueError when it leaves ``base`` and that is not allowed."""
+        if self.allow_outside:
+            return path
+        try:
+            inside = path.resolve().is_relative_to(base.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            raise ValueError(
+                f"line {line}: {col} leads outside the manifest's folder "
+                "(pass --allow-outside to accept it)"
+            )
+        return path
 
     def _manifest_path(self, root: Path) -> Path:
         root = Path(root).expanduser()
@@ -164,8 +191,10 @@ class FolderAdapter(DatasetAdapter):
         has_sig = all(c in cols for c in ("signal_path", "signal_kind", "signal_fs"))
         if missing or not (has_hr or has_sig):
             need = ", ".join(missing) if missing else "hr, or signal_path + signal_kind + signal_fs"
+            # The header's own cells are not quoted: the "manifest" may be any file.
             raise HrbenchError(
-                f"manifest lacks column(s) {need} (has: {', '.join(cols)})", manifest
+                f"line 1: manifest lacks column(s) {need} ({len(cols)} column(s) in the header)",
+                manifest,
             )
         rows = []
         for row in reader:
@@ -184,7 +213,7 @@ class FolderAdapter(DatasetAdapter):
         if not rel:
             raise ValueError(f"{where}: path is empty")
         path = Path(rel).expanduser()
-        path = path if path.is_absolute() else base / path
+        path = self._inside(base, path if path.is_absolute() else base / path, line, "path")
         # Default id: the path as written, extension dropped for files only ("frames/a.b" is a folder).
         rid = (
             row.get("id") or (Path(rel).with_suffix("") if path.is_file() else Path(rel)).as_posix()
@@ -194,7 +223,7 @@ class FolderAdapter(DatasetAdapter):
             raise ValueError(f"{where}: subject is empty")
         roi = (row.get("roi") or "face").lower()
         if roi not in ROIS:
-            raise ValueError(f"{where}: roi {roi!r} is not one of {', '.join(ROIS)}")
+            raise ValueError(f"{where}: roi is not one of {', '.join(ROIS)}")
         fps = _number(row, "fps", line)
         # Frames ---------------------------------------------------------------
         kind: Literal["video", "images"]
@@ -228,19 +257,17 @@ class FolderAdapter(DatasetAdapter):
         meta: dict[str, Any] = {"manifest_line": line}
         if hr is not None:
             if not HR_RANGE[0] <= hr <= HR_RANGE[1]:
-                raise ValueError(
-                    f"{where}: hr {hr:g} bpm is outside {HR_RANGE[0]:g}-{HR_RANGE[1]:g}"
-                )
+                raise ValueError(f"{where}: hr is outside {HR_RANGE[0]:g}-{HR_RANGE[1]:g} bpm")
             gt = partial(constant_hr_signal, hr, str(path), kind, pattern, float(fps))
             gt_path = manifest
             meta["ground_truth"] = "manifest hr"
         elif sig_path:
             sp = Path(sig_path).expanduser()
-            sp = sp if sp.is_absolute() else base / sp
+            sp = self._inside(base, sp if sp.is_absolute() else base / sp, line, "signal_path")
             skind = (row.get("signal_kind") or "").lower()
             if skind not in SIGNAL_KINDS:
                 raise ValueError(
-                    f"{where}: signal_kind {skind!r} is not one of {', '.join(SIGNAL_KINDS)}"
+                    f"{where}: signal_kind is not one of {', '.join(SIGNAL_KINDS)}"
                 )
             sfs = _number(row, "signal_fs", line)
             if sfs is None:
@@ -291,11 +318,7 @@ class FolderAdapter(DatasetAdapter):
                 continue
             if rec.id in seen:
                 problems.append(
-                    Problem(
-                        str(manifest),
-                        f"line {line}: id {rec.id!r} repeats line {seen[rec.id]}",
-                        rec.id,
-                    )
+                    Problem(str(manifest), f"line {line}: id repeats line {seen[rec.id]}", rec.id)
                 )
                 continue
             seen[rec.id] = line
@@ -307,33 +330,15 @@ class FolderAdapter(DatasetAdapter):
     def scan(self, root: Path) -> list[Recording]:
         return raise_first(*self.scan_with_problems(root))
 
-    def _check_one(self, rec: Recording) -> list[Problem]:
-        n, duration = video_length(rec.frames, rec.fps)
-        if n <= 0:
-            return [
-                Problem(str(rec.frames.path), "cannot open video or read its frame count", rec.id)
-            ]
-        sig = rec.load_ground_truth()
+    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         if rec.meta.get("ground_truth") == "manifest hr":
-            return []  # a constant hr from the manifest spans the video by construction
-        end = sig.sample_times()[-1] + 1.0 / sig.fs
-        if end < duration - SHORT_TOLERANCE_S:
-            return [
-                Problem(
-                    str(rec.gt_path),
-                    f"signal covers {end:.1f} s but the video lasts {duration:.1f} s ({n} frames)",
-                    rec.id,
-                )
-            ]
-        if sig.kind != "hr":
-            try:
-                signal_hr(sig, 0.0, min(duration, end))
-            except ValueError as exc:
-                return [Problem(str(rec.gt_path), f"signal unusable: {exc}", rec.id)]
-        return []
+            # A constant hr from the manifest spans the video by construction: frames only.
+            n, problems = verify_frames(rec.frames, rec.id, deep)
+            return problems
+        return recording_checks(rec, deep)
 
-    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), self._check_one)
+    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

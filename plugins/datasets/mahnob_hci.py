@@ -71,12 +71,13 @@ import pyedflib
 
 from hrbench.dataset import DatasetAdapter, Problem
 from hrbench.errors import HrbenchError, RecordingError
+from hrbench.gt_checks import flatness_problems
 from hrbench.hookspecs import hookimpl
 from hrbench.hr import signal_hr
 from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.video import probe
+from hrbench.video import probe, verify_frames
 
-from ._common import deep_check, problem_of, raise_first, require_dir
+from ._common import checked_signal, deep_check, problem_of, raise_first, require_dir
 
 VIDEO_PATTERN = "*C1 trigger*.avi"
 ECG_CHANNEL = "EXG3"
@@ -155,7 +156,7 @@ def load_mahnob_ecg(
         fs = float(reader.getSampleFrequency(idx))
     if len(ecg) < 2 or fs <= 0:
         raise RecordingError(f"channel {channel!r} holds no samples", path, recording_id)
-    return Signal("ecg", ecg, fs, offset=-first / fs_status)
+    return checked_signal(Signal("ecg", ecg, fs, offset=-first / fs_status), path, recording_id)
 
 
 def _parse_session_xml(path: Path, recording_id: str | None) -> tuple[dict[str, str], str]:
@@ -312,12 +313,12 @@ class MahnobHCIAdapter(DatasetAdapter):
         return raise_first(*self.scan_with_problems(root))
 
     # -- deep validation ---------------------------------------------------
-    def _check_one(self, rec: Recording) -> list[Problem]:
-        n, container_fps = probe(rec.frames)
-        if n <= 0:
-            return [
-                Problem(str(rec.frames.path), "cannot open video or read its frame count", rec.id)
-            ]
+    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+        # Frames first, as a run reads them: a truncated container is an error, not a short video.
+        n, frame_problems = verify_frames(rec.frames, rec.id, deep)
+        if frame_problems:
+            return frame_problems
+        _, container_fps = probe(rec.frames)
         video_s = n / (rec.fps or container_fps)
         bdf = Path(rec.gt_path or "")
         with _open_bdf(bdf, rec.id) as reader:
@@ -348,6 +349,10 @@ class MahnobHCIAdapter(DatasetAdapter):
             sig = rec.load_ground_truth()
         except HrbenchError as exc:
             return problems + [problem_of(exc, rec.id)]
+        flat = flatness_problems(sig, bdf, rec.id)
+        problems += flat
+        if any(p.is_error for p in flat):
+            return problems
         times = sig.sample_times()
         if times[0] > t0 + 1.0 / sig.fs or times[-1] < t1 - 1.0 / sig.fs:
             problems.append(
@@ -368,8 +373,8 @@ class MahnobHCIAdapter(DatasetAdapter):
             )
         return problems
 
-    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), self._check_one)
+    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

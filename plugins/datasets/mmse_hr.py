@@ -58,20 +58,27 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-import cv2
-
 from hrbench.dataset import DatasetAdapter, Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 
-from ._common import deep_check, problem_of, raise_first, read_column, require_dir
+from ._common import (
+    deep_check,
+    problem_of,
+    raise_first,
+    read_column,
+    recording_checks,
+    require_dir,
+)
 
 FPS = 25.0
 GT_FS = 1000.0
 GT_FILE = "Pulse Rate_BPM.txt"
 #: Ground truth may end this much before the last frame before ``check`` reports it.
 GT_SHORT_TOLERANCE_S = 1.0
+#: Ground truth lasting more than this multiple of the frames is another recording's.
+GT_LONG_RATIO = 1.1
 
 _TASK = re.compile(r"^T\d+$")
 _LAYOUT = "'<part>/<subject>/T<n>/*.jpg' frame folders and '<physiology part>/<subject>/T<n>/Pulse Rate_BPM.txt'"
@@ -149,6 +156,13 @@ class MMSEHRAdapter(DatasetAdapter):
                 gt,
                 rid,
             )
+        if gt_s > GT_LONG_RATIO * video_s:
+            raise RecordingError(
+                f"ground truth lasts {gt_s:.1f} s but the {n_frames} frames only {video_s:.1f} s "
+                f"(over {100 * GT_LONG_RATIO:.0f} %): from another recording?",
+                gt,
+                rid,
+            )
         return Recording(
             dataset=self.name,
             id=rid,
@@ -178,24 +192,21 @@ class MMSEHRAdapter(DatasetAdapter):
     def scan(self, root: Path) -> list[Recording]:
         return raise_first(*self.scan_with_problems(root))
 
-    def _check_one(self, rec: Recording) -> list[Problem]:
-        files = rec.frames.image_files()
-        if not files:
-            return [Problem(str(rec.frames.path), "no *.jpg frames", rec.id)]
-        for f in (files[0], files[-1]):
-            if cv2.imread(str(f), cv2.IMREAD_COLOR) is None:
-                return [Problem(str(f), "cannot decode frame", rec.id)]
+    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+        problems = recording_checks(rec, deep)
+        if any(p.is_error for p in problems):
+            return problems
         sig = rec.load_ground_truth()
         if sig.values.min() <= 0:
-            return [
+            problems.append(
                 Problem(
                     str(rec.gt_path), "pulse-rate track holds zero or negative bpm values", rec.id
                 )
-            ]
-        return []
+            )
+        return problems
 
-    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), self._check_one)
+    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

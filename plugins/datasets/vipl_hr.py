@@ -53,7 +53,11 @@ Choices the papers leave open:
   opens every container and compares frame counts.
 * Timestamps come from ``time.txt``, relative to the first frame; the
   recording's ``fps`` is their mean rate.  Without ``time.txt`` the nominal
-  30 fps is used (as PhysFormer and pyVHR do).
+  30 fps is used (as PhysFormer and pyVHR do).  A ``time.txt`` with fewer
+  lines than the video has frames is an error of ``check`` (a run would
+  silently fall back to the nominal rate), as is one with over 10 % more.
+* ``gt_HR.csv`` is read by ``check`` only, to warn when the oximeter's
+  once-per-second HR disagrees with the HR of ``wave.csv``.
 * Subject id ``p<N>`` (the folder name), so official folds and
   subject-exclusive splits group the same person; recording id
   ``p<N>_<task>_<source>``; ``session`` is the task (``v1`` .. ``v9``).
@@ -74,7 +78,15 @@ from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.video import probe
 
-from ._common import deep_check, problem_of, raise_first, read_column, require_dir
+from ._common import (
+    checked_signal,
+    deep_check,
+    problem_of,
+    raise_first,
+    read_column,
+    recording_checks,
+    require_dir,
+)
 
 #: Frame rate used when ``time.txt`` is absent (PhysFormer: source2 at 30 fps; pyVHR: 30).
 NOMINAL_FPS = 30.0
@@ -157,7 +169,13 @@ def load_vipl_wave(
     err = wave_rate_error(len(wave), duration)
     if err:
         raise RecordingError(err, wave_path, recording_id)
-    return Signal("bvp", wave, len(wave) / duration)
+    return checked_signal(Signal("bvp", wave, len(wave) / duration), wave_path, recording_id)
+
+
+def load_vipl_hr_channel(path: str, recording_id: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(times s, bpm) of ``gt_HR.csv``: one oximeter reading per second, for ``check``'s comparison."""
+    hr = read_column(Path(path), header="HR", recording_id=recording_id)
+    return np.arange(len(hr), dtype=np.float64), hr
 
 
 def _find_data_dir(root: Path) -> Path:
@@ -271,14 +289,14 @@ class VIPLHRAdapter(DatasetAdapter):
         return raise_first(*self.scan_with_problems(root))
 
     # -- deep validation ---------------------------------------------------
-    def _check_one(self, rec: Recording) -> list[Problem]:
+    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         video = rec.frames.path
         n, _ = probe(rec.frames)
         if n <= 0:
             return [Problem(str(video), "cannot open video or read its frame count", rec.id)]
         problems = []
         times = rec.timestamps() if rec.timestamps is not None else None
-        if times is not None and abs(len(times) - n) > TIMESTAMP_COUNT_TOLERANCE * n:
+        if times is not None and len(times) - n > TIMESTAMP_COUNT_TOLERANCE * n:
             problems.append(
                 Problem(
                     str(Path(video).parent / "time.txt"),
@@ -289,11 +307,20 @@ class VIPLHRAdapter(DatasetAdapter):
         try:
             rec.load_ground_truth()  # parses wave.csv and checks its rate against the container's frame count
         except HrbenchError as exc:
-            problems.append(problem_of(exc, rec.id))
+            return problems + [problem_of(exc, rec.id)]
+        hr_csv = Path(video).parent / "gt_HR.csv"
+        problems += recording_checks(
+            rec,
+            deep,
+            hr_channel=partial(load_vipl_hr_channel, str(hr_csv), rec.id) if hr_csv.is_file() else None,
+            hr_channel_path=hr_csv,
+            hr_channel_name="gt_HR.csv",
+            timestamps_path=Path(video).parent / "time.txt",
+        )
         return problems
 
-    def check(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), self._check_one)
+    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
     # -- official folds ----------------------------------------------------
     def official_folds(self, root: Path) -> list[list[str]]:

@@ -20,7 +20,8 @@ spectral peak".  Only the middle step differs, so each plugin implements
   is not finite (e.g. ICA failed on a degenerate clip) also yields ``NaN``.
 
 The helpers below are small numerical pieces shared by several methods
-(missing-frame filling, window lengths, the smoothness-priors cut-off);
+(window lengths, the smoothness-priors cut-off; missing-frame filling is
+:func:`hrbench.signals.fill_missing_frames`, public for third parties);
 windowed overlap-add lives in :mod:`._overlap`.  A pulse that is exactly
 flat (e.g. grey R = G = B input to a projection that cancels it) has no
 heart rate: it is NaN, not the band edge a spectral peak picker would return.
@@ -37,6 +38,7 @@ from hrbench.clips import Clips
 from hrbench.errors import ConfigError
 from hrbench.hr import HRSettings, spectral_hr
 from hrbench.method import Method
+from hrbench.signals import fill_missing_frames  # moved to the core; still importable from here
 
 #: Below this fraction of valid frames a clip is mostly invented by
 #: interpolation; its heart rate is reported as NaN rather than guessed.
@@ -47,37 +49,6 @@ DEFAULT_HR = HRSettings()
 
 #: Guards divisions by a channel mean or standard deviation.
 EPS = 1e-12
-
-
-def fill_missing_frames(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Linearly interpolate non-finite frames along time, vectorised over clips.
-
-    ``rgb`` is ``(n, T, 3)``.  A frame is missing if any channel is non-finite.
-    Returns the filled float64 array and the ``(n,)`` fraction of valid frames
-    (a clip with no valid frame is returned as zeros).
-    """
-    x = np.asarray(rgb, dtype=np.float64)
-    valid = np.isfinite(x).all(axis=-1)  # (n, T)
-    frac = valid.mean(axis=-1)
-    if valid.all():
-        return x.copy(), frac
-    n, T, _ = x.shape
-    t = np.arange(T)
-    # Index of the previous / next valid frame for every frame (-1 / T if none).
-    prev = np.maximum.accumulate(np.where(valid, t, -1), axis=1)
-    nxt = np.minimum.accumulate(np.where(valid, t, T)[:, ::-1], axis=1)[:, ::-1]
-    # At the clip ends only one neighbour exists: hold it.
-    prev_ok, next_ok = prev >= 0, nxt < T
-    lo = np.where(prev_ok, prev, nxt).clip(0, T - 1)
-    hi = np.where(next_ok, nxt, prev).clip(0, T - 1)
-    span = (hi - lo).astype(np.float64)
-    w = np.divide(t - lo, span, out=np.zeros_like(span), where=span > 0)
-    safe = np.where(valid[..., None], x, 0.0)
-    x_lo = np.take_along_axis(safe, lo[..., None], axis=1)
-    x_hi = np.take_along_axis(safe, hi[..., None], axis=1)
-    filled = np.where(valid[..., None], x, x_lo + (x_hi - x_lo) * w[..., None])
-    filled[frac == 0] = 0.0
-    return filled, frac
 
 
 def window_frames(seconds: float, fps: float, T: int, minimum: int = 2) -> int:

@@ -74,17 +74,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
 
-from .deep.attention import AttentionResNet
 from .deep.augment import (
     crop_windows,
     histogram_edges,
@@ -93,10 +91,14 @@ from .deep.augment import (
     resample_windows,
 )
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
-from .deep.resnet import imagenet_weights_path
 from .deep.selection import select_training
 from .deep.stmap import fill_nan
-from .deep.train import predict_maps, seeded, train_regressor
+
+if TYPE_CHECKING:
+    from .deep.attention import AttentionResNet
+
+# torch (deep.attention, deep.resnet, deep.train) is imported inside the methods
+# that train, predict or explain: listing plugins must not pay for importing torch.
 
 CITATION = (
     "X. Niu, X. Zhao, H. Han, A. Das, A. Dantcheva, S. Shan, X. Chen. Robust remote heart rate "
@@ -169,6 +171,8 @@ class _RhythmResNet(Method):
 
     # -- model -------------------------------------------------------------
     def _imagenet(self) -> Path | None:
+        from .deep.resnet import imagenet_weights_path
+
         path = imagenet_weights_path()
         if path.is_file():
             return path
@@ -181,6 +185,8 @@ class _RhythmResNet(Method):
         return None
 
     def _new_model(self, band: tuple[float, float]) -> AttentionResNet:
+        from .deep.attention import AttentionResNet
+
         mean, std = channel_stats(self.colour)
         model = AttentionResNet(
             self.width, band, in_channels=n_channels(self.colour), channel_mean=mean, channel_std=std,
@@ -229,6 +235,8 @@ class _RhythmResNet(Method):
 
     # -- Method API --------------------------------------------------------
     def fit(self, clips: Clips) -> _RhythmResNet:
+        from .deep.train import seeded, train_regressor
+
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
@@ -269,6 +277,8 @@ class _RhythmResNet(Method):
         return self._model
 
     def predict(self, clips: Clips) -> np.ndarray:
+        from .deep.train import predict_maps
+
         model = self._check_fitted()
         if clips.clip_len != self._frames:
             self.run_notes["test_map_frames"] = clips.clip_len
@@ -285,6 +295,7 @@ class _Explains:
 
     def explain(self, clips: Clips, out_dir: Path) -> list[Path]:
         """Save one PNG per clip: the map, then each stage's ROI x time attention over it."""
+        import torch
         from matplotlib.figure import Figure  # Agg via savefig; no pyplot global state
 
         model = self._check_fitted()  # type: ignore[attr-defined]

@@ -67,7 +67,7 @@ method searches as well.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -76,12 +76,16 @@ from hrbench.errors import ConfigError, HrbenchError, PrerequisiteMissing
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
 
-from .deep.pretrain import MapGeometry, PretrainConfig, synthetic_pretrain
-from .deep.resnet import HRRegressor, imagenet_weights_path, load_imagenet
 from .deep.selection import select_training
 from .deep.stmap import MapSpec, maps_from_traces
 from .deep.synrhythm import SynRhythmSettings
-from .deep.train import predict_maps, seeded, train_regressor
+
+if TYPE_CHECKING:
+    from .deep.resnet import HRRegressor
+
+# torch/torchvision (deep.pretrain, deep.resnet, deep.train) are imported inside the
+# methods that train or predict: listing plugins (`hrbench plugins`) must not pay
+# for importing torch.
 
 CITATION = (
     "X. Niu, H. Han, S. Shan, X. Chen. Synrhythm: Learning a deep heart rate estimator "
@@ -139,6 +143,8 @@ class _StmapResNet(Method):
 
     # -- initial weights -------------------------------------------------
     def _start_weights(self, model: HRRegressor) -> str:
+        from .deep.resnet import imagenet_weights_path, load_imagenet
+
         if not self.imagenet_init:
             return "random"
         path = imagenet_weights_path()
@@ -158,6 +164,9 @@ class _StmapResNet(Method):
         return "random"
 
     def _initial_model(self, clips: Clips) -> HRRegressor:
+        from .deep.pretrain import MapGeometry, PretrainConfig, synthetic_pretrain
+        from .deep.resnet import HRRegressor
+
         model = HRRegressor(self.width, clips.hr_settings.band_bpm)
         init = self._start_weights(model)
         self.run_notes["init"] = init
@@ -183,6 +192,8 @@ class _StmapResNet(Method):
 
     # -- Method API ------------------------------------------------------
     def fit(self, clips: Clips) -> _StmapResNet:
+        from .deep.train import seeded, train_regressor
+
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
@@ -205,6 +216,8 @@ class _StmapResNet(Method):
         return self
 
     def predict(self, clips: Clips) -> np.ndarray:
+        from .deep.train import predict_maps
+
         if self._model is None:
             raise HrbenchError(f"method {self.name}: predict called before fit")
         out = np.empty(len(clips))

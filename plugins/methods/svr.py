@@ -37,14 +37,10 @@ up to O(n^3) time), picking clips round-robin over videos as the deep methods do
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy import signal as sps
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVR
 
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
@@ -54,6 +50,11 @@ from hrbench.method import Method, Param
 
 from .deep.selection import select_training
 from .deep.stmap import fill_nan
+
+if TYPE_CHECKING:
+    from sklearn.compose import TransformedTargetRegressor
+
+# scikit-learn is imported in fit(): listing plugins must not pay for importing it.
 
 
 def _preprocess(rgb: np.ndarray, fps: float, settings: HRSettings) -> np.ndarray:
@@ -209,6 +210,11 @@ class SVRMethod(Method):
         return clip_features(clips.traces, clips.fps, clips.hr_settings, self.n_bins, self.n_peaks, self.context.seed)
 
     def fit(self, clips: Clips) -> SVRMethod:
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVR
+
         if clips.hr is None:
             raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
         idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),

@@ -287,6 +287,31 @@ def write_mjpeg_avi(path: Path, jpegs: list[bytes], size: tuple[int, int], fps: 
         fh.write(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
+def read_mjpeg_avi(path: Path) -> list[bytes]:
+    """The JPEG payloads of an AVI written by :func:`write_mjpeg_avi`, in order (its ``00dc`` chunks).
+
+    For fingerprints: decoding the JPEGs with libjpeg-turbo's accurate
+    integer IDCT gives the same pixels on every machine, unlike a video
+    decoder whose IDCT and colour conversion are picked per CPU.
+    """
+    data = Path(path).read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"AVI ":
+        raise ValueError(f"{path}: not an AVI file")
+    movi = data.find(b"LIST", 12)
+    while movi != -1 and data[movi + 8 : movi + 12] != b"movi":
+        movi = data.find(b"LIST", movi + 4)
+    if movi == -1:
+        raise ValueError(f"{path}: no movi list")
+    end = movi + 8 + struct.unpack_from("<I", data, movi + 4)[0]
+    pos, out = movi + 12, []
+    while pos + 8 <= end:
+        fourcc, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        if fourcc == b"00dc":
+            out.append(data[pos + 8 : pos + 8 + size])
+        pos += 8 + size + (size & 1)
+    return out
+
+
 def encode_jpeg(frame: np.ndarray, quality: int) -> bytes:
     """JPEG bytes of a BGR or BGRA (alpha ignored) uint8 frame."""
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])

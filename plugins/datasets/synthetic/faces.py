@@ -232,7 +232,7 @@ class Landmarks:
 
     @property
     def iod(self) -> float:
-        return float(np.linalg.norm(self.eye_b - self.eye_a))
+        return float(optics.norm_exact(self.eye_b - self.eye_a))
 
     @property
     def face_box(self) -> tuple[float, float, float, float]:
@@ -377,7 +377,7 @@ def base_layers(name: str) -> FaceLayers:
     iod = lm.iod
     eye_y = 0.5 * (lm.eye_a[1] + lm.eye_b[1])
     mouth_c = 0.5 * (lm.mouth_a + lm.mouth_b)
-    mouth_w = float(np.linalg.norm(lm.mouth_b - lm.mouth_a))
+    mouth_w = float(optics.norm_exact(lm.mouth_b - lm.mouth_a))
     shape = (h, w)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
 
@@ -509,7 +509,7 @@ def _shift_hue(lin_bgr: np.ndarray, degrees: float) -> np.ndarray:
     kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     rot = c * np.eye(3) + s * kx + (1 - c) * np.outer(k, k)
     rgb = lin_bgr[..., ::-1]
-    out = np.clip(rgb @ rot.T.astype(np.float32), 0.0, None)
+    out = np.clip(optics.matmul_exact(rgb, rot.T.astype(np.float32)), 0.0, None)
     return np.ascontiguousarray(out[..., ::-1], dtype=np.float32)
 
 

@@ -25,7 +25,14 @@ workers), so generation scales with cores; grouping a subject's recordings
 in one task computes its re-coloured, warped face layers once.  The
 ``spawn`` start method keeps workers independent of whatever threads the
 parent (e.g. torch) has started.  Output does not depend on the number of
-workers: every recording has its own seed.
+workers (every recording has its own seed), nor on the machine: rendering
+runs OpenCV without CPU-specific code paths (:func:`.render.deterministic_opencv`)
+and keeps BLAS out of its arithmetic, so a dataset rendered anywhere on
+x86-64 with the pinned packages has the same bytes
+(:func:`.render.recording_fingerprint` checks it).
+
+Where it lives: ``<cache>/datasets/...`` with the cache root of
+:func:`hrbench.fsutil.cache_dir`, so ``--cache`` (``set_cache_root``) moves it.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hrbench.errors import HrbenchError
+from hrbench.executor import handle_termination, stop_pool, worker_initializer
 from hrbench.fsutil import cache_dir
 
 from .population import RecordingPlan, Subject, plan_recordings, sample_subjects
@@ -192,10 +200,20 @@ def _generate_into(
             cv2.setNumThreads(threads)
     else:
         ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker) as pool:
-            futures = [pool.submit(_render_subject, settings, task, str(out)) for task in tasks]
-            for fut in cf.as_completed(futures):
-                collect(fut.result())
+        # Workers die with this process (kill -9 included) and are terminated, not waited for,
+        # when generation is interrupted: see hrbench.executor.
+        pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=worker_initializer,
+                                      initargs=(os.getpid(), _init_worker, ()))
+        futures: list[cf.Future] = []
+        try:
+            with handle_termination():
+                futures = [pool.submit(_render_subject, settings, task, str(out)) for task in tasks]
+                for fut in cf.as_completed(futures):
+                    collect(fut.result())
+        except BaseException:
+            stop_pool(pool, futures)
+            raise
+        pool.shutdown(wait=True)
     (out / SUBJECTS).write_text(_subjects_csv(subjects))
     manifest = {
         "name": name,

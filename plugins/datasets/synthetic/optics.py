@@ -117,6 +117,63 @@ def illuminant_rgb(cct: float) -> np.ndarray:
     return lin / lin[1]
 
 
+def matmul_exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` (``a``: ``(..., n, k)``, ``b``: ``(k, m)`` or ``(..., k, m)``) in a fixed order, without BLAS.
+
+    Why: BLAS picks its kernel from the CPU (OpenBLAS DYNAMIC_ARCH: Haswell,
+    SkylakeX, Zen, Neoverse ...), and kernels differ in fused multiply-adds
+    and summation order, so the same product differs in the last bits from
+    machine to machine -- enough to flip an 8-bit rounding or an
+    auto-exposure decision and make the generated dataset machine-dependent.
+    Element-wise NumPy multiplies and adds are correctly rounded IEEE
+    operations everywhere; the products here are tiny (k = 3).
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    out = a[..., :, 0:1] * b[..., 0:1, :]
+    for k in range(1, a.shape[-1]):
+        out = out + a[..., :, k : k + 1] * b[..., k : k + 1, :]
+    return out
+
+
+def norm_exact(v: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    """Euclidean norm by element-wise squares and a NumPy sum (``np.linalg.norm`` of a vector uses BLAS ``dot``)."""
+    v = np.asarray(v)
+    return np.sqrt(np.sum(v * v, axis=axis, keepdims=keepdims))
+
+
+def affine_inverse(m: np.ndarray) -> np.ndarray:
+    """Inverses of stacked 3x3 affine matrices (last row 0, 0, 1) in closed form (no LAPACK: see :func:`matmul_exact`)."""
+    m = np.asarray(m, dtype=np.float64)
+    a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
+    tx, ty = m[..., 0, 2], m[..., 1, 2]
+    det = a * d - b * c
+    out = np.zeros_like(m)
+    out[..., 0, 0], out[..., 0, 1] = d / det, -b / det
+    out[..., 1, 0], out[..., 1, 1] = -c / det, a / det
+    out[..., 0, 2] = -(out[..., 0, 0] * tx + out[..., 0, 1] * ty)
+    out[..., 1, 2] = -(out[..., 1, 0] * tx + out[..., 1, 1] * ty)
+    out[..., 2, 2] = 1.0
+    return out
+
+
+def pow_int(x: np.ndarray, n: int) -> np.ndarray:
+    """``x ** n`` for a whole ``n >= 1`` by repeated squaring.
+
+    NumPy's ``power`` is a vendor routine picked by CPU (SVML on AVX-512,
+    libm elsewhere) whose last bit varies; products do not.
+    """
+    result = None
+    base = np.asarray(x)
+    while True:
+        if n & 1:
+            result = base if result is None else result * base
+        n >>= 1
+        if not n:
+            return result
+        base = base * base
+
+
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Head rotation (radians): yaw about the vertical axis, pitch about x, roll about the view axis.
 
@@ -128,20 +185,20 @@ def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-    return rz @ rx @ ry
+    return matmul_exact(matmul_exact(rz, rx), ry)
 
 
 def normals_from_height(z: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """Unit normals ``(3, H, W)`` (x, y, z) of a height field ``z`` (pixels, towards the camera)."""
     gy, gx = np.gradient(z.astype(np.float64) * scale)
     n = np.stack([-gx, -gy, np.ones_like(gx)])
-    n /= np.linalg.norm(n, axis=0, keepdims=True)
+    n /= norm_exact(n, axis=0, keepdims=True)
     return n.astype(np.float32)
 
 
 def unit(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
-    return v / np.linalg.norm(v)
+    return v / norm_exact(v)
 
 
 def lambert(normals: np.ndarray, light_dir: np.ndarray, ambient: float = AMBIENT) -> np.ndarray:

@@ -40,8 +40,10 @@ levels, the magnitude seen in uncompressed webcam recordings of light skin.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -61,7 +63,7 @@ MARGIN_FRAC = 0.2  # canvas margin around the frame, fraction of the frame width
 FACE_WIDTH_FRAC = 0.30  # face-outline width / frame width at the nominal distance
 PULSE_AMPLITUDE = 0.010
 SPEC_STRENGTH = 0.05
-SHININESS = 12.0
+SHININESS = 12  # whole: the lobe is computed by products (optics.pow_int)
 METER_EVERY = 3  # frames between auto-exposure / white-balance updates
 BAND_PIXELS = 19200  # pixels per band of the per-frame pipeline (30 rows at 640 wide)
 
@@ -71,9 +73,44 @@ VIDEO_FILE = "video.avi"
 INFO_FILE = "info.json"
 
 
+@contextmanager
+def deterministic_opencv() -> Iterator[None]:
+    """Within the block OpenCV computes the same bits on every x86-64 CPU: one thread, no dispatch, no IPP.
+
+    Why: OpenCV picks code per CPU at run time -- IPP's SSE4.2 / AVX2 /
+    AVX-512 paths and its own AVX2/FMA3 kernels (``GaussianBlur``,
+    ``resize``, ``remap``, ``scaleAdd``, ``blendLinear`` ...) -- and they
+    round differently in the last bits.  Rendered on another machine, the
+    same dataset came out with other 8-bit pixels, other JPEG bytes, other
+    auto-exposure steps, and POS errors up to 41 bpm apart on single videos.
+    ``setUseOptimized(False)`` switches all of that off for the
+    build's baseline (SSE2/SSE3) code, which every x86-64 CPU runs
+    identically (measured: ~15 % slower rendering).  Threads are 1 as well:
+    OpenCV's parallel loops split some reductions by thread.  The previous
+    settings are restored afterwards (the process may use OpenCV for other
+    work, e.g. trace extraction).
+    """
+    threads, optimized, ipp = cv2.getNumThreads(), cv2.useOptimized(), cv2.ipp.useIPP()
+    cv2.setNumThreads(1)
+    cv2.setUseOptimized(False)
+    cv2.ipp.setUseIPP(False)
+    try:
+        yield
+    finally:
+        cv2.setUseOptimized(optimized)
+        cv2.ipp.setUseIPP(ipp)
+        cv2.setNumThreads(threads)
+
+
 @lru_cache(maxsize=2)
 def _subject_layers(look: faces.Look) -> faces.FaceLayers:
-    return faces.subject_layers(look)
+    with deterministic_opencv():
+        return faces.subject_layers(look)
+
+
+def _dot3(v: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``v @ n`` for a 3-vector and a (3, N) array, as three products and two sums (no BLAS: see optics.matmul_exact)."""
+    return v[0] * n[0] + v[1] * n[1] + v[2] * n[2]
 
 
 def _prefilter(img: np.ndarray, factor: float) -> np.ndarray:
@@ -190,7 +227,7 @@ class FrameRenderer:
         self.pivot = np.array([lm.centre[0], lm.chin[1] + 0.15 * fh])
         self.neck_y = lm.chin[1] + 0.12 * fh
         self.mouth_c = 0.5 * (lm.mouth_a + lm.mouth_b)
-        self.mouth_w = float(np.linalg.norm(lm.mouth_b - lm.mouth_a))
+        self.mouth_w = float(optics.norm_exact(lm.mouth_b - lm.mouth_a))
         self.mouth_chin = float(lm.chin[1] - self.mouth_c[1])
         self.jaw_px = 0.18 * self.mouth_chin
         wl, hl = self.w // LOW, self.h // LOW
@@ -200,11 +237,11 @@ class FrameRenderer:
         self.gx, self.gy = np.meshgrid(ux, uy)
         n = len(traj.tx)
         # Per-frame geometry and light, vectorised.
-        self.inv_head = np.linalg.inv(np.stack([self._head_matrix(i) for i in range(n)]))
+        self.inv_head = optics.affine_inverse(np.stack([self._head_matrix(i) for i in range(n)]))
         rots = np.stack([optics.rotation_matrix(traj.yaw[i], traj.pitch[i], traj.roll[i]) for i in range(n)])
-        self.l_head = np.einsum("nji,nj->ni", rots, traj.light_dir).astype(np.float32)  # R^T l
+        self.l_head = optics.matmul_exact(traj.light_dir[:, None, :], rots)[:, 0].astype(np.float32)  # R^T l
         half = self.l_head + np.array([0.0, 0.0, 1.0], np.float32)
-        self.half = (half / np.linalg.norm(half, axis=1, keepdims=True)).astype(np.float32)
+        self.half = (half / optics.norm_exact(half, axis=1, keepdims=True)).astype(np.float32)
         lz = np.maximum(traj.light_dir[:, 2], 0.0)
         self.bg_ratio = (optics.AMBIENT + (1 - optics.AMBIENT) * lz) / (
             optics.AMBIENT + (1 - optics.AMBIENT) * max(REFERENCE_LIGHT[2], 0.0))
@@ -260,7 +297,10 @@ class FrameRenderer:
         fore = np.diag([np.cos(t.yaw[i]), np.cos(t.pitch[i]), 1.0])
         sc = np.diag([t.scale[i], t.scale[i], 1.0])
         shift = T(t.tx[i] * fw + 0.45 * fw * np.sin(t.yaw[i]), t.ty[i] * fw + 0.30 * fw * np.sin(t.pitch[i]))
-        return shift @ T(cx, cy) @ sc @ T(-cx, -cy) @ T(px, py) @ rot @ T(-px, -py) @ T(cx, cy) @ fore @ T(-cx, -cy) @ T(-m, -m)
+        out = shift
+        for f in (T(cx, cy), sc, T(-cx, -cy), T(px, py), rot, T(-px, -py), T(cx, cy), fore, T(-cx, -cy), T(-m, -m)):
+            out = optics.matmul_exact(out, f)
+        return out
 
     def maps(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Full-resolution (H, W, 2) and low-resolution (hl, wl, 2) sampling maps of frame ``i``.
@@ -301,13 +341,13 @@ class FrameRenderer:
         """
         t = self.traj
         n = self.normals_act
-        shade_h = np.maximum(self.l_head[i] @ n, 0.0)
-        shade_b = np.maximum(t.light_dir[i].astype(np.float32) @ n, 0.0)
+        shade_h = np.maximum(_dot3(self.l_head[i], n), 0.0)
+        shade_b = np.maximum(_dot3(t.light_dir[i].astype(np.float32), n), 0.0)
         shade_b += self.head_act * (shade_h - shade_b)
         shade = (np.float32(optics.AMBIENT) + np.float32(1.0 - optics.AMBIENT) * shade_b) * self.inv_ref_act
-        spec = np.maximum(self.half[i] @ n[:, self.spec_idx], 0.0) ** SHININESS * self.spec_act
+        spec = optics.pow_int(np.maximum(_dot3(self.half[i], n[:, self.spec_idx]), 0.0), SHININESS) * self.spec_act
         spec *= np.float32(SPEC_STRENGTH * t.spec_gain[i])
-        p = pulse.astype(np.float32) @ self.pulse_act
+        p = optics.matmul_exact(pulse.astype(np.float32)[None, :], self.pulse_act)[0]
         flat = self.bg_ratio[i]  # shading ratio of flat, camera-facing surfaces
         out = np.empty((4, self.n_low), np.float32)
         for ch in range(3):
@@ -365,8 +405,41 @@ def _lum(bgr_means: np.ndarray) -> float:
     return float(0.114 * bgr_means[0] + 0.587 * bgr_means[1] + 0.299 * bgr_means[2])
 
 
+def recording_fingerprint(out_dir: Path) -> str:
+    """SHA-256 of a rendered recording's content: decoded frames, reference BVP and frame times.
+
+    What a board compares to know it benchmarks the same data.  Frames are
+    decoded from the AVI's JPEGs by libjpeg-turbo (accurate integer IDCT,
+    with OpenCV in its deterministic mode), not by the video decoder, whose
+    CPU-specific IDCT and colour conversion would make the fingerprint
+    machine-dependent even for identical files.
+    """
+    out_dir = Path(out_dir)
+    h = hashlib.sha256()
+    with deterministic_opencv():
+        for jpeg in camera.read_mjpeg_avi(out_dir / VIDEO_FILE):
+            frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise ValueError(f"{out_dir / VIDEO_FILE}: a frame does not decode")
+            h.update(f"{frame.shape}".encode())
+            h.update(np.ascontiguousarray(frame).tobytes())
+    for name in (BVP_FILE, TIMESTAMPS_FILE):
+        h.update(name.encode())
+        h.update((out_dir / name).read_bytes())
+    return h.hexdigest()
+
+
 def render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir: Path) -> dict:
-    """Render ``plan`` into ``out_dir`` (video, BVP, timestamps, info); return the info dict."""
+    """Render ``plan`` into ``out_dir`` (video, BVP, timestamps, info); return the info dict.
+
+    The same bytes on every x86-64 machine with the pinned packages: see
+    :func:`deterministic_opencv` and :func:`.optics.matmul_exact`.
+    """
+    with deterministic_opencv():
+        return _render_recording(plan, settings, out_dir)
+
+
+def _render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([*plan.seed, 7])
     sc = SCENARIOS[plan.scenario]

@@ -22,6 +22,12 @@ held a quarter of the skin pixels, so sensor and JPEG noise were twice as
 strong relative to the pulse as in those recordings: POS on 10 s clips of
 the face-skin ROI erred by 10.4 bpm on average, and by 5.8 bpm at 640 x 480
 (same subjects and scenarios).
+
+Version 3 renders the same bytes on every x86-64 machine with the pinned
+packages (OpenCV without CPU dispatch or IPP during rendering, no BLAS in
+the per-frame arithmetic; see :func:`.render.deterministic_opencv`).
+Version 2's output depended on the CPU in the last bits, which became
+different pixels, JPEG bytes and auto-exposure steps.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from hrbench.fsutil import stable_hash
 
 from .scenarios import SCENARIO_NAMES
 
-GENERATOR_VERSION = "2"  # 2: PPG template with real harmonic fall-off
+GENERATOR_VERSION = "3"  # 2: PPG template with real harmonic fall-off; 3: same bytes on every x86-64 CPU
 
 
 @dataclass(frozen=True)

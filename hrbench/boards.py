@@ -1,0 +1,316 @@
+"""Boards: which runs are compared with which, built from the results store.
+
+A board holds runs that are comparable by construction: exactly one
+protocol (by sha256, not by name) and one dataset fingerprint, so a number
+on it never mixes two versions of a protocol file or two copies of a
+dataset that happen to share an adapter name.
+
+* **Name**: ``<dataset label>-<protocol>[-from-<train dataset>]``, every part
+  sanitised to ``[A-Za-z0-9._+-]`` so no name can leave the output directory.
+  When several (protocol hash, fingerprint) groups would get the same name,
+  the *newest* group (the one holding the most recently created run) keeps
+  the plain name -- links to a board keep showing current results -- and each
+  older group gets a suffix naming what differs from the newest:
+  ``-proto-<sha256[:8]>`` and/or ``-data-<fingerprint, 8 chars per part>``.
+  Names are decided over the whole store before any filtering, so
+  ``--dataset``/``--protocol`` write the same file names as ``--all``.
+* **Rows**: per (method, profile), the most recent *seed group* at full
+  training data: runs identical except for the training seed (same
+  parameters, protocol hash, fingerprint, training data and fraction).  Its
+  metrics are the mean over seeds, the spread is the SD of MAE over seeds,
+  the intervals pool every seed's subject-bootstrap distribution (so they
+  include seed variance), and its per-video errors are the mean over seeds
+  of each video's absolute error.  Runs recorded as ``not_run`` are listed,
+  never ranked or tested.  The last row is the training-mean baseline.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .inference import BoardTests, board_tests
+from .metrics import Metrics, compute_metrics
+from .results import Results, VideoSet, dataset_label, not_run_reason, run_notes
+from .stats import Interval, bootstrap_distribution, pooled_intervals
+from .store import Store
+
+BOOT_SEED = 0
+BOOT_N = 1000
+BASELINE_LABEL = "*baseline: training-set mean HR*"
+SEED_FIELDS = ("method", "profile", "params_json", "protocol_sha256", "dataset_fingerprint", "train_dataset", "train_fraction")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name component that cannot be a path: no separators, never '.', '..' or hidden."""
+    s = _UNSAFE.sub("_", str(text)).lstrip(".-")
+    return s or "_"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    method: str
+    run_key: str | None  # the first seed's run (None for the baseline)
+    metrics: Metrics  # mean over seeds
+    ci: dict[str, Interval]  # pooled over seeds
+    notes: dict[str, Any]
+    videos: VideoSet | None
+    profile: str = "default"
+    run_keys: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = ()
+    mae_sd: float | None = None  # SD of MAE over seeds (None with one seed)
+    protocol_sha256: str = ""
+    fingerprint: str = ""
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.run_key is None
+
+    @property
+    def file_stem(self) -> str:
+        """Distinct per (method, profile), safe as a file name."""
+        return safe_name(self.method if self.profile == "default" else f"{self.method}-{self.profile}")
+
+
+@dataclass(frozen=True)
+class NotRun:
+    method: str
+    profile: str
+    reason: str
+    run_key: str
+
+
+@dataclass(frozen=True)
+class Board:
+    dataset: str  # the adapter name
+    protocol: str
+    train_dataset: str
+    rows: list[Row]  # ranked method rows, then the baseline row last
+    runs: list[dict[str, Any]]  # every run shown: each seed of each row, and the not-run ones
+    fraction_runs: list[dict[str, Any]]
+    name: str = ""
+    label: str = ""  # the dataset's board name (dataset_label, else the adapter name)
+    protocol_sha256: str = ""
+    fingerprint: str = ""
+    not_run: list[NotRun] = field(default_factory=list)
+    tests: BoardTests | None = None
+
+    @property
+    def base(self) -> str:
+        return self.name
+
+    @property
+    def filename(self) -> str:
+        return self.name + ".md"
+
+    @property
+    def ranked(self) -> list[Row]:
+        return [r for r in self.rows if not r.is_baseline]
+
+    @property
+    def baseline(self) -> Row | None:
+        return next((r for r in self.rows if r.is_baseline), None)
+
+    @property
+    def cross(self) -> bool:
+        return self.train_dataset != self.dataset
+
+
+def _newest(runs: list[dict[str, Any]]) -> tuple[str, str]:
+    return max((r["created_at"], r["run_key"]) for r in runs)
+
+
+def _group_key(run: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    return (dataset_label(run), run["dataset"], run["protocol"], run["train_dataset"], run["protocol_sha256"], run["dataset_fingerprint"])
+
+
+def _plain_name(label: str, protocol: str, dataset: str, train: str) -> str:
+    name = f"{safe_name(label)}-{safe_name(protocol)}"
+    if train != dataset:
+        name += f"-from-{safe_name(train)}"
+    return name
+
+
+def _short_fp(fp: str) -> str:
+    return "+".join(part[:8] for part in fp.split("+"))
+
+
+def board_names(runs: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
+    """Name every board group; colliding names are resolved as the module docstring says."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        groups[_group_key(run)].append(run)
+    by_name: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for g in groups:
+        by_name[_plain_name(g[0], g[2], g[1], g[3])].append(g)
+    names: dict[tuple[str, ...], str] = {}
+    for plain, gs in by_name.items():
+        gs = sorted(gs, key=lambda g: _newest(groups[g]), reverse=True)
+        newest = gs[0]
+        names[newest] = plain
+        for g in gs[1:]:
+            parts = []
+            if g[4] != newest[4]:
+                parts.append(f"proto-{g[4][:8]}")
+            if g[5] != newest[5]:
+                parts.append(f"data-{_short_fp(g[5])}")
+            if g[:4] != newest[:4] or not parts:  # same plain name from different labels: say both
+                parts = [f"proto-{g[4][:8]}", f"data-{_short_fp(g[5])}"]
+            names[g] = safe_name(plain + "-" + "-".join(parts))
+    taken: dict[str, tuple[str, ...]] = {}
+    for g in sorted(names):  # never two groups on one file, however unlikely a prefix clash is
+        n = names[g]
+        if n in taken:
+            n = safe_name(f"{n}-{g[4]}-{g[5]}")
+            names[g] = n
+        taken[n] = g
+    return names
+
+
+def _seed_key(run: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(run[f] for f in SEED_FIELDS)
+
+
+def _latest_seed_group(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of one (method, profile)'s runs: the seed group of the newest run, newest run per seed, by seed."""
+    newest = max(runs, key=lambda r: (r["created_at"], r["run_key"]))
+    group = [r for r in runs if _seed_key(r) == _seed_key(newest)]
+    per_seed: dict[int, dict[str, Any]] = {}
+    for r in sorted(group, key=lambda r: (r["created_at"], r["run_key"])):
+        per_seed[r["seed"]] = r
+    return [per_seed[s] for s in sorted(per_seed)]
+
+
+def _merge_notes(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Notes of all seeds; a note whose value differs between seeds shows every value."""
+    values: dict[str, list[str]] = defaultdict(list)
+    for r in runs:
+        for k, v in run_notes(r).items():
+            if str(v) not in values[k]:
+                values[k].append(str(v))
+    return {k: vs[0] if len(vs) == 1 else " | ".join(vs) for k, vs in sorted(values.items())}
+
+
+def _mean_metrics(ms: list[Metrics]) -> Metrics:
+    def mean(f: str) -> float:
+        v = np.array([getattr(m, f) for m in ms], dtype=float)
+        return float(np.mean(v)) if np.isfinite(v).all() else math.nan
+
+    return Metrics(mean("hr_me"), mean("hr_sd"), mean("hr_rmse"), mean("hr_mer"), mean("mae"), mean("r"), int(round(np.mean([m.n for m in ms]))))
+
+
+def _seed_videos(sets: list[VideoSet]) -> VideoSet:
+    """Per video (recordings every seed predicted): mean prediction, and mean absolute error over seeds."""
+    if len(sets) == 1:
+        return sets[0]
+    common = sorted(set.intersection(*(set(v.ids) for v in sets)))
+    pos = [{rid: i for i, rid in enumerate(v.ids)} for v in sets]
+    first = sets[0]
+    idx0 = [pos[0][rid] for rid in common]
+    preds = np.array([[v.pred[p[rid]] for rid in common] for v, p in zip(sets, pos, strict=True)], dtype=float).reshape(len(sets), len(common))
+    ref = first.ref[idx0]
+    return VideoSet(
+        common,
+        [first.subjects[i] for i in idx0],
+        preds.mean(axis=0),
+        ref,
+        [first.folds[i] for i in idx0],
+        [first.meta[i] for i in idx0],
+        np.abs(preds - ref).mean(axis=0),
+    )
+
+
+def _row(res: Results, runs: list[dict[str, Any]]) -> Row:
+    run0 = runs[0]
+    sets = [res.videos(r["run_key"]) for r in runs]
+    ms = [compute_metrics(v.pred, v.ref) for v in sets]
+    ci = pooled_intervals([bootstrap_distribution(v.pred, v.ref, v.subjects, BOOT_N, BOOT_SEED) for v in sets])
+    notes = _merge_notes(runs)
+    label = run0["method"] if run0["profile"] == "default" else f"{run0['method']} ({run0['profile']})"
+    if notes:
+        label += " †"
+    maes = [m.mae for m in ms]
+    return Row(
+        label,
+        run0["method"],
+        run0["run_key"],
+        _mean_metrics(ms),
+        ci,
+        notes,
+        _seed_videos(sets),
+        profile=run0["profile"],
+        run_keys=tuple(r["run_key"] for r in runs),
+        seeds=tuple(int(r["seed"]) for r in runs),
+        mae_sd=float(np.std(maes, ddof=1)) if len(maes) > 1 else None,
+        protocol_sha256=run0["protocol_sha256"],
+        fingerprint=run0["dataset_fingerprint"],
+    )
+
+
+def _baseline_row(res: Results, run: dict[str, Any]) -> Row:
+    b = res.baseline(run["run_key"])
+    ci = pooled_intervals([bootstrap_distribution(b.pred, b.ref, b.subjects, BOOT_N, BOOT_SEED)])
+    return Row(BASELINE_LABEL, "baseline", None, compute_metrics(b.pred, b.ref), ci, {}, b, profile="–",
+               protocol_sha256=run["protocol_sha256"], fingerprint=run["dataset_fingerprint"])
+
+
+def _matches(run: dict[str, Any], dataset: str | None, protocol: str | None) -> bool:
+    if dataset and dataset not in (run["dataset"], dataset_label(run)):
+        return False
+    return not (protocol and run["protocol"] != protocol)
+
+
+def build_boards(store: Store, dataset: str | None = None, protocol: str | None = None) -> list[Board]:
+    """Every board of the store (or those of one dataset -- adapter name or label -- and/or protocol name), by name."""
+    res = Results(store)
+    all_runs = res.runs()
+    names = board_names(all_runs)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for run in all_runs:
+        if _matches(run, dataset, protocol):
+            groups[_group_key(run)].append(run)
+    boards = []
+    for g, runs in groups.items():
+        boards.append(_board(res, g, names[g], runs))
+    return sorted(boards, key=lambda b: b.name)
+
+
+def _board(res: Results, g: tuple[str, ...], name: str, runs: list[dict[str, Any]]) -> Board:
+    label, ds, proto, train, sha, fp = g
+    full: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    partial: dict[tuple[str, str, float], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        partial[(run["method"], run["profile"], run["train_fraction"])].append(run)
+        if run["train_fraction"] == 1.0:
+            full[(run["method"], run["profile"])].append(run)
+    rows: list[Row] = []
+    shown: list[dict[str, Any]] = []
+    not_run: list[NotRun] = []
+    for mp in sorted(full):
+        seeds = _latest_seed_group(full[mp])
+        shown += seeds
+        reason = next((not_run_reason(r) for r in seeds if not_run_reason(r) is not None), None)
+        if reason is not None:
+            not_run.append(NotRun(mp[0], mp[1], reason, seeds[0]["run_key"]))
+            continue
+        rows.append(_row(res, seeds))
+    rows.sort(key=lambda r: (r.metrics.mae if np.isfinite(r.metrics.mae) else math.inf, r.label))
+    baseline = _baseline_row(res, next(r for r in shown if r["run_key"] == rows[0].run_key)) if rows else None
+    tests = board_tests(rows, baseline)
+    fraction: list[dict[str, Any]] = []
+    for key in sorted(partial, key=lambda k: (k[0], k[1], -k[2])):
+        group = [r for r in _latest_seed_group(partial[key]) if not_run_reason(r) is None]
+        fraction += group
+    has_curve = any(r["train_fraction"] < 1 for r in fraction)
+    shown.sort(key=lambda r: (r["method"], r["profile"], r["seed"], r["run_key"]))
+    return Board(
+        ds, proto, train, rows + ([baseline] if baseline else []), shown, fraction if has_curve else [],
+        name=name, label=label, protocol_sha256=sha, fingerprint=fp, not_run=not_run, tests=tests,
+    )

@@ -1,0 +1,108 @@
+"""A read API over the results store: runs, their videos and their folds.
+
+Leaderboards, ``hrbench compare`` and the study scripts need the same few
+questions answered (which complete runs exist, what each predicted per video,
+which training HRs each fold saw).  Answering them here, once, keeps SQL out
+of the reporting code and gives one place that papers over schema versions:
+stores written before a column existed (``dataset_label``, ``threads``) read
+back with that column's default, so old stores keep producing boards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .store import Store
+
+# Columns added after the first stores were written, with the value an old row means.
+RUN_DEFAULTS: dict[str, Any] = {"dataset_label": "", "threads": 0, "notes_json": "{}", "skipped_json": "[]", "command": ""}
+
+
+@dataclass(frozen=True)
+class VideoSet:
+    """One run's (or one seed-averaged row's) per-video predictions, ordered by recording id.
+
+    ``abs_err`` is kept separately from ``pred - ref`` because a row averaged
+    over seeds must be judged by its seeds' mean *absolute* error: the absolute
+    value of the mean signed error would reward a method whose seeds err in
+    opposite directions.
+    """
+
+    ids: list[str]
+    subjects: list[str]
+    pred: np.ndarray
+    ref: np.ndarray
+    folds: list[int]
+    meta: list[dict[str, Any]]
+    abs_err: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.abs_err is None:
+            object.__setattr__(self, "abs_err", np.abs(np.asarray(self.pred, float) - np.asarray(self.ref, float)))
+
+    def subject_of(self) -> dict[str, str]:
+        return dict(zip(self.ids, self.subjects, strict=True))
+
+
+def dataset_label(run: dict[str, Any]) -> str:
+    """The name a run's test data goes by on boards: its label, else the adapter name."""
+    return run.get("dataset_label") or run["dataset"]
+
+
+def run_notes(run: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(run.get("notes_json") or "{}")
+
+
+def not_run_reason(run: dict[str, Any]) -> str | None:
+    """Why a stage was recorded without running (e.g. ImageNet weights absent), or None if it ran."""
+    reason = run_notes(run).get("not_run")
+    return None if reason is None else str(reason)
+
+
+class Results:
+    """Read-only questions about one store; every answer is ordered deterministically."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def runs(self, complete: bool = True) -> list[dict[str, Any]]:
+        """Runs as plain dicts (oldest first), missing newer columns filled with their defaults."""
+        where = "WHERE complete = 1 " if complete else ""
+        rows = self.store.query(f"SELECT * FROM runs {where}ORDER BY created_at, run_key")
+        return [{**RUN_DEFAULTS, **dict(r)} for r in rows]
+
+    def run(self, run_key: str) -> dict[str, Any]:
+        rows = self.store.query("SELECT * FROM runs WHERE run_key = ?", (run_key,))
+        if not rows:
+            raise KeyError(run_key)
+        return {**RUN_DEFAULTS, **dict(rows[0])}
+
+    def videos(self, run_key: str) -> VideoSet:
+        rows = self.store.query(
+            "SELECT recording_id, subject, hr_pred, hr_ref, fold, meta_json FROM video_predictions WHERE run_key = ? ORDER BY recording_id",
+            (run_key,),
+        )
+        return VideoSet(
+            [r["recording_id"] for r in rows],
+            [r["subject"] for r in rows],
+            np.array([r["hr_pred"] for r in rows], dtype=float),
+            np.array([r["hr_ref"] for r in rows], dtype=float),
+            [r["fold"] for r in rows],
+            [json.loads(r["meta_json"]) for r in rows],
+        )
+
+    def fold_train_hr(self, run_key: str) -> dict[int, list[float]]:
+        """Per fold, the reference HR of every training video (what the baseline and HR histograms need)."""
+        rows = self.store.query("SELECT fold, train_hr_json FROM folds WHERE run_key = ? ORDER BY fold", (run_key,))
+        return {r["fold"]: json.loads(r["train_hr_json"]) for r in rows}
+
+    def baseline(self, run_key: str) -> VideoSet:
+        """Predict, for each test video of a run, the mean reference HR of its fold's training videos."""
+        v = self.videos(run_key)
+        train = self.fold_train_hr(run_key)
+        pred = np.array([float(np.mean(train[f])) for f in v.folds], dtype=float)
+        return VideoSet(v.ids, v.subjects, pred, v.ref, v.folds, v.meta)

@@ -1,0 +1,153 @@
+"""UBFC-rPPG adapter on a miniature copy of both layouts (tests/miniature.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from miniature import read_mini_truth, write_mini_ubfc
+
+from hrbench.errors import HrbenchError, RecordingError
+from hrbench.hr import signal_hr
+from hrbench_plugins.datasets.ubfc_rppg import UBFCrPPGAdapter, read_ubfc2
+
+
+@pytest.fixture
+def ubfc(tmp_path) -> Path:
+    return write_mini_ubfc(tmp_path / "UBFC", n_subjects=2, n_dataset1=1)
+
+
+def _gt2(root: Path, sid: str = "subject1") -> Path:
+    return root / "DATASET_2" / sid / "ground_truth.txt"
+
+
+def test_scan_detects_each_layout(ubfc):
+    truth = read_mini_truth(ubfc)
+    recs = {r.id: r for r in UBFCrPPGAdapter().scan(ubfc)}
+    assert set(recs) == set(truth) == {"subject1", "subject3", "10-gt"}
+    for rid, r in recs.items():
+        assert r.subject == rid and r.session == truth[rid]["part"] == r.meta["part"]
+        assert r.frames.kind == "video" and r.frames.path.name == "vid.avi"
+    assert recs["subject1"].gt_path.name == "ground_truth.txt"
+    assert recs["10-gt"].gt_path.name == "gtdump.xmp"
+    # DATASET_2: frame times are the ground truth's time row; DATASET_1 has none.
+    ts = recs["subject1"].timestamps()
+    t_row = np.array(_gt2(ubfc).read_text().splitlines()[2].split(), dtype=float)
+    np.testing.assert_allclose(ts, t_row - t_row[0])
+    assert recs["subject1"].fps == pytest.approx((len(ts) - 1) / ts[-1])
+    assert recs["10-gt"].timestamps is None and recs["10-gt"].fps == 30.0
+
+
+def test_reference_hr_comes_from_the_ppg_waveform(ubfc):
+    truth = read_mini_truth(ubfc)
+    for r in UBFCrPPGAdapter().scan(ubfc):
+        sig = r.load_ground_truth()
+        assert sig.kind == "bvp" and sig.times is not None
+        dur = truth[r.id]["n_frames"] / truth[r.id]["fps"]
+        for t0, t1 in ((0.0, dur), (1.0, 11.0)):
+            assert abs(signal_hr(sig, t0, t1) - truth[r.id]["hr"]) <= 1.0, r.id
+
+
+def test_hr_row_is_never_the_reference(ubfc):
+    """Zeroing the HR row changes nothing in the reference; check only warns about it."""
+    gt = _gt2(ubfc)
+    rows = gt.read_text().splitlines()
+    before = {r.id: r.load_ground_truth() for r in UBFCrPPGAdapter().scan(ubfc)}["subject1"]
+    n = len(rows[1].split())
+    rows[1] = " ".join(["5.0"] * (n // 2) + rows[1].split()[n // 2 :])
+    gt.write_text("\n".join(rows) + "\n")
+    rec = {r.id: r for r in UBFCrPPGAdapter().scan(ubfc)}["subject1"]
+    np.testing.assert_array_equal(rec.load_ground_truth().values, before.values)
+    recs, problems = UBFCrPPGAdapter().check(ubfc)
+    assert "subject1" in {r.id for r in recs}  # still usable
+    assert {p.severity for p in problems} == {"warning"}
+    assert all(Path(p.path) == gt and p.recording_id == "subject1" for p in problems)
+    text = " | ".join(p.message for p in problems)
+    assert "the HR row is outside 42-240 bpm" in text and "differs from the HR of the waveform" in text
+
+
+def test_check_is_clean_on_a_good_copy(ubfc):
+    recs, problems = UBFCrPPGAdapter().check(ubfc)
+    assert problems == [] and len(recs) == 3
+    recs, problems = UBFCrPPGAdapter().check(ubfc, deep=True)
+    assert problems == [] and len(recs) == 3
+
+
+def _garble(gt: Path) -> Path:
+    rows = gt.read_text().splitlines()
+    vals = rows[0].split()
+    vals[4] = "abc"
+    rows[0] = " ".join(vals)
+    gt.write_text("\n".join(rows) + "\n")
+    return gt
+
+
+BROKEN = {
+    "missing video": (lambda d: (d / "vid.avi").unlink() or d, "no video"),
+    "two rows": (
+        lambda d: (d / "ground_truth.txt").write_text("1 2 3\n4 5 6\n") and d / "ground_truth.txt",
+        "2 non-empty row(s), expected three",
+    ),
+    "garbled value": (lambda d: _garble(d / "ground_truth.txt"), "row 1 (PPG), value 5: not a number"),
+    "ground truth of a shorter recording": (
+        lambda d: (d / "ground_truth.txt").write_text(
+            "\n".join(" ".join(r.split()[:100]) for r in (d / "ground_truth.txt").read_text().splitlines())
+        )
+        and d / "ground_truth.txt",
+        "truncated, or from another recording?",
+    ),
+    "missing ground truth": (
+        lambda d: (d / "ground_truth.txt").unlink() or d,
+        "video without ground truth",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_subject_is_reported_with_its_file(ubfc, case):
+    brk, message = BROKEN[case]
+    bad = brk(ubfc / "DATASET_2" / "subject1")
+    recs, problems = UBFCrPPGAdapter().scan_with_problems(ubfc)
+    assert sorted(r.id for r in recs) == ["10-gt", "subject3"]
+    assert len(problems) == 1 and problems[0].recording_id == "subject1"
+    assert Path(problems[0].path) == bad and message in problems[0].message
+    with pytest.raises(RecordingError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        UBFCrPPGAdapter().scan(ubfc)
+
+
+def test_flat_ppg_is_an_error_not_54_bpm(ubfc):
+    gt = _gt2(ubfc)
+    rows = gt.read_text().splitlines()
+    rows[0] = " ".join(["1.0"] * len(rows[0].split()))
+    gt.write_text("\n".join(rows) + "\n")
+    rec = {r.id: r for r in UBFCrPPGAdapter().scan(ubfc)}["subject1"]
+    with pytest.raises(RecordingError, match="constant"):
+        rec.load_ground_truth()
+    recs, problems = UBFCrPPGAdapter().check(ubfc)
+    assert "subject1" not in {r.id for r in recs}
+    assert [(p.severity, "constant" in p.message) for p in problems] == [("error", True)]
+
+
+def test_read_ubfc2_rejects_time_in_ms(tmp_path):
+    p = tmp_path / "ground_truth.txt"
+    p.write_text("1 2 3 4\n70 70 70 70\n0 33 66 100\n")
+    with pytest.raises(RecordingError, match="expected seconds"):
+        read_ubfc2(p)
+
+
+def test_wrong_roots_are_one_line_errors(tmp_path):
+    with pytest.raises(HrbenchError, match="does not exist"):
+        UBFCrPPGAdapter().scan(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(HrbenchError, match="not a UBFC-rPPG copy"):
+        UBFCrPPGAdapter().scan(tmp_path / "empty")
+
+
+def test_registered_through_entry_points():
+    from importlib.metadata import entry_points
+
+    ep = next(e for e in entry_points(group="hrbench") if e.name == "ubfc_rppg")
+    got: list[type] = []
+    ep.load().register_datasets(register=got.append)
+    assert got == [UBFCrPPGAdapter] and UBFCrPPGAdapter.name == "ubfc_rppg"

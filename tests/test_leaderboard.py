@@ -1,0 +1,212 @@
+"""Boards from tiny stores written through hrbench.store.Store (no videos): grouping, seeds, not-run stages, names, tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from hrbench.boards import build_boards
+from hrbench.cli import main
+from hrbench.errors import ConfigError
+from hrbench.inference import verdicts
+from hrbench.leaderboard import compare, paired_errors, write_boards
+from hrbench.store import FoldResult, Store
+
+N_SUBJ = 10
+REF = {f"r{s:02d}{v}": 60.0 + 4 * s + 2 * v for s in range(N_SUBJ) for v in range(2)}  # 2 videos per subject
+TRAIN_HR = [75.0, 85.0]  # baseline predicts 80
+
+
+def subject(rid: str) -> str:
+    return f"p{rid[1:3]}"
+
+
+def _ensure_columns(store: Store) -> None:
+    """Stores from before ``dataset_label``/``threads`` lack them; add them so tests run either way."""
+    have = {r[1] for r in store.db.execute("PRAGMA table_info(runs)")}
+    for col, decl in (("dataset_label", "TEXT NOT NULL DEFAULT ''"), ("threads", "INTEGER NOT NULL DEFAULT 0")):
+        if col not in have:
+            store.db.execute(f"ALTER TABLE runs ADD COLUMN {col} {decl}")
+
+
+def add_run(store: Store, key: str, method: str, errors: dict[str, float] | None, *, dataset="ds", label="", protocol="subject_exclusive",
+            sha="a" * 64, fp="f" * 16, seed=0, profile="default", created="2024-01-01T00:00:00", notes=None, train=None, fraction=1.0):
+    _ensure_columns(store)
+    store.ensure_run(key, {
+        "method": method, "profile": profile, "params_json": "{}", "protocol": protocol, "protocol_path": f"protocols/{protocol}.toml",
+        "protocol_sha256": sha, "protocol_desc": "3-fold subject-exclusive split, seed 0; per-video HR = median of its clip predictions",
+        "dataset": dataset, "dataset_label": label, "train_dataset": train or dataset, "dataset_fingerprint": fp, "seed": seed,
+        "train_fraction": fraction, "versions_json": json.dumps({"hrbench": "0"}), "notes_json": json.dumps(notes or {}),
+        "skipped_json": "[]", "n_folds": 1, "complete": 1, "created_at": created, "command": "", "threads": 2,
+    })
+    if errors is not None:
+        videos = [(rid, subject(rid), REF[rid] + e, REF[rid], {}) for rid, e in sorted(errors.items())]
+        store.write_fold(key, FoldResult(0, 2, 20, TRAIN_HR, 0.0, 0.0, [], videos))
+
+
+def errs(fn) -> dict[str, float]:
+    return {rid: float(fn(i, rid)) for i, rid in enumerate(sorted(REF))}
+
+
+GOOD = errs(lambda i, rid: 0.5 if i % 2 else -0.5)
+BASELINE_LIKE = errs(lambda i, rid: 80.0 - REF[rid] + (0.3 if i % 3 else -0.3))  # as bad as predicting 80
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "s.sqlite")
+    yield s
+    s.close()
+
+
+def test_seeds_collapse_into_one_row_whose_interval_includes_seed_variance(store, tmp_path):
+    for seed, off in ((0, 1.0), (1, 5.0), (2, 9.0)):
+        add_run(store, f"good{seed}", "good", errs(lambda i, rid, o=off: o), seed=seed)
+    add_run(store, "other", "other", GOOD)
+    (board,) = build_boards(store)
+    rows = {r.method: r for r in board.ranked}
+    good = rows["good"]
+    assert good.seeds == (0, 1, 2) and set(good.run_keys) == {"good0", "good1", "good2"}
+    assert good.metrics.mae == pytest.approx(5.0) and good.mae_sd == pytest.approx(4.0)
+    # Each seed alone is error-free of sampling variance (constant errors); the pooled interval spans the seeds.
+    assert good.ci["mae"].low == pytest.approx(1.0) and good.ci["mae"].high == pytest.approx(9.0)
+    assert np.allclose(good.videos.abs_err, 5.0)  # tests use the mean over seeds of each video's |error|
+    assert rows["other"].seeds == (0,) and rows["other"].mae_sd is None
+    text = (write_boards(store, tmp_path / "lb")[0]).read_text()
+    assert "| good | default |" in text and "| 3 (± 4.00) |" in text
+    runs = text.split("## Runs")[1]
+    assert all(f"`good{s}`" in runs for s in range(3))
+    assert "per-video HR = median of its clip predictions" in text  # the protocol's own description
+
+
+def test_not_run_stage_is_listed_and_never_ranked_or_tested(store, tmp_path):
+    add_run(store, "g", "good", GOOD)
+    add_run(store, "c", "chrom", BASELINE_LIKE)
+    add_run(store, "imnet", "stmap_imagenet", None, notes={"not_run": "ImageNet weights not found"})
+    (board,) = build_boards(store)
+    assert [r.method for r in board.ranked] == ["good", "chrom"]
+    assert [(n.method, n.reason) for n in board.not_run] == [("stmap_imagenet", "ImageNet weights not found")]
+    assert all("stmap_imagenet" not in (c.a, c.b) for c in board.tests.comparisons)
+    text = write_boards(store, tmp_path / "lb")[0].read_text()
+    table, rest = text.split("\n\n## ", 1)[0], text
+    assert "| stmap_imagenet" not in table.split("HRme:")[0]
+    assert "not run: stmap_imagenet (default): ImageNet weights not found" in text
+    assert "`imnet`" in rest.split("## Runs")[1] and "not run" in rest.split("## Runs")[1]
+    # A board whose only stage did not run still says so, with no table and no tests.
+    add_run(store, "lonely", "stmap_imagenet", None, protocol="random", notes={"not_run": "ImageNet weights not found"})
+    lonely = next(b for b in build_boards(store) if b.protocol == "random")
+    assert lonely.rows == [] and lonely.tests.comparisons == [] and verdicts(lonely) == []
+    text = next(p for p in write_boards(store, tmp_path / "lb2", by="subject") if p.name == "ds-random.md").read_text()
+    assert "not run: stmap_imagenet (default): ImageNet weights not found" in text and "| Method | Profile | HRme" not in text
+
+
+def test_board_tests_are_holm_corrected_and_the_baseline_column_says_no(store, tmp_path):
+    add_run(store, "g", "good", GOOD)
+    add_run(store, "b", "bad", BASELINE_LIKE)
+    add_run(store, "m", "mid", errs(lambda i, rid: 3.0))
+    (board,) = build_boards(store)
+    comps = board.tests.comparisons
+    assert len(comps) == 2 + 3  # (mid, bad) vs good; every method vs the baseline
+    raw = [c.test.p_value for c in comps]
+    assert np.allclose([c.p_holm for c in comps], multipletests(raw, method="holm")[1])
+    assert all(c.p_holm >= c.test.p_value for c in comps)
+    assert all(c.test.n_subjects == N_SUBJ for c in comps)
+    vs_base = {c.a: c for c in comps if c.kind == "baseline"}
+    assert vs_base["good"].a_better and not vs_base["bad"].significant
+    text = write_boards(store, tmp_path / "lb")[0].read_text()
+    bad_line = next(line for line in text.splitlines() if line.startswith("| bad |"))
+    assert f"**no** (p_holm = {vs_base['bad'].p_holm:.2f})" in bad_line
+    good_line = next(line for line in text.splitlines() if line.startswith("| good |"))
+    assert "| yes (p_holm = " in good_line
+    claims = verdicts(board)
+    assert any(c.startswith("good: better than the training-mean baseline (") and "p_holm = " in c for c in claims)
+    assert any(c.startswith("bad: not distinguishable from the training-mean baseline (p_holm = ") for c in claims)
+    assert any(c.startswith("good better than bad (") for c in claims)
+    assert all(c in text for c in claims)  # the board's prose is exactly these verdicts
+
+
+def test_two_datasets_under_one_adapter_never_share_a_board(store, tmp_path):
+    add_run(store, "old", "good", GOOD, dataset="folder", fp="1111aaaa2222bbbb", created="2024-01-01T00:00:00")
+    add_run(store, "new", "good", GOOD, dataset="folder", fp="3333cccc4444dddd", created="2024-02-01T00:00:00")
+    add_run(store, "newp", "good", GOOD, dataset="folder", fp="3333cccc4444dddd", sha="b" * 64, created="2023-01-01T00:00:00")
+    add_run(store, "la", "good", GOOD, dataset="folder", label="clinic_a", fp="5555")
+    add_run(store, "lb", "good", GOOD, dataset="folder", label="clinic_b", fp="6666")
+    boards = {b.name: b for b in build_boards(store)}
+    assert set(boards) == {
+        "folder-subject_exclusive",  # the newest group keeps the plain name
+        "folder-subject_exclusive-data-1111aaaa",  # older data under the same name: suffixed by its fingerprint
+        "folder-subject_exclusive-proto-bbbbbbbb",  # another version of the protocol file
+        "clinic_a-subject_exclusive",
+        "clinic_b-subject_exclusive",
+    }
+    assert [r["run_key"] for r in boards["folder-subject_exclusive"].runs] == ["new"]
+    for b in boards.values():
+        assert len({r["dataset_fingerprint"] for r in b.runs}) == 1 and len({r["protocol_sha256"] for r in b.runs}) == 1
+    # Filtering never renames: --dataset writes the same file names as --all.
+    assert {b.name for b in build_boards(store, dataset="folder")} == set(boards)
+    assert [b.name for b in build_boards(store, dataset="clinic_a")] == ["clinic_a-subject_exclusive"]
+
+
+def test_protocol_and_label_names_cannot_escape_the_output_directory(store, tmp_path):
+    add_run(store, "x", "good", GOOD, protocol="x/../../escaped", label="../up")
+    out = tmp_path / "a" / "b" / "lb"
+    written = write_boards(store, out, by="subject")
+    assert written and all(p.resolve().parent == out.resolve() for p in written)
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents and p.name != "s.sqlite" and "sqlite" not in p.name]
+    assert outside == []
+    assert all(".." not in p.relative_to(out).parts for p in out.rglob("*"))
+
+
+def test_regenerating_is_byte_identical_even_in_another_process(store, tmp_path):
+    add_run(store, "g", "good", GOOD)
+    add_run(store, "b", "bad", BASELINE_LIKE)
+    add_run(store, "m", "mid", errs(lambda i, rid: 3.0))
+    for seed in (1, 2):
+        add_run(store, f"m{seed}", "mid", errs(lambda i, rid, s=seed: 3.0 + s), seed=seed)
+    add_run(store, "n", "nope", None, notes={"not_run": "weights absent"})
+    out1, out2 = tmp_path / "lb1", tmp_path / "lb2"
+    write_boards(store, out1)
+    env = {**os.environ, "PYTHONHASHSEED": "7"}
+    code = "import sys; from pathlib import Path; from hrbench.store import Store; from hrbench.leaderboard import write_boards; " \
+           "write_boards(Store(Path(sys.argv[1])), Path(sys.argv[2]))"
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.sqlite"), str(out2)], check=True, env=env)
+    files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
+    assert Path("ds-subject_exclusive/critical_difference.png") in files
+    assert files == sorted(p.relative_to(out2) for p in out2.rglob("*") if p.is_file())
+    for f in files:
+        assert (out1 / f).read_bytes() == (out2 / f).read_bytes(), f
+
+
+def test_compare_is_subject_level_and_refuses_what_cannot_be_paired(store, tmp_path, capsys):
+    add_run(store, "g", "good", GOOD)
+    add_run(store, "b", "bad", BASELINE_LIKE)
+    first = {k: v for k, v in GOOD.items() if k < "r05"}
+    rest = {k: v for k, v in GOOD.items() if k >= "r05"}
+    add_run(store, "h1", "half1", first)
+    add_run(store, "h2", "half2", rest)
+    add_run(store, "o", "elsewhere", GOOD, fp="9" * 16, created="2025-01-01T00:00:00")
+    text = compare(store, "good", "bad", "ds", "subject_exclusive")
+    assert f"20 paired recordings of {N_SUBJ} subjects" in text and "permutation" in text and "Wilcoxon" in text
+    assert "good is better than bad" in text
+    with pytest.raises(ConfigError, match="no recordings in common"):
+        compare(store, "half1", "half2", "ds", "subject_exclusive")
+    with pytest.raises(ConfigError, match="same protocol hash and dataset fingerprint"):
+        compare(store, "good", "elsewhere", "ds", "subject_exclusive")
+    boards = {b.name: b for b in build_boards(store)}
+    main_board = boards["ds-subject_exclusive"]
+    other = next(b for n, b in boards.items() if n != "ds-subject_exclusive")
+    with pytest.raises(ConfigError, match="fingerprint"):
+        paired_errors(main_board.ranked[0], other.ranked[0])
+    db = str(tmp_path / "s.sqlite")
+    for pair in (("half1", "half2"), ("good", "elsewhere")):
+        capsys.readouterr()
+        assert main(["compare", *pair, "--dataset", "ds", "--protocol", "subject_exclusive", "--store", db]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("hrbench: error:")
