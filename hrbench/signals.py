@@ -46,3 +46,14 @@ def fill_missing_frames(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     filled = np.where(valid[..., None], x, x_lo + (x_hi - x_lo) * w[..., None])
     filled[frac == 0] = 0.0
     return filled, frac
+
+
+def without_frames(traces: np.ndarray) -> np.ndarray:
+    """``(n,)`` True for clips of ``(n, n_rois, T, 3)`` traces with no valid frame in any ROI.
+
+    Learned methods fill missing frames before building their features and
+    would otherwise predict a number for a clip that holds no video at all;
+    they return NaN for these instead (the NaN contract).
+    """
+    x = np.asarray(traces)
+    return ~np.isfinite(x).all(axis=-1).any(axis=(1, 2))

@@ -8,11 +8,13 @@ import pytest
 from hrbench.errors import HrbenchError
 from hrbench.hr import HRSettings, spectral_hr
 from hrbench_plugins.methods.deep.augment import (
+    EpochPlan,
     balancing_factors,
     crop_windows,
     histogram_edges,
     label_histogram,
     plan_epoch,
+    random_crops,
     resample_windows,
 )
 
@@ -99,15 +101,53 @@ def test_resample_identity_and_bounds():
 
 def test_plan_caps_factors_by_clip_length(imbalanced):
     edges = histogram_edges((45, 150), 10)
-    plan = plan_epoch(imbalanced, 360, 300, edges, factor_range=(2 / 3, 1.5), rng=np.random.default_rng(0))
+    crops = random_crops(len(imbalanced), 360, 300, np.random.default_rng(1))
+    plan = plan_epoch(imbalanced, crops, 360, 300, edges, factor_range=(2 / 3, 1.5), rng=np.random.default_rng(0))
     assert plan.factors.max() <= 359 / 299 + 1e-9
     assert plan.factors.max() > 1.05  # still uses the room there is
     assert np.all(plan.starts + 299 * plan.factors <= 359 + 1e-6)
-    assert np.all((plan.crop_starts >= 0) & (plan.crop_starts <= 60))
-    labels = plan.labels(imbalanced)
-    assert labels.shape == (800,) and np.array_equal(labels[:400], imbalanced)
+    assert np.all((plan.crop_starts >= 0) & (plan.crop_starts <= 60)) and len(np.unique(plan.crop_starts)) > 30
     with pytest.raises(HrbenchError, match="shorter"):
-        plan_epoch(imbalanced, 250, 300, edges, rng=np.random.default_rng(0))
+        plan_epoch(imbalanced, np.zeros(400, int), 250, 300, edges, rng=np.random.default_rng(0))
+    with pytest.raises(HrbenchError, match="shorter"):
+        random_crops(3, 250, 300, np.random.default_rng(0))
+
+
+def test_plan_replaces_half_the_crops_by_resampled_copies(imbalanced):
+    """One map per clip: the plain crop, or with probability 0.5 the resampled copy (and its label)."""
+    labels = np.tile(imbalanced, 10)  # 4000 clips: the share is measured to about +-0.02
+    edges = histogram_edges((45, 150), 10)
+    crops = random_crops(len(labels), 450, 300, np.random.default_rng(1))
+    plan = plan_epoch(labels, crops, 450, 300, edges, rng=np.random.default_rng(0))
+    assert len(plan) == len(labels) and np.array_equal(plan.crop_starts, crops)  # the shared plain crops, untouched
+    assert abs(plan.resampled_share - 0.5) < 0.03
+    out = plan.labels(labels)
+    assert out.shape == labels.shape
+    np.testing.assert_array_equal(out[~plan.resampled], labels[~plan.resampled])
+    np.testing.assert_allclose(out[plan.resampled], labels[plan.resampled] * plan.factors[plan.resampled])
+    assert np.mean(plan.factors[plan.resampled] != 1.0) > 0.9  # the copies really are resampled
+    # An epoch's labels are flatter than the originals: half of them moved to sparse bins.
+    assert _entropy(label_histogram(out, edges)) > _entropy(label_histogram(labels, edges)) + 0.3
+    # Same draws for the same generator seed; the extremes of the probability.
+    again = plan_epoch(labels, crops, 450, 300, edges, rng=np.random.default_rng(0))
+    assert np.array_equal(again.resampled, plan.resampled) and np.array_equal(again.factors, plan.factors)
+    none = plan_epoch(labels, crops, 450, 300, edges, p_resample=0.0, rng=np.random.default_rng(0))
+    every = plan_epoch(labels, crops, 450, 300, edges, p_resample=1.0, rng=np.random.default_rng(0))
+    assert none.resampled_share == 0.0 and np.array_equal(none.labels(labels), labels)
+    assert every.resampled_share == 1.0
+    with pytest.raises(HrbenchError, match="probability"):
+        plan_epoch(labels, crops, 450, 300, edges, p_resample=1.5, rng=np.random.default_rng(0))
+    with pytest.raises(HrbenchError, match="crop start"):
+        plan_epoch(labels, crops + 151, 450, 300, edges, rng=np.random.default_rng(0))
+
+
+def test_plain_plan_is_the_crops():
+    crops = np.array([0, 5, 150])
+    plan = EpochPlan.plain(crops)
+    assert len(plan) == 3 and plan.resampled_share == 0.0
+    np.testing.assert_array_equal(plan.labels(np.array([60.0, 70.0, 80.0])), [60.0, 70.0, 80.0])
+    with pytest.raises(HrbenchError, match="labels"):
+        plan.labels(np.array([60.0]))
 
 
 def test_histogram_edges():

@@ -133,12 +133,70 @@ def test_da_fit_uses_long_clips_and_flattens_labels():
     long = grid_clips(24, 450, 2, hr_range=(70.0, 85.0))
     method = RhythmAttentionDA(epochs=1, **TINY).fit(long)
     notes = method.run_notes
-    assert notes["map_frames"] == 300 and notes["train_maps"] == 48
+    assert notes["map_frames"] == 300 and notes["train_maps"] == 24
     before, after = (np.array(notes["da_hist_epoch0"][k]) for k in ("before", "after"))
-    assert after.sum() == 2 * before.sum() == 48
+    assert after.sum() == before.sum() == 24  # one map per clip: a plain crop or its resampled copy
     assert np.count_nonzero(after) > np.count_nonzero(before) + 3
     pred = method.predict(grid_clips(4, 300, 3, labels=False))
     assert pred.shape == (4,) and np.all((pred >= 42) & (pred <= 240))
+
+
+ALL = (RhythmResNet, RhythmAttention, RhythmDA, RhythmAttentionDA)
+
+
+def _fit_counting_steps(cls, clips, **params):
+    """Fit, counting optimiser steps with a hook of the test's own (not the method's note)."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    steps = []
+    hook = register_optimizer_step_post_hook(lambda opt, *_: steps.append(id(opt)))
+    try:
+        method = cls(**{**TINY, **params}).fit(clips)
+    finally:
+        hook.remove()
+    return method, len(steps)
+
+
+def test_variants_are_matched_on_steps_epochs_and_clips():
+    """Same seed, same clips: every variant takes the same optimiser steps over maps of the same clips."""
+    clips = grid_clips(40, 450, 4)
+    params = {"epochs": 2, "max_train_maps": 26, "batch_size": 8}  # 26 maps: 4 batches/epoch, the last of 2
+    fitted = {cls.name: _fit_counting_steps(cls, clips, **params) for cls in ALL}
+    steps = {name: n for name, (_, n) in fitted.items()}
+    assert set(steps.values()) == {2 * 4}, steps
+    for name, (m, n) in fitted.items():
+        assert m.run_notes["train_steps"] == n and m.run_notes["train_maps"] == 26, name
+        assert len(m.train_losses_) == 2 and m.run_notes["train_l1_bpm"] == round(m.train_losses_[-1], 3)
+    plain = fitted["rhythm_resnet"][0]
+    ids = plain.train_clip_ids_
+    assert len(ids) == 26 and len(set(ids)) == 26  # a true selection out of 40 clips
+    for name, (m, _) in fitted.items():
+        assert m.train_clip_ids_ == ids, name  # the same selected clips, in the same order
+        assert [len(p) for p in m.epoch_plans_] == [26, 26], name  # each epoch: one map per selected clip
+        for p, q in zip(m.epoch_plans_, plain.epoch_plans_, strict=True):
+            np.testing.assert_array_equal(p.crop_starts, q.crop_starts)  # and the same plain crops
+    assert len(np.unique(plain.epoch_plans_[0].crop_starts)) > 10  # random offsets in the long clips
+    assert not np.array_equal(plain.epoch_plans_[0].crop_starts, plain.epoch_plans_[1].crop_starts)
+    for name in ("rhythm_da", "rhythm_attention_da"):
+        assert 0 < fitted[name][0].run_notes["da_resampled_share"] < 1
+    # With no resampling the DA variant is its plain twin, bit for bit: DA is the only difference.
+    twin, _ = _fit_counting_steps(RhythmDA, clips, **params, da_prob=0.0)
+    assert twin.train_losses_ == plain.train_losses_
+    assert fitted["rhythm_da"][0].train_losses_ != plain.train_losses_
+
+
+def test_da_resamples_about_half_of_the_maps():
+    clips = grid_clips(96, 450, 6, hr_range=(60.0, 100.0))
+    method = RhythmDA(epochs=3, **TINY).fit(clips)
+    plans = method.epoch_plans_
+    share = np.mean([p.resampled for p in plans])  # 288 draws: 0.5 +- 0.03 (1 SD)
+    assert abs(share - 0.5) < 0.1 and method.run_notes["da_resampled_share"] == round(share, 3)
+    assert all(0.3 < p.resampled_share < 0.7 for p in plans)
+    for p in plans:  # the resampled maps carry their new labels
+        r = p.resampled
+        np.testing.assert_allclose(p.labels(clips.hr)[r], clips.hr[r] * p.factors[r])
+        assert np.mean(p.factors[r] != 1.0) > 0.9
+    assert RhythmDA(epochs=1, da_prob=1.0, **TINY).fit(clips).run_notes["da_resampled_share"] == 1.0
 
 
 # -- explain -----------------------------------------------------------------
@@ -161,7 +219,8 @@ def test_explain_writes_deterministic_pngs(tmp_path):
 def test_plugin_contract():
     for cls in (RhythmResNet, RhythmAttention, RhythmDA, RhythmAttentionDA):
         assert cls.supervised and cls.roi_scheme == "face_grid" and "paper" in cls.profiles
-        assert cls.train_clip_factor == (1.5 if "da" in cls.name.split("_") else 1.0)
+        assert cls.train_clip_factor == 1.5  # every variant trains on the same long clips
+        assert cls().get_params()["epochs"] == 10 and cls(profile="paper").get_params()["epochs"] == 50
     from hrbench.plugins import get_registry
 
     reg = get_registry(refresh=True)
@@ -181,6 +240,8 @@ def test_plugin_contract():
         (RhythmDA, {"da_low_bpm": 120, "da_high_bpm": 60}),
         (RhythmDA, {"da_factor_max": 2.0}),
         (RhythmDA, {"da_factor_min": 1.2}),
+        (RhythmDA, {"da_prob": 1.5}),
+        (RhythmResNet, {"da_prob": 0.5}),  # no DA, no such parameter
         (RhythmDA, {"da_bin_bpm": 80, "da_low_bpm": 60, "da_high_bpm": 100}),
         (RhythmAttentionDA, {"reduction": 5}),
     ],
@@ -219,7 +280,7 @@ def test_runner_trains_da_on_long_clips_and_explains(thirdparty_site, tmp_path):
     finally:
         con.close()
     assert n_pred == 6 * 20
-    assert '"map_frames": 300' in notes and '"train_maps": 48' in notes
+    assert '"map_frames": 300' in notes and '"train_maps": 24' in notes
     out = tmp_path / "explain"
     assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out", str(out), *common]) == 0
     assert len(list(out.glob("rhythm_attention_*.png"))) == 2

@@ -58,8 +58,6 @@ import warnings
 
 import numpy as np
 from scipy.linalg import solveh_banded
-from sklearn.decomposition import FastICA
-from sklearn.exceptions import ConvergenceWarning
 
 from hrbench.hookspecs import hookimpl
 from hrbench.hr import HRSettings
@@ -123,6 +121,10 @@ class IcaMethod(ClassicMethod):
 
     def sources(self, rgb: np.ndarray, fps: float) -> np.ndarray:
         """Independent components ``(n, 3, T)`` of each clip (rows of NaN where ICA failed)."""
+        # scikit-learn loads here, not at import: listing plugins must not pay for it.
+        from sklearn.decomposition import FastICA
+        from sklearn.exceptions import ConvergenceWarning
+
         n, T, _ = rgb.shape
         x = detrend_smoothness_priors(rgb, lambda_for_cutoff(self.detrend_hz, fps))
         x = x - x.mean(axis=1, keepdims=True)

@@ -19,17 +19,31 @@ The attention variants also implement ``explain(clips, out_dir)``
 (``hrbench explain --method rhythm_attention``): one PNG per clip with the
 map and the spatial (ROI x time) attention of each stage overlaid on it.
 
-DA (:mod:`~hrbench_plugins.methods.deep.augment`): the DA classes set
-``train_clip_factor = 1.5`` so the runner hands ``fit`` training clips of
-1.5x the protocol length (450 frames for 300).  Every epoch uses, for every
-selected training clip, one un-augmented ``T``-frame crop at a random offset
-*and* one copy resampled in time by a factor chosen to flatten the HR
-histogram (``HR * f``, f in [0.67, 1.5]) -- so a DA epoch has twice the maps
-of a plain epoch, as the augmented videos are *added* to the training set in
-the paper.  ``predict`` receives normal protocol clips and never resamples.
-``T`` is the protocol's clip length (``RunContext.clip_len``); when a video
-is shorter than 1.5 clips the runner caps the long clips by it, and the
-augmentation's range narrows accordingly (``run_notes["map_frames"]``
+Clips and budget -- the four variants are matched, so that the ablation
+compares components, not training budgets.  Every variant sets
+``train_clip_factor = 1.5``: the runner hands each ``fit`` the same training
+clips of 1.5x the protocol length (450 frames for 300), and
+:func:`~hrbench_plugins.methods.deep.selection.select_training` picks the
+same clips from them for one seed.  Every epoch makes exactly **one map per
+selected clip**: a ``T``-frame crop at a random offset, drawn from a
+generator seeded by (run seed, epoch) that all four variants share, so they
+crop every clip at the same offsets.  The DA variants
+(:mod:`~hrbench_plugins.methods.deep.augment`) replace, per clip and epoch
+with probability ``da_prob`` = 0.5, the crop by the clip's copy resampled
+in time by a factor chosen to flatten the HR histogram (``HR * f``, f in
+[0.67, 1.5]).  The poster *adds* the augmented videos to the training set;
+at 0.5 every epoch is drawn, in expectation, from exactly that set
+(originals plus one copy each, half and half) while keeping one map per
+clip -- the reasons are in ``deep/augment.py``.  So all four variants take
+the same epochs, maps per epoch and optimiser steps; with ``da_prob=0`` a DA
+variant trains exactly as its plain twin.  Each run notes ``train_maps``
+(maps per epoch), ``train_steps`` (optimiser steps), ``train_l1_bpm`` (mean
+training L1 of the last epoch) and, for DA, ``da_resampled_share`` (the
+share of maps that were resampled copies, over all epochs).  ``predict``
+receives normal protocol clips and never resamples.  ``T`` is the
+protocol's clip length (``RunContext.clip_len``); when a video is shorter
+than 1.5 clips the runner caps the long clips by it, and the crop offsets
+and the augmentation's range narrow accordingly (``run_notes["map_frames"]``
 records the length used).
 
 Initialisation: ImageNet ResNet-18 weights from torchvision's hub cache when
@@ -44,18 +58,17 @@ Profiles
 --------
 ``paper``: 25 x 300 maps (no temporal pooling), full-width ResNet-18, every
 training clip, 50 epochs, Adam lr 0.001 (RhythmNet's ResNet-18 training
-settings as we read them; the poster gives none).  Meant for a GPU.
+settings as we read them; the poster gives none).  Meant for a GPU.  It keeps
+the matched design of ``default``: all four variants take 50 epochs of one
+map per clip from the same 1.5x clips, so a DA variant takes as many
+optimiser steps as a plain one (RhythmNet's literal recipe, 50 epochs over
+a training set doubled by the copies, would give DA twice the steps).
 
 ``default`` (CPU, 2 cores; from ``benchmarks/bench_rhythm.py``): frames
 pooled by 2 (150 columns, 15 fps), a quarter-width ResNet-18 (``width`` 16),
-at most 600 training maps per fold, 10 epochs for the plain variants and 5
-for the DA variants.  A DA epoch has two maps per clip, so every variant sees
-the same number of maps (10 per training clip) and costs the same time: the
-ablation compares the components at an equal optimisation budget, not DA's
-extra steps.  Measured on the shared 2-core machine: ~90-200 training maps/s
-(width 16, 6 x 25 x 150 maps, attention adds ~10-40 %), i.e. ~30-60 s per
-fold of ~540 clips.  Same reductions as the SynRhythm ``default`` profile, so
-the two families compare at equal budget.
+at most 600 training clips per fold and 10 epochs, for every variant.  Same
+reductions as the SynRhythm ``default`` profile, so the two families compare
+at equal budget.
 
 Map rows are not detrended by default (``detrend_hz`` 0, as RhythmNet):
 the SynRhythm maps' detrending (which made synthetic pretraining transfer
@@ -106,7 +119,7 @@ CITATION = (
 )
 
 _COMMON: dict[str, Param] = {
-    "epochs": Param(10, "training epochs (paper profile: 50)", int, low=1, high=1000),
+    "epochs": Param(10, "training epochs, each of one map per selected training clip (paper profile: 50)", int, low=1, high=1000),
     "lr": Param(1e-3, "Adam learning rate (RhythmNet: 0.001)", float, low=1e-6, high=1.0),
     "batch_size": Param(32, "mini-batch size (not stated in the paper)", int, low=2, high=4096),
     "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
@@ -124,12 +137,8 @@ _DA: dict[str, Param] = {
     "da_low_bpm": Param(45.0, "lower end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_high_bpm": Param(150.0, "upper end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_bin_bpm": Param(10.0, "histogram bin width used to pick the factors", float, low=0.5, high=100.0),
-}
-# DA epochs hold two maps per clip: half as many epochs show the network as many maps
-# (and cost as much time) as the plain variants' default -- an equal-budget ablation.
-_COMMON_DA: dict[str, Param] = {
-    **_COMMON,
-    "epochs": Param(5, "training epochs, each of 2 maps per clip (plain crop + resampled copy; paper profile: 50)", int, low=1, high=1000),
+    "da_prob": Param(0.5, "probability that a clip's map in an epoch is its resampled copy instead of its plain crop "
+                          "(0.5: epochs drawn from the poster's originals + copies; 0: no augmentation)", float, low=0.0, high=1.0),
 }
 _PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0}
 
@@ -151,6 +160,8 @@ class _RhythmResNet(Method):
     profiles: ClassVar[dict[str, dict[str, Any]]] = {"paper": _PAPER}
     use_attention: ClassVar[bool] = False
     use_da: ClassVar[bool] = False
+    # Every variant, not only DA, trains on the same 1.5x clips: a matched ablation.
+    train_clip_factor: ClassVar[float] = 1.5
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,6 +179,9 @@ class _RhythmResNet(Method):
         self._frames: int | None = None
         #: Mean training L1 (bpm) of each epoch of the last fit.
         self.train_losses_: list[float] = []
+        #: The last fit's selected training clips ("recording@start") and each epoch's plan of maps over them.
+        self.train_clip_ids_: list[str] = []
+        self.epoch_plans_: list[Any] = []  # deep.augment.EpochPlan (not imported at module level)
 
     # -- model -------------------------------------------------------------
     def _imagenet(self) -> Path | None:
@@ -207,34 +221,54 @@ class _RhythmResNet(Method):
     def _maps(self, traces: np.ndarray, fps: float) -> np.ndarray:
         return face_maps(traces, self.colour, self.time_pool, fps=fps, highpass_hz=self.detrend_hz)
 
-    def _da_data(self, traces: np.ndarray, labels: np.ndarray, frames: int, band: tuple[float, float], fps: float):  # noqa: ANN202
+    def _da_edges(self, band: tuple[float, float]) -> np.ndarray:
         lo = max(self.da_low_bpm, band[0])
         hi = min(self.da_high_bpm, band[1])
         if lo >= hi:
             raise ConfigError(f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}")
-        edges = histogram_edges((lo, hi), self.da_bin_bpm)
-        n, C = len(traces), n_channels(self.colour)
-        rows, cols = traces.shape[1], frames // self.time_pool
-        stats: dict[str, Any] = {}
+        return histogram_edges((lo, hi), self.da_bin_bpm)
+
+    def _epoch_data(
+        self, traces: np.ndarray, labels: np.ndarray, frames: int, edges: np.ndarray | None, fps: float
+    ) -> Any:
+        """``data(epoch) -> (maps, labels)`` for the trainer: one map per clip, the plain crop or (DA) its resampled copy.
+
+        The crop offsets come from their own generator, seeded by (seed,
+        epoch) alone, so all four variants crop alike; the augmentation draws
+        from another.  Each epoch's plan is kept in ``epoch_plans_`` -- the
+        record the matched-budget tests and the run notes read.
+        """
+        from .deep.augment import EpochPlan, random_crops
+
+        n, clip_len = len(traces), traces.shape[2]
+        C, rows, cols = n_channels(self.colour), traces.shape[1], frames // self.time_pool
+        self.epoch_plans_ = []
 
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
-            rng = np.random.default_rng([self.context.seed, epoch, 0xDA])
-            plan = plan_epoch(labels, traces.shape[2], frames, edges, factor_range=(self.da_factor_min, self.da_factor_max), rng=rng)
-            maps = np.empty((2 * n, C, rows, cols), dtype=np.float16)
-            for a in range(0, n, 128):
+            crops = random_crops(n, clip_len, frames, np.random.default_rng([self.context.seed, epoch, 0xC209]))
+            if edges is None:
+                plan = EpochPlan.plain(crops)
+            else:
+                plan = plan_epoch(labels, crops, clip_len, frames, edges, factor_range=(self.da_factor_min, self.da_factor_max),
+                                  p_resample=self.da_prob, rng=np.random.default_rng([self.context.seed, epoch, 0xDA]))
+            maps = np.empty((n, C, rows, cols), dtype=np.float16)
+            for a in range(0, n, 128):  # bounded memory: windows of 128 clips at a time
                 b = min(n, a + 128)
-                maps[a:b] = self._maps(crop_windows(traces[a:b], plan.crop_starts[a:b], frames), fps)
-                maps[n + a : n + b] = self._maps(resample_windows(traces[a:b], plan.starts[a:b], plan.factors[a:b], frames), fps)
-            out = plan.labels(labels)
-            if epoch == 0:
-                stats["before"] = label_histogram(labels, edges).tolist()
-                stats["after"] = label_histogram(out, edges).tolist()
-            return maps, out.astype(np.float32)
+                windows = crop_windows(traces[a:b], plan.crop_starts[a:b], frames)
+                r = np.flatnonzero(plan.resampled[a:b])
+                if len(r):
+                    windows[r] = resample_windows(traces[a:b][r], plan.starts[a:b][r], plan.factors[a:b][r], frames)
+                maps[a:b] = self._maps(windows, fps)
+            self.epoch_plans_.append(plan)
+            return maps, plan.labels(labels).astype(np.float32)
 
-        return data, edges, stats
+        return data
 
     # -- Method API --------------------------------------------------------
     def fit(self, clips: Clips) -> _RhythmResNet:
+        import torch
+        from torch.optim.optimizer import register_optimizer_step_post_hook
+
         from .deep.train import seeded, train_regressor
 
         if clips.hr is None:
@@ -247,27 +281,41 @@ class _RhythmResNet(Method):
         labels = np.asarray(train.hr, dtype=np.float64)
         band = tuple(float(b) for b in clips.hr_settings.band_bpm)
         frames = self._map_frames(train)
-        if self.use_da:
-            traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
-            data, edges, stats = self._da_data(traces, labels, frames, band, clips.fps)
-            n_maps = 2 * len(train)
-        else:
-            maps = self._maps(train.traces[:, :, :frames], clips.fps)
-            y = labels.astype(np.float32)
-            data, stats, n_maps = (lambda _epoch: (maps, y)), {}, len(maps)
+        traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
+        edges = self._da_edges(band) if self.use_da else None
+        data = self._epoch_data(traces, labels, frames, edges, clips.fps)
+        starts = np.zeros(len(train)) if train.starts is None else np.asarray(train.starts, dtype=np.float64)
+        self.train_clip_ids_ = [f"{rid}@{st:.3f}" for rid, st in zip(train.recording_ids, starts, strict=True)]
+        steps = 0
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
-            advance = self.context.progress(f"{self.name}: training on {n_maps} maps/epoch", self.epochs)
-            losses = train_regressor(
-                model, data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                seed=self.context.seed, device=self.context.device, advance=advance,
-            )
-        self.run_notes["train_maps"] = n_maps
+            first = next(model.parameters())
+
+            def count(opt: torch.optim.Optimizer, *_: Any) -> None:
+                # Real optimiser steps, not a formula that could drift from the trainer's batching.
+                nonlocal steps
+                if opt.param_groups[0]["params"][0] is first:
+                    steps += 1
+
+            hook = register_optimizer_step_post_hook(count)
+            advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
+            try:
+                losses = train_regressor(
+                    model, data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                    seed=self.context.seed, device=self.context.device, advance=advance,
+                )
+            finally:
+                hook.remove()
+        self.run_notes["train_maps"] = len(train)
+        self.run_notes["train_steps"] = steps
         self.run_notes["map_frames"] = frames
         self.run_notes["train_l1_bpm"] = round(losses[-1], 3)
-        if self.use_da:
+        if edges is not None:
+            plans = self.epoch_plans_
+            self.run_notes["da_resampled_share"] = round(float(np.mean([p.resampled for p in plans])), 3)
             self.run_notes["da_hist_edges_bpm"] = [round(float(e), 2) for e in edges]
-            self.run_notes["da_hist_epoch0"] = stats
+            self.run_notes["da_hist_epoch0"] = {"before": label_histogram(labels, edges).tolist(),
+                                                "after": label_histogram(plans[0].labels(labels), edges).tolist()}
         self._model, self._frames, self.train_losses_ = model, frames, losses
         return self
 
@@ -354,8 +402,7 @@ class RhythmDA(_RhythmResNet):
     name = "rhythm_da"
     description = "Niu et al. FG 2019 ablation: ResNet-18 with HR-balancing resampling augmentation, no attention"
     use_da = True
-    train_clip_factor: ClassVar[float] = 1.5
-    params: ClassVar[dict[str, Param]] = {**_COMMON_DA, **_DA}
+    params: ClassVar[dict[str, Param]] = {**_COMMON, **_DA}
 
 
 class RhythmAttentionDA(_Explains, _RhythmResNet):
@@ -363,8 +410,7 @@ class RhythmAttentionDA(_Explains, _RhythmResNet):
     description = "Niu et al. FG 2019: ResNet-18 + spatial-temporal attention + HR-balancing augmentation"
     use_attention = True
     use_da = True
-    train_clip_factor: ClassVar[float] = 1.5
-    params: ClassVar[dict[str, Param]] = {**_COMMON_DA, **_ATTENTION, **_DA}
+    params: ClassVar[dict[str, Param]] = {**_COMMON, **_ATTENTION, **_DA}
 
 
 @hookimpl

@@ -75,6 +75,7 @@ from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError, PrerequisiteMissing
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
+from hrbench.signals import without_frames
 
 from .deep.selection import select_training
 from .deep.stmap import MapSpec, maps_from_traces
@@ -226,7 +227,7 @@ class _StmapResNet(Method):
             maps = maps_from_traces(clips.traces[a : a + step], self.spec, fps=clips.fps)
             out[a : a + step] = predict_maps(self._model, maps, device=self.context.device)
         lo, hi = clips.hr_settings.band_bpm
-        return np.clip(out, lo, hi)
+        return np.where(without_frames(clips.traces), np.nan, np.clip(out, lo, hi))
 
 
 class StmapScratch(_StmapResNet):

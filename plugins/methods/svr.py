@@ -47,6 +47,7 @@ from hrbench.errors import ConfigError, HrbenchError
 from hrbench.hookspecs import hookimpl
 from hrbench.hr import HRSettings, bandpass
 from hrbench.method import Method, Param
+from hrbench.signals import without_frames
 
 from .deep.selection import select_training
 from .deep.stmap import fill_nan
@@ -235,7 +236,8 @@ class SVRMethod(Method):
         if len(clips) == 0:
             return np.empty(0)
         lo, hi = clips.hr_settings.band_bpm
-        return np.clip(self._model.predict(self._features(clips)), lo, hi)
+        out = np.clip(self._model.predict(self._features(clips)), lo, hi)
+        return np.where(without_frames(clips.traces), np.nan, out)
 
 
 @hookimpl

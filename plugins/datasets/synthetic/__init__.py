@@ -17,7 +17,7 @@ data.  Modules, one job each:
 * :mod:`.dynamics` -- per-frame head pose, jaw and light trajectories
 * :mod:`.render` -- one recording to files
 * :mod:`.generate` -- whole dataset, atomically, in parallel
-* :mod:`.adapter` -- the ``synthetic`` and ``synthetic-large`` adapters
+* :mod:`.adapter` -- the ``synthetic``, ``synthetic-dev`` and ``synthetic-large`` adapters
 
 Tests and scripts can render a tiny copy quickly::
 
@@ -30,17 +30,25 @@ from __future__ import annotations
 
 from hrbench.hookspecs import hookimpl
 
-from .adapter import SyntheticAdapter, SyntheticLargeAdapter, load_bvp, load_timestamps
+from .adapter import (
+    SyntheticAdapter,
+    SyntheticDevAdapter,
+    SyntheticLargeAdapter,
+    load_bvp,
+    load_timestamps,
+)
 from .generate import dataset_dir, generate
 from .scenarios import SCENARIO_NAMES, SCENARIOS
-from .settings import DEFAULT, LARGE, SyntheticSettings
+from .settings import DEFAULT, DEV, LARGE, SyntheticSettings
 
 __all__ = [
     "DEFAULT",
+    "DEV",
     "LARGE",
     "SCENARIOS",
     "SCENARIO_NAMES",
     "SyntheticAdapter",
+    "SyntheticDevAdapter",
     "SyntheticLargeAdapter",
     "SyntheticSettings",
     "dataset_dir",
@@ -53,4 +61,5 @@ __all__ = [
 @hookimpl
 def register_datasets(register):
     register(SyntheticAdapter)
+    register(SyntheticDevAdapter)
     register(SyntheticLargeAdapter)

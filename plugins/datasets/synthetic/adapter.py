@@ -28,7 +28,7 @@ from hrbench.video import probe
 from .generate import MANIFEST, SUBJECTS, dataset_dir, generate, is_complete
 from .population import plan_recordings
 from .render import BVP_FILE, INFO_FILE, TIMESTAMPS_FILE, VIDEO_FILE
-from .settings import DEFAULT, LARGE, SyntheticSettings
+from .settings import DEFAULT, DEV, LARGE, SyntheticSettings
 
 BVP_HEADER = "time_s,bvp"
 TIMESTAMPS_HEADER = "frame,time_s"
@@ -236,6 +236,19 @@ class SyntheticAdapter(DatasetAdapter):
                 continue
             good.append(rec)
         return good, problems
+
+
+class SyntheticDevAdapter(SyntheticAdapter):
+    """A development copy: the default preset with another seed (other subjects and draws).
+
+    Defaults chosen from data (map detrending, filter order, ...) are chosen on
+    this set, so the numbers the boards publish on ``synthetic`` never served
+    to tune what produced them (``benchmarks/tune_defaults.py``).
+    """
+
+    name = "synthetic-dev"
+    description = "development copy of the embedded set (same size, other seed) for choosing defaults; never on a board"
+    settings = DEV
 
 
 class SyntheticLargeAdapter(SyntheticAdapter):

@@ -88,3 +88,5 @@ class SyntheticSettings:
 
 DEFAULT = SyntheticSettings()
 LARGE = SyntheticSettings(n_subjects=40, videos_per_subject=len(SCENARIO_NAMES), seed=1)
+#: Same size and mix as :data:`DEFAULT`, other people: where defaults are chosen (no board reports on it).
+DEV = SyntheticSettings(seed=2)

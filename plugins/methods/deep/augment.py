@@ -10,9 +10,11 @@ by ``f = W / T``; the label becomes ``HR * f``.
 
 Here the resampling acts on ROI traces, not pixels (block means of a
 resampled video are the resampled block means -- both operations are linear
-and act on different axes).  The runner gives a DA method training clips
-``train_clip_factor = 1.5`` times the protocol length (450 frames for 300),
-so a window of ``~T * f`` frames with ``f`` up to 1.5 fits.
+and act on different axes).  The runner gives the rhythm methods training
+clips ``train_clip_factor = 1.5`` times the protocol length (450 frames for
+300), so a window of ``~T * f`` frames with ``f`` up to 1.5 fits; the plain
+variants get the same long clips and take a ``T``-frame crop of each, so the
+ablation's variants train on the same clips.
 
 Choices where the poster is silent (RhythmNet, TIP 2020, by the same
 authors, describes the same idea: videos with common HRs are down- or
@@ -40,6 +42,27 @@ up-sampled to populate the rare low and high ranges):
 * **Fresh draws per epoch**: factors, positions and crop offsets are redrawn
   every epoch from a generator seeded by (run seed, epoch), so over the
   epochs a network sees many resampled versions of each clip.
+* **Replace, not add, within an epoch** (:func:`plan_epoch`, ``p_resample``):
+  the poster *adds* the augmented videos to the training set.  Adding them
+  to every epoch doubles the maps per epoch, so a DA run then takes twice
+  the optimiser steps of a plain run per epoch -- or, at an equal budget,
+  half the epochs -- and an ablation cannot tell "DA hurts" from "DA got a
+  different budget".  Here every epoch holds exactly one map per training
+  clip: its plain crop, or, with probability ``p_resample``, its resampled
+  copy instead (an independent draw per clip and epoch).  The default 0.5
+  keeps the poster's intent: the maps of an epoch are drawn, in
+  expectation, from exactly the poster's augmented set -- the originals plus
+  one resampled copy of each, half and half -- and over the epochs every
+  clip is seen both ways equally often.  It is also the mixture the
+  water-filling rule levels (one copy per original, counted on top of the
+  originals); a larger share would over-represent the copies (at 1 the
+  originals vanish), a smaller one would leave the crowded peak nearly
+  untouched.
+* **Plain crops shared with the plain variants**: the un-augmented crop
+  offsets come from their own generator (:func:`random_crops`), not the
+  augmentation's, so a plain variant and a DA variant with one seed crop
+  every clip at the same offsets; the clips a DA epoch does not resample
+  give the very same maps as in the plain variant.
 * **Interpolation**: linear between frames.  For ``f > 1`` (decimation) no
   anti-alias filter is applied: at 30 fps and f <= 1.5 the pulse band
   (<= 4 Hz -> <= 6 Hz) stays far below Nyquist; only sensor noise above
@@ -160,46 +183,89 @@ def random_starts(clip_len: int, length: int, factors: np.ndarray, rng: np.rando
     return rng.uniform(0.0, 1.0, len(span)) * room
 
 
+def random_crops(n: int, clip_len: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform integer offsets of ``length``-frame crops in clips of ``clip_len`` frames.
+
+    One generator for the plain crops of every variant (see the module
+    docstring): drawn before, and independently of, any augmentation.
+    """
+    if clip_len < length:
+        raise HrbenchError(f"training clips of {clip_len} frames are shorter than the {length}-frame maps")
+    return rng.integers(0, clip_len - length + 1, n)
+
+
 @dataclass(frozen=True)
 class EpochPlan:
-    """One epoch of DA for ``n`` long clips: a plain crop and a resampled copy of each.
+    """One epoch of training maps for ``n`` long clips: exactly one map per clip.
 
-    ``crop_starts`` (int frames) place the un-augmented ``length``-frame crops;
-    ``factors`` and ``starts`` (fractional frames) place the resampled copies,
-    labelled ``labels * factors``.
+    Map ``i`` is the plain ``length``-frame crop of clip ``i`` at
+    ``crop_starts[i]`` (int frames), or, where ``resampled[i]``, its copy
+    resampled by ``factors[i]`` from ``starts[i]`` (fractional frames),
+    labelled ``label * factors[i]``.  ``factors`` and ``starts`` are drawn for
+    every clip, so the plan also describes the copies an epoch did not use.
     """
 
     crop_starts: np.ndarray
     factors: np.ndarray
     starts: np.ndarray
+    resampled: np.ndarray
+
+    @classmethod
+    def plain(cls, crop_starts: np.ndarray) -> EpochPlan:
+        """An epoch without augmentation: every map is its clip's plain crop."""
+        n = len(crop_starts)
+        return cls(np.asarray(crop_starts, dtype=np.int64), np.ones(n), np.zeros(n), np.zeros(n, dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.crop_starts)
+
+    @property
+    def resampled_share(self) -> float:
+        """Fraction of this epoch's maps that are resampled copies."""
+        return float(np.mean(self.resampled)) if len(self) else 0.0
 
     def labels(self, labels: np.ndarray) -> np.ndarray:
-        """Labels of the plain crops followed by those of the copies."""
+        """The label of each map: the clip's HR, times its factor where the map is the resampled copy."""
         labels = np.asarray(labels, dtype=np.float64)
-        return np.concatenate([labels, labels * self.factors])
+        if labels.shape != (len(self),):
+            raise HrbenchError(f"{len(labels)} labels for an epoch of {len(self)} clips")
+        return np.where(self.resampled, labels * self.factors, labels)
 
 
 def plan_epoch(
     labels: np.ndarray,
+    crop_starts: np.ndarray,
     clip_len: int,
     length: int,
     edges: np.ndarray,
     *,
     factor_range: tuple[float, float] = DEFAULT_FACTORS,
+    p_resample: float = 0.5,
     rng: np.random.Generator,
 ) -> EpochPlan:
-    """Draw one epoch's crops and HR-balancing factors for clips of ``clip_len`` frames.
+    """Draw one DA epoch for clips of ``clip_len`` frames whose plain crops start at ``crop_starts``.
 
-    The factor range is capped by what fits: at most ``(clip_len - 1) /
-    (length - 1)`` (1.5 for 450-frame clips and 300-frame maps).
+    Every clip gets an HR-balancing factor and a window position
+    (:func:`balancing_factors` against the originals' histogram, as for one
+    copy per original); each clip's map is then its resampled copy with
+    probability ``p_resample``, else its plain crop (see the module
+    docstring for why half).  The factor range is capped by what fits: at
+    most ``(clip_len - 1) / (length - 1)`` (1.5 for 450-frame clips and
+    300-frame maps).
     """
     if clip_len < length:
         raise HrbenchError(f"training clips of {clip_len} frames are shorter than the {length}-frame maps")
+    if not 0.0 <= p_resample <= 1.0:
+        raise HrbenchError(f"resampling probability must be in [0, 1], got {p_resample}")
+    crop_starts = np.asarray(crop_starts, dtype=np.int64)
+    if crop_starts.shape != (len(labels),) or (len(crop_starts) and (crop_starts.min() < 0 or crop_starts.max() > clip_len - length)):
+        raise HrbenchError(f"need one crop start in 0..{clip_len - length} per clip ({len(labels)})")
     f_lo, f_hi = factor_range
     f_hi = max(1.0, min(f_hi, max_factor(clip_len, length)))
     factors = balancing_factors(labels, edges, factor_range=(f_lo, f_hi), rng=rng)
-    crop_starts = rng.integers(0, clip_len - length + 1, len(factors))
-    return EpochPlan(crop_starts, factors, random_starts(clip_len, length, factors, rng))
+    starts = random_starts(clip_len, length, factors, rng)
+    resampled = rng.random(len(factors)) < p_resample
+    return EpochPlan(crop_starts, factors, starts, resampled)
 
 
 def crop_windows(traces: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""Choose the data-derived defaults on ``synthetic-dev``, never on a dataset a board reports.
+
+``synthetic-dev`` is the embedded preset rendered with another seed: other
+people, other draws, same size and scenario mix.  Every default below that
+was picked by looking at numbers is picked here, by one stated rule fixed
+before the runs: **the candidate with the lowest mean MAE over seeds under
+``subject_exclusive`` (whole_video for the HR filter) wins**; the
+subject-level test between the best and each other candidate is reported so
+a reader can see when the choice is a coin toss.
+
+Candidates:
+
+* ``stmap_transfer`` ``detrend_hz`` in {0 (the paper's raw min-max maps), 0.5}
+* ``svr`` ``n_bins`` in {0 (spectral peaks only), 8}
+* the HR band-pass order (``[hr] filter_order``) in {2, 3, 4}, for POS and
+  CHROM under the whole-video rule (the estimator reads the references too,
+  so this is one setting for every method)
+
+Writes ``leaderboards/studies/synthetic-dev-defaults.md``; results go to a
+store of their own (default ``$XDG_DATA_HOME/hrbench/dev.sqlite``).
+
+    python benchmarks/tune_defaults.py [--seeds 2] [--only stmap,svr,filter]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from hrbench.boards import build_boards
+from hrbench.errors import HrbenchError
+from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
+from hrbench.protocol import find_protocol
+from hrbench.runner import Runner, RunOptions
+from hrbench.store import Store
+
+DEV = "synthetic-dev"
+
+
+def _store_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "hrbench" / "dev.sqlite"
+
+
+def _run(store: Path, method: str, protocol: str, params: dict[str, str], seeds: int, name: str) -> None:
+    opts = RunOptions(methods=[method], dataset=DEV, protocol=protocol, params=params, seeds=seeds, store_path=store, name=name,
+                      command=f"benchmarks/tune_defaults.py ({name})")
+    Runner(opts, console=Console(stderr=True)).run()
+
+
+def _rows(store: Path, label: str, protocol: str) -> dict[str, object]:
+    s = Store(store, readonly=True)
+    try:
+        boards = build_boards(s, label, protocol)
+    finally:
+        s.close()
+    if not boards:
+        raise HrbenchError(f"no runs of {label} under {protocol}", store)
+    return {r.method: r for r in boards[0].rows if r.run_key}
+
+
+def _table(title: str, candidates: list[tuple[str, object]], rule: str) -> list[str]:
+    """Markdown for one setting: MAE per candidate (mean over seeds) and tests against the best."""
+    best_value, best = min(candidates, key=lambda c: c[1].metrics.mae)  # type: ignore[attr-defined]
+    tests = []
+    for value, row in candidates:
+        if row is best:
+            continue
+        ea, eb, subjects = paired_abs_errors(row, best)
+        tests.append((value, subject_permutation_test(ea, eb, subjects)))
+    p_holm = holm([t.p_value for _, t in tests]) if tests else []
+    lines = [f"## {title}", "", rule, "", "| Candidate | MAE (bpm) | HRme (bpm) | r | seeds | vs best: MAE difference | p_holm |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    by_value = {v: (t, p) for (v, t), p in zip(tests, p_holm, strict=True)}
+    for value, row in candidates:
+        m = row.metrics  # type: ignore[attr-defined]
+        seeds = len(row.seeds) or 1  # type: ignore[attr-defined]
+        if value in by_value:
+            t, p = by_value[value]
+            diff, pcell = f"{t.mean_diff:+.2f}", format_p(float(p))
+        else:
+            diff, pcell = "**chosen**", "–"
+        lines.append(f"| {value} | {m.mae:.2f} | {m.hr_me:+.2f} | {m.r:.3f} | {seeds} | {diff} | {pcell} |")
+    close = [v for v, (_, p) in by_value.items() if p >= 0.05]
+    lines += ["", f"Chosen: **{best_value}**" + (
+        f"; not distinguishable from {', '.join(map(str, close))} on these 10 subjects (p_holm ≥ 0.05)." if close else "."), ""]
+    return lines
+
+
+def _filter_protocols(tmp: Path) -> dict[int, str]:
+    base = find_protocol("whole_video").path.read_text(encoding="utf-8")
+    out = {}
+    for order in (2, 3, 4):
+        text = re.sub(r"filter_order = \d+", f"filter_order = {order}", base).replace('name = "whole_video"', f'name = "whole_video_order{order}"')
+        p = tmp / f"whole_video_order{order}.toml"
+        p.write_text(text, encoding="utf-8")
+        out[order] = str(p)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", type=Path, default=_store_path())
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--only", default="stmap,svr,filter")
+    ap.add_argument("--out", type=Path, default=Path("leaderboards/studies"))
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    lines = ["<!-- Written by benchmarks/tune_defaults.py. Do not edit by hand. -->", "",
+             "# Defaults chosen on synthetic-dev", "",
+             "`synthetic-dev` is the embedded preset with another seed (10 other subjects); no board reports on it. "
+             "Rule, fixed before the runs: the candidate with the lowest MAE (mean over seeds) wins; the sign-flip "
+             "permutation test on per-subject errors against the winner is shown, Holm-corrected within each setting.", ""]
+    try:
+        if "stmap" in only:
+            cands = []
+            for v in ("0.0", "0.5"):
+                _run(args.store, "stmap_transfer", "subject_exclusive", {"detrend_hz": v}, args.seeds, f"dev-detrend{v.replace('.', '')}")
+                cands.append((f"detrend_hz = {v}", _rows(args.store, f"dev-detrend{v.replace('.', '')}", "subject_exclusive")["stmap_transfer"]))
+            lines += _table("stmap_transfer: map-row detrending (`detrend_hz`)", cands, "subject_exclusive, SynRhythm's clip rule.")
+        if "svr" in only:
+            cands = []
+            for v in ("0", "8"):
+                _run(args.store, "svr", "subject_exclusive", {"n_bins": v}, args.seeds, f"dev-svrbins{v}")
+                cands.append((f"n_bins = {v}", _rows(args.store, f"dev-svrbins{v}", "subject_exclusive")["svr"]))
+            lines += _table("svr: spectral-shape bins (`n_bins`)", cands, "subject_exclusive, SynRhythm's clip rule.")
+        if "filter" in only:
+            with tempfile.TemporaryDirectory() as tmp:
+                protos = _filter_protocols(Path(tmp))
+                for method in ("pos", "chrom"):
+                    cands = []
+                    for order, proto in protos.items():
+                        _run(args.store, method, proto, {}, 1, "dev-filter")
+                        cands.append((f"order {order}", _rows(args.store, "dev-filter", f"whole_video_order{order}")[method]))
+                    lines += _table(f"HR band-pass order, read with {method}", cands, "whole_video rule; the reference is read with the same order.")
+    except HrbenchError as exc:
+        print(f"tune_defaults: error: {exc}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "synthetic-dev-defaults.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
