@@ -1,48 +1,149 @@
-"""Trace-extraction speed beside the plain decode speed of the same file.
+"""Trace-extraction speed beside the plain decode speed of the same file, on one core.
 
-    python benchmarks/bench_extraction.py [--dataset synthetic] [--n 2]
+    python benchmarks/bench_extraction.py [--dataset synthetic] [--n 2] [--seconds 5] [--repeat 3]
 
-Prints, for the first N recordings of the dataset: frames, plain decode
-frames/s (OpenCV only), and extraction frames/s (decode + landmarks + the
-face_skin and cheek_grid ROI schemes), single process.  The runner spreads
-recordings over a process pool, so wall-clock throughput of a run is about
-this times the number of cores.
+For the first N recordings of the dataset, the first ``--seconds`` of the
+video are copied (MJPG, as the embedded dataset stores them) to a temporary
+file, and on that same file, in one process with one thread everywhere
+(``workers x threads`` = 1 x 1, as one extraction worker runs):
+
+* ``decode``: OpenCV decoding alone (``VideoCapture.read``, BGR frames);
+* ``extract``: :func:`hrbench.traces.extract` -- decode, landmarks and every
+  built-in ROI scheme, as a run measures them;
+* ``ratio``: extract f/s over decode f/s (the target is >= 0.3);
+* a breakdown of one extraction pass (decode, landmarker, each scheme, the
+  rest) and the memory it held beyond the trace (``tracemalloc`` peak minus
+  the trace's own bytes), which must not grow with the video's length.
+
+Best of ``--repeat`` passes, alternating decode and extraction, so that a
+machine shared with other work penalises both alike; the load average is
+printed with the figures.  The run spreads recordings over a process pool,
+so a run's throughput is about these figures times the number of workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
+import cv2
+
 from hrbench.plugins import get_registry
+from hrbench.recording import FrameSource, Recording
+from hrbench.roi import ROI_SCHEMES, get_scheme
+from hrbench.threads import apply_threads
 from hrbench.traces import extract
 from hrbench.video import iter_frames
+
+
+def short_copy(rec: Recording, seconds: float, out_dir: Path) -> Recording:
+    """The recording with its video cut to the first ``seconds`` (re-encoded MJPG, same size and fps)."""
+    from dataclasses import replace
+
+    cap = cv2.VideoCapture(str(rec.frames.path))
+    fps = cap.get(cv2.CAP_PROP_FPS) or rec.fps
+    dst = out_dir / f"{rec.id}.avi"
+    writer = None
+    for _ in range(int(round(seconds * fps))):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if writer is None:
+            writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"MJPG"), fps, (frame.shape[1], frame.shape[0]))
+        writer.write(frame)
+    cap.release()
+    if writer is None:
+        raise SystemExit(f"{rec.id}: no frame decodes")
+    writer.release()
+    return replace(rec, frames=FrameSource(dst), timestamps=None)
+
+
+def decode_seconds(path: Path) -> tuple[int, float]:
+    cap = cv2.VideoCapture(str(path))
+    n, t0 = 0, time.perf_counter()
+    while cap.read()[0]:
+        n += 1
+    dt = time.perf_counter() - t0
+    cap.release()
+    return n, dt
+
+
+def breakdown(rec: Recording, landmarker: object, schemes: list[str]) -> dict[str, float]:
+    """Seconds per stage of one extraction pass, measured the way :func:`extract` runs them."""
+    objs = [get_scheme(s) for s in schemes]
+    out = {"decode": 0.0, "landmarker": 0.0, **{s: 0.0 for s in schemes}}
+    landmarker.reset()
+    frames = iter_frames(rec.frames, rec.id, bgr=True)
+    while True:
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        t1 = time.perf_counter()
+        out["decode"] += t1 - t0
+        if frame is None:
+            break
+        pts = landmarker.landmarks_bgr(frame)
+        t2 = time.perf_counter()
+        out["landmarker"] += t2 - t1
+        if pts is not None:
+            for name, o in zip(schemes, objs, strict=True):
+                t = time.perf_counter()
+                o.measure_bgr(frame, pts)
+                out[name] += time.perf_counter() - t
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="synthetic")
     ap.add_argument("--data-root")
-    ap.add_argument("--n", type=int, default=2)
+    ap.add_argument("--n", type=int, default=2, help="recordings (default: %(default)s)")
+    ap.add_argument("--seconds", type=float, default=5.0, help="seconds of each video (default: %(default)s)")
+    ap.add_argument("--repeat", type=int, default=3, help="passes; the best counts (default: %(default)s)")
     ap.add_argument("--landmarker", default="mediapipe_litert")
     args = ap.parse_args()
+    apply_threads(1)
+    cv2.setNumThreads(1)
     reg = get_registry()
     adapter = reg.dataset(args.dataset)()
     root = Path(args.data_root) if args.data_root else adapter.default_root()
     adapter.prepare(root)
-    recs = adapter.scan(root)[: args.n]
-    lm_cls = reg.landmarker(args.landmarker)
-    print(f"{'recording':24s} {'frames':>7s} {'decode f/s':>11s} {'extract f/s':>12s} {'lost':>5s}")
-    for rec in recs:
-        t0 = time.perf_counter()
-        n = sum(1 for _ in iter_frames(rec.frames, rec.id))
-        t_dec = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        tr = extract(rec, ["face_skin", "cheek_grid"], lm_cls())
-        t_ext = time.perf_counter() - t0
-        lost = int((~tr["face_skin"].valid).sum())
-        print(f"{rec.id:24s} {n:7d} {n / t_dec:11.0f} {n / t_ext:12.0f} {lost:5d}")
+    recs = [r for r in adapter.scan(root) if r.frames.kind == "video"][: args.n]
+    lm = reg.landmarker(args.landmarker)()
+    schemes = sorted(ROI_SCHEMES)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPU(s); one process, one thread; "
+          f"schemes {', '.join(schemes)}; best of {args.repeat}")
+    print(f"{'recording':18s} {'frames':>6s} {'decode f/s':>10s} {'extract f/s':>11s} {'ratio':>6s} {'lost':>5s}  "
+          "breakdown (ms/frame)  extra memory")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rec in recs:
+            rec = short_copy(rec, args.seconds, Path(tmp))
+            extract(rec, schemes, lm)  # warm-up: models loaded, caches hot
+            dec, ext = [], []
+            for _ in range(args.repeat):
+                n, dt = decode_seconds(rec.frames.path)
+                dec.append(dt)
+                t0 = time.perf_counter()
+                tr = extract(rec, schemes, lm)
+                ext.append(time.perf_counter() - t0)
+            lost = int((~tr[schemes[0]].valid).sum())
+            parts = breakdown(rec, lm, schemes)
+            total = min(ext)
+            parts["other"] = max(0.0, total - sum(parts.values()))
+            tracemalloc.start()
+            tr = extract(rec, schemes, lm)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            trace_bytes = sum(t.values.nbytes + t.valid.nbytes + t.times.nbytes for t in tr.values())
+            extra = max(0, peak - trace_bytes)
+            text = " ".join(f"{k} {1e3 * v / n:.2f}" for k, v in parts.items())
+            d_fps, e_fps = n / min(dec), n / total
+            print(f"{rec.id:18s} {n:6d} {d_fps:10.0f} {e_fps:11.0f} {e_fps / d_fps:6.2f} {lost:5d}  {text}  "
+                  f"{extra / 1e6:.1f} MB beyond the trace ({trace_bytes / 1e3:.0f} kB)")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

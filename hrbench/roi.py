@@ -55,6 +55,51 @@ class RoiScheme(ABC):
     def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         """``(n_rois, 3)`` float32 mean RGB of each region."""
 
+    def measure_bgr(self, frame_bgr: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        """:meth:`measure` of a BGR frame (the decoder's order), still returning mean **RGB**.
+
+        Why: trace extraction decodes BGR; converting every full frame to RGB
+        costs a large share of the decode itself.  A scheme whose regions do
+        not depend on colour (all the built-ins) overrides this and measures
+        the BGR frame directly -- every OpenCV / numpy step it takes treats
+        the channels alike, so the means are the same numbers, reordered.
+        The default converts, so a plugin's scheme needs nothing.
+        """
+        return self.measure(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), landmarks)
+
+
+def block_means(img: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``(rows * cols, C)`` float32 means of the equal blocks of an image, row-major.
+
+    Bit-identical to ``img.astype(np.float32).reshape(rows, bh, cols, bw, C).mean(axis=(1, 3))``
+    (the formula the cached traces were computed with) for ``uint8`` images,
+    at a fifth of the cost: a block sum of ``uint8`` values is an integer
+    below 2**24, so it is exact in float32 whatever the summation order, and
+    numpy's mean is that sum divided once by the count, correctly rounded --
+    which is what the last line does.  Summing whole rows first keeps both
+    reductions on contiguous memory.  Other dtypes take the original formula.
+    """
+    h, w, c = img.shape
+    bh, bw = h // rows, w // cols
+    if img.dtype != np.uint8 or bh * bw * 255 >= 2**24:
+        return img.astype(np.float32).reshape(rows, bh, cols, bw, c).mean(axis=(1, 3)).reshape(rows * cols, c)
+    s = img.reshape(rows, bh, w * c).sum(axis=1, dtype=np.uint32).reshape(rows, cols, bw, c).sum(axis=2)
+    return s.reshape(rows * cols, c).astype(np.float32) / np.float32(bh * bw)
+
+
+def _channel_means(img: np.ndarray) -> np.ndarray:
+    """``(1, C)`` float32 mean of every pixel, bit-identical to ``mean(axis=0, dtype=float64)``.
+
+    ``cv2.sumElems`` sums ``uint8`` exactly (integers far below 2**53), and
+    the float64 mean is that exact sum over the count, correctly rounded, so
+    both round to the same float32 -- at ~1/300 of numpy's float64 pass over
+    a full frame.
+    """
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] > 4:
+        return img.reshape(-1, img.shape[-1]).mean(axis=0, dtype=np.float64)[None].astype(np.float32)
+    sums = np.array(cv2.sumElems(img)[: img.shape[2]], dtype=np.float64)
+    return (sums / (img.shape[0] * img.shape[1]))[None].astype(np.float32)
+
 
 def _clip_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
     xa, ya = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
@@ -67,8 +112,15 @@ class FaceSkin(RoiScheme):
     n_rois = 1
 
     def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        return self._means(frame, landmarks)
+
+    def measure_bgr(self, frame_bgr: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        return self._means(frame_bgr, landmarks)[:, ::-1]
+
+    def _means(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        """Means in the frame's own channel order (regions depend only on the landmarks)."""
         if landmarks is None:
-            return frame.reshape(-1, 3).mean(axis=0, dtype=np.float64)[None].astype(np.float32)
+            return _channel_means(frame)
         pts = landmarks.astype(np.float32)
         h, w = frame.shape[:2]
         jaw = pts[lm.JAW]
@@ -86,8 +138,8 @@ class FaceSkin(RoiScheme):
         cv2.fillPoly(mask, [np.round(poly - off).astype(np.int32)], 1)
         for part in (lm.RIGHT_EYE, lm.LEFT_EYE, slice(48, 60)):
             cv2.fillPoly(mask, [np.round(pts[part] - off).astype(np.int32)], 0)
-        if mask.sum() < 16:
-            return crop.reshape(-1, 3).mean(axis=0)[None].astype(np.float32)
+        if cv2.countNonZero(mask) < 16:
+            return _channel_means(crop)
         return np.asarray(cv2.mean(crop, mask=mask)[:3], dtype=np.float32)[None]
 
 
@@ -107,14 +159,18 @@ class CheekGrid(RoiScheme):
         return float(x0), float(y0), float(x1), float(y1)
 
     def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        return self._means(frame, landmarks)
+
+    def measure_bgr(self, frame_bgr: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        return self._means(frame_bgr, landmarks)[:, ::-1]
+
+    def _means(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         h, w = frame.shape[:2]
         x0, y0, x1, y1 = (0, 0, w, h) if landmarks is None else self.box(landmarks)
         xa, ya, xb, yb = _clip_box(x0, y0, x1, y1, w, h)
         crop = frame[ya:yb, xa:xb]
-        rect = cv2.resize(crop, (self.width, self.height), interpolation=cv2.INTER_AREA).astype(np.float32)
-        bh, bw = self.height // self.rows, self.width // self.cols
-        blocks = rect.reshape(self.rows, bh, self.cols, bw, 3).mean(axis=(1, 3))
-        return blocks.reshape(self.n_rois, 3)
+        rect = cv2.resize(crop, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        return block_means(rect, self.rows, self.cols)
 
 
 class FaceGrid(RoiScheme):
@@ -141,13 +197,17 @@ class FaceGrid(RoiScheme):
         return np.hstack([a, b[:, None]]).astype(np.float32)
 
     def measure(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        return self._means(frame, landmarks)
+
+    def measure_bgr(self, frame_bgr: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        return self._means(frame_bgr, landmarks)[:, ::-1]
+
+    def _means(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         if landmarks is None:
             face = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
         else:
             face = cv2.warpAffine(frame, self.affine(landmarks), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        b = self.size // self.rows
-        blocks = face.astype(np.float32).reshape(self.rows, b, self.cols, b, 3).mean(axis=(1, 3))
-        return blocks.reshape(self.n_rois, 3)
+        return block_means(face, self.rows, self.cols)
 
 
 # ITU-R BT.601 RGB -> YUV (Y in [0, 255], U/V centred on 0).

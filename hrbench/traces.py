@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import TRACE_CODE_VERSION
@@ -43,8 +44,8 @@ from .fsutil import (
 )
 from .plugins import Registry
 from .recording import Recording
-from .roi import get_scheme
-from .video import iter_frames
+from .roi import RoiScheme, get_scheme
+from .video import iter_frames, probe
 
 
 @dataclass(frozen=True)
@@ -153,31 +154,68 @@ def _frame_times(rec: Recording, n: int) -> np.ndarray:
     return np.arange(n, dtype=np.float64) / rec.fps
 
 
+def _expected_frames(rec: Recording) -> int:
+    """Frames the container (or folder) says it holds: the size to preallocate, 0 if unknown."""
+    try:
+        return max(0, probe(rec.frames)[0])
+    except Exception:  # noqa: BLE001 - a bad header is iter_frames' error to report, with its message
+        return 0
+
+
 def extract(rec: Recording, schemes: list[str], landmarker: object | None) -> dict[str, Traces]:
-    """Decode a recording once and measure every requested scheme on each frame."""
+    """Decode a recording once and measure every requested scheme on each frame.
+
+    Why it looks the way it does (it is the cold-run bottleneck):
+
+    * frames stay in the decoder's BGR order; the landmarker (through its
+      optional ``landmarks_bgr``) and the built-in schemes (``measure_bgr``)
+      reorder only the small regions they feed on, with identical numbers.
+      A landmarker or scheme without the BGR entry point gets an RGB copy,
+      converted once per frame, as before;
+    * the traces are written into arrays preallocated from the container's
+      frame count (grown if the header understates it), so memory is the
+      trace itself, not per-frame rows plus a stacked copy plus a cast copy.
+    """
     objs = [get_scheme(s) for s in schemes]
-    per_scheme: list[list[np.ndarray]] = [[] for _ in objs]
-    valid: list[bool] = []
     if landmarker is not None:
         landmarker.reset()
-    for frame in iter_frames(rec.frames, rec.id):
+    lm_bgr = getattr(landmarker, "landmarks_bgr", None)
+    bgr_native = [type(o).measure_bgr is not RoiScheme.measure_bgr for o in objs]
+    need_rgb = (landmarker is not None and lm_bgr is None) or not all(bgr_native)
+    cap = _expected_frames(rec) or 1024
+    values = [np.full((o.n_rois, cap, 3), np.nan, np.float32) for o in objs]
+    valid = np.zeros(cap, bool)
+    n = 0
+    for frame in iter_frames(rec.frames, rec.id, bgr=True):
+        if n == cap:  # the header understated the length: grow (rare)
+            cap = cap + max(cap // 2, 64)
+            values = [_grown(v, cap) for v in values]
+            valid = np.concatenate([valid, np.zeros(cap - len(valid), bool)])
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if need_rgb else None
         if rec.roi == "full-frame":
             pts = None
-            ok = True
+        elif lm_bgr is not None:
+            pts = lm_bgr(frame)
         else:
-            pts = landmarker(frame)
-            ok = pts is not None
-        valid.append(ok)
-        for i, s in enumerate(objs):
-            per_scheme[i].append(s.measure(frame, pts) if ok else np.full((s.n_rois, 3), np.nan, np.float32))
-    v = np.asarray(valid, dtype=bool)
-    if not v.any():
+            pts = landmarker(rgb)  # type: ignore[misc]
+        if rec.roi == "full-frame" or pts is not None:
+            valid[n] = True
+            for o, native, v in zip(objs, bgr_native, values, strict=True):
+                v[:, n, :] = o.measure_bgr(frame, pts) if native else o.measure(rgb, pts)
+        n += 1
+    if n < cap:  # the header listed a frame or two more than decode (within iter_frames' slack)
+        values = [np.ascontiguousarray(v[:, :n]) for v in values]
+        valid = valid[:n].copy()
+    if not valid.any():
         raise RecordingError("no face found in any frame", rec.frames.path, rec.id)
-    times = _frame_times(rec, len(v))
-    return {
-        name: Traces(np.stack(rows, axis=1).astype(np.float32), v, times, float(rec.fps))
-        for name, rows in zip(schemes, per_scheme, strict=True)
-    }
+    times = _frame_times(rec, n)
+    return {name: Traces(v, valid, times, float(rec.fps)) for name, v in zip(schemes, values, strict=True)}
+
+
+def _grown(v: np.ndarray, cap: int) -> np.ndarray:
+    out = np.full((v.shape[0], cap, v.shape[2]), np.nan, np.float32)
+    out[:, : v.shape[1]] = v
+    return out
 
 
 @functools.lru_cache(maxsize=4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -142,6 +144,7 @@ def test_da_fit_uses_long_clips_and_flattens_labels():
 
 
 ALL = (RhythmResNet, RhythmAttention, RhythmDA, RhythmAttentionDA)
+ALL_NAMES = tuple(cls.name for cls in ALL)
 
 
 def _fit_counting_steps(cls, clips, **params):
@@ -160,6 +163,7 @@ def _fit_counting_steps(cls, clips, **params):
 def test_variants_are_matched_on_steps_epochs_and_clips():
     """Same seed, same clips: every variant takes the same optimiser steps over maps of the same clips."""
     clips = grid_clips(40, 450, 4)
+    clips = dataclasses.replace(clips, starts=np.arange(40) % 4 * 5.0)  # 4 clips per recording, 5 s apart
     params = {"epochs": 2, "max_train_maps": 26, "batch_size": 8}  # 26 maps: 4 batches/epoch, the last of 2
     fitted = {cls.name: _fit_counting_steps(cls, clips, **params) for cls in ALL}
     steps = {name: n for name, (_, n) in fitted.items()}
@@ -258,9 +262,37 @@ def test_predict_before_fit_and_unlabelled_fit():
         RhythmResNet().fit(grid_clips(2, 300, 0, labels=False))
 
 
-# -- through the runner -------------------------------------------------------
-def test_runner_trains_da_on_long_clips_and_explains(thirdparty_site, tmp_path):
-    """CLI end to end on 16-s full-frame videos: DA gets 450-frame clips, explain writes PNGs."""
+# -- through the runner and the ablation study --------------------------------
+def _ablation_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rhythm_ablation.py"
+    spec = importlib.util.spec_from_file_location("rhythm_ablation", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["rhythm_ablation"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_ablation_script_refuses_a_store_without_rhythm_runs(tmp_path, capsys):
+    from hrbench.store import Store
+
+    ablation = _ablation_script()
+    Store(tmp_path / "empty.sqlite").close()
+    for name, why in (("empty.sqlite", "no rhythm_* runs"), ("missing.sqlite", "not found")):
+        with pytest.raises(SystemExit) as exc:
+            ablation.main(["--store", str(tmp_path / name), "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.count("\n") == 1 and err.startswith("rhythm_ablation: error:"), err
+        assert why in err, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "missing.sqlite").exists()
+
+
+def test_ablation_runs_matched_variants_with_seeds_and_explains(thirdparty_site, tmp_path, capsys):
+    """End to end on 16-s full-frame videos: four variants x 2 seeds on 450-frame clips, the study, explain."""
+    import json
     import sqlite3
 
     import thirdparty_hr
@@ -269,18 +301,35 @@ def test_runner_trains_da_on_long_clips_and_explains(thirdparty_site, tmp_path):
 
     hrs = {f"r{i}": hr for i, hr in enumerate([58, 66, 72, 80, 88, 96])}
     root = thirdparty_hr.write_tiny_dataset(tmp_path / "tiny", hrs, seconds=16.0)
-    common = ["--dataset", "tiny", "--data-root", str(root), "--protocol", "subject_exclusive", "--workers", "1",
-              "--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3", "--param", "max_train_maps=24"]
-    store = tmp_path / "s.sqlite"
-    assert main(["run", "--method", "rhythm_attention_da", "--store", str(store), *common]) == 0
+    common = ["--dataset", "tiny", "--data-root", str(root), "--protocol", "subject_exclusive", "--workers", "1"]
+    params = ["--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3", "--param", "max_train_maps=24",
+              "--param", "batch_size=8"]
+    store, out = tmp_path / "s.sqlite", tmp_path / "study"
+    _ablation_script().main(["--run", "--seeds", "2", "--store", str(store), "--out", str(out), *common, *params])
     con = sqlite3.connect(store)
     try:
+        runs = con.execute("SELECT method, seed, run_key FROM runs ORDER BY method, seed").fetchall()
         n_pred = con.execute("SELECT COUNT(*) FROM clip_predictions").fetchone()[0]
-        notes = con.execute("SELECT notes_json FROM runs").fetchone()[0]
+        folds = {key: [json.loads(n) for (n,) in con.execute("SELECT notes_json FROM folds WHERE run_key = ? ORDER BY fold", (key,))]
+                 for _, _, key in runs}
     finally:
         con.close()
-    assert n_pred == 6 * 20
-    assert '"map_frames": 300' in notes and '"train_maps": 24' in notes
-    out = tmp_path / "explain"
-    assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out", str(out), *common]) == 0
-    assert len(list(out.glob("rhythm_attention_*.png"))) == 2
+    assert sorted({(m, s) for m, s, _ in runs}) == [(m, s) for m in sorted(ALL_NAMES) for s in (0, 1)]
+    assert n_pred == 8 * 6 * 20
+    for key, notes in folds.items():
+        assert [n["map_frames"] for n in notes] == [300] * 3 and [n["train_maps"] for n in notes] == [24] * 3
+        assert [n["train_steps"] for n in notes] == [3] * 3, key  # 24 maps in batches of 8, one epoch
+        assert all(np.isfinite(n["train_l1_bpm"]) for n in notes)
+    md = (out / "tiny-subject_exclusive-rhythm-ablation.md").read_text()
+    assert "each row pools 2 seed(s)" in md and "Training budgets: **matched**" in md
+    assert "final training L1 (bpm)" in md and "sign-flip permutation" in md.lower()
+    lines = md.splitlines()
+    per_seed = [ln for ln in lines if ln.startswith("| `rhythm_") and ln.count("|") == 6]  # variant, seed, 3 folds
+    assert len(per_seed) == 8
+    effects = [ln for ln in lines if ln.lstrip().startswith("- ")]
+    assert len(effects) == 6 and all("p_holm = " in ln for ln in effects)
+    assert effects[0].startswith("- attention: ") and effects[1].startswith("- DA: ")
+    assert (out / "tiny-subject_exclusive-rhythm-ablation-da-histogram.png").stat().st_size > 1000
+    explain = tmp_path / "explain"
+    assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out", str(explain), *common, *params]) == 0
+    assert len(list(explain.glob("rhythm_attention_*.png"))) == 2

@@ -328,14 +328,21 @@ class MediaPipeLitert(Landmarker):
         self._roi = None
 
     # -- stages -------------------------------------------------------------
-    def detect(self, frame: np.ndarray, spec: _DetectorSpec) -> list[Detection]:
-        """Faces found by one detector on the whole of ``frame`` (letterboxed), best first."""
+    def detect(self, frame: np.ndarray, spec: _DetectorSpec, bgr: bool = False) -> list[Detection]:
+        """Faces found by one detector on the whole of ``frame`` (letterboxed), best first.
+
+        ``bgr``: the frame is in the decoder's BGR order; only the small
+        letterboxed image is reordered (resizing treats channels alike, so the
+        model sees the same tensor as for the RGB frame).
+        """
         h, w = frame.shape[:2]
         n = spec.size
         scale = n / max(h, w)
         rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
         ox, oy = (n - rw) // 2, (n - rh) // 2
         small = cv2.resize(frame, (rw, rh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        if bgr:
+            small = small[:, :, ::-1]
         canvas = np.zeros((n, n, 3), np.float32)
         canvas[oy : oy + rh, ox : ox + rw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
         # Letterbox padding is 0 in the [-1, 1] tensor (mid grey); black (-1) padding found
@@ -355,8 +362,11 @@ class MediaPipeLitert(Landmarker):
         kps = (kps - off) / scale
         return weighted_nms(scores, boxes, kps)
 
-    def mesh(self, frame: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
-        """468 mesh points (frame pixels) in ``roi`` and the face-presence probability."""
+    def mesh(self, frame: np.ndarray, roi: Roi, bgr: bool = False) -> tuple[np.ndarray, float]:
+        """468 mesh points (frame pixels) in ``roi`` and the face-presence probability.
+
+        ``bgr``: as in :meth:`detect`, only the 192 x 192 crop is reordered.
+        """
         a = roi.crop_to_frame(MESH_SIZE)
         k = roi.size / MESH_SIZE
         src, a_src = frame, a
@@ -379,25 +389,27 @@ class MediaPipeLitert(Landmarker):
             src, a_src, (MESH_SIZE, MESH_SIZE),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
         )
+        if bgr:
+            crop = crop[:, :, ::-1]
         out, presence = self._model(MESH_FILE)(crop.astype(np.float32) * (1.0 / 255.0))
         pts = out.reshape(-1, 3)[:, :2].astype(np.float64)
         frame_pts = pts @ a[:, :2].T + a[:, 2]
         return frame_pts, float(_sigmoid(presence.reshape(-1)[:1])[0])
 
-    def _detection_stages(self, frame: np.ndarray):
-        yield lambda: self.detect(frame, SHORT_RANGE)
-        yield lambda: self.detect(frame, FULL_RANGE)
+    def _detection_stages(self, frame: np.ndarray, bgr: bool = False):
+        yield lambda: self.detect(frame, SHORT_RANGE, bgr)
+        yield lambda: self.detect(frame, FULL_RANGE, bgr)
         if self.tiles:
-            yield lambda: self._detect_tiles(frame)
+            yield lambda: self._detect_tiles(frame, bgr)
 
-    def _detect_tiles(self, frame: np.ndarray) -> list[Detection]:
+    def _detect_tiles(self, frame: np.ndarray, bgr: bool = False) -> list[Detection]:
         """Full-range detector on a 2 x 2 grid of overlapping tiles (each 60 % of the frame)."""
         h, w = frame.shape[:2]
         th, tw = int(round(0.6 * h)), int(round(0.6 * w))
         found: list[Detection] = []
         for y0 in (0, h - th):
             for x0 in (0, w - tw):
-                for d in self.detect(frame[y0 : y0 + th, x0 : x0 + tw], FULL_RANGE):
+                for d in self.detect(frame[y0 : y0 + th, x0 : x0 + tw], FULL_RANGE, bgr):
                     off = np.array([x0, y0], np.float64)
                     found.append(Detection(d.score, d.box + np.tile(off, 2), d.keypoints + off))
         if not found:
@@ -413,23 +425,34 @@ class MediaPipeLitert(Landmarker):
 
     # -- public -------------------------------------------------------------
     def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
-        frame = _as_rgb_u8(frame_rgb)
+        return self._landmarks(_as_rgb_u8(frame_rgb), bgr=False)
+
+    def landmarks_bgr(self, frame_bgr: np.ndarray) -> np.ndarray | None:
+        """The same 68 points for a frame in BGR order (as OpenCV decodes it).
+
+        Why: trace extraction would otherwise convert every full frame to RGB
+        just for this call; here only the small model inputs are reordered,
+        and the points are identical to ``self(rgb_frame)``.
+        """
+        return self._landmarks(_as_rgb_u8(frame_bgr), bgr=True)
+
+    def _landmarks(self, frame: np.ndarray, bgr: bool) -> np.ndarray | None:
         self.last_detected = False
         if self._roi is not None:
-            mesh, presence = self.mesh(frame, self._roi)
+            mesh, presence = self.mesh(frame, self._roi, bgr)
             roi = roi_from_mesh(mesh)
             if presence >= self.presence_threshold and self._plausible(roi, frame):
                 self._roi, self.last_presence = roi, presence
                 return mesh[MESH_TO_IBUG68].astype(np.float32)
             self._roi = None
         self.last_detected = True
-        for stage in self._detection_stages(frame):
+        for stage in self._detection_stages(frame, bgr):
             for det in stage()[:_MAX_CANDIDATES]:
-                mesh, presence = self.mesh(frame, roi_from_detection(det))
+                mesh, presence = self.mesh(frame, roi_from_detection(det), bgr)
                 if presence < self.presence_threshold:
                     continue
                 # Refine: the detector box is a loose crop; one mesh pass on the mesh ROI.
-                mesh2, presence2 = self.mesh(frame, roi_from_mesh(mesh))
+                mesh2, presence2 = self.mesh(frame, roi_from_mesh(mesh), bgr)
                 if presence2 >= self.presence_threshold:
                     mesh, presence = mesh2, presence2
                 roi = roi_from_mesh(mesh)

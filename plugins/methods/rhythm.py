@@ -70,12 +70,9 @@ at most 600 training clips per fold and 10 epochs, for every variant.  Same
 reductions as the SynRhythm ``default`` profile, so the two families compare
 at equal budget.
 
-Map rows are not detrended by default (``detrend_hz`` 0, as RhythmNet):
-the SynRhythm maps' detrending (which made synthetic pretraining transfer
-there) was measured here too, on the embedded dataset under
-``subject_exclusive`` (MAE in bpm, raw -> detrended at 0.5 Hz): resnet
-11.8 -> 11.8, attention 10.3 -> 11.3, DA 16.0 -> 14.1, attention + DA
-15.0 -> 13.0 -- no consistent gain without a pretraining to transfer.
+Map rows are not detrended by default (``detrend_hz`` 0): RhythmNet's maps
+are raw, and no data chose otherwise here (the SynRhythm maps' detrending is
+chosen on ``synthetic-dev``, see ``benchmarks/tune_defaults.py``).
 
 Where the poster is silent the choices follow RhythmNet and are documented in
 the module docstrings of ``deep/facemaps.py`` (map), ``deep/attention.py``
@@ -95,6 +92,7 @@ from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
+from hrbench.signals import without_frames
 
 from .deep.augment import (
     crop_windows,
@@ -179,7 +177,7 @@ class _RhythmResNet(Method):
         self._frames: int | None = None
         #: Mean training L1 (bpm) of each epoch of the last fit.
         self.train_losses_: list[float] = []
-        #: The last fit's selected training clips ("recording@start") and each epoch's plan of maps over them.
+        #: The last fit's selected training clips ("recording@start s") and each epoch's plan of maps over them.
         self.train_clip_ids_: list[str] = []
         self.epoch_plans_: list[Any] = []  # deep.augment.EpochPlan (not imported at module level)
 
@@ -284,8 +282,8 @@ class _RhythmResNet(Method):
         traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
         edges = self._da_edges(band) if self.use_da else None
         data = self._epoch_data(traces, labels, frames, edges, clips.fps)
-        starts = np.zeros(len(train)) if train.starts is None else np.asarray(train.starts, dtype=np.float64)
-        self.train_clip_ids_ = [f"{rid}@{st:.3f}" for rid, st in zip(train.recording_ids, starts, strict=True)]
+        self.train_clip_ids_ = ([f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)] if train.starts is None
+                                else [f"{rid}@{float(st):.3f}" for rid, st in zip(train.recording_ids, train.starts, strict=True)])
         steps = 0
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
@@ -335,7 +333,7 @@ class _RhythmResNet(Method):
             maps = self._maps(clips.traces[a : a + 512], clips.fps)
             out[a : a + 512] = predict_maps(model, maps, device=self.context.device)
         lo, hi = clips.hr_settings.band_bpm
-        return np.clip(out, lo, hi)
+        return np.where(without_frames(clips.traces), np.nan, np.clip(out, lo, hi))
 
 
 class _Explains:

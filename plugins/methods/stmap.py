@@ -36,22 +36,16 @@ maps.  Map rows are detrended (``detrend_hz`` 0.5: a high-pass below the
 0.7 Hz band edge, before the min-max scaling; see
 :mod:`~hrbench_plugins.methods.deep.stmap`), synthetic and face maps alike.
 
-Why detrend, measured on the embedded dataset (``subject_exclusive``, MAE in
-bpm; training-set-mean baseline 10.5): with the paper's raw min-max maps the
-synthetic pretraining did not transfer -- pretrained-only 18.3, stage III
-13.6, stage I 13.1 -- because on face maps a row's range is set by slow
-drift, not by the pulse, while synthetic rhythm maps show the pulse plainly.
-With detrended maps stage III reaches 8.8 (stage I 12.8): the transfer the
-paper reports.  This is one comparison of two settings, the second chosen
-for the reason above, not a sweep; the ``paper`` profile keeps raw maps.
-
-Timing on an idle 2-core machine (2026-11-30): synthetic pretraining ~25 s
-(~1,000 maps/s at width 16 on 25 x 150 maps), a fold's fine-tuning 2-3 s,
-the main job ~3 minutes cold (including generating the dataset and tracking
-landmarks), well under a minute warm.  On cores shared with other busy
-processes run torch with one thread (``OMP_NUM_THREADS=1``): two threads on
-two busy cores made training 3-20x *slower* (OpenMP threads spinning on
-each other).
+Why detrend: on face maps a row's min-max range is set by slow drift
+(illumination, motion), not by the pulse, while the synthetic rhythm maps of
+stage III show the pulse plainly -- raw maps make the two kinds of map look
+different to the network, which is what the transfer needs them not to be.
+The value is chosen on ``synthetic-dev``, a separately seeded copy of the
+embedded set that no board reports (``benchmarks/tune_defaults.py``; the
+comparison is in ``leaderboards/studies/synthetic-dev-defaults.md``).  The
+``paper`` profile keeps the paper's raw maps.  Speeds are printed by
+``benchmarks/bench_stmap.py``; on cores shared with other busy processes
+give torch one thread (``--threads 1``).
 
 Training-set size: ``max_train_maps`` caps the clips used per fold (0 = all),
 picked round-robin over the training videos with the run seed, so every
