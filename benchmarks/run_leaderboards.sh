@@ -64,3 +64,4 @@ find leaderboards -mindepth 1 -maxdepth 1 ! -name studies -exec rm -rf {} +
 $HB leaderboard --all --store "$STORE" --by scenario
 $HB leaderboard --all --store "$STORE" --by skin_tone
 $HB leaderboard --all --store "$STORE"
+.venv/bin/python benchmarks/readme_headline.py --store "$STORE"

@@ -93,6 +93,22 @@ def _table(title: str, candidates: list[tuple[str, object]], rule: str) -> list[
     return lines
 
 
+def _param_study(store: Path, seeds: int, method: str, param: str, values: tuple[str, ...], tag: str,
+                 title: str) -> list[str]:
+    """Run ``method`` under subject_exclusive once per value of ``param``; the study's table.
+
+    Why one function: the stmap and svr studies differ only in these names, and
+    the rule they are judged by must stay the same for both.  Each value runs
+    under the label ``tag`` + the value without its dots (``dev-detrend05``).
+    """
+    cands = []
+    for v in values:
+        label = f"{tag}{v.replace('.', '')}"
+        _run(store, method, "subject_exclusive", {param: v}, seeds, label)
+        cands.append((f"{param} = {v}", _rows(store, label, "subject_exclusive")[method]))
+    return _table(title, cands, "subject_exclusive, SynRhythm's clip rule.")
+
+
 def _filter_protocols(tmp: Path) -> dict[int, str]:
     base = find_protocol("whole_video").path.read_text(encoding="utf-8")
     out = {}
@@ -119,17 +135,11 @@ def main(argv: list[str] | None = None) -> int:
              "permutation test on per-subject errors against the winner is shown, Holm-corrected within each setting.", ""]
     try:
         if "stmap" in only:
-            cands = []
-            for v in ("0.0", "0.5"):
-                _run(args.store, "stmap_transfer", "subject_exclusive", {"detrend_hz": v}, args.seeds, f"dev-detrend{v.replace('.', '')}")
-                cands.append((f"detrend_hz = {v}", _rows(args.store, f"dev-detrend{v.replace('.', '')}", "subject_exclusive")["stmap_transfer"]))
-            lines += _table("stmap_transfer: map-row detrending (`detrend_hz`)", cands, "subject_exclusive, SynRhythm's clip rule.")
+            lines += _param_study(args.store, args.seeds, "stmap_transfer", "detrend_hz", ("0.0", "0.5"), "dev-detrend",
+                                  "stmap_transfer: map-row detrending (`detrend_hz`)")
         if "svr" in only:
-            cands = []
-            for v in ("0", "8"):
-                _run(args.store, "svr", "subject_exclusive", {"n_bins": v}, args.seeds, f"dev-svrbins{v}")
-                cands.append((f"n_bins = {v}", _rows(args.store, f"dev-svrbins{v}", "subject_exclusive")["svr"]))
-            lines += _table("svr: spectral-shape bins (`n_bins`)", cands, "subject_exclusive, SynRhythm's clip rule.")
+            lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
+                                  "svr: spectral-shape bins (`n_bins`)")
         if "filter" in only:
             with tempfile.TemporaryDirectory() as tmp:
                 protos = _filter_protocols(Path(tmp))

@@ -26,6 +26,7 @@ dataset that happen to share an adapter name.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -120,7 +121,7 @@ class Board:
 
     @property
     def cross(self) -> bool:
-        return self.train_dataset != self.dataset
+        return self.train_dataset not in (self.dataset, self.label)
 
 
 def _newest(runs: list[dict[str, Any]]) -> tuple[str, str]:
@@ -133,7 +134,7 @@ def _group_key(run: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
 
 def _plain_name(label: str, protocol: str, dataset: str, train: str) -> str:
     name = f"{safe_name(label)}-{safe_name(protocol)}"
-    if train != dataset:
+    if train not in (dataset, label):
         name += f"-from-{safe_name(train)}"
     return name
 
@@ -175,7 +176,9 @@ def board_names(runs: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
 
 
 def _seed_key(run: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(run[f] for f in SEED_FIELDS)
+    """What must match for runs to be seeds of one row: everything but the seed, code version included."""
+    version = json.loads(run.get("versions_json") or "{}").get("hrbench", "")
+    return (*(run[f] for f in SEED_FIELDS), version)
 
 
 def _latest_seed_group(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -36,7 +36,8 @@ Re-running the same command reuses cached traces and stored folds.
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    # Messages carry user text (paths, ids): never turn ":x:" into an emoji.
+    return Console(stderr=True, emoji=False)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = _run_options(args)
     console = _console()
     summary = Runner(opts, console=console).run()
-    out = Console() if sys.stdout.isatty() else Console(width=160)
+    out = Console(emoji=False) if sys.stdout.isatty() else Console(width=160, emoji=False)
     out.print(run_table(opts.store_path or default_store_path(), summary))
     if summary.not_run:
         for name, why in summary.not_run.items():
@@ -217,7 +218,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         regs = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(p.registered.items()))
         name = f"{p.name} (core)" if p is reg.core else p.name
         t.add_row(name, p.distribution, p.version, regs, f"[red]failed: {escape(p.error)}[/]" if p.error else "[green]ok[/]")
-    Console(width=200).print(t)
+    Console(width=200, emoji=False).print(t)
     failed = bool(reg.failed())
     if not getattr(args, "check", False):
         return 0
@@ -233,7 +234,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for (kind, name), rs in by.items():
         n = {s: sum(r.status == s for r in rs) for s in ("passed", "skipped", "failed")}
         ct.add_row(kind, name, str(n["passed"]), str(n["skipped"]), f"[red]{n['failed']}[/]" if n["failed"] else "0")
-    out = Console(width=200)
+    out = Console(width=200, emoji=False)
     out.print(ct)
     bad = [r for r in results if r.status == "failed"]
     for r in bad:
@@ -257,7 +258,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
     from .plugins import get_registry
 
     reg = get_registry()
-    out = Console(width=160) if not sys.stdout.isatty() else Console()
+    out = Console(width=160, emoji=False) if not sys.stdout.isatty() else Console(emoji=False)
     if not args.name:
         t = Table(title="hrbench methods (`hrbench methods NAME` for details)")
         for col in ("Method", "Supervised", "ROI scheme", "Plugin", "Description"):
@@ -330,7 +331,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         t.add_column(col)
     for r in rows:
         t.add_row(r.key, escape(r.method), escape(r.dataset), escape(r.protocol), str(r.seed), "yes" if r.complete else "[yellow]no[/]", r.created)
-    Console(width=200).print(t)
+    Console(width=200, emoji=False).print(t)
     return 0
 
 
@@ -363,16 +364,16 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         recs, problems = adapter.check(root)
     errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
     warnings = [p for p in problems if getattr(p, "severity", "error") != "error"]
-    out = Console(width=160)
+    out = Console(width=160, emoji=False)
     by_subject: dict[str, int] = {}
     for r in recs:
         by_subject[r.subject] = by_subject.get(r.subject, 0) + 1
-    out.print(f"[bold]{args.name}[/] at {root}: {len(recs)} usable recordings, {len(by_subject)} subjects", highlight=False, soft_wrap=True)
+    out.print(f"[bold]{escape(args.name)}[/] at {escape(str(root))}: {len(recs)} usable recordings, {len(by_subject)} subjects", highlight=False, soft_wrap=True)
     t = Table()
     t.add_column("Subject")
     t.add_column("Recordings", justify="right")
     for s in sorted(by_subject):
-        t.add_row(s, str(by_subject[s]))
+        t.add_row(escape(s), str(by_subject[s]))
     out.print(t)
     # Errors make a recording unusable (a run stops on them); warnings do not.
     if warnings:

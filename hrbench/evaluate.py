@@ -14,7 +14,7 @@ one per video -- and checks them before anything is stored:
 
 Rules (see :mod:`hrbench.protocol`): under ``clips`` a video's HR is the
 protocol's aggregate of its clip predictions and its reference the same
-aggregate of the clips' references.  Under ``whole`` / ``windowed`` a method
+aggregate of all its clips' references (the same for every method).  Under ``whole`` / ``windowed`` a method
 that produces a pulse is run once per evaluation window and its HR read by
 :func:`hrbench.hr.spectral_hr`; a per-clip method is run on clips tiled over
 the window and the window's HR is the aggregate of those clips.  The
@@ -149,12 +149,13 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
         score.units += [
             (rc.recording_id, j, float(starts[j]), None if np.isnan(p[j]) else float(p[j]), float(ref[j])) for j in range(len(p))
         ]
-        # A video's HR: the aggregate of the units the method did predict, against
-        # the same aggregate of the same units' references; a video with none is
-        # counted, not faked.
+        # A video's HR: the aggregate of the units the method did predict; its
+        # reference: the same aggregate over *all* its units, so every method is
+        # scored against one reference per video whatever it declined.  A video
+        # with no prediction is counted, not faked.
         ok = ~np.isnan(p)
         if ok.any():
-            score.videos.append((rc.recording_id, rc.subject, float(aggregate(p[ok])), float(aggregate(ref[ok])), m))
+            score.videos.append((rc.recording_id, rc.subject, float(aggregate(p[ok])), float(aggregate(ref)), m))
         else:
             score.videos_without_prediction += 1
     usable = score.n_predictions - score.n_nonfinite
@@ -162,6 +163,13 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
         what = "no finite prediction" if usable == 0 else f"all {usable} finite predictions outside the {lo:g}-{hi:g} bpm band (Hz instead of bpm?)"
         raise HrbenchError(f"method {method.name} gave {what} on {len(test)} test recordings; nothing of this fold was stored")
     return score
+
+
+def video_reference(rc: RecordingClips, protocol: Protocol) -> float:
+    """A recording's reference HR as its test score would read it (clips, or evaluation windows)."""
+    aggregate = AGGREGATES[protocol.clips.aggregate]
+    ref = rc.hr_ref if rc.evaluation is None else rc.evaluation.hr_ref
+    return float(aggregate(ref))
 
 
 def _agg(aggregate: Any, values: list[float]) -> float:

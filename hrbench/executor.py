@@ -3,8 +3,11 @@
 ``LocalExecutor`` runs tasks in a process pool sized to the usable CPUs (or
 inline with ``workers=1``, which tests and debuggers prefer).  Workers are
 started with ``spawn`` so they never inherit a parent's torch / OpenMP
-state.  A cluster backend (e.g. Ray) would implement the same ``imap`` and
-be chosen by a flag; it is not shipped yet.
+state.  The cluster backend, :class:`hrbench.ray_executor.RayExecutor`
+(``--executor ray``), implements the same ``imap``; :func:`make_executor`
+chooses.  ``imap`` takes each task's resource needs (``num_cpus``,
+``num_gpus``, ``threads``): a cluster schedules by them, the local pool has
+already divided its CPUs (:mod:`hrbench.threads`) and ignores them.
 
 Workers never outlive the run that started them.  Why it needs code: a
 pool worker blocks on its task queue, whose write end every worker also
@@ -42,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from .errors import ConfigError
 from .threads import resolve_workers, usable_cpus
 
 _PR_SET_PDEATHSIG = 1
@@ -174,8 +178,18 @@ class LocalExecutor:
         self.initializer = initializer
         self.initargs = initargs
 
-    def imap(self, fn: Callable[..., Any], items: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any, BaseException | None]]:
+    def describe(self) -> str:
+        return f"local: {self.workers} worker process(es)"
+
+    def shutdown(self) -> None:
+        """Nothing to release: each :meth:`imap` closes its own pool."""
+
+    def imap(self, fn: Callable[..., Any], items: Iterable[tuple[Any, ...]], *, num_cpus: float = 1,
+             num_gpus: float = 0, threads: int | None = None) -> Iterator[tuple[int, Any, BaseException | None]]:
         """Yield ``(index, result, error)`` as tasks finish; errors are returned, not raised.
+
+        The resource arguments are the interface's (see the module docstring);
+        the local pool ignores them.
 
         SIGTERM (and Ctrl-C) while tasks run stops the pool -- pending tasks
         cancelled, workers terminated -- and raises :class:`Interrupted` /
@@ -212,3 +226,16 @@ class LocalExecutor:
                 stop_pool(pool, pending)
                 raise
             pool.shutdown(wait=True)
+
+
+def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None) -> Any:
+    """The executor a run asked for: ``local`` (a process pool) or ``ray`` (``address``: a cluster's)."""
+    if kind == "local":
+        if address:
+            raise ConfigError("--ray-address needs --executor ray")
+        return LocalExecutor(workers)
+    if kind == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(address)
+    raise ConfigError(f"--executor {kind!r}: use local or ray")

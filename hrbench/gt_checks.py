@@ -54,6 +54,13 @@ def _where(path: str | Path | None) -> str:
     return "" if path is None else str(path)
 
 
+def _problem(
+    path: str | Path | None, message: str, recording_id: str | None, severity: Severity = "error"
+) -> list[Problem]:
+    """The one-problem list every check returns: the file named, the message, the severity."""
+    return [Problem(_where(path), message, recording_id, severity)]
+
+
 def signal_span(sig: Signal) -> tuple[float, float]:
     """(first, end) time in s of a signal on the video clock; ``end`` includes the last sample's period."""
     t = sig.sample_times()
@@ -82,25 +89,21 @@ def coverage_problems(
     length = end - start
     lo, hi = COVERAGE_RANGE
     if overlap < lo * video_s:
-        return [
-            Problem(
-                _where(path),
-                f"{what} covers {max(overlap, 0.0):.1f} s of the video's {video_s:.1f} s "
-                f"({100 * max(overlap, 0.0) / video_s:.0f} %, at least {100 * lo:.0f} % needed): "
-                "truncated, or from another recording?",
-                recording_id,
-            )
-        ]
+        return _problem(
+            path,
+            f"{what} covers {max(overlap, 0.0):.1f} s of the video's {video_s:.1f} s "
+            f"({100 * max(overlap, 0.0) / video_s:.0f} %, at least {100 * lo:.0f} % needed): "
+            "truncated, or from another recording?",
+            recording_id,
+        )
     if length > hi * video_s:
-        return [
-            Problem(
-                _where(path),
-                f"{what} lasts {length:.1f} s but the video {video_s:.1f} s "
-                f"({100 * length / video_s:.0f} %, at most {100 * hi:.0f} % allowed): "
-                "from another recording?",
-                recording_id,
-            )
-        ]
+        return _problem(
+            path,
+            f"{what} lasts {length:.1f} s but the video {video_s:.1f} s "
+            f"({100 * length / video_s:.0f} %, at most {100 * hi:.0f} % allowed): "
+            "from another recording?",
+            recording_id,
+        )
     return []
 
 
@@ -137,7 +140,7 @@ def flatness_problems(
     """Errors for a constant signal or one flat most of the time; a warning for flat stretches."""
     why = flat_reason(sig)
     if why:
-        return [Problem(_where(path), why, recording_id)]
+        return _problem(path, why, recording_id)
     x = np.asarray(sig.values, dtype=np.float64)
     t = sig.sample_times()
     if len(x) < 3:
@@ -152,10 +155,10 @@ def flatness_problems(
     where = f"longest {t[max(a - 1, 0)]:.1f}-{t[b - 1]:.1f} s"
     if sig.kind == "hr":
         msg = f"HR track is constant over {flat_s:.1f} s ({100 * flat_s / total:.0f} %; {where})"
-        return [Problem(_where(path), msg, recording_id, "warning")]
+        return _problem(path, msg, recording_id, "warning")
     severity: Severity = "error" if flat_s > 0.5 * total else "warning"
     msg = f"signal is flat over {flat_s:.1f} s of {total:.1f} s ({where}): sensor off?"
-    return [Problem(_where(path), msg, recording_id, severity)]
+    return _problem(path, msg, recording_id, severity)
 
 
 def hr_band_problems(
@@ -192,9 +195,9 @@ def hr_band_problems(
         f"(longest stretch {longest:.1f} s from {times[a]:.1f} s, values {seg.min():.0f}-{seg.max():.0f} bpm)"
     )
     if frac > 0.5:
-        return [Problem(_where(path), desc, recording_id, most_severity)]
+        return _problem(path, desc, recording_id, most_severity)
     if longest >= OUT_OF_BAND_RUN_S or frac > 0.1:
-        return [Problem(_where(path), desc, recording_id, "warning")]
+        return _problem(path, desc, recording_id, "warning")
     return []
 
 
@@ -221,23 +224,6 @@ def window_hrs(
         except (ValueError, RecordingError) as exc:
             errors.append(f"{a:.1f}-{b:.1f} s: {exc}")
     return wins, out, errors
-
-
-def usability_problems(
-    sig: Signal,
-    duration_s: float,
-    path: str | Path | None,
-    recording_id: str | None,
-    settings: HRSettings = DEFAULT_SETTINGS,
-) -> tuple[np.ndarray, list[Problem]]:
-    """Window HRs, and an error when the run's estimator would fail on some window."""
-    _, hrs, errors = window_hrs(sig, duration_s, settings)
-    if errors:
-        more = f" (and {len(errors) - 1} more window(s))" if len(errors) > 1 else ""
-        return hrs, [
-            Problem(_where(path), f"ground truth unusable over {errors[0]}{more}", recording_id)
-        ]
-    return hrs, []
 
 
 def waveform_band_problems(
@@ -272,16 +258,14 @@ def waveform_band_problems(
         checked += 1
         outside += not (lo <= peak <= hi)
     if checked and outside > 0.5 * checked:
-        return [
-            Problem(
-                _where(path),
-                f"the waveform's strongest rhythm lies outside {settings.band_bpm[0]:g}-"
-                f"{settings.band_bpm[1]:g} bpm in {outside} of {checked} {WINDOW_S:g}-s windows: "
-                "not a pulse wave, or a wrong sample rate?",
-                recording_id,
-                "warning",
-            )
-        ]
+        return _problem(
+            path,
+            f"the waveform's strongest rhythm lies outside {settings.band_bpm[0]:g}-"
+            f"{settings.band_bpm[1]:g} bpm in {outside} of {checked} {WINDOW_S:g}-s windows: "
+            "not a pulse wave, or a wrong sample rate?",
+            recording_id,
+            "warning",
+        )
     return []
 
 
@@ -321,16 +305,14 @@ def disagreement_problems(
     if med <= DISAGREE_BPM:
         return []
     k = int(np.argmax(diffs))
-    return [
-        Problem(
-            _where(path),
-            f"{what} differs from the HR of the waveform by a median {med:.1f} bpm over "
-            f"{len(diffs)} {WINDOW_S:g}-s windows (worst {diffs[k]:.1f} bpm at "
-            f"{where[k][0]:.0f}-{where[k][1]:.0f} s); the reference is read from the waveform",
-            recording_id,
-            "warning",
-        )
-    ]
+    return _problem(
+        path,
+        f"{what} differs from the HR of the waveform by a median {med:.1f} bpm over "
+        f"{len(diffs)} {WINDOW_S:g}-s windows (worst {diffs[k]:.1f} bpm at "
+        f"{where[k][0]:.0f}-{where[k][1]:.0f} s); the reference is read from the waveform",
+        recording_id,
+        "warning",
+    )
 
 
 def signal_problems(
@@ -361,8 +343,10 @@ def signal_problems(
         problems += hr_band_problems(
             sig.sample_times(), sig.values, path, recording_id, settings=settings
         )
-    hrs, usable = usability_problems(sig, duration_s, path, recording_id, settings)
-    problems += usable
-    if not usable:
-        problems += waveform_band_problems(sig, duration_s, path, recording_id, settings)
-    return hrs, problems
+    _, hrs, errors = window_hrs(sig, duration_s, settings)
+    if errors:
+        # The run's estimator would fail on some window: an error, and the band check is moot.
+        more = f" (and {len(errors) - 1} more window(s))" if len(errors) > 1 else ""
+        msg = f"ground truth unusable over {errors[0]}{more}"
+        return hrs, problems + _problem(path, msg, recording_id)
+    return hrs, problems + waveform_band_problems(sig, duration_s, path, recording_id, settings)

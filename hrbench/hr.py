@@ -91,8 +91,12 @@ def bandpass(x: np.ndarray, fs: float, band_hz: tuple[float, float], order: int 
 
 
 def uses_welch(n_samples: int, fs: float, settings: HRSettings) -> bool:
-    """Whether a window of ``n_samples`` is long enough for segment averaging (two segments)."""
-    return n_samples >= 2 * int(round(settings.welch_segment_s * fs))
+    """Whether a window is long enough for segment averaging: at least two segments' *duration*.
+
+    Decided from seconds, not samples, so a 30-fps pulse and a 60-Hz
+    reference over the same window always get the same kind of spectrum.
+    """
+    return n_samples / fs >= 2 * settings.welch_segment_s - 1e-9
 
 
 def hr_spectrum(

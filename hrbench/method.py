@@ -81,7 +81,7 @@ class RunContext:
     cache_dir: Path = field(default_factory=lambda: Path(".hrbench-cache"))
     device: str = "cpu"
     profile: str = "default"
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: Console(stderr=True, emoji=False))
     progress: Callable[[str, int], Callable[[int], None]] = field(
         default=lambda description, total: (lambda n=1: None)
     )

@@ -198,12 +198,12 @@ class Protocol:
                 f"{split}; clips of {c.length} frames at {c.fps:g} fps, {c.per_video} per video; "
                 f"HR band {lo:g}-{hi:g} bpm"
             )
-            # The default is left unsaid, so descriptions stored before the option existed stay true.
-            return text + f"; per-video HR = {c.aggregate} of its clip predictions"
+            # The default is left unsaid, so a protocol's description (stored with its runs) stays the same.
+            return text if c.aggregate == "mean" else text + f"; per-video HR = {c.aggregate} of its clip predictions"
         span = "the whole video" if e.rule == "whole" else f"each {e.window_s:g}-s window (hop {e.hop_s:g} s)"
         text = (
             f"{split}; evaluation rule: {e.rule} -- HR estimated over {span} from a method's pulse "
-            f"(segment-averaged spectrum), clip predictors scored by the {c.aggregate} of {c.length}-frame "
+            f"(Welch spectrum when at least {2 * self.hr.welch_segment_s:g} s long), clip predictors scored by the {c.aggregate} of {c.length}-frame "
             f"clips tiled over it; reference over the same span; HR band {lo:g}-{hi:g} bpm"
         )
         if e.rule == "windowed":

@@ -273,7 +273,13 @@ def _inside(out_dir: Path, name: str) -> Path:
 
 def write_boards(store: Store, out_dir: Path, dataset: str | None = None, protocol: str | None = None, by: str | None = None) -> list[Path]:
     """Write every matching board (and, with ``by``, its breakdown); the index too when writing all of them."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".hrbench-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise HrbenchError(f"cannot write leaderboards here ({exc.strerror or exc})", out_dir) from None
     written = []
     boards = build_boards(store, dataset, protocol)
     for board in boards:

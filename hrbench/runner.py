@@ -40,7 +40,7 @@ from rich.progress import (
 from . import __version__
 from .dataset import Problem
 from .errors import ConfigError, PrerequisiteMissing
-from .evaluate import batch, score_fold
+from .evaluate import batch, score_fold, video_reference
 from .fsutil import cache_dir, stable_hash
 from .method import Method, RunContext
 from .plugins import Registry, get_registry
@@ -348,7 +348,8 @@ class Runner:
             score = score_fold(method, test_rc, self.protocol, [prep.meta.get(i, {}) for i in fold.test])
             t2 = time.perf_counter()
             notes = {**method.run_notes, **score.notes()}
-            train_hr = [float(prep.clips[i].hr_ref.mean()) for i in fold.train]
+            # The baseline predicts the training videos' mean reference, read the way test references are.
+            train_hr = [video_reference(prep.clips[i], self.protocol) for i in fold.train]
             store.write_fold(key, FoldResult(fold.index, len(fold.train), n_train, train_hr, t1 - t0, t2 - t1, score.units, score.videos, notes))
         per_fold = store.fold_notes(key)
         notes = aggregate_notes(per_fold)

@@ -165,11 +165,24 @@ def clip_recording(
     evaluation = None
     if ev.rule != "clips" and length is None:
         bounds = eval_bounds(len(grid), cs.fps, ev.rule, ev.window_s, ev.hop_s)
+        # Frames where the face was lost are interpolated on the grid: a window (or a
+        # tiled clip) mostly made of them would be scored on invented video.  The
+        # same limit as for clips applies, and it is the data's, so every method
+        # loses the same windows.
+        w_lost = np.array([(csum[e] - csum[b0]) / (e - b0) for b0, e in bounds])
+        bounds = bounds[w_lost <= cs.max_lost_fraction]
+        if len(bounds) == 0:
+            raise RecordingError(
+                f"face lost in more than {cs.max_lost_fraction:.0%} of every evaluation window",
+                rec.frames.path,
+                rec.id,
+            )
         w_starts = grid[bounds[:, 0]]
         w_ref = reference_hr(rec, gt, np.stack([w_starts, w_starts + (bounds[:, 1] - bounds[:, 0]) / cs.fps], axis=1), protocol.hr)
         t_starts = [s0 + tile_starts(s1 - s0, L) for s0, s1 in bounds]
-        t_window = np.concatenate([np.full(len(t), i) for i, t in enumerate(t_starts)])
-        t_idx = np.concatenate(t_starts)[:, None] + np.arange(L)[None, :]
+        t_starts = [t[(csum[t + L] - csum[t]) / L <= cs.max_lost_fraction] for t in t_starts]
+        t_window = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(t_starts)])
+        t_idx = np.concatenate(t_starts).astype(np.int64)[:, None] + np.arange(L)[None, :]
         tiled = {n: np.ascontiguousarray(full[n][:, t_idx, :].transpose(1, 0, 2, 3)) for n in tiled_schemes if n in full}
         evaluation = EvalWindows(bounds, w_starts, w_ref, full, tiled, t_window)
     return RecordingClips(rec.id, rec.subject, starts_s, hr, out, evaluation)

@@ -78,17 +78,7 @@ def read_column(
         non-text or non-numeric file.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RecordingError("file not found", path, recording_id) from None
-    except OSError as exc:
-        raise RecordingError(
-            f"cannot read file ({exc.strerror or exc})", path, recording_id
-        ) from None
-    if not raw.strip():
-        raise RecordingError("file is empty", path, recording_id)
-    text = _decode(raw, path, recording_id)
+    text = read_text(path, recording_id)  # the same missing/empty/not-text errors as any text file
     # splitlines() breaks on \n, \r\n and a lone \r alike.
     lines = [(i + 1, ln.strip()) for i, ln in enumerate(text.splitlines())]
     lines = [(n, ln) for n, ln in lines if ln]

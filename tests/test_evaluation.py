@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +114,39 @@ def test_shipped_field_protocols_load():
     w = find_protocol("windowed").evaluation
     assert (w.rule, w.window_s, w.hop_s) == ("windowed", 30.0, 15.0)
     assert find_protocol("subject_exclusive").evaluation.rule == "clips"  # the main job stays SynRhythm's
+
+
+def _traces_with_lost(lost: slice, seconds: float = 60.0, fps: float = 30.0, bpm: float = 75.0):
+    from hrbench.recording import FrameSource, Recording, Signal
+    from hrbench.traces import Traces
+
+    n = int(seconds * fps)
+    t = np.arange(n) / fps
+    pulse = np.sin(2 * np.pi * bpm / 60 * t)
+    vals = np.stack([150 + 0.5 * pulse, 110 + pulse, 90 + 0.6 * pulse], axis=-1)[None].astype(np.float32)
+    valid = np.ones(n, bool)
+    valid[lost] = False
+    vals[:, ~valid] = np.nan
+    rec = Recording(dataset="t", id="v", subject="s", session="x", fps=fps, frames=FrameSource(Path("v.avi")),
+                    ground_truth=lambda: Signal("bvp", pulse, fps))
+    return rec, {"face_skin": Traces(vals, valid, t, fps)}, Signal("bvp", pulse, fps)
+
+
+def test_windows_and_tiled_clips_with_the_face_lost_are_not_scored(tmp_path):
+    from hrbench.errors import RecordingError
+    from hrbench.sampling import clip_recording
+
+    windowed = load_protocol(_protocol(tmp_path, "windowed", "window_s = 20\nhop_s = 20\n"))
+    whole = load_protocol(_protocol(tmp_path, "whole"))
+    # Face lost in 20-40 s: the middle 20-s window goes, and so do the tiled clips overlapping the gap.
+    rec, traces, gt = _traces_with_lost(slice(600, 1200))
+    ev = clip_recording(rec, traces, gt, windowed, tiled_schemes=("face_skin",)).evaluation
+    np.testing.assert_array_equal(ev.bounds, [[0, 600], [1200, 1800]])
+    assert len(ev.tiled_window) > 0 and set(ev.tiled_window.tolist()) == {0, 1}
+    # The whole video is a third lost: not scored under the whole-video rule (a named problem, not a number).
+    with pytest.raises(RecordingError, match="every evaluation window"):
+        clip_recording(rec, traces, gt, whole)
+    # A short loss (2 %) keeps the whole video, and its reference is read over all of it.
+    rec, traces, gt = _traces_with_lost(slice(600, 636))
+    ev = clip_recording(rec, traces, gt, whole, tiled_schemes=("face_skin",)).evaluation
+    assert ev.bounds.tolist() == [[0, 1800]] and abs(ev.hr_ref[0] - 75) < 0.5

@@ -128,3 +128,20 @@ def test_notes_are_aggregated_over_folds():
                              {"nan_clips": 3, "init": "random", "train_l1_bpm": 5.0, "synthetic_pretrain": "cached", "map_frames": 300}])
     assert notes == {"nan_clips": 5, "init": "random", "train_l1_bpm": [4.5, 5.0], "synthetic_pretrain": ["trained", "cached"],
                      "map_frames": 300}
+
+
+def test_unwritable_leaderboard_output_is_one_line(tiny, tmp_path, capsys):
+    assert _run(tiny, tmp_path, "--method", "tp_green") == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    capsys.readouterr()
+    assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(blocker / "boards")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write leaderboards here" in err[0]
+
+
+@pytest.mark.parametrize("workers", ["0", "-3"])
+def test_workers_must_be_positive(tiny, tmp_path, capsys, workers):
+    rc = main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(tmp_path / "s.sqlite"), "--method", "tp_green", "--workers", workers])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--workers" in err[0]

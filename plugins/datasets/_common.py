@@ -14,6 +14,10 @@ dropped line shifts every later sample in time.  Line endings (LF, CRLF, CR)
 and a UTF-8 or UTF-16 byte-order mark are accepted -- VIPL-HR ships CRLF
 files written on Windows.
 
+:class:`RecordedAdapter` holds that contract once: an adapter writes
+``scan_with_problems`` (and ``_check_one`` when it checks more than
+:func:`recording_checks` does); ``scan`` and ``check`` follow from them.
+
 ``check`` makes every check a run would make (:func:`recording_checks`):
 frames (numbering holes, undecodable images, truncated containers, via
 :func:`hrbench.video.verify_frames`), timestamps, and the ground truth
@@ -24,13 +28,15 @@ a severity; only errors make a recording unusable.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from hrbench import gt_checks
-from hrbench.dataset import Problem, errors_only
+from hrbench.dataset import DatasetAdapter, Problem, errors_only
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.textio import OPTIONAL_HEADER, _decode, read_column, read_text  # noqa: F401 - moved to the core; re-exported
@@ -81,6 +87,25 @@ def raise_first(recordings: list[Recording], problems: list[Problem]) -> list[Re
         )
         raise RecordingError(p.message + more, p.path, p.recording_id)
     return recordings
+
+
+def scan_into(
+    recordings: list[Recording],
+    problems: list[Problem],
+    build: Callable[[], Recording],
+    recording_id: str | None,
+    where: str | Path | None,
+) -> None:
+    """Append ``build()``'s recording, or the problem it raised (a damaged file, an unreadable one).
+
+    Why: every adapter's scan loop turns one recording's failure into a
+    :class:`Problem` for that recording and goes on with the next, so one bad
+    copy never hides the good ones.
+    """
+    try:
+        recordings.append(build())
+    except (HrbenchError, OSError) as exc:
+        problems.append(problem_of(exc, recording_id, where))
 
 
 def deep_check(
@@ -208,3 +233,27 @@ def recording_checks(
             sig, t, bpm, duration, where, rec.id, what=hr_channel_name, window_hr=hrs
         )
     return problems
+
+
+class RecordedAdapter(DatasetAdapter):
+    """Base of the adapters of recorded datasets: ``scan`` and ``check`` from ``scan_with_problems``.
+
+    Why a base class: every such adapter answers ``scan`` with the first error
+    of ``scan_with_problems`` (:func:`raise_first`) and ``check`` with
+    :meth:`_check_one` run on each recording it found (:func:`deep_check`);
+    writing those two methods once keeps the contract the same for all.
+    """
+
+    @abstractmethod
+    def scan_with_problems(self, root: Path) -> tuple[list[Recording], list[Problem]]:
+        """The usable recordings under ``root`` and a problem for each broken one."""
+
+    def scan(self, root: Path) -> list[Recording]:
+        return raise_first(*self.scan_with_problems(root))
+
+    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+        """Problems of one recording; the default makes every check a run makes."""
+        return recording_checks(rec, deep)
+
+    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
+        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))

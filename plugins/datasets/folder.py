@@ -50,7 +50,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
@@ -58,10 +58,9 @@ from hrbench.video import probe, verify_frames
 
 from ._common import (
     OPTIONAL_HEADER,
+    RecordedAdapter,
     checked_signal,
-    deep_check,
     problem_of,
-    raise_first,
     read_column,
     recording_checks,
     require_dir,
@@ -132,7 +131,7 @@ def _number(row: dict[str, str], col: str, line: int, positive: bool = True) -> 
     return v
 
 
-class FolderAdapter(DatasetAdapter):
+class FolderAdapter(RecordedAdapter):
     """Your own recordings: videos or frame folders listed in ``manifest.csv``."""
 
     name: ClassVar[str] = "folder"
@@ -327,18 +326,12 @@ class FolderAdapter(DatasetAdapter):
             raise HrbenchError("manifest lists no recordings", manifest)
         return recs, problems
 
-    def scan(self, root: Path) -> list[Recording]:
-        return raise_first(*self.scan_with_problems(root))
-
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         if rec.meta.get("ground_truth") == "manifest hr":
             # A constant hr from the manifest spans the video by construction: frames only.
             n, problems = verify_frames(rec.frames, rec.id, deep)
             return problems
         return recording_checks(rec, deep)
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

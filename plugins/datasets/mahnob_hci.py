@@ -69,7 +69,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyedflib
 
-from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.gt_checks import flatness_problems
 from hrbench.hookspecs import hookimpl
@@ -77,7 +77,7 @@ from hrbench.hr import signal_hr
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.video import probe, verify_frames
 
-from ._common import checked_signal, deep_check, problem_of, raise_first, require_dir
+from ._common import RecordedAdapter, checked_signal, problem_of, require_dir, scan_into
 
 VIDEO_PATTERN = "*C1 trigger*.avi"
 ECG_CHANNEL = "EXG3"
@@ -206,7 +206,7 @@ def _session_key(d: Path) -> tuple[int, str]:
     return (int(d.name), d.name) if d.name.isdigit() else (10**9, d.name)
 
 
-class MahnobHCIAdapter(DatasetAdapter):
+class MahnobHCIAdapter(RecordedAdapter):
     """MAHNOB-HCI emotion sessions: C1 colour video at 61 fps, ECG (EXG3) ground truth."""
 
     name: ClassVar[str] = "mahnob_hci"
@@ -301,16 +301,10 @@ class MahnobHCIAdapter(DatasetAdapter):
             if not wanted:
                 continue  # tagging or (by default) neutral session
             bdf, m = wanted[0]
-            try:
-                recs.append(self._scan_session(d, bdf, m))
-            except (HrbenchError, OSError) as exc:
-                problems.append(problem_of(exc, d.name, d))
+            scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
         if n_dirs == 0:
             raise HrbenchError(f"no session folders (expected {_LAYOUT})", sessions)
         return recs, problems
-
-    def scan(self, root: Path) -> list[Recording]:
-        return raise_first(*self.scan_with_problems(root))
 
     # -- deep validation ---------------------------------------------------
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
@@ -372,9 +366,6 @@ class MahnobHCIAdapter(DatasetAdapter):
                 )
             )
         return problems
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

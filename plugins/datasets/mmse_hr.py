@@ -58,18 +58,17 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 
 from ._common import (
-    deep_check,
-    problem_of,
-    raise_first,
+    RecordedAdapter,
     read_column,
     recording_checks,
     require_dir,
+    scan_into,
 )
 
 FPS = 25.0
@@ -110,7 +109,7 @@ def _walk(
     return frames, physio
 
 
-class MMSEHRAdapter(DatasetAdapter):
+class MMSEHRAdapter(RecordedAdapter):
     """MMSE-HR: 102 JPEG frame folders of 40 subjects, 1000 Hz pulse-rate ground truth."""
 
     name: ClassVar[str] = "mmse_hr"
@@ -183,14 +182,9 @@ class MMSEHRAdapter(DatasetAdapter):
         recs: list[Recording] = []
         problems: list[Problem] = []
         for key in sorted(set(frames) | set(physio)):
-            try:
-                recs.append(self._scan_one(root, key, frames.get(key, []), physio.get(key, [])))
-            except (HrbenchError, OSError) as exc:
-                problems.append(problem_of(exc, f"{key[0]}_{key[1]}", root))
+            build = partial(self._scan_one, root, key, frames.get(key, []), physio.get(key, []))
+            scan_into(recs, problems, build, f"{key[0]}_{key[1]}", root)
         return recs, problems
-
-    def scan(self, root: Path) -> list[Recording]:
-        return raise_first(*self.scan_with_problems(root))
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         problems = recording_checks(rec, deep)
@@ -204,9 +198,6 @@ class MMSEHRAdapter(DatasetAdapter):
                 )
             )
         return problems
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

@@ -52,20 +52,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 
 from ._common import (
+    RecordedAdapter,
     checked_signal,
     coverage_error,
-    deep_check,
-    problem_of,
-    raise_first,
     read_text,
     recording_checks,
     require_dir,
+    scan_into,
 )
 
 NOMINAL_FPS = 30.0
@@ -164,7 +163,7 @@ def load_pure_pulse_rate(path: str, recording_id: str | None = None) -> tuple[np
     return d["gt_t"], d["pulse_rate"]
 
 
-class PUREAdapter(DatasetAdapter):
+class PUREAdapter(RecordedAdapter):
     """PURE: 10 subjects x 6 setups, PNG frames with timestamps, 60 Hz oximeter waveform."""
 
     name: ClassVar[str] = "pure"
@@ -244,14 +243,8 @@ class PUREAdapter(DatasetAdapter):
         recs: list[Recording] = []
         for rid in sorted(found):
             js, frames, m = found[rid]
-            try:
-                recs.append(self._scan_one(js, frames, m))
-            except (HrbenchError, OSError) as exc:
-                problems.append(problem_of(exc, rid, js))
+            scan_into(recs, problems, partial(self._scan_one, js, frames, m), rid, js)
         return recs, problems
-
-    def scan(self, root: Path) -> list[Recording]:
-        return raise_first(*self.scan_with_problems(root))
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         return recording_checks(
@@ -262,9 +255,6 @@ class PUREAdapter(DatasetAdapter):
             hr_channel_name="the pulseRate read-out",
             timestamps_path=rec.gt_path,
         )
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

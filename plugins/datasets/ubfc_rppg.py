@@ -57,21 +57,20 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.video import probe
 
 from ._common import (
+    RecordedAdapter,
     checked_signal,
     coverage_error,
-    deep_check,
-    problem_of,
-    raise_first,
     read_text,
     recording_checks,
     require_dir,
+    scan_into,
 )
 
 GT2 = "ground_truth.txt"
@@ -203,7 +202,7 @@ def _video(d: Path, rid: str) -> Path:
     return avis[0]
 
 
-class UBFCrPPGAdapter(DatasetAdapter):
+class UBFCrPPGAdapter(RecordedAdapter):
     """UBFC-rPPG DATASET_1 and DATASET_2: one video per subject, PPG-waveform ground truth."""
 
     name: ClassVar[str] = "ubfc_rppg"
@@ -280,14 +279,8 @@ class UBFCrPPGAdapter(DatasetAdapter):
                 continue
             seen[rid] = d
             gt = d / (GT2 if layout == "DATASET_2" else GT1)
-            try:
-                recs.append(self._scan_one(d, layout, gt))
-            except (HrbenchError, OSError) as exc:
-                problems.append(problem_of(exc, rid, d))
+            scan_into(recs, problems, partial(self._scan_one, d, layout, gt), rid, d)
         return recs, problems
-
-    def scan(self, root: Path) -> list[Recording]:
-        return raise_first(*self.scan_with_problems(root))
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         layout: Layout = rec.meta["part"]
@@ -299,9 +292,6 @@ class UBFCrPPGAdapter(DatasetAdapter):
             hr_channel_name="the HR row" if layout == "DATASET_2" else "the HR column",
             timestamps_path=rec.gt_path,
         )
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
 
 @hookimpl

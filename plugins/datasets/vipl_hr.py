@@ -72,20 +72,20 @@ from typing import ClassVar
 
 import numpy as np
 
-from hrbench.dataset import DatasetAdapter, Problem
+from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.video import probe
 
 from ._common import (
+    RecordedAdapter,
     checked_signal,
-    deep_check,
     problem_of,
-    raise_first,
     read_column,
     recording_checks,
     require_dir,
+    scan_into,
 )
 
 #: Frame rate used when ``time.txt`` is absent (PhysFormer: source2 at 30 fps; pyVHR: 30).
@@ -198,7 +198,7 @@ def _sorted_numeric(paths: list[Path], pattern: re.Pattern[str]) -> list[Path]:
     return sorted((p for p in paths if pattern.match(p.name) and p.is_dir()), key=key)
 
 
-class VIPLHRAdapter(DatasetAdapter):
+class VIPLHRAdapter(RecordedAdapter):
     """VIPL-HR: 107 subjects, 9 tasks, 3 RGB devices (+ NIR), BVP ground truth."""
 
     name: ClassVar[str] = "vipl_hr"
@@ -279,14 +279,9 @@ class VIPLHRAdapter(DatasetAdapter):
                 if not sources:
                     problems.append(Problem(str(tdir), "no source<S> folders", None))
                 for src in sources:
-                    try:
-                        recs.append(self._scan_one(pdir.name, tdir.name, src))
-                    except (HrbenchError, OSError) as exc:
-                        problems.append(problem_of(exc, f"{pdir.name}_{tdir.name}_{src.name}", src))
+                    build = partial(self._scan_one, pdir.name, tdir.name, src)
+                    scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
         return recs, problems
-
-    def scan(self, root: Path) -> list[Recording]:
-        return raise_first(*self.scan_with_problems(root))
 
     # -- deep validation ---------------------------------------------------
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
@@ -318,9 +313,6 @@ class VIPLHRAdapter(DatasetAdapter):
             timestamps_path=Path(video).parent / "time.txt",
         )
         return problems
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
 
     # -- official folds ----------------------------------------------------
     def official_folds(self, root: Path) -> list[list[str]]:

@@ -391,7 +391,8 @@ class MediaPipeLitert(Landmarker):
         )
         if bgr:
             crop = crop[:, :, ::-1]
-        out, presence = self._model(MESH_FILE)(crop.astype(np.float32) * (1.0 / 255.0))
+        # One pass uint8 -> float32 [0, 1]; the same numbers as astype() then * (1 / 255).
+        out, presence = self._model(MESH_FILE)(np.multiply(crop, np.float32(1.0 / 255.0), dtype=np.float32))
         pts = out.reshape(-1, 3)[:, :2].astype(np.float64)
         frame_pts = pts @ a[:, :2].T + a[:, 2]
         return frame_pts, float(_sigmoid(presence.reshape(-1)[:1])[0])

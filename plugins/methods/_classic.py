@@ -79,7 +79,8 @@ class ClassicMethod(Method):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls.pulse_prefiltered = cls.prefiltered
+        if "prefiltered" in cls.__dict__:  # a subclass setting pulse_prefiltered itself keeps it
+            cls.pulse_prefiltered = cls.prefiltered
 
     @abstractmethod
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:

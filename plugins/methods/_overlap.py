@@ -6,16 +6,23 @@ would be a different method.  One module owns the window grid, the taper and
 the stitching so all four share exactly the same, tested arithmetic: windows
 of an even length ``L`` at hop ``L / 2`` whose periodic Hann tapers sum to
 exactly one (a ripple there would put a spurious peak into every spectrum).
+
+:class:`WindowedProjection` is the method class LGI, PBV and OMIT share: each
+of their modules holds only its per-window projection and its metadata.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 from scipy.signal.windows import hann
 
+from hrbench.hr import HRSettings
 from hrbench.method import Param
+
+from ._classic import DEFAULT_HR, ClassicMethod, window_frames
 
 #: Fewest frames per window: a colour direction needs a few samples.
 PROJECTION_MIN_WINDOW_FRAMES = 8
@@ -118,3 +125,22 @@ def windowed_pulse(
     out = overlap_add(np.where(ok[..., None], y, 0.0), starts, T)
     out[~ok.any(axis=1)] = np.nan
     return out
+
+
+class WindowedProjection(ClassicMethod):
+    """A method that projects each ``window_s`` window of a clip and stitches the windows.
+
+    Why a base class: LGI, PBV and OMIT differ only in the projection of one
+    window; the window length (from ``window_s``, at least
+    :data:`PROJECTION_MIN_WINDOW_FRAMES`), the zero-mean windows and the
+    overlap-add are the same, and sharing :meth:`pulse` keeps them so.  A
+    subclass sets ``project`` (``staticmethod(f)``, ``f`` mapping window
+    segments ``(..., L, 3)`` to window pulses ``(..., L)``) and declares
+    ``params = {"window_s": window_param(...)}``.
+    """
+
+    project: ClassVar[Callable[[np.ndarray], np.ndarray]]
+
+    def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
+        L = window_frames(self.window_s, fps, rgb.shape[1], minimum=PROJECTION_MIN_WINDOW_FRAMES)
+        return windowed_pulse(rgb, L, self.project)

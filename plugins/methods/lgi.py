@@ -26,7 +26,7 @@ recording of several minutes would assume a single skin/illumination
 direction for all of it, a different method.  So ``window_s`` defaults to
 pyVHR's 6 s; the windows (hop of half a window) are made zero-mean and
 stitched by Hann overlap-add into one pulse per clip
-(:func:`hrbench_plugins.methods.chrom.windowed_pulse`), since hrbench reads
+(:func:`hrbench_plugins.methods._overlap.windowed_pulse`), since hrbench reads
 one heart rate per clip.  The stitching is hrbench's; each window's
 projection is the toolboxes'.  A ``window_s`` at least as long as the clip
 gives the toolboxes' single projection per clip.
@@ -42,11 +42,9 @@ from __future__ import annotations
 import numpy as np
 
 from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings
 
-from ._classic import DEFAULT_HR, ClassicMethod, window_frames
-from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES
-from ._overlap import window_param, windowed_pulse
+from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES  # noqa: F401 - kept importable
+from ._overlap import WindowedProjection, window_param
 
 
 def lgi_windows(seg: np.ndarray) -> np.ndarray:
@@ -57,7 +55,7 @@ def lgi_windows(seg: np.ndarray) -> np.ndarray:
     return seg[..., 1] - u[..., 1:2] * along
 
 
-class LgiMethod(ClassicMethod):
+class LgiMethod(WindowedProjection):
     name = "lgi"
     description = "Project out the window's principal colour direction, green row (Pilz 2018)"
     citation = (
@@ -65,10 +63,7 @@ class LgiMethod(ClassicMethod):
         "estimation from face videos in the wild. IEEE/CVF CVPR Workshops, 1254-1262, 2018."
     )
     params = {"window_s": window_param("projection")}
-
-    def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
-        L = window_frames(self.window_s, fps, rgb.shape[1], minimum=MIN_WINDOW_FRAMES)
-        return windowed_pulse(rgb, L, lgi_windows)
+    project = staticmethod(lgi_windows)
 
 
 @hookimpl

@@ -35,11 +35,10 @@ from __future__ import annotations
 import numpy as np
 
 from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings
 
-from ._classic import DEFAULT_HR, EPS, ClassicMethod, window_frames
-from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES
-from ._overlap import window_param, windowed_pulse
+from ._classic import EPS
+from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES  # noqa: F401 - kept importable
+from ._overlap import WindowedProjection, window_param
 
 
 def omit_windows(seg: np.ndarray) -> np.ndarray:
@@ -51,7 +50,7 @@ def omit_windows(seg: np.ndarray) -> np.ndarray:
     return seg[..., 1] - q[..., 1:2] * along
 
 
-class OmitMethod(ClassicMethod):
+class OmitMethod(WindowedProjection):
     name = "omit"
     description = "QR-based projection removing the window's first colour basis vector, green row (Casado 2023)"
     citation = (
@@ -59,10 +58,7 @@ class OmitMethod(ClassicMethod):
         "extraction from faces. IEEE Journal of Biomedical and Health Informatics 27(11):5530-5541, 2023."
     )
     params = {"window_s": window_param("projection")}
-
-    def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
-        L = window_frames(self.window_s, fps, rgb.shape[1], minimum=MIN_WINDOW_FRAMES)
-        return windowed_pulse(rgb, L, omit_windows)
+    project = staticmethod(omit_windows)
 
 
 @hookimpl

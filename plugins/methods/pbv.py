@@ -38,11 +38,10 @@ from __future__ import annotations
 import numpy as np
 
 from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings
 
-from ._classic import DEFAULT_HR, EPS, ClassicMethod, window_frames
-from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES
-from ._overlap import window_param, windowed_pulse
+from ._classic import EPS
+from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES  # noqa: F401 - kept importable
+from ._overlap import WindowedProjection, window_param
 
 #: ``Q`` with a larger condition number is treated as singular: its solution
 #: is dominated by rounding, not by the data.
@@ -64,7 +63,7 @@ def pbv_windows(seg: np.ndarray) -> np.ndarray:
     return y
 
 
-class PbvMethod(ClassicMethod):
+class PbvMethod(WindowedProjection):
     name = "pbv"
     description = "Blood-volume-pulse signature weights W = k P_bv Q^-1 per window (de Haan 2014)"
     citation = (
@@ -72,10 +71,7 @@ class PbvMethod(ClassicMethod):
         "pulse signature. Physiological Measurement 35(9):1913-1926, 2014."
     )
     params = {"window_s": window_param("signature")}
-
-    def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
-        L = window_frames(self.window_s, fps, rgb.shape[1], minimum=MIN_WINDOW_FRAMES)
-        return windowed_pulse(rgb, L, pbv_windows)
+    project = staticmethod(pbv_windows)
 
 
 @hookimpl
