@@ -135,6 +135,9 @@ def _run_options(args: argparse.Namespace) -> Any:
         cache_root=Path(args.cache) if args.cache else None,
         device=args.device,
         command=command_line(),
+        executor=getattr(args, "executor", "local"),
+        ray_address=getattr(args, "ray_address", None),
+        verbosity="quiet" if getattr(args, "quiet", False) else "verbose" if getattr(args, "verbose", False) else "normal",
     )
 
 
@@ -417,6 +420,9 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=_int_arg("--threads"), help="threads per process for torch/BLAS/OpenCV (default: CPUs shared out so workers x threads <= CPUs)")
     p.add_argument("--cache", help="cache directory (default: $HRBENCH_CACHE or ~/.cache/hrbench)")
     p.add_argument("--device", help="device for deep methods: cpu, cuda or cuda:N (default: cuda if available)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where extraction and folds run: local processes, or a Ray cluster (pip install 'hrbench[ray]'; docs/scale.md)")
+    p.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -433,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-root", help="data root of --train-on")
     run.add_argument("--train-fraction", type=float, default=1.0, help="use this fraction of training clips (SynRhythm Fig. 6); default 1")
     run.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
+    talk = run.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", action="store_true", help="no progress output (warnings and errors still shown)")
+    talk.add_argument("--verbose", action="store_true", help="a progress line per item (video, epoch) and native libraries' messages")
     run.set_defaults(func=cmd_run)
 
     ex = sub.add_parser("explain", help="train a method on one fold and save its explanations (e.g. attention maps) of a few test clips")

@@ -103,8 +103,10 @@ class DataPrep:
     """Scan, extract (cached), clip and split for one run."""
 
     def __init__(self, opts: DataOptions, protocol: Protocol, methods: dict[str, type[Method]], registry: Registry,
-                 task: TaskFactory, say: Callable[[str], None]) -> None:
+                 task: TaskFactory, say: Callable[[str], None], executor: Any = None) -> None:
+        """``executor``: where extraction tasks run (:mod:`hrbench.executor`); default a local pool of ``opts.workers``."""
         self.o = opts
+        self.executor = executor
         self.protocol = protocol
         self.methods = methods
         self.reg = registry
@@ -152,10 +154,11 @@ class DataPrep:
                 found[uid(r)] = paths
         if todo:
             advance = self.task("ROI traces", len(todo))
-            ex = LocalExecutor(self.o.workers)
+            # One CPU per recording: the landmarker and OpenCV run single-threaded there.
+            ex = self.executor or LocalExecutor(self.o.workers)
             owner = self.reg.owner.get(("landmarkers", self.o.landmarker)) if cls else None
             args = [(r, schemes, self.o.landmarker, self.o.cache_root, owner) for r in todo]
-            for i, res, err in ex.imap(extract_and_cache, args):
+            for i, res, err in ex.imap(extract_and_cache, args, num_cpus=1, threads=1):
                 advance(1)
                 if err is None:
                     found[uid(todo[i])] = {s: Path(p) for s, p in res.items()}

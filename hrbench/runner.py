@@ -12,14 +12,20 @@ predictions are stored per fold.
 Supervised methods run once per training seed (``--seeds N``: the seed and
 the N - 1 following), each seed its own run in the store; boards show the
 mean and spread over seeds.  Unsupervised methods have no seed to vary.
+
+Executors (``--executor``): ``local`` fits the folds one after another in
+this process (which may then use every CPU); ``ray`` sends each (method,
+seed, fold) to the cluster as a task (:func:`fit_and_score_job`) and stores
+what comes back -- this process remains the store's only writer.  Both run
+the same code on the same clips, so the stored rows are the same.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,26 +34,20 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from . import __version__
+from .clips import Clips
 from .dataset import Problem
-from .errors import ConfigError, PrerequisiteMissing
-from .evaluate import batch, score_fold, video_reference
+from .errors import ConfigError, HrbenchError, PrerequisiteMissing
+from .evaluate import FoldScore, batch, score_fold, video_reference
 from .fsutil import cache_dir, stable_hash
 from .method import Method, RunContext
 from .plugins import Registry, get_registry
 from .prepare import DataOptions, DataPrep, Prepared
-from .protocol import Protocol, find_protocol
+from .progress import NATIVE_LOGS_ENV, Advance, Hub
+from .protocol import Fold, Protocol, find_protocol
 from .provenance import command_line, display_path, resolve_device, torch_threads, versions  # noqa: F401 - command_line re-exported
-from .sampling import round_robin
+from .sampling import RecordingClips, round_robin
 from .store import FoldResult, Store, default_store_path
 from .threads import apply_threads, configure_threads
 
@@ -77,6 +77,9 @@ class RunOptions:
     cache_root: Path | None = None
     device: str | None = None
     command: str = ""
+    executor: str = "local"  # "local" (process pool + this process) or "ray" (--executor)
+    ray_address: str | None = None  # --ray-address: a running Ray cluster
+    verbosity: str = "normal"  # "quiet" | "normal" | "verbose" (--quiet / --verbose)
 
 
 def spread_subset(recording_ids: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -155,23 +158,74 @@ class RunSummary:
     not_run: dict[str, str] = field(default_factory=dict)
 
 
-class _Hub:
-    """Rich progress shared by extraction and method fits."""
+#: Kept for callers of the old name: the hub now lives in :mod:`hrbench.progress`.
+_Hub = Hub
 
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
 
-    def task(self, description: str, total: int) -> Callable[[int], None]:
-        tid = self.progress.add_task(escape(description), total=total)
-        return lambda n=1: self.progress.advance(tid, n)
+@dataclass
+class FoldJob:
+    """Everything one (method, seed, fold) fit + predict needs, picklable for a remote task.
+
+    The method travels by name (and the plugin that registers it), never as
+    an object: a worker loads it from its own registry.  ``train`` is the
+    fold's labelled batch (None for unsupervised methods) and ``test`` its
+    test recordings' clips, built by the driver exactly as the local path
+    builds them.
+    """
+
+    method: str
+    plugin: str | None
+    params: dict[str, Any]
+    profile: str
+    seed: int
+    fold: int
+    protocol: Protocol
+    train: Clips | None
+    test: list[RecordingClips]
+    meta: list[dict[str, Any]]
+    clip_len: int
+    cache_dir: Path
+    device: str
+    train_fraction: float
+
+
+@dataclass
+class FoldOutcome:
+    """What a fold task sends back: the fold's rows, or why the method could not run."""
+
+    fold: int
+    fit_s: float = 0.0
+    score_s: float = 0.0
+    score: FoldScore | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+    not_run: str | None = None
+
+
+def fit_and_score(method: Method, train: Clips | None, test: list[RecordingClips], protocol: Protocol,
+                  meta: list[dict[str, Any]], fold: int) -> FoldOutcome:
+    """Fit (if supervised) and score one fold; the one body both executors run."""
+    t0 = time.perf_counter()
+    if train is not None:
+        try:
+            method.fit(train)
+        except PrerequisiteMissing as exc:
+            return FoldOutcome(fold, not_run=exc.message)
+    t1 = time.perf_counter()
+    score = score_fold(method, test, protocol, meta)
+    t2 = time.perf_counter()
+    return FoldOutcome(fold, t1 - t0, t2 - t1, score, {**method.run_notes, **score.notes()})
+
+
+def fit_and_score_job(job: FoldJob) -> FoldOutcome:
+    """Remote task body: load the method by name, then :func:`fit_and_score`."""
+    from .traces import _plugin_registry
+
+    reg = _plugin_registry(job.plugin) if job.plugin else get_registry()
+    cls = reg.method(job.method)
+    ctx = RunContext(seed=job.seed, clip_len=job.clip_len, cache_dir=job.cache_dir, device=job.device,
+                     profile=job.profile, train_fraction=job.train_fraction)
+    method = cls(ctx, profile=job.profile, **job.params)
+    return fit_and_score(method, job.train, job.test, job.protocol, job.meta, job.fold)
 
 
 class Runner:
@@ -202,7 +256,22 @@ class Runner:
             cls(RunContext(), profile=self._profile(cls), **self._method_params[name])
         if opts.profile != "default" and not any(opts.profile in (c.profiles or {}) for c in self.method_classes.values()):
             raise ConfigError(f"no selected method has a profile named {opts.profile!r}")
-        self.device = resolve_device(opts.device) if any(c.supervised for c in self.method_classes.values()) else "cpu"
+        if opts.executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {opts.executor!r}: use local or ray")
+        if opts.ray_address and opts.executor != "ray":
+            raise ConfigError("--ray-address needs --executor ray")
+        if opts.executor == "ray":
+            from .ray_executor import require_ray
+
+            require_ray()  # not installed: one line now, before any work
+        supervised = any(c.supervised for c in self.method_classes.values())
+        if opts.executor == "ray" and opts.device and opts.device.startswith("cuda"):
+            # The GPUs are the cluster's, not necessarily this machine's: tasks ask Ray for one.
+            self.device = opts.device if supervised else "cpu"
+        else:
+            self.device = resolve_device(opts.device) if supervised else "cpu"
+        if opts.verbosity == "verbose":
+            os.environ[NATIVE_LOGS_ENV] = "1"  # workers inherit it
         # One place decides threads: workers x threads <= the CPUs given.
         self.thread_plan = configure_threads(opts.workers, opts.threads)
         for note in self.thread_plan.notes:
@@ -211,14 +280,23 @@ class Runner:
     def _profile(self, cls: type[Method]) -> str:
         return self.opts.profile if self.opts.profile in (cls.profiles or {}) else "default"
 
-    def _prep(self, hub: _Hub) -> DataPrep:
+    def _prep(self, hub: Hub, executor: Any = None) -> DataPrep:
         o = self.opts
         data = DataOptions(o.dataset, o.data_root, o.train_on, o.train_root, o.name, o.skip_invalid, o.landmarker,
                            self.thread_plan.workers, self.cache_root, o.allow_outside)
-        return DataPrep(data, self.protocol, self.method_classes, self.reg, hub.task, self._say)
+        return DataPrep(data, self.protocol, self.method_classes, self.reg, hub.task, self._say, executor=executor)
+
+    def _hub(self) -> Hub:
+        v = self.opts.verbosity
+        return Hub(self.console, v if v in ("quiet", "verbose") else "normal")  # type: ignore[arg-type]
 
     def _say(self, message: str) -> None:
         self.console.print(message, highlight=False, soft_wrap=True)
+
+    def _info(self, message: str) -> None:
+        """A progress-like message (fold started, folds reused): not shown with ``--quiet``."""
+        if self.opts.verbosity != "quiet":
+            self._say(message)
 
     def seeds(self, cls: type[Method]) -> list[int]:
         base = self.protocol.seed if self.opts.seed is None else self.opts.seed
@@ -228,25 +306,48 @@ class Runner:
     def run(self) -> RunSummary:
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
-        hub = _Hub(self.console)
+        hub = self._hub()
         # Open the store first: an unusable path fails before any extraction.
         store = Store(self.opts.store_path or default_store_path())
         keys: dict[str, list[str]] = {}
         not_run: dict[str, str] = {}
+        executor = None
         try:
-            with hub.progress:
-                prepper = self._prep(hub)
+            if self.opts.executor == "ray":
+                from .ray_executor import RayExecutor
+
+                executor = RayExecutor(self.opts.ray_address)
+                self._info(f"[dim]{escape(executor.describe())}[/]")
+            with hub:
+                prepper = self._prep(hub, executor)
                 prep = prepper.run(timings)
-                apply_threads(self.thread_plan.main_threads)  # the pool is closed: training may use them all
-                for name, cls in self.method_classes.items():
-                    for seed in self.seeds(cls):
-                        key, reason = self._run_method(name, cls, seed, prepper, prep, store, hub)
-                        keys.setdefault(name, []).append(key)
-                        if reason:
-                            not_run[name] = reason
-                            break
+                t_fit = time.perf_counter()
+                if executor is not None:
+                    self._run_remote(executor, prepper, prep, store, hub, keys, not_run)
+                else:
+                    apply_threads(self.thread_plan.main_threads)  # the pool is closed: training may use them all
+                    total = sum(len(self.seeds(c)) for c in self.method_classes.values()) * len(prep.folds)
+                    counted = [0]
+                    fold_task = hub.task("fit + predict (folds)", total)
+
+                    def advance(n: int = 1) -> None:
+                        counted[0] += n
+                        fold_task(n)
+
+                    for name, cls in self.method_classes.items():
+                        for seed in self.seeds(cls):
+                            key, reason = self._run_method(name, cls, seed, prepper, prep, store, hub, advance)
+                            keys.setdefault(name, []).append(key)
+                            if reason:
+                                not_run[name] = reason
+                                break
+                    if counted[0] < total:  # folds of seeds not tried after a not-run
+                        fold_task(total - counted[0])
+                timings["fit_predict_s"] = time.perf_counter() - t_fit
         finally:
             store.close()
+            if executor is not None:
+                executor.shutdown()
         timings["total_s"] = time.perf_counter() - t_start
         return RunSummary(keys, self.opts.dataset, prep.label, self.protocol, prep.skipped, timings, not_run)
 
@@ -257,8 +358,8 @@ class Runner:
         name, cls = next(iter(self.method_classes.items()))
         if not hasattr(cls, "explain"):
             raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
-        hub = _Hub(self.console)
-        with hub.progress:
+        hub = self._hub()
+        with hub:
             prepper = self._prep(hub)
             prep = prepper.run({})
             if not 0 <= fold_index < len(prep.folds):
@@ -272,7 +373,7 @@ class Runner:
             out_dir.mkdir(parents=True, exist_ok=True)
             return [Path(p) for p in method.explain(test.subset(pick), out_dir)]
 
-    def _context(self, cls: type[Method], seed: int, hub: _Hub) -> RunContext:
+    def _context(self, cls: type[Method], seed: int, hub: Hub) -> RunContext:
         return RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root,
                           device=self.device if cls.supervised else "cpu", profile=self._profile(cls),
                           console=self.console, progress=hub.task, train_fraction=self.opts.train_fraction)
@@ -293,17 +394,17 @@ class Runner:
             "dataset_fingerprint": prep.fingerprint,
             "seed": seed,
             "train_fraction": o.train_fraction,
-            "versions_json": json.dumps({**versions(), "thread_plan": self.thread_plan.as_dict()}, sort_keys=True, default=str),
+            "versions_json": json.dumps({**versions(), "thread_plan": self.thread_plan.as_dict(),
+                                         **({"executor": o.executor} if o.executor != "local" else {})}, sort_keys=True, default=str),
             "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in prep.skipped])),
             "n_folds": n_folds,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": o.command,
         }
 
-    def _run_method(self, name: str, cls: type[Method], seed: int, prepper: DataPrep, prep: Prepared, store: Store, hub: _Hub) -> tuple[str, str | None]:
-        """One (method, seed) run over every fold; returns its key and, if it could not run, why."""
+    def _run_key(self, name: str, cls: type[Method], seed: int, prep: Prepared, ctx: RunContext) -> tuple[str, str, dict[str, Any]]:
+        """(run key, profile, resolved parameters) of one (method, seed) run."""
         o = self.opts
-        ctx = self._context(cls, seed, hub)
         profile = self._profile(cls)
         params = cls(ctx, profile=profile, **self._method_params[name]).get_params()
         ident = {
@@ -320,41 +421,135 @@ class Runner:
         }
         if prep.label != o.dataset:  # a label changes no number, but two labelled copies are two boards
             ident["label"] = prep.label
-        key = stable_hash(ident, 20)
+        return stable_hash(ident, 20), profile, params
+
+    def _fold_data(self, cls: type[Method], seed: int, fold: Fold, prepper: DataPrep,
+                   prep: Prepared) -> tuple[Clips | None, list[RecordingClips], list[dict[str, Any]]]:
+        """A fold's training batch (supervised methods), test clips and test metadata."""
+        o = self.opts
+        train = batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol, labels=True) if cls.supervised else None
+        if train is not None and o.train_fraction < 1:
+            train = train.subset(spread_subset(train.recording_ids, o.train_fraction, seed + 7919 * fold.index))
+        return train, [prep.clips[i] for i in fold.test], [prep.meta.get(i, {}) for i in fold.test]
+
+    def _fold_line(self, name: str, cls: type[Method], seed: int, fold: Fold, n_folds: int, n_train: int, where: str = "") -> None:
+        self._info(f"[bold]{escape(name)}[/] fold {fold.index + 1}/{n_folds}" + (f", seed {seed}" if cls.supervised else "")
+                   + f": train {len(fold.train)} videos / {n_train} clips, test {len(fold.test)} videos{where}")
+
+    def _fold_result(self, fold: Fold, n_train: int, prep: Prepared, out: FoldOutcome) -> FoldResult:
+        assert out.score is not None
+        # The baseline predicts the training videos' mean reference, read the way test references are.
+        train_hr = [video_reference(prep.clips[i], self.protocol) for i in fold.train]
+        return FoldResult(fold.index, len(fold.train), n_train, train_hr, out.fit_s, out.score_s, out.score.units,
+                          out.score.videos, out.notes)
+
+    def _run_method(self, name: str, cls: type[Method], seed: int, prepper: DataPrep, prep: Prepared, store: Store, hub: Hub,
+                    advance: Advance | None = None) -> tuple[str, str | None]:
+        """One (method, seed) run over every fold; returns its key and, if it could not run, why.
+
+        ``advance(n)`` is told of each fold done (stored before, computed now, or given up on).
+        """
+        advance = advance or (lambda n=1: None)
+        ctx = self._context(cls, seed, hub)
+        key, profile, params = self._run_key(name, cls, seed, prep, ctx)
         store.ensure_run(key, self._run_row(name, profile, params, seed, prep, len(prep.folds)))
         done = store.done_folds(key)
         if done:
-            self._say(f"[dim]{name} (seed {seed}): {len(done)}/{len(prep.folds)} folds already in the store, reusing them[/]")
-        for fold in prep.folds:
+            self._info(f"[dim]{name} (seed {seed}): {len(done)}/{len(prep.folds)} folds already in the store, reusing them[/]")
+            advance(len(done))
+        for k, fold in enumerate(prep.folds):
             if fold.index in done:
                 continue
-            train = batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol, labels=True) if cls.supervised else None
-            if train is not None and o.train_fraction < 1:
-                train = train.subset(spread_subset(train.recording_ids, o.train_fraction, seed + 7919 * fold.index))
-            test_rc = [prep.clips[i] for i in fold.test]
+            train, test_rc, meta = self._fold_data(cls, seed, fold, prepper, prep)
             method = cls(ctx, profile=profile, **self._method_params[name])
             n_train = len(train) if train is not None else 0
-            self._say(f"[bold]{escape(name)}[/] fold {fold.index + 1}/{len(prep.folds)}" + (f", seed {seed}" if cls.supervised else "")
-                      + f": train {len(fold.train)} videos / {n_train} clips, test {len(fold.test)} videos")
-            t0 = time.perf_counter()
-            if train is not None:
-                try:
-                    method.fit(train)
-                except PrerequisiteMissing as exc:
-                    self._say(f"[yellow]{escape(name)}: not run[/]: {escape(exc.message)}")
-                    store.update_run(key, notes_json=json.dumps({"not_run": exc.message}), complete=1)
-                    return key, exc.message
-            t1 = time.perf_counter()
-            score = score_fold(method, test_rc, self.protocol, [prep.meta.get(i, {}) for i in fold.test])
-            t2 = time.perf_counter()
-            notes = {**method.run_notes, **score.notes()}
-            # The baseline predicts the training videos' mean reference, read the way test references are.
-            train_hr = [video_reference(prep.clips[i], self.protocol) for i in fold.train]
-            store.write_fold(key, FoldResult(fold.index, len(fold.train), n_train, train_hr, t1 - t0, t2 - t1, score.units, score.videos, notes))
+            self._fold_line(name, cls, seed, fold, len(prep.folds), n_train)
+            out = fit_and_score(method, train, test_rc, self.protocol, meta, fold.index)
+            if out.not_run is not None:
+                self._say(f"[yellow]{escape(name)}: not run[/]: {escape(out.not_run)}")
+                store.update_run(key, notes_json=json.dumps({"not_run": out.not_run}), complete=1)
+                advance(sum(1 for f in prep.folds[k:] if f.index not in done))
+                return key, out.not_run
+            store.write_fold(key, self._fold_result(fold, n_train, prep, out))
+            advance(1)
+        self._finish_run(key, prep, store)
+        return key, None
+
+    def _finish_run(self, key: str, prep: Prepared, store: Store) -> None:
         per_fold = store.fold_notes(key)
         notes = aggregate_notes(per_fold)
         if prep.warnings:
             notes["dataset_warnings"] = len(prep.warnings)
         store.update_run(key, notes_json=json.dumps(notes, sort_keys=True, default=str),
                          threads=torch_threads() or self.thread_plan.main_threads, complete=1)
-        return key, None
+
+    # -- the Ray executor: one task per (method, seed, fold) ----------------------------
+    def _run_remote(self, executor: Any, prepper: DataPrep, prep: Prepared, store: Store, hub: Hub,
+                    keys: dict[str, list[str]], not_run: dict[str, str]) -> None:
+        """Every missing fold of every (method, seed) as a task; rows are stored as tasks finish.
+
+        Differences from the local loop, by design: all seeds' folds are
+        submitted at once, so a method whose prerequisite is missing is
+        reported not-run for every seed (locally the seeds after the first
+        are not tried); and each run is marked complete when its last fold
+        arrives, in whatever order the cluster finishes them.  Task needs:
+        ``--threads`` CPUs (default 1) and, for supervised methods on a CUDA
+        device, one GPU.
+        """
+        jobs: list[tuple[FoldJob, dict[str, Any]]] = []
+        todo: dict[str, set[int]] = {}  # run key -> folds still to come
+        for name, cls in self.method_classes.items():
+            plugin = self.reg.owner.get(("methods", name))
+            for seed in self.seeds(cls):
+                ctx = self._context(cls, seed, hub)
+                key, profile, params = self._run_key(name, cls, seed, prep, ctx)
+                keys.setdefault(name, []).append(key)
+                store.ensure_run(key, self._run_row(name, profile, params, seed, prep, len(prep.folds)))
+                done = store.done_folds(key)
+                if done:
+                    self._info(f"[dim]{name} (seed {seed}): {len(done)}/{len(prep.folds)} folds already in the store, reusing them[/]")
+                todo[key] = {f.index for f in prep.folds} - done
+                if not todo[key]:
+                    self._finish_run(key, prep, store)
+                for fold in prep.folds:
+                    if fold.index in done:
+                        continue
+                    train, test_rc, meta = self._fold_data(cls, seed, fold, prepper, prep)
+                    n_train = len(train) if train is not None else 0
+                    self._fold_line(name, cls, seed, fold, len(prep.folds), n_train, " (queued)")
+                    job = FoldJob(name, plugin, dict(self._method_params[name]), profile, seed, fold.index, self.protocol,
+                                  train, test_rc, meta, self.protocol.clips.length, self.cache_root, ctx.device,
+                                  self.opts.train_fraction)
+                    jobs.append((job, {"name": name, "fold": fold, "key": key, "n_train": n_train,
+                                       "supervised": cls.supervised}))
+        if not jobs:
+            return
+        advance = hub.task("fit + predict (folds)", len(jobs))
+        threads = self.opts.threads or 1
+        for supervised in (False, True):
+            idx = [i for i, (_, b) in enumerate(jobs) if b["supervised"] == supervised]
+            if not idx:
+                continue
+            gpus = 1 if supervised and self.device.startswith("cuda") else 0
+            for j, out, err in executor.imap(fit_and_score_job, [(jobs[i][0],) for i in idx],
+                                             num_cpus=threads, num_gpus=gpus, threads=threads):
+                b = jobs[idx[j]][1]
+                advance(1)
+                if err is not None:
+                    if isinstance(err, HrbenchError):
+                        raise err
+                    raise HrbenchError(f"{b['name']} fold {b['fold'].index + 1} failed on Ray: {type(err).__name__}: {err}") from err
+                key = b["key"]
+                if out.not_run is not None:
+                    if b["name"] not in not_run:
+                        self._say(f"[yellow]{escape(b['name'])}: not run[/]: {escape(out.not_run)}")
+                    not_run[b["name"]] = out.not_run
+                    store.update_run(key, notes_json=json.dumps({"not_run": out.not_run}), complete=1)
+                    todo[key] = set()
+                    continue
+                if b["fold"].index not in todo.get(key, set()):
+                    continue  # the run was already marked not-run
+                store.write_fold(key, self._fold_result(b["fold"], b["n_train"], prep, out))
+                todo[key].discard(b["fold"].index)
+                if not todo[key]:
+                    self._finish_run(key, prep, store)

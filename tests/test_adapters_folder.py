@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_folder
 
 from hrbench.errors import HrbenchError, RecordingError
@@ -159,12 +160,7 @@ def test_manifest_errors_are_one_line(tmp_path, folder):
 
 def test_registered_through_entry_points():
     """The declared entry point loads this module, whose hook registers the adapter under its name."""
-    from importlib.metadata import entry_points
-
-    ep = next(e for e in entry_points(group="hrbench") if e.name == "folder")
-    got: list[type] = []
-    ep.load().register_datasets(register=got.append)
-    assert got == [FolderAdapter] and FolderAdapter.name == "folder"
+    assert registered_datasets("folder") == [FolderAdapter] and FolderAdapter.name == "folder"
 
 
 ESCAPES = {

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyedflib
 import pytest
+from _helpers import registered_datasets
 from miniature import read_mini_truth, write_avi, write_bdf, write_mini_mahnob
 
 from hrbench.errors import HrbenchError, RecordingError
@@ -188,9 +189,4 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 def test_registered_through_entry_points():
     """The declared entry point loads this module, whose hook registers the adapter under its name."""
-    from importlib.metadata import entry_points
-
-    ep = next(e for e in entry_points(group="hrbench") if e.name == "mahnob_hci")
-    got: list[type] = []
-    ep.load().register_datasets(register=got.append)
-    assert got == [MahnobHCIAdapter] and MahnobHCIAdapter.name == "mahnob_hci"
+    assert registered_datasets("mahnob_hci") == [MahnobHCIAdapter] and MahnobHCIAdapter.name == "mahnob_hci"

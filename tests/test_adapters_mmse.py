@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_mmse
 
 from hrbench.errors import HrbenchError, RecordingError
@@ -146,9 +147,4 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 def test_registered_through_entry_points():
     """The declared entry point loads this module, whose hook registers the adapter under its name."""
-    from importlib.metadata import entry_points
-
-    ep = next(e for e in entry_points(group="hrbench") if e.name == "mmse_hr")
-    got: list[type] = []
-    ep.load().register_datasets(register=got.append)
-    assert got == [MMSEHRAdapter] and MMSEHRAdapter.name == "mmse_hr"
+    assert registered_datasets("mmse_hr") == [MMSEHRAdapter] and MMSEHRAdapter.name == "mmse_hr"

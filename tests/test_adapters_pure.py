@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_pure
 
 from hrbench.errors import HrbenchError, RecordingError
@@ -110,9 +111,4 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 
 def test_registered_through_entry_points():
-    from importlib.metadata import entry_points
-
-    ep = next(e for e in entry_points(group="hrbench") if e.name == "pure")
-    got: list[type] = []
-    ep.load().register_datasets(register=got.append)
-    assert got == [PUREAdapter] and PUREAdapter.name == "pure"
+    assert registered_datasets("pure") == [PUREAdapter] and PUREAdapter.name == "pure"

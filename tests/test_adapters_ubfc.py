@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_ubfc
 
 from hrbench.errors import HrbenchError, RecordingError
@@ -145,9 +146,4 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 
 def test_registered_through_entry_points():
-    from importlib.metadata import entry_points
-
-    ep = next(e for e in entry_points(group="hrbench") if e.name == "ubfc_rppg")
-    got: list[type] = []
-    ep.load().register_datasets(register=got.append)
-    assert got == [UBFCrPPGAdapter] and UBFCrPPGAdapter.name == "ubfc_rppg"
+    assert registered_datasets("ubfc_rppg") == [UBFCrPPGAdapter] and UBFCrPPGAdapter.name == "ubfc_rppg"

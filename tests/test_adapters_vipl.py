@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
+from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_vipl
 
 from hrbench.errors import HrbenchError, RecordingError
@@ -203,9 +204,4 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 def test_registered_through_entry_points():
     """The declared entry point loads this module, whose hook registers the adapter under its name."""
-    from importlib.metadata import entry_points
-
-    ep = next(e for e in entry_points(group="hrbench") if e.name == "vipl_hr")
-    got: list[type] = []
-    ep.load().register_datasets(register=got.append)
-    assert got == [VIPLHRAdapter] and VIPLHRAdapter.name == "vipl_hr"
+    assert registered_datasets("vipl_hr") == [VIPLHRAdapter] and VIPLHRAdapter.name == "vipl_hr"

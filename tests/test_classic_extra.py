@@ -25,9 +25,15 @@ from test_classic_methods import (
     SKIN,
     T,
     as_clips,
+    damaged_traces,
+    frame_rate_clips,
+    hook_registered,
     make_traces,
     pulse_wave,
     realistic_motion,
+    reference_windows,
+    registry_of,
+    two_roi_clips,
 )
 
 from hrbench.clips import Clips
@@ -154,14 +160,7 @@ def stitch_reference(rgb: np.ndarray, window_s: float, per_window) -> np.ndarray
     """Windows of an even L frames every L/2 frames (+ one ending at the clip end), each
     made zero-mean, periodic-Hann tapered, summed, divided by the taper sum where > 1."""
     n_frames = len(rgb)
-    L = int(round(window_s * FPS))
-    if n_frames <= L:
-        L, starts = n_frames, [0]
-    else:
-        L -= L % 2
-        starts = list(range(0, n_frames - L + 1, L // 2))
-        if starts[-1] + L < n_frames:
-            starts.append(n_frames - L)
+    L, starts = reference_windows(n_frames, window_s)
     taper = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(L) / L)
     out, weight = np.zeros(n_frames), np.zeros(n_frames)
     for s0 in starts:
@@ -258,16 +257,8 @@ def test_recovers_clean_pulse_single_window(cls):
 
 @pytest.mark.parametrize("cls", NEW, ids=lambda c: c.name)
 def test_different_frame_rate(cls):
-    rng = np.random.default_rng(3)
-    fps, n_frames, hrs = 20.0, 240, [60.0, 110.0]
-    t = np.arange(n_frames) / fps
-    rgb = np.array(
-        [
-            SKIN * (1 + 0.004 * PBV * pulse_wave(hr, t, 0.3)[:, None]) + rng.normal(0, 0.05, (n_frames, 3))
-            for hr in hrs
-        ]
-    )
-    clips = Clips(rgb[:, None].astype(np.float32), fps, np.arange(2), np.arange(2))
+    hrs = [60.0, 110.0]
+    clips = frame_rate_clips(240, hrs)
     np.testing.assert_array_less(np.abs(cls().predict(clips) - hrs), 1.5)
 
 
@@ -284,13 +275,8 @@ def test_projections_cancel_intensity_changes(cls):
 
 @pytest.mark.parametrize("cls", NEW, ids=lambda c: c.name)
 def test_nan_frames_are_tolerated_and_empty_clips_are_nan(cls):
-    rgb = make_traces([64.0, 90.0, 75.0, 80.0], seed=5)
-    rgb[0, [0, 1, 2, 40, 41, 150, 299]] = np.nan
-    rgb[1, 100:130, 1] = np.nan
-    rgb[2] = np.nan
-    rgb[3] = 0.0
     method = cls()
-    pred = method.predict(as_clips(rgb))
+    pred = method.predict(as_clips(damaged_traces()))
     assert abs(pred[0] - 64.0) < 1.5
     assert abs(pred[1] - 90.0) < 1.5
     assert np.isnan(pred[2]) and np.isnan(pred[3])
@@ -388,24 +374,17 @@ def test_invalid_window_raises_config_error(cls, bad):
 
 @pytest.mark.parametrize("cls", NEW, ids=lambda c: c.name)
 def test_refuses_multi_roi_clips(cls):
-    rgb = make_traces([70.0], seed=2)
-    traces = np.repeat(rgb[:, None], 2, axis=1).astype(np.float32)
     with pytest.raises(ConfigError, match="1 ROI"):
-        cls().predict(Clips(traces, FPS, np.arange(1), np.arange(1)))
+        cls().predict(two_roi_clips())
 
 
 @pytest.mark.parametrize("module", [lgi, pbv, omit], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_hook_registers_the_method(module):
-    got = []
-    module.register_methods(register=got.append)
-    assert [c.name for c in got] == [module.__name__.rsplit(".", 1)[-1]]
+    assert hook_registered(module) == [module.__name__.rsplit(".", 1)[-1]]
 
 
 def test_entry_points_load(monkeypatch):
-    from hrbench.plugins import load_registry
-
-    monkeypatch.setenv("HRBENCH_PLUGINS", "lgi,pbv,omit")
-    reg = load_registry()
+    reg = registry_of(monkeypatch, "lgi,pbv,omit")
     assert [p.error for p in reg.plugins] == [None] * 3
     assert reg.method("lgi") is lgi.LgiMethod
     assert reg.method("pbv") is pbv.PbvMethod

@@ -68,6 +68,56 @@ def as_clips(rgb: np.ndarray) -> Clips:
     return Clips(rgb[:, None].astype(np.float32), FPS, np.arange(n), np.arange(n))
 
 
+def frame_rate_clips(n_frames: int, hrs: list[float], fps: float = 20.0, seed: int = 3) -> Clips:
+    """Clean clips at another frame rate than :data:`FPS`, each pulsing at one of ``hrs``.
+
+    Shared with ``test_classic_extra``: window lengths and filters must follow
+    the clip's fps, for every method.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames) / fps
+    rgb = np.array(
+        [
+            SKIN * (1 + 0.004 * PBV * pulse_wave(hr, t, 0.3)[:, None]) + rng.normal(0, 0.05, (n_frames, 3))
+            for hr in hrs
+        ]
+    )
+    n = len(hrs)
+    return Clips(rgb[:, None].astype(np.float32), fps, np.arange(n), np.arange(n))
+
+
+def damaged_traces() -> np.ndarray:
+    """Four clips (64, 90, 75, 80 bpm) damaged as real traces get damaged, one fault each."""
+    rgb = make_traces([64.0, 90.0, 75.0, 80.0], seed=5)
+    rgb[0, [0, 1, 2, 40, 41, 150, 299]] = np.nan  # a few dropped frames, ends included
+    rgb[1, 100:130, 1] = np.nan  # one channel lost for a second
+    rgb[2] = np.nan  # face never found
+    rgb[3] = 0.0  # black frames
+    return rgb
+
+
+def two_roi_clips() -> Clips:
+    """One clip with two ROIs, for methods that take one ``face_skin`` ROI."""
+    rgb = make_traces([70.0], seed=2)
+    traces = np.repeat(rgb[:, None], 2, axis=1).astype(np.float32)
+    return Clips(traces, FPS, np.arange(1), np.arange(1))
+
+
+def hook_registered(module) -> list[str]:
+    """Names of the methods a plugin module's ``register_methods`` hook registers."""
+    got = []
+    module.register_methods(register=got.append)
+    return [c.name for c in got]
+
+
+def registry_of(monkeypatch, plugins: str):
+    """The registry hrbench builds with only ``plugins`` (``HRBENCH_PLUGINS``, comma-separated) loaded."""
+    from hrbench.plugins import load_registry
+
+    monkeypatch.setenv("HRBENCH_PLUGINS", plugins)
+    return load_registry()
+
+
 def realistic_motion(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     """Slow illumination drift plus random, band-limited head-motion intensity changes."""
     drift = 1 + 0.05 * (t / t[-1]) + 0.02 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 6))
@@ -93,6 +143,23 @@ def green_reference(rgb: np.ndarray) -> np.ndarray:
     return np.array([frame[1] for frame in rgb], dtype=np.float64)
 
 
+def reference_windows(n_frames: int, window_s: float) -> tuple[int, list[int]]:
+    """(L, starts) of the reference overlap-add: an even ``L`` frames every ``L / 2`` frames,
+    plus one window ending at the last frame if the grid does not; one window if the clip is shorter.
+
+    Written as a plain loop, independent of the plugins' ``_overlap`` module, and
+    shared by every windowed reference here and in ``test_classic_extra``.
+    """
+    L = int(round(window_s * FPS))
+    if n_frames <= L:
+        return n_frames, [0]
+    L -= L % 2
+    starts = list(range(0, n_frames - L + 1, L // 2))
+    if starts[-1] + L < n_frames:
+        starts.append(n_frames - L)
+    return L, starts
+
+
 def chrom_reference(rgb: np.ndarray, window_s: float = 1.6) -> np.ndarray:
     """de Haan & Jeanne 2013: per interval normalise, Xs/Ys, band-pass, alpha, Hann overlap-add.
 
@@ -101,14 +168,7 @@ def chrom_reference(rgb: np.ndarray, window_s: float = 1.6) -> np.ndarray:
     summed Hann weights exceed one are divided by them.
     """
     n_frames = len(rgb)
-    L = int(round(window_s * FPS))
-    if n_frames <= L:
-        L, starts = n_frames, [0]
-    else:
-        L -= L % 2
-        starts = list(range(0, n_frames - L + 1, L // 2))
-        if starts[-1] + L < n_frames:
-            starts.append(n_frames - L)
+    L, starts = reference_windows(n_frames, window_s)
     sos = sps.butter(4, BAND, btype="bandpass", fs=FPS, output="sos")
     taper = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(L) / L)  # periodic Hann
     S = np.zeros(n_frames)
@@ -191,16 +251,8 @@ def test_recovers_clean_pulse(cls):
 @pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
 def test_different_frame_rate(cls):
     """Window lengths and filters follow the clip's fps, not a hard-coded 30."""
-    rng = np.random.default_rng(3)
-    fps, n_frames, hrs = 20.0, 200, [60.0, 110.0]
-    t = np.arange(n_frames) / fps
-    rgb = np.array(
-        [
-            SKIN * (1 + 0.004 * PBV * pulse_wave(hr, t, 0.3)[:, None]) + rng.normal(0, 0.05, (n_frames, 3))
-            for hr in hrs
-        ]
-    )
-    clips = Clips(rgb[:, None].astype(np.float32), fps, np.arange(2), np.arange(2))
+    hrs = [60.0, 110.0]
+    clips = frame_rate_clips(200, hrs)
     np.testing.assert_array_less(np.abs(cls().predict(clips) - hrs), 1.0)
 
 
@@ -373,24 +425,17 @@ def test_declares_contract(cls):
 
 @pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
 def test_refuses_multi_roi_clips(cls):
-    rgb = make_traces([70.0], seed=2)
-    traces = np.repeat(rgb[:, None], 2, axis=1).astype(np.float32)
     with pytest.raises(ConfigError, match="1 ROI"):
-        cls().predict(Clips(traces, FPS, np.arange(1), np.arange(1)))
+        cls().predict(two_roi_clips())
 
 
 @pytest.mark.parametrize("module", [green, ica, chrom, pos], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_hook_registers_the_method(module):
-    got = []
-    module.register_methods(register=got.append)
-    assert [c.name for c in got] == [module.__name__.rsplit(".", 1)[-1]]
+    assert hook_registered(module) == [module.__name__.rsplit(".", 1)[-1]]
 
 
 def test_entry_points_load(monkeypatch):
-    from hrbench.plugins import load_registry
-
-    monkeypatch.setenv("HRBENCH_PLUGINS", "green,ica,chrom,pos")
-    reg = load_registry()
+    reg = registry_of(monkeypatch, "green,ica,chrom,pos")
     assert [p.error for p in reg.plugins] == [None] * 4
     assert reg.method("chrom") is chrom.ChromMethod
     assert reg.method("pos") is pos.PosMethod
@@ -414,13 +459,8 @@ def test_fill_missing_frames_interpolates_linearly():
 
 @pytest.mark.parametrize("cls", METHODS, ids=lambda c: c.name)
 def test_nan_frames_are_tolerated_and_empty_clips_are_nan(cls):
-    rgb = make_traces([64.0, 90.0, 75.0, 80.0], seed=5)
-    rgb[0, [0, 1, 2, 40, 41, 150, 299]] = np.nan  # a few dropped frames, ends included
-    rgb[1, 100:130, 1] = np.nan  # one channel lost for a second
-    rgb[2] = np.nan  # face never found
-    rgb[3] = 0.0  # black frames
     method = cls()
-    pred = method.predict(as_clips(rgb))
+    pred = method.predict(as_clips(damaged_traces()))
     assert abs(pred[0] - 64.0) < 1.0
     assert abs(pred[1] - 90.0) < 1.0
     assert np.isnan(pred[2]) and np.isnan(pred[3])

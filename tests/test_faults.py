@@ -60,6 +60,14 @@ def corrupt_image(path: Path) -> Path:
     return path
 
 
+def replace_ubfc_row(gt: Path, k: int, edit) -> list[str]:
+    """Rewrite row ``k`` of a DATASET_2 ``ground_truth.txt`` as ``edit(values)``; the rows as written."""
+    rows = gt.read_text().splitlines()
+    rows[k] = " ".join(edit(rows[k].split()))
+    gt.write_text("\n".join(rows) + "\n")
+    return rows
+
+
 def _by_id(problems) -> dict[str, list[tuple[str, str, str]]]:
     out: dict[str, list[tuple[str, str, str]]] = {}
     for p in problems:
@@ -176,11 +184,7 @@ def test_ubfc_faults(tmp_path):
     d2 = root / "DATASET_2"
     # subject1: the oximeter's HR row drops to single digits for 300 samples (10 s).
     gt1 = d2 / "subject1" / "ground_truth.txt"
-    rows = gt1.read_text().splitlines()
-    hr = rows[1].split()
-    hr[150:450] = ["7.0000000e+00"] * 300
-    rows[1] = " ".join(hr)
-    gt1.write_text("\n".join(rows) + "\n")
+    rows = replace_ubfc_row(gt1, 1, lambda hr: hr[:150] + ["7.0000000e+00"] * 300 + hr[450:])
     video = truncate_video(d2 / "subject3" / "vid.avi")
     # subject5: ground truth copied from a neighbour whose recording is shorter (12 of 20 s).
     gt5 = d2 / "subject5" / "ground_truth.txt"
@@ -201,9 +205,7 @@ def test_ubfc_faults(tmp_path):
 def test_ubfc_flat_ppg(tmp_path):
     root = write_mini_ubfc(tmp_path / "UBFC", n_subjects=2, n_dataset1=0, duration_s=11.0)
     gt = root / "DATASET_2" / "subject1" / "ground_truth.txt"
-    rows = gt.read_text().splitlines()
-    rows[0] = " ".join(["5.0000000e-01"] * len(rows[0].split()))
-    gt.write_text("\n".join(rows) + "\n")
+    replace_ubfc_row(gt, 0, lambda ppg: ["5.0000000e-01"] * len(ppg))
     assert_faults(
         UBFCrPPGAdapter(), root, {"subject1": ("error", gt, "constant")}, {"subject3"}
     )

@@ -89,25 +89,6 @@ def raise_first(recordings: list[Recording], problems: list[Problem]) -> list[Re
     return recordings
 
 
-def scan_into(
-    recordings: list[Recording],
-    problems: list[Problem],
-    build: Callable[[], Recording],
-    recording_id: str | None,
-    where: str | Path | None,
-) -> None:
-    """Append ``build()``'s recording, or the problem it raised (a damaged file, an unreadable one).
-
-    Why: every adapter's scan loop turns one recording's failure into a
-    :class:`Problem` for that recording and goes on with the next, so one bad
-    copy never hides the good ones.
-    """
-    try:
-        recordings.append(build())
-    except (HrbenchError, OSError) as exc:
-        problems.append(problem_of(exc, recording_id, where))
-
-
 def deep_check(
     recordings: list[Recording],
     problems: list[Problem],
@@ -250,6 +231,25 @@ class RecordedAdapter(DatasetAdapter):
 
     def scan(self, root: Path) -> list[Recording]:
         return raise_first(*self.scan_with_problems(root))
+
+    @staticmethod
+    def _scan_into(
+        recordings: list[Recording],
+        problems: list[Problem],
+        build: Callable[[], Recording],
+        recording_id: str | None,
+        where: str | Path | None,
+    ) -> None:
+        """Append ``build()``'s recording, or the problem it raised (a damaged file, an unreadable one).
+
+        Why: every adapter's scan loop turns one recording's failure into a
+        :class:`Problem` for that recording and goes on with the next, so one
+        bad copy never hides the good ones.
+        """
+        try:
+            recordings.append(build())
+        except (HrbenchError, OSError) as exc:
+            problems.append(problem_of(exc, recording_id, where))
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         """Problems of one recording; the default makes every check a run makes."""

@@ -54,14 +54,13 @@ from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.textio import OPTIONAL_HEADER, read_column
 from hrbench.video import probe, verify_frames
 
 from ._common import (
-    OPTIONAL_HEADER,
     RecordedAdapter,
     checked_signal,
     problem_of,
-    read_column,
     recording_checks,
     require_dir,
     video_length,

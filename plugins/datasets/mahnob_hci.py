@@ -77,7 +77,7 @@ from hrbench.hr import signal_hr
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.video import probe, verify_frames
 
-from ._common import RecordedAdapter, checked_signal, problem_of, require_dir, scan_into
+from ._common import RecordedAdapter, checked_signal, problem_of, require_dir
 
 VIDEO_PATTERN = "*C1 trigger*.avi"
 ECG_CHANNEL = "EXG3"
@@ -301,7 +301,7 @@ class MahnobHCIAdapter(RecordedAdapter):
             if not wanted:
                 continue  # tagging or (by default) neutral session
             bdf, m = wanted[0]
-            scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
+            self._scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
         if n_dirs == 0:
             raise HrbenchError(f"no session folders (expected {_LAYOUT})", sessions)
         return recs, problems

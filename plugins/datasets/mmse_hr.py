@@ -62,13 +62,12 @@ from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.textio import read_column
 
 from ._common import (
     RecordedAdapter,
-    read_column,
     recording_checks,
     require_dir,
-    scan_into,
 )
 
 FPS = 25.0
@@ -183,7 +182,7 @@ class MMSEHRAdapter(RecordedAdapter):
         problems: list[Problem] = []
         for key in sorted(set(frames) | set(physio)):
             build = partial(self._scan_one, root, key, frames.get(key, []), physio.get(key, []))
-            scan_into(recs, problems, build, f"{key[0]}_{key[1]}", root)
+            self._scan_into(recs, problems, build, f"{key[0]}_{key[1]}", root)
         return recs, problems
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:

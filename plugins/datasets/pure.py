@@ -56,15 +56,14 @@ from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.textio import read_text
 
 from ._common import (
     RecordedAdapter,
     checked_signal,
     coverage_error,
-    read_text,
     recording_checks,
     require_dir,
-    scan_into,
 )
 
 NOMINAL_FPS = 30.0
@@ -243,7 +242,7 @@ class PUREAdapter(RecordedAdapter):
         recs: list[Recording] = []
         for rid in sorted(found):
             js, frames, m = found[rid]
-            scan_into(recs, problems, partial(self._scan_one, js, frames, m), rid, js)
+            self._scan_into(recs, problems, partial(self._scan_one, js, frames, m), rid, js)
         return recs, problems
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:

@@ -61,16 +61,15 @@ from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.textio import read_text
 from hrbench.video import probe
 
 from ._common import (
     RecordedAdapter,
     checked_signal,
     coverage_error,
-    read_text,
     recording_checks,
     require_dir,
-    scan_into,
 )
 
 GT2 = "ground_truth.txt"
@@ -279,7 +278,7 @@ class UBFCrPPGAdapter(RecordedAdapter):
                 continue
             seen[rid] = d
             gt = d / (GT2 if layout == "DATASET_2" else GT1)
-            scan_into(recs, problems, partial(self._scan_one, d, layout, gt), rid, d)
+            self._scan_into(recs, problems, partial(self._scan_one, d, layout, gt), rid, d)
         return recs, problems
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:

@@ -76,16 +76,15 @@ from hrbench.dataset import Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
+from hrbench.textio import read_column
 from hrbench.video import probe
 
 from ._common import (
     RecordedAdapter,
     checked_signal,
     problem_of,
-    read_column,
     recording_checks,
     require_dir,
-    scan_into,
 )
 
 #: Frame rate used when ``time.txt`` is absent (PhysFormer: source2 at 30 fps; pyVHR: 30).
@@ -280,7 +279,7 @@ class VIPLHRAdapter(RecordedAdapter):
                     problems.append(Problem(str(tdir), "no source<S> folders", None))
                 for src in sources:
                     build = partial(self._scan_one, pdir.name, tdir.name, src)
-                    scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
+                    self._scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
         return recs, problems
 
     # -- deep validation ---------------------------------------------------

@@ -263,9 +263,12 @@ class _Model:
     def __init__(self, path: Path) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        from hrbench.progress import quiet_native_stderr
+
         try:
             self.it = Interpreter(model_path=str(path), num_threads=1)
-            self.it.allocate_tensors()
+            with quiet_native_stderr():  # LiteRT's "INFO: Created ... XNNPACK delegate" line, once per process
+                self.it.allocate_tensors()
         except Exception as exc:  # noqa: BLE001 - corrupt file -> one-line error
             raise HrbenchError(f"cannot load LiteRT model ({type(exc).__name__}: {exc})", path) from None
         self.inp = self.it.get_input_details()[0]["index"]

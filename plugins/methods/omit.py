@@ -37,7 +37,6 @@ import numpy as np
 from hrbench.hookspecs import hookimpl
 
 from ._classic import EPS
-from ._overlap import PROJECTION_MIN_WINDOW_FRAMES as MIN_WINDOW_FRAMES  # noqa: F401 - kept importable
 from ._overlap import WindowedProjection, window_param
 
 
