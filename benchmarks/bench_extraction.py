@@ -15,9 +15,10 @@ file, and on that same file, in one process with one thread everywhere
   rest) and the memory it held beyond the trace (``tracemalloc`` peak minus
   the trace's own bytes), which must not grow with the video's length.
 
-Best of ``--repeat`` passes, alternating decode and extraction, so that a
-machine shared with other work penalises both alike; the load average is
-printed with the figures.  The run spreads recordings over a process pool,
+Times are this process's CPU time (``time.process_time``), best of
+``--repeat`` passes alternating decode and extraction: on a machine shared
+with other work, wall time would mostly measure the waits for a core.  The
+load average is printed with the figures.  The run spreads recordings over a process pool,
 so a run's throughput is about these figures times the number of workers.
 """
 
@@ -47,9 +48,9 @@ def first_frames(limit: int) -> Iterator[None]:
     """Within the block, every decode in :mod:`hrbench.traces` stops after ``limit`` frames.
 
     Why not a shortened copy of the file: re-encoding changes the very decode
-    cost being compared (an OpenCV-written MJPG of the embedded dataset
-    decodes ~1.8x faster than the original).  So the original file is read,
-    and both passes stop after the same frames.
+    cost being compared (OpenCV's MJPG writer does not reproduce the
+    original's compression).  So the original file is read, and both passes
+    stop after the same frames.
     """
     real_iter, real_expected = traces.iter_frames, traces._expected_frames
     traces.iter_frames = lambda *a, **k: itertools.islice(real_iter(*a, **k), limit)
@@ -62,10 +63,10 @@ def first_frames(limit: int) -> Iterator[None]:
 
 def decode_seconds(path: Path, limit: int) -> tuple[int, float]:
     cap = cv2.VideoCapture(str(path))
-    n, t0 = 0, time.perf_counter()
+    n, t0 = 0, time.process_time()
     while n < limit and cap.read()[0]:
         n += 1
-    dt = time.perf_counter() - t0
+    dt = time.process_time() - t0
     cap.release()
     return n, dt
 
@@ -77,20 +78,20 @@ def breakdown(rec: Recording, landmarker: object, schemes: list[str]) -> dict[st
     landmarker.reset()
     frames = traces.iter_frames(rec.frames, rec.id, bgr=True)
     while True:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         frame = next(frames, None)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         out["decode"] += t1 - t0
         if frame is None:
             break
         pts = landmarker.landmarks_bgr(frame)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         out["landmarker"] += t2 - t1
         if pts is not None:
             for name, o in zip(schemes, objs, strict=True):
-                t = time.perf_counter()
+                t = time.process_time()
                 o.measure_bgr(frame, pts)
-                out[name] += time.perf_counter() - t
+                out[name] += time.process_time() - t
     return out
 
 
@@ -124,9 +125,9 @@ def main() -> None:
             for _ in range(args.repeat):
                 n, dt = decode_seconds(rec.frames.path, limit)
                 dec.append(dt)
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 tr = extract(rec, schemes, lm)
-                ext.append(time.perf_counter() - t0)
+                ext.append(time.process_time() - t0)
             lost = int((~tr[schemes[0]].valid).sum())
             parts = breakdown(rec, lm, schemes)
             total = min(ext)

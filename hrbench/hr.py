@@ -50,7 +50,9 @@ class HRSettings:
 
     band_bpm: tuple[float, float] = (42.0, 240.0)
     resolution_bpm: float = 0.25
-    filter_order: int = 4
+    #: Butterworth order of the zero-phase band-pass (chosen on synthetic-dev:
+    #: leaderboards/studies/synthetic-dev-defaults.md; orders 2-4 were not distinguishable there).
+    filter_order: int = 2
     #: Welch segment length (s); windows shorter than two segments use one periodogram.
     welch_segment_s: float = 8.0
     #: Fraction of a segment shared with the next one.
@@ -82,7 +84,7 @@ def _butter_sos(order: int, lo: float, hi: float, fs: float) -> np.ndarray:
     return sps.butter(order, [lo / nyq, hi / nyq], btype="bandpass", output="sos")
 
 
-def bandpass(x: np.ndarray, fs: float, band_hz: tuple[float, float], order: int = 4) -> np.ndarray:
+def bandpass(x: np.ndarray, fs: float, band_hz: tuple[float, float], order: int = 2) -> np.ndarray:
     """Zero-phase Butterworth band-pass along the last axis."""
     # A copy: scipy's filters want a writable array, and the cached design must not change.
     sos = _butter_sos(int(order), float(band_hz[0]), float(band_hz[1]), float(fs)).copy()

@@ -209,3 +209,20 @@ def quiet_native_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def phase(description: str, total: int, console: Console | None = None,
+          verbosity: Verbosity = "normal") -> Iterator[Advance]:
+    """One long phase outside a run's hub (e.g. a dataset generated on first use): ``advance(n=1)``.
+
+    Bars on a terminal, plain lines elsewhere, exactly like a run's phases::
+
+        with phase("generating synthetic (first use)", len(plans)) as advance:
+            for plan in plans:
+                ...
+                advance(1)
+    """
+    hub = Hub(console or Console(stderr=True), verbosity)
+    with hub:
+        yield hub.task(description, total)

@@ -21,7 +21,7 @@ never mix numbers produced under different rules.  Example::
     [hr]
     band_bpm = [42, 240]
     resolution_bpm = 0.25
-    filter_order = 4          # Butterworth band-pass order (zero-phase)
+    filter_order = 2          # Butterworth band-pass order (zero-phase; chosen on synthetic-dev)
     welch_segment_s = 8       # windows of two segments or more use Welch's method
 
     [evaluation]
@@ -295,7 +295,7 @@ def load_protocol(path: Path) -> Protocol:
         hr = HRSettings(
             band_bpm=(float(band[0]), float(band[1])),
             resolution_bpm=_get(h, "resolution_bpm", float, 0.25, path, "hr."),
-            filter_order=_get(h, "filter_order", int, 4, path, "hr."),
+            filter_order=_get(h, "filter_order", int, 2, path, "hr."),
             welch_segment_s=_get(h, "welch_segment_s", float, 8.0, path, "hr."),
             welch_overlap=_get(h, "welch_overlap", float, 0.5, path, "hr."),
         )

@@ -58,11 +58,11 @@ class RoiScheme(ABC):
     def measure_bgr(self, frame_bgr: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         """:meth:`measure` of a BGR frame (the decoder's order), still returning mean **RGB**.
 
-        Why: trace extraction decodes BGR; converting every full frame to RGB
-        costs a large share of the decode itself.  A scheme whose regions do
-        not depend on colour (all the built-ins) overrides this and measures
-        the BGR frame directly -- every OpenCV / numpy step it takes treats
-        the channels alike, so the means are the same numbers, reordered.
+        Why: trace extraction decodes BGR, and converting every full frame to
+        RGB is avoidable work on the hot path.  A scheme whose regions do not
+        depend on colour (all the built-ins) overrides this and measures the
+        BGR frame directly -- every OpenCV / numpy step it takes treats the
+        channels alike, so the means are the same numbers, reordered.
         The default converts, so a plugin's scheme needs nothing.
         """
         return self.measure(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), landmarks)
@@ -73,7 +73,7 @@ def block_means(img: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
     Bit-identical to ``img.astype(np.float32).reshape(rows, bh, cols, bw, C).mean(axis=(1, 3))``
     (the formula the cached traces were computed with) for ``uint8`` images,
-    at a fifth of the cost: a block sum of ``uint8`` values is an integer
+    at a fraction of the cost: a block sum of ``uint8`` values is an integer
     below 2**24, so it is exact in float32 whatever the summation order, and
     numpy's mean is that sum divided once by the count, correctly rounded --
     which is what the last line does.  Summing whole rows first keeps both
@@ -92,8 +92,8 @@ def _channel_means(img: np.ndarray) -> np.ndarray:
 
     ``cv2.sumElems`` sums ``uint8`` exactly (integers far below 2**53), and
     the float64 mean is that exact sum over the count, correctly rounded, so
-    both round to the same float32 -- at ~1/300 of numpy's float64 pass over
-    a full frame.
+    both round to the same float32 -- without numpy's float64 pass over a
+    full frame (the cost of full-frame recordings' ``face_skin``).
     """
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] > 4:
         return img.reshape(-1, img.shape[-1]).mean(axis=0, dtype=np.float64)[None].astype(np.float32)

@@ -517,8 +517,10 @@ class Runner:
                     train, test_rc, meta = self._fold_data(cls, seed, fold, prepper, prep)
                     n_train = len(train) if train is not None else 0
                     self._fold_line(name, cls, seed, fold, len(prep.folds), n_train, " (queued)")
+                    # Ray gives a GPU task its own device (CUDA_VISIBLE_DEVICES): "cuda:N" is "cuda" there.
+                    device = "cuda" if ctx.device.startswith("cuda") else ctx.device
                     job = FoldJob(name, plugin, dict(self._method_params[name]), profile, seed, fold.index, self.protocol,
-                                  train, test_rc, meta, self.protocol.clips.length, self.cache_root, ctx.device,
+                                  train, test_rc, meta, self.protocol.clips.length, self.cache_root, device,
                                   self.opts.train_fraction)
                     jobs.append((job, {"name": name, "fold": fold, "key": key, "n_train": n_train,
                                        "supervised": cls.supervised}))

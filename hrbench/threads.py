@@ -126,6 +126,10 @@ def apply_threads(threads: int) -> dict[str, str]:
     for var in THREAD_ENV_VARS:
         os.environ[var] = str(threads)
     applied["env"] = ",".join(THREAD_ENV_VARS)
+    # Idle OpenMP threads sleep instead of spinning: on cores shared with other busy
+    # processes spinning threads slow each other down severalfold (benchmarks/bench_threads.py).
+    # It changes no result.  A user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:  # BLAS / OpenMP runtimes already loaded (numpy's OpenBLAS is, as soon as numpy is imported)
         from threadpoolctl import threadpool_limits
 

@@ -98,9 +98,9 @@ def image_header_error(path: Path) -> str | None:
 def iter_frames(source: FrameSource, recording_id: str | None = None, *, bgr: bool = False) -> Iterator[np.ndarray]:
     """Yield RGB frames from a video file or image folder, in order.
 
-    ``bgr=True`` yields OpenCV's native BGR order instead: the colour
-    conversion of a full frame costs about a third of decoding it, and trace
-    extraction, which measures small regions, reorders only those.
+    ``bgr=True`` yields OpenCV's native BGR order instead: trace extraction
+    measures small regions and reorders only those, so converting every
+    full frame would be work for nothing.
 
     Raises RecordingError for a hole in a numbered frame sequence (before
     yielding anything) and for a video that decodes fewer frames than its

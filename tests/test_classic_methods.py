@@ -169,7 +169,7 @@ def chrom_reference(rgb: np.ndarray, window_s: float = 1.6) -> np.ndarray:
     """
     n_frames = len(rgb)
     L, starts = reference_windows(n_frames, window_s)
-    sos = sps.butter(4, BAND, btype="bandpass", fs=FPS, output="sos")
+    sos = sps.butter(HRSettings().filter_order, BAND, btype="bandpass", fs=FPS, output="sos")
     taper = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(L) / L)  # periodic Hann
     S = np.zeros(n_frames)
     weight = np.zeros(n_frames)

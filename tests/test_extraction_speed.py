@@ -203,6 +203,19 @@ def test_extract_equals_the_previous_algorithm(landmarker, face_video, skin_vide
             assert new[s].values.flags.c_contiguous
 
 
+def test_a_landmarker_without_a_bgr_entry_point_gets_rgb_frames(landmarker, face_video):
+    class RgbOnly:  # a plugin landmarker: __call__(rgb) and reset() only
+        def reset(self) -> None:
+            landmarker.reset()
+
+        def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
+            return landmarker(frame_rgb)
+
+    rec = recording(face_video)
+    got, ref = traces.extract(rec, SCHEMES, RgbOnly()), traces.extract(rec, SCHEMES, landmarker)
+    assert all(same_bits(got[s].values, ref[s].values) for s in SCHEMES)
+
+
 def test_extract_copes_with_a_header_that_misstates_the_frame_count(monkeypatch, skin_video):
     rec = recording(skin_video, "full-frame")
     ref = traces.extract(rec, SCHEMES, None)

@@ -129,3 +129,17 @@ def test_litert_chatter_is_silenced_unless_verbose(tmp_path, native_logs):
         pytest.skip(out.stdout)
     assert out.returncode == 0 and "ran" in out.stdout, out.stderr
     assert ("XNNPACK delegate" in out.stderr) == native_logs, out.stderr
+
+
+def test_phase_outside_a_run_prints_plain_lines(tmp_path):
+    from hrbench.progress import phase
+
+    log = tmp_path / "log.txt"
+    with log.open("w") as fh:
+        console = Console(file=fh)  # a file: not a terminal
+        with phase("generating data", 4, console) as advance:
+            for _ in range(4):
+                advance(1)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "generating data: started, 4 items" and lines[-1].startswith("generating data: done, 4/4 in ")
+    assert any("(25%)" in ln for ln in lines)

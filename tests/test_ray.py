@@ -79,6 +79,14 @@ def test_ray_executor_stores_the_same_rows_as_the_local_one(tmp_path, capsys):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         assert _run(data, tmp_path, "ray", "--executor", "ray") == 0
+        from hrbench.errors import ConfigError
+        from hrbench.ray_executor import RayExecutor
+
+        ex = RayExecutor()  # joins the instance above
+        assert not ex.owns
+        with pytest.raises(ConfigError, match="1 GPU per task, but the Ray cluster has 0"):
+            list(ex.imap(len, [("ab",)], num_gpus=1))  # a GPU run on a cluster without GPUs: one line
+        assert list(ex.imap(len, [("ab",), ("abc",)])) in ([(0, 2, None), (1, 3, None)], [(1, 3, None), (0, 2, None)])
     finally:
         ray.shutdown()
     err = capsys.readouterr().err
