@@ -147,10 +147,13 @@ def _frame_times(rec: Recording, n: int) -> np.ndarray:
             ts = np.asarray(rec.timestamps(), dtype=np.float64)
         except Exception as exc:  # noqa: BLE001
             raise RecordingError(f"cannot read timestamps ({exc})", rec.frames.path, rec.id) from None
-        if len(ts) >= n and np.all(np.diff(ts[:n]) > 0):
-            return ts[:n] - ts[0]
-        # A timestamp file shorter than the video or not increasing is unusable;
-        # fall back to the nominal rate rather than guess an alignment.
+        if len(ts) < n:
+            # A silent fall-back to the nominal rate would misalign every later frame
+            # with the ground truth: a named problem (``datasets check`` reports it too).
+            raise RecordingError(f"{len(ts)} timestamps for {n} decoded frames: fewer than the frames", rec.frames.path, rec.id)
+        if not np.all(np.diff(ts[:n]) > 0):
+            raise RecordingError("frame timestamps do not increase", rec.frames.path, rec.id)
+        return ts[:n] - ts[0]
     return np.arange(n, dtype=np.float64) / rec.fps
 
 
