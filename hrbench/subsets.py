@@ -21,7 +21,12 @@ same subset on every machine.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from .clips import Clips
+from .errors import ConfigError, HrbenchError
 
 #: Salts of the two draws' random streams (``default_rng([seed, salt])``).
 FRACTION_SALT = 0xF6
@@ -84,3 +89,20 @@ def select_training(
     if max_maps > 0:
         order = order[:max_maps]
     return np.sort(order)
+
+
+def training_clips(method: Any, clips: Clips, cap: int) -> tuple[Clips, np.ndarray]:
+    """The clips a supervised ``method`` trains on: labelled, finite, at most ``cap``, spread over videos.
+
+    The preamble every learned method's ``fit`` shares (one place, one set of
+    messages): labels are required, the run's seed and ``--train-fraction``
+    come from its context, and fewer than two usable clips is a one-line error.
+    Returns the selected clips and their indices in ``clips``.
+    """
+    if clips.hr is None:
+        raise ConfigError(f"method {method.name} is supervised: fit needs labelled clips")
+    ctx = method.context
+    idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64), cap, ctx.seed, ctx.train_fraction)
+    if len(idx) < 2:
+        raise HrbenchError(f"method {method.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
+    return clips.subset(idx), idx
