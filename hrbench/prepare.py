@@ -7,7 +7,9 @@ they consume and whether they need clips tiled over evaluation windows.
 Cross-database runs refuse train and test sets that share a recording (same
 video content) or, for two copies served by one adapter, a subject: a
 "cross-database" number measured on the training videos would be a
-within-database number with a wrong label.
+within-database number with a wrong label (:func:`refuse_overlap`).
+:class:`DataPrep` runs the steps; :func:`build_folds` turns the usable
+recordings into the run's folds.
 """
 
 from __future__ import annotations
@@ -97,6 +99,57 @@ def dataset_label(adapter: DatasetAdapter, name: str, root: Path, explicit: str 
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(root).resolve().name).strip("._-") or "data"
         return f"{name}-{slug[:48]}"
     return name
+
+
+def refuse_overlap(train: list[Recording], test: list[Recording], train_on: str | None, dataset: str) -> None:
+    """Cross-database: no shared video, and no shared subject between two copies of one adapter."""
+    if train_on == dataset:
+        shared = sorted({r.subject for r in train} & {r.subject for r in test})
+        if shared:
+            raise ConfigError(
+                f"cross-database: --train-on {train_on} and --dataset {dataset} share {len(shared)} subject(s) "
+                f"(e.g. {shared[0]!r}); train and test must be different people"
+            )
+    prints: dict[str, str] = {}
+    for r in train:
+        try:
+            prints[video_fingerprint(r)] = r.id
+        except HrbenchError:
+            continue
+    for r in test:
+        try:
+            fp = video_fingerprint(r)
+        except HrbenchError:
+            continue
+        if fp in prints:
+            raise ConfigError(
+                f"cross-database: test recording {r.id!r} is the same video as training recording {prints[fp]!r}; "
+                "train and test sets overlap"
+            )
+
+
+def build_folds(protocol: Protocol, train_recs: list[Recording], test_recs: list[Recording],
+                official: list[list[str]] | None = None) -> tuple[list[Fold], str]:
+    """The run's folds over usable recordings (keyed by :func:`uid`) and the data's fingerprint.
+
+    Cross-database: one fold, train on the one set and test on the other.
+    Within a database: the protocol's folds of the test set (``official``:
+    the adapter's own split, for ``split = "official"``); a fold left
+    without test recordings is an error, not a silently smaller board.
+    """
+    if protocol.scope == "cross":
+        folds = [Fold(0, tuple(sorted(map(uid, train_recs))), tuple(sorted(map(uid, test_recs))))]
+        return folds, dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
+    to_uid = {r.id: uid(r) for r in test_recs}
+    folds = []
+    for f in protocol.folds(test_recs, official):
+        if not f.test:
+            raise ConfigError(
+                f"protocol {protocol.name}: fold {f.index + 1} has no usable test recordings "
+                f"(its subjects were all skipped or are absent from this copy)"
+            )
+        folds.append(Fold(f.index, tuple(to_uid[i] for i in f.train), tuple(to_uid[i] for i in f.test)))
+    return folds, dataset_fingerprint(test_recs)
 
 
 class DataPrep:
@@ -196,33 +249,6 @@ class DataPrep:
             self._long_clips[length], _ = self.clip(recs, self._paths, length)
         return [self._long_clips[length][i] for i in ids]
 
-    def _refuse_overlap(self, train: list[Recording], test: list[Recording]) -> None:
-        """Cross-database: no shared video, and no shared subject between two copies of one adapter."""
-        o = self.o
-        if o.train_on == o.dataset:
-            shared = sorted({r.subject for r in train} & {r.subject for r in test})
-            if shared:
-                raise ConfigError(
-                    f"cross-database: --train-on {o.train_on} and --dataset {o.dataset} share {len(shared)} subject(s) "
-                    f"(e.g. {shared[0]!r}); train and test must be different people"
-                )
-        prints: dict[str, str] = {}
-        for r in train:
-            try:
-                prints[video_fingerprint(r)] = r.id
-            except HrbenchError:
-                continue
-        for r in test:
-            try:
-                fp = video_fingerprint(r)
-            except HrbenchError:
-                continue
-            if fp in prints:
-                raise ConfigError(
-                    f"cross-database: test recording {r.id!r} is the same video as training recording {prints[fp]!r}; "
-                    "train and test sets overlap"
-                )
-
     # -- all of it --------------------------------------------------------
     def run(self, timings: dict[str, float]) -> Prepared:
         t_start = time.perf_counter()
@@ -237,7 +263,7 @@ class DataPrep:
             t_adapter, t_root, train_recs, more = self.scan(o.train_on, o.train_root)
             problems += more
             train_label = dataset_label(t_adapter, o.train_on, t_root, None)
-            self._refuse_overlap(train_recs, test_recs)
+            refuse_overlap(train_recs, test_recs, o.train_on, o.dataset)
             if o.train_on == o.dataset:  # two copies of one adapter: keep their ids apart
                 train_recs = [dc_replace(r, dataset=f"{r.dataset}@train") for r in train_recs]
                 if train_label == label:
@@ -264,19 +290,6 @@ class DataPrep:
             self.say(f"[yellow]warning:[/] {escape(str(w))}")
         test_recs = [r for r in test_recs if uid(r) in clips]
         train_recs = [r for r in train_recs if uid(r) in clips]
-        if self.protocol.scope == "cross":
-            folds = [Fold(0, tuple(sorted(map(uid, train_recs))), tuple(sorted(map(uid, test_recs))))]
-            fp = dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
-        else:
-            to_uid = {r.id: uid(r) for r in test_recs}
-            folds = []
-            for f in self.protocol.folds(test_recs, official):
-                if not f.test:
-                    raise ConfigError(
-                        f"protocol {self.protocol.name}: fold {f.index + 1} has no usable test recordings "
-                        f"(its subjects were all skipped or are absent from this copy)"
-                    )
-                folds.append(Fold(f.index, tuple(to_uid[i] for i in f.train), tuple(to_uid[i] for i in f.test)))
-            fp = dataset_fingerprint(test_recs)
+        folds, fp = build_folds(self.protocol, train_recs, test_recs, official)
         meta = {uid(r): {"session": r.session, **r.meta} for r in test_recs + train_recs}
         return Prepared(folds, clips, meta, fp, skipped, warnings, label, train_label)

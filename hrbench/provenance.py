@@ -3,22 +3,33 @@
 Library versions, the thread count (the same seed on the same thread count
 gives the same numbers; across thread counts float reductions may differ),
 the device, a cheap dataset fingerprint and the command line -- stored with
-every run so a board can say how to reproduce it.
+every run so a board can say how to reproduce it.  :func:`run_key` names a
+(method, seed) run by everything that changes its numbers, and
+:func:`run_row` is the record the store keeps of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import platform
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import TRACE_CODE_VERSION, __version__
 from .errors import ConfigError
 from .fsutil import stable_hash
 from .recording import Recording
+
+if TYPE_CHECKING:
+    from .prepare import Prepared
+    from .protocol import Protocol
+    from .runner import RunOptions
+    from .threads import ThreadPlan
 
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "torchvision", "opencv-python-headless", "ai-edge-litert")
 
@@ -85,3 +96,52 @@ def display_path(p: Path) -> str:
 
 def command_line() -> str:
     return " ".join(["hrbench", *sys.argv[1:]])
+
+
+def run_key(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed: int, protocol: Protocol,
+            prep: Prepared) -> str:
+    """The store key of one (method, seed) run: a hash of everything that changes its numbers.
+
+    ``params`` are the method's resolved parameters (``get_params()``).
+    """
+    ident = {
+        "method": name,
+        "params": params,
+        "profile": profile,
+        "protocol_sha256": protocol.sha256,
+        "dataset": o.dataset,
+        "train_on": o.train_on or "",
+        "fingerprint": prep.fingerprint,
+        "seed": seed,
+        "train_fraction": o.train_fraction,
+        "hrbench": __version__,
+    }
+    if prep.label != o.dataset:  # a label changes no number, but two labelled copies are two boards
+        ident["label"] = prep.label
+    return stable_hash(ident, 20)
+
+
+def run_row(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed: int, protocol: Protocol,
+            prep: Prepared, thread_plan: ThreadPlan) -> dict[str, Any]:
+    """The store's record of one (method, seed) run: what ran, on what, and how to reproduce it."""
+    return {
+        "method": name,
+        "profile": profile,
+        "params_json": json.dumps(params, sort_keys=True, default=str),
+        "protocol": protocol.name,
+        "protocol_path": display_path(protocol.path),
+        "protocol_sha256": protocol.sha256,
+        "protocol_desc": protocol.describe(),
+        "dataset": o.dataset,
+        "train_dataset": prep.train_label if protocol.scope == "cross" else prep.label,
+        "dataset_label": prep.label,
+        "dataset_fingerprint": prep.fingerprint,
+        "seed": seed,
+        "train_fraction": o.train_fraction,
+        "versions_json": json.dumps({**versions(), "thread_plan": thread_plan.as_dict(),
+                                     **({"executor": o.executor} if o.executor != "local" else {})}, sort_keys=True, default=str),
+        "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in prep.skipped])),
+        "n_folds": len(prep.folds),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": o.command,
+    }

@@ -32,6 +32,7 @@ from .errors import RecordingError
 from .hr import reference_hr
 from .protocol import Protocol
 from .recording import Recording, Signal
+from .subsets import round_robin  # noqa: F401 - its old home; the policy lives in hrbench.subsets
 from .traces import Traces
 
 
@@ -186,22 +187,4 @@ def clip_recording(
         tiled = {n: np.ascontiguousarray(full[n][:, t_idx, :].transpose(1, 0, 2, 3)) for n in tiled_schemes if n in full}
         evaluation = EvalWindows(bounds, w_starts, w_ref, full, tiled, t_window)
     return RecordingClips(rec.id, rec.subject, starts_s, hr, out, evaluation)
-
-
-def round_robin(recording_ids: np.ndarray, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``candidates`` (clip indices) reordered so any prefix spreads over recordings evenly.
-
-    Clips are shuffled within each recording and dealt one recording at a
-    time: the first k of the result hold about k / n_recordings clips of
-    every recording.  The runner's ``--train-fraction`` and the learned
-    methods' training-clip caps both take prefixes of it, so a reduced
-    training set never loses a video by chance.
-    """
-    perm = np.asarray(candidates)[rng.permutation(len(candidates))]
-    rank = np.empty(len(perm), dtype=np.int64)
-    seen: dict[object, int] = {}
-    for i, rid in enumerate(np.asarray(recording_ids)[perm]):
-        rank[i] = seen.get(rid, 0)
-        seen[rid] = rank[i] + 1
-    return perm[np.argsort(rank, kind="stable")]
 

@@ -254,7 +254,10 @@ class _MethodHarness:
             _fail(f"predict returned shape {arr.shape} for {len(clips)} clips, expected ({len(clips)},)")
         return arr
 
-    # -- checks -------------------------------------------------------------------------
+
+class _MethodContract(_MethodHarness):
+    """The class contract: registration, ROI scheme, parameters and profiles (no model needed)."""
+
     def check_class(self) -> None:
         _registration("methods", self.cls)
         for attr, typ in (("description", str), ("citation", str), ("roi_scheme", str), ("supervised", bool),
@@ -306,6 +309,10 @@ class _MethodHarness:
             if again != values:
                 _fail(f"profile {prof!r}: parameters do not survive a JSON round trip ({values} -> {again})")
 
+
+class _MethodOutputs(_MethodHarness):
+    """What a fitted model returns for clean clips: shape and units, determinism, batch independence, the HR."""
+
     def check_output(self) -> None:
         m = self.fitted()
         test = self.test()
@@ -346,6 +353,26 @@ class _MethodHarness:
         if not np.allclose(whole, split, rtol=0, atol=1e-4, equal_nan=True):
             _fail(f"predictions depend on the batch: whole {whole.round(3).tolist()} vs in 3 batches {split.round(3).tolist()}")
 
+    def check_recovery(self) -> None:
+        m = self.fitted()
+        test = self.test()
+        pred = self.predict(m, test)
+        if not self.cls.supervised:
+            err = np.abs(pred - test.hr)
+            if not np.all(err <= RECOVERY_TOL_BPM):
+                _fail(f"clean pulses at {test.hr.tolist()} bpm estimated as {pred.round(1).tolist()} "
+                      f"(tolerance {RECOVERY_TOL_BPM} bpm)")
+            return
+        mae = float(np.mean(np.abs(pred - test.hr)))
+        baseline = float(np.mean(np.abs(np.mean(self.train().hr) - test.hr)))
+        if not mae < SUPERVISED_MAE_RATIO * baseline:
+            _fail(f"after training on 48 clean labelled clips, MAE {mae:.1f} bpm does not beat "
+                  f"{SUPERVISED_MAE_RATIO} x predicting the training mean ({baseline:.1f} bpm)")
+
+
+class _MethodMissingData(_MethodHarness):
+    """Missing frames, clips without a face, and the pulse output (a faceless clip's row included)."""
+
     def check_nan_frames(self) -> None:
         self.needs_model()
         if self.cls.supervised:  # training clips with a few missing frames must not break fit
@@ -380,22 +407,6 @@ class _MethodHarness:
         if not np.all(np.isfinite(others)):
             _fail(f"one all-NaN clip made other clips' predictions non-finite: {others.round(2).tolist()}")
 
-    def check_recovery(self) -> None:
-        m = self.fitted()
-        test = self.test()
-        pred = self.predict(m, test)
-        if not self.cls.supervised:
-            err = np.abs(pred - test.hr)
-            if not np.all(err <= RECOVERY_TOL_BPM):
-                _fail(f"clean pulses at {test.hr.tolist()} bpm estimated as {pred.round(1).tolist()} "
-                      f"(tolerance {RECOVERY_TOL_BPM} bpm)")
-            return
-        mae = float(np.mean(np.abs(pred - test.hr)))
-        baseline = float(np.mean(np.abs(np.mean(self.train().hr) - test.hr)))
-        if not mae < SUPERVISED_MAE_RATIO * baseline:
-            _fail(f"after training on 48 clean labelled clips, MAE {mae:.1f} bpm does not beat "
-                  f"{SUPERVISED_MAE_RATIO} x predicting the training mean ({baseline:.1f} bpm)")
-
     def check_pulse(self) -> None:
         if not self.cls.produces_pulse:
             raise CheckSkipped("produces_pulse is False")
@@ -417,6 +428,10 @@ class _MethodHarness:
             truth = np.delete(test.hr, 3)
             if not np.all(np.abs(hr - truth) <= RECOVERY_TOL_BPM):
                 _fail(f"the pulse's spectral HR {hr.round(1).tolist()} misses the truth {truth.tolist()}")
+
+
+class _MethodChecks(_MethodContract, _MethodOutputs, _MethodMissingData):
+    """Every method check, in the order they are reported."""
 
     def checks(self) -> list[Check]:
         return [
@@ -442,7 +457,7 @@ def method_checks(cls: type[Method], *, fast: bool = False, scheme: type[RoiSche
     """
     if not isinstance(cls, type) or not issubclass(cls, Method):
         return [("subclass_and_name", lambda: _registration("methods", cls))]
-    return _MethodHarness(cls, fast, scheme, seed).checks()
+    return _MethodChecks(cls, fast, scheme, seed).checks()
 
 
 def check_method(cls: type[Method], *, fast: bool = False, scheme: type[RoiScheme] | None = None, seed: int = 0) -> list[CheckResult]:
@@ -460,6 +475,8 @@ def check_method(cls: type[Method], *, fast: bool = False, scheme: type[RoiSchem
 
 
 class _AdapterHarness:
+    """Scans the data (twice, cached) and samples recordings for the adapter checks."""
+
     def __init__(self, cls: type[DatasetAdapter], root: Path, max_recordings: int) -> None:
         self.cls, self.root, self.max = cls, Path(root), max_recordings
         self._scans: list[list[Recording]] | None = None
@@ -478,6 +495,18 @@ class _AdapterHarness:
             _fail(f"scan found no recordings under {self.root}")
         step = max(1, math.ceil(len(recs) / self.max))
         return recs[::step]
+
+    def _video(self, r: Recording) -> tuple[int, float]:
+        from .video import probe
+
+        n, _ = probe(r.frames)
+        if n <= 0:
+            _fail(f"recording {r.id!r}: no frames in {r.frames.path}")
+        return n, n / r.fps
+
+
+class _AdapterRecords(_AdapterHarness):
+    """What scan lists: unique, stable ids, well-formed and picklable recordings; check agrees with scan."""
 
     def check_class(self) -> None:
         _registration("datasets", self.cls)
@@ -531,13 +560,29 @@ class _AdapterHarness:
             if not np.array_equal(np.asarray(a.values), np.asarray(b.values)):
                 _fail(f"recording {r.id!r}: ground truth differs after a pickle round trip")
 
-    def _video(self, r: Recording) -> tuple[int, float]:
-        from .video import probe
+    def check_consistent(self) -> None:
+        adapter = self.adapter()
+        usable, problems = adapter.scan_with_problems(self.root)
+        checked, check_problems = adapter.check(self.root)
+        for p in [*problems, *check_problems]:
+            if not isinstance(p, Problem):
+                _fail(f"problems must be Problem instances, got {type(p).__name__}")
+        scanned = {r.id for r in self.scans()[0]}
+        ids = {r.id for r in checked}
+        extra = sorted(ids - scanned - {r.id for r in usable})
+        if extra:
+            _fail(f"check returns recordings that scan does not: {extra[:5]}")
+        errors = {p.recording_id for p in check_problems if p.is_error}
+        both = sorted(ids & errors - {None})
+        if both:
+            _fail(f"check returns recordings as usable and reports errors for them: {both[:5]}")
+        dropped = sorted(scanned - ids - errors)
+        if dropped:
+            _fail(f"check drops recordings that scan lists without an error Problem naming them: {dropped[:5]}")
 
-        n, _ = probe(r.frames)
-        if n <= 0:
-            _fail(f"recording {r.id!r}: no frames in {r.frames.path}")
-        return n, n / r.fps
+
+class _AdapterSignals(_AdapterHarness):
+    """What the recordings carry: ground truth and timestamps that match the video."""
 
     def check_ground_truth(self) -> None:
         for r in self.sample():
@@ -581,25 +626,9 @@ class _AdapterHarness:
                 if not 0.2 / r.fps <= dt <= 5.0 / r.fps:
                     _fail(f"recording {r.id!r}: median frame interval {dt:.4g} s at {r.fps} fps: timestamps must be in seconds")
 
-    def check_consistent(self) -> None:
-        adapter = self.adapter()
-        usable, problems = adapter.scan_with_problems(self.root)
-        checked, check_problems = adapter.check(self.root)
-        for p in [*problems, *check_problems]:
-            if not isinstance(p, Problem):
-                _fail(f"problems must be Problem instances, got {type(p).__name__}")
-        scanned = {r.id for r in self.scans()[0]}
-        ids = {r.id for r in checked}
-        extra = sorted(ids - scanned - {r.id for r in usable})
-        if extra:
-            _fail(f"check returns recordings that scan does not: {extra[:5]}")
-        errors = {p.recording_id for p in check_problems if p.is_error}
-        both = sorted(ids & errors - {None})
-        if both:
-            _fail(f"check returns recordings as usable and reports errors for them: {both[:5]}")
-        dropped = sorted(scanned - ids - errors)
-        if dropped:
-            _fail(f"check drops recordings that scan lists without an error Problem naming them: {dropped[:5]}")
+
+class _AdapterChecks(_AdapterRecords, _AdapterSignals):
+    """Every adapter check, in the order they are reported."""
 
     def checks(self) -> list[Check]:
         return [
@@ -621,7 +650,7 @@ def adapter_checks(cls: type[DatasetAdapter], root: str | Path, *, max_recording
     """
     if not isinstance(cls, type) or not issubclass(cls, DatasetAdapter):
         return [("subclass_and_name", lambda: _registration("datasets", cls))]
-    return _AdapterHarness(cls, Path(root), max_recordings).checks()
+    return _AdapterChecks(cls, Path(root), max_recordings).checks()
 
 
 def check_adapter(cls: type[DatasetAdapter], root: str | Path, *, max_recordings: int = 25) -> list[CheckResult]:

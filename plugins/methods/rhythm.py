@@ -93,6 +93,7 @@ from hrbench.errors import ConfigError, HrbenchError
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
 from hrbench.signals import without_frames
+from hrbench.subsets import training_clips
 
 from .deep.augment import (
     crop_windows,
@@ -102,7 +103,6 @@ from .deep.augment import (
     resample_windows,
 )
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
-from .deep.selection import select_training
 from .deep.stmap import fill_nan
 
 if TYPE_CHECKING:
@@ -269,13 +269,7 @@ class _RhythmResNet(Method):
 
         from .deep.train import seeded, train_regressor
 
-        if clips.hr is None:
-            raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
-        idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_maps, self.context.seed, self.context.train_fraction)
-        if len(idx) < 2:
-            raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
-        train = clips.subset(idx)
+        train, idx = training_clips(self, clips, self.max_train_maps)
         labels = np.asarray(train.hr, dtype=np.float64)
         band = tuple(float(b) for b in clips.hr_settings.band_bpm)
         frames = self._map_frames(train)

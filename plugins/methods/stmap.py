@@ -70,8 +70,8 @@ from hrbench.errors import ConfigError, HrbenchError, PrerequisiteMissing
 from hrbench.hookspecs import hookimpl
 from hrbench.method import Method, Param
 from hrbench.signals import without_frames
+from hrbench.subsets import training_clips
 
-from .deep.selection import select_training
 from .deep.stmap import MapSpec, maps_from_traces
 from .deep.synrhythm import SynRhythmSettings
 
@@ -189,13 +189,7 @@ class _StmapResNet(Method):
     def fit(self, clips: Clips) -> _StmapResNet:
         from .deep.train import seeded, train_regressor
 
-        if clips.hr is None:
-            raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
-        idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_maps, self.context.seed, self.context.train_fraction)
-        if len(idx) < 2:
-            raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
-        train = clips.subset(idx)
+        train, idx = training_clips(self, clips, self.max_train_maps)
         maps = maps_from_traces(train.traces, self.spec, fps=clips.fps)
         labels = np.asarray(train.hr, dtype=np.float32)
         with seeded(self.context.seed, self.context.device):

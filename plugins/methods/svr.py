@@ -47,8 +47,8 @@ from hrbench.hookspecs import hookimpl
 from hrbench.hr import HRSettings, bandpass
 from hrbench.method import Method, Param
 from hrbench.signals import without_frames
+from hrbench.subsets import training_clips
 
-from .deep.selection import select_training
 from .deep.stmap import fill_nan
 
 if TYPE_CHECKING:
@@ -215,13 +215,7 @@ class SVRMethod(Method):
         from sklearn.preprocessing import StandardScaler
         from sklearn.svm import SVR
 
-        if clips.hr is None:
-            raise ConfigError(f"method {self.name} is supervised: fit needs labelled clips")
-        idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64),
-                              self.max_train_clips, self.context.seed, self.context.train_fraction)
-        if len(idx) < 2:
-            raise HrbenchError(f"method {self.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
-        train = clips.subset(idx)
+        train, idx = training_clips(self, clips, self.max_train_clips)
         pipe = Pipeline([("scale", StandardScaler()), ("svr", SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma=self._gamma()))])
         model = TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
         model.fit(self._features(train), np.asarray(train.hr, dtype=np.float64))

@@ -6,31 +6,14 @@ with a finite reference HR, shuffles them within each recording with the run
 seed and deals them out one recording at a time, so any prefix keeps every
 video represented as evenly as possible.  (The paper's Fig. 6 fractions are
 the runner's ``--train-fraction``, applied to every method alike.)
+
+The policy itself -- the round-robin order, the fraction subset and the
+capped selection -- lives in the core, :mod:`hrbench.subsets`, so the
+runner's fraction and the methods' caps cannot drift apart.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from hrbench.subsets import select_training
 
-from hrbench.sampling import round_robin
-
-
-def select_training(
-    recording_ids: np.ndarray, labels: np.ndarray, max_maps: int, seed: int, fraction: float = 1.0
-) -> np.ndarray:
-    """Indices of the training clips to use: finite labels, round-robin over recordings.
-
-    Clips are shuffled within each recording and taken one per recording in
-    turn, so a cap keeps every video represented.  ``fraction`` is the run's
-    ``--train-fraction`` (``RunContext.train_fraction``): the runner has
-    already kept that share of the clips, so the cap shrinks by it too --
-    otherwise a cap below the training set's size would hide the reduction
-    (SynRhythm Fig. 6 would show a flat curve).
-    """
-    if max_maps > 0 and fraction < 1:
-        max_maps = max(1, round(max_maps * fraction))
-    ok = np.flatnonzero(np.isfinite(labels))
-    order = round_robin(recording_ids, ok, np.random.default_rng([seed, 0xC11F]))
-    if max_maps > 0:
-        order = order[:max_maps]
-    return np.sort(order)
+__all__ = ["select_training"]
