@@ -8,8 +8,9 @@ brief's reference case, where vectorised CHROM + Welch takes ~60 ms).
 Columns: ``pulse s`` is the method's own work (RGB -> pulse waveform),
 ``predict s`` adds the shared :func:`hrbench.hr.spectral_hr` (also timed
 alone), ``clips/s`` is for ``predict``.  Each figure is the best of
-``--repeat`` runs (ICA: one run on at most ``--ica-clips`` clips, since it
-fits one FastICA per clip), after a warm-up on a few clips.  The machine is
+``--repeat`` runs (ICA: one run on at most ``--ica-clips`` clips, since its
+batched FastICA iterates until the slowest clip converges), after a warm-up
+on a few clips.  ``benchmarks/bench_ica.py`` compares ICA with pyVHR's JADE.  The machine is
 shared, so treat the numbers as rough.
 
     python benchmarks/bench_classic.py [--clips 1000] [--frames 300] [--fps 30]

@@ -10,9 +10,11 @@ Pipeline, per clip:
 1. detrend each channel with the smoothness-priors method (Tarvainen et al.
    2002), as Poh et al. 2011 do;
 2. normalise each channel to zero mean and unit variance (Poh 2010, eq. 1);
-3. FastICA with three components (scikit-learn, ``random_state`` = the run's
-   seed, so results are reproducible).  Poh used JADE; FastICA estimates the
-   same model (hrbench's brief fixes this choice);
+3. FastICA with three components -- the algorithm of scikit-learn's
+   ``FastICA(algorithm="parallel", fun="logcosh", whiten="unit-variance")``,
+   tol 1e-4, run by :func:`fastica_batch` on all clips at once and seeded
+   with the run's seed, so results are reproducible.  Poh used JADE; FastICA
+   estimates the same model (hrbench's brief fixes this choice);
 4. select the component whose power spectrum has the highest peak inside the
    protocol's HR band (:func:`select_by_peak`).
 
@@ -44,17 +46,27 @@ Choices where the papers are silent or tied to their set-up:
   banded solver (:func:`detrend_smoothness_priors`), so memory and time grow
   linearly with the clip length; the dense ``T x T`` operator would not fit
   for a recording of tens of thousands of frames.
-* A clip on which FastICA fails (e.g. rank-deficient traces) gets ``NaN``;
-  clips on which it stops at ``max_iter`` are counted in
-  ``run_notes["ica_not_converged"]`` and still used.
+* A clip whose channels are degenerate (a flat channel -- detrended standard
+  deviation at most :data:`FLAT_RELATIVE` of its level, since a constant
+  channel keeps the detrending's rounding noise -- rank-deficient or
+  non-finite traces) gets ``NaN``; clips on which FastICA stops at
+  ``max_iter`` are counted in ``run_notes["ica_not_converged"]`` and still
+  used.
 
-ICA is the only classic method that loops over clips (one FastICA per clip);
-detrending, normalisation and component selection are vectorised.
+Every step is vectorised over clips, FastICA included: one scikit-learn
+estimator per clip was mostly Python overhead and slower per window than
+pyVHR's JADE; the batched fit is faster than JADE per window
+(``benchmarks/bench_ica.py`` prints both).  :func:`fastica_batch`
+iterates all clips of a batch together, each from the same seeded initial
+matrix and each frozen once it converges, so a clip's components do not
+depend on the other clips in its batch; with ``like_sklearn=True`` a clip
+follows the iterates of the scikit-learn estimator used before, up to
+rounding.  Clips are processed in chunks of at most :data:`CHUNK_FRAMES`
+frames in all, so that memory stays bounded for thousands of clips or
+whole-recording clips.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 from scipy.linalg import solveh_banded
@@ -64,6 +76,20 @@ from hrbench.hr import HRSettings
 from hrbench.method import Param
 
 from ._classic import DEFAULT_HR, EPS, ClassicMethod, lambda_for_cutoff
+from ._fastica import fastica_batch
+
+#: A channel whose detrended standard deviation is at most this fraction of its
+#: mean level is flat (constant up to rounding): ICA gives NaN for its clip.
+FLAT_RELATIVE = 1e-9
+
+#: Clips are unmixed in chunks of at most this many frames in all (at least one
+#: clip): about 1700 clips of 10 s at 30 fps, 12 MiB per ``(n, 3, T)`` array.
+CHUNK_FRAMES = 1 << 19
+
+
+def _chunks(n: int, T: int) -> list[slice]:
+    step = max(1, CHUNK_FRAMES // max(T, 1))
+    return [slice(a, min(n, a + step)) for a in range(0, n, step)]
 
 
 def detrend_smoothness_priors(x: np.ndarray, lam: float) -> np.ndarray:
@@ -121,45 +147,45 @@ class IcaMethod(ClassicMethod):
 
     def sources(self, rgb: np.ndarray, fps: float) -> np.ndarray:
         """Independent components ``(n, 3, T)`` of each clip (rows of NaN where ICA failed)."""
-        # scikit-learn loads here, not at import: listing plugins must not pay for it.
-        from sklearn.decomposition import FastICA
-        from sklearn.exceptions import ConvergenceWarning
+        n, T, _ = rgb.shape
+        out = np.full((n, 3, T), np.nan)
+        for part in _chunks(n, T):
+            out[part] = self._unmix(rgb[part], fps)
+        return out
 
+    def _unmix(self, rgb: np.ndarray, fps: float) -> np.ndarray:
+        """:meth:`sources` of one chunk of clips."""
         n, T, _ = rgb.shape
         x = detrend_smoothness_priors(rgb, lambda_for_cutoff(self.detrend_hz, fps))
         x = x - x.mean(axis=1, keepdims=True)
         sd = x.std(axis=1, keepdims=True)
-        ok = (sd > EPS).all(axis=(1, 2))
-        x = x / np.maximum(sd, EPS)
+        # A constant channel keeps the detrending's rounding noise (~1e-12 of its level):
+        # flat too, not a signal to unmix.
+        flat = sd <= np.maximum(EPS, FLAT_RELATIVE * np.abs(rgb).mean(axis=1, keepdims=True))
+        ok = np.flatnonzero(~flat.any(axis=(1, 2)))
         out = np.full((n, 3, T), np.nan)
-        not_converged = 0
-        for i in np.flatnonzero(ok):  # FastICA has no batched form
-            ica = FastICA(
-                n_components=3,
-                whiten="unit-variance",
-                max_iter=self.max_iter,
-                random_state=self.context.seed,
-            )
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    s = ica.fit_transform(x[i])
-                except (ValueError, np.linalg.LinAlgError):
-                    continue
-            not_converged += any(issubclass(w.category, ConvergenceWarning) for w in caught)
-            if np.isfinite(s).all():
-                out[i] = s.T
+        if len(ok) == 0:
+            return out
+        z = np.swapaxes(x[ok] / sd[ok], 1, 2)  # (m, 3, T) unit-variance channels
+        res = fastica_batch(z, seed=self.context.seed, max_iter=self.max_iter, return_info=True, like_sklearn=True)
+        good = ~res.degenerate & np.isfinite(res.sources).all(axis=(1, 2))
+        out[ok[good]] = res.sources[good]
+        not_converged = int((~res.converged & ~res.degenerate).sum())
         if not_converged:
             self.run_notes["ica_not_converged"] = self.run_notes.get("ica_not_converged", 0) + not_converged
         return out
 
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
-        src = self.sources(rgb, fps)
-        finite = np.isfinite(src).all(axis=(1, 2))
-        pick = np.zeros(len(src), dtype=np.int64)
-        if finite.any():
-            pick[finite] = select_by_peak(src[finite], fps, settings.band_hz)
-        return np.take_along_axis(src, pick[:, None, None], axis=1)[:, 0]
+        n, T, _ = rgb.shape
+        out = np.full((n, T), np.nan)
+        for part in _chunks(n, T):
+            src = self._unmix(rgb[part], fps)
+            finite = np.isfinite(src).all(axis=(1, 2))
+            pick = np.zeros(len(src), dtype=np.int64)
+            if finite.any():
+                pick[finite] = select_by_peak(src[finite], fps, settings.band_hz)
+            out[part] = np.take_along_axis(src, pick[:, None, None], axis=1)[:, 0]
+        return out
 
 
 @hookimpl

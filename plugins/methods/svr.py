@@ -11,8 +11,9 @@ with the standard rPPG preprocessing of the era (Poh 2010/2011):
    (:func:`hrbench.hr.bandpass`) and z-scored per channel;
 2. FastICA (3 components, logcosh, symmetric, unit-variance sources,
    seeded) unmixes the three channels -- scikit-learn's algorithm, vectorised
-   over clips in :func:`fastica_batch` (one ``FastICA`` estimator per clip
-   cost 20-40 ms; the batch does 200 clips in well under a second).  ICA
+   over clips in :func:`fastica_batch` (module ``_fastica``, shared with
+   ``ica``; one ``FastICA`` estimator per clip cost 20-40 ms, the batch does
+   200 clips in well under a second).  ICA
    returns components in arbitrary order and sign: spectra ignore the sign,
    and the components are sorted by the share of their in-band power held by
    their highest spectral bin (Poh 2010's "most periodic component first") so
@@ -49,6 +50,7 @@ from hrbench.method import Method, Param
 from hrbench.signals import without_frames
 from hrbench.subsets import training_clips
 
+from ._fastica import _sym_decorrelate, fastica_batch  # noqa: F401 - _sym_decorrelate re-exported from its old home
 from .deep.stmap import fill_nan
 
 if TYPE_CHECKING:
@@ -77,50 +79,6 @@ def _band_spectrum(x: np.ndarray, fps: float, settings: HRSettings) -> tuple[np.
     band = spec[..., sel]
     total = band.sum(axis=-1, keepdims=True)
     return np.where(total > 0, band / np.where(total > 0, total, 1.0), 0.0), bpm[sel]
-
-
-def _sym_decorrelate(w: np.ndarray) -> np.ndarray:
-    """W <- (W W^T)^(-1/2) W for a batch of square matrices."""
-    vals, vecs = np.linalg.eigh(w @ np.swapaxes(w, -1, -2))
-    inv_sqrt = (vecs / np.sqrt(np.clip(vals, 1e-12, None))[..., None, :]) @ np.swapaxes(vecs, -1, -2)
-    return inv_sqrt @ w
-
-
-def fastica_batch(z: np.ndarray, seed: int = 0, max_iter: int = 200, tol: float = 1e-4) -> np.ndarray:
-    """Symmetric FastICA (logcosh contrast) of many small problems at once.
-
-    ``z`` is ``(n, c, T)``: n independent clips of c mixed channels.  Returns
-    unit-variance components ``(n, c, T)`` -- the algorithm of
-    ``sklearn.decomposition.FastICA(algorithm="parallel", fun="logcosh",
-    whiten="unit-variance")`` vectorised over clips, because fitting one
-    estimator per clip costs ~20-40 ms and a benchmark run has thousands of
-    clips.  Clips whose channels are degenerate (rank < c) are returned whitened
-    only.
-    """
-    n, c, T = z.shape
-    x = z - z.mean(axis=-1, keepdims=True)
-    vals, vecs = np.linalg.eigh(x @ np.swapaxes(x, -1, -2) / T)  # (n, c), (n, c, c)
-    ok = vals.min(axis=-1) > 1e-10 * np.maximum(vals.max(axis=-1), 1e-30)
-    k = np.swapaxes(vecs, -1, -2) / np.sqrt(np.clip(vals, 1e-30, None))[..., :, None]  # whitening D^-1/2 E^T
-    xw = k @ x  # (n, c, T), identity covariance where ok
-    w0 = np.random.default_rng(seed).standard_normal((c, c))
-    w = _sym_decorrelate(np.broadcast_to(w0, (n, c, c)).copy())
-    active = ok.copy()
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        wa, xa = w[active], xw[active]
-        g = np.tanh(wa @ xa)  # (m, c, T)
-        w_new = (g @ np.swapaxes(xa, -1, -2)) / T - (1 - g**2).mean(axis=-1)[..., None] * wa
-        w_new = _sym_decorrelate(w_new)
-        lim = np.abs(np.abs(np.einsum("mij,mij->mi", w_new, wa)) - 1).max(axis=-1)
-        w[active] = w_new
-        idx = np.flatnonzero(active)
-        active[idx[lim < tol]] = False
-    s = w @ xw
-    s /= np.maximum(s.std(axis=-1, keepdims=True), 1e-12)
-    s[~ok] = np.where(np.isfinite(xw[~ok]), xw[~ok], 0.0)
-    return s
 
 
 def _top_peaks(spec: np.ndarray, bpm: np.ndarray, k: int) -> np.ndarray:
