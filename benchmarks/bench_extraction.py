@@ -10,7 +10,11 @@ file, and on that same file, in one process with one thread everywhere
 * ``decode``: OpenCV decoding alone (``VideoCapture.read``, BGR frames);
 * ``extract``: :func:`hrbench.traces.extract` -- decode, landmarks and every
   built-in ROI scheme, as a run measures them;
-* ``ratio``: extract f/s over decode f/s (the target is >= 0.3);
+* ``ratio``: extract f/s over decode f/s (the target is >= 0.3; with the
+  face mesh on every frame it is not met on the embedded MJPG videos: the
+  mesh inference alone costs more than decoding.  Meshing at 15 Hz and
+  interpolating would meet it, at a measured cost in trace SNR:
+  ``leaderboards/studies/landmark-rate.md``);
 * a breakdown of one extraction pass (decode, landmarker, each scheme, the
   rest) and the memory it held beyond the trace (``tracemalloc`` peak minus
   the trace's own bytes), which must not grow with the video's length.

@@ -410,3 +410,25 @@ def test_face_alignment_guard_turns_a_download_into_an_error(fake_face_alignment
     lmk = fa_plugin.FaceAlignmentLandmarker()
     with pytest.raises(HrbenchError, match="d.zip"):
         lmk(np.zeros((120, 160, 3), np.uint8))
+
+
+@pytest.mark.parametrize("side", [250.0, 450.0, 700.0])  # no pre-shrink, factor 2, factor 3
+def test_prefiltered_crop_samples_the_same_place_as_a_direct_warp(side):
+    """The integer pre-shrink keeps the crop -> image map exact (block centres, not corners).
+
+    On a linear ramp, block means and bilinear sampling are exact, so the
+    crop taken through the shrunk image must equal the one warped from the
+    full frame; a half-pixel slip in the map would show as a constant offset
+    of the ramp's slope times the slip.
+    """
+    h, w = 900, 1200
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    frame = np.dstack([xx, yy, 0.5 * xx + 0.25 * yy])  # 1 level per pixel
+    roi = mp.Roi(cx=600.3, cy=450.7, size=side, angle=0.1)
+    a = roi.crop_to_frame(mp.MESH_SIZE)
+    src, a_src = mp._prefiltered(frame, a, side / mp.MESH_SIZE)
+    assert (src.shape[0] < h) == (side / mp.MESH_SIZE >= 2)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    got = cv2.warpAffine(src, a_src, (mp.MESH_SIZE, mp.MESH_SIZE), flags=flags)
+    ref = cv2.warpAffine(frame, a, (mp.MESH_SIZE, mp.MESH_SIZE), flags=flags)
+    assert np.abs(got - ref)[2:-2, 2:-2].max() < 0.05

@@ -44,9 +44,10 @@ Pipeline (the MediaPipe "face landmark front" graph, re-implemented in numpy):
    tighter fit for tilted heads and identical for upright ones.
 
 3. **Mesh**.  The ROI is warped to 192 x 192 (RGB in ``[0, 1]``, zero border;
-   a large ROI is first shrunk with ``INTER_AREA`` so a 500-px face is not
-   aliased) and ``face_landmark.tflite`` returns 468 (x, y, z) points in crop
-   pixels plus a face-presence logit.  Points are mapped back to the frame by
+   a region at least twice the crop is first shrunk by an integer factor
+   with ``INTER_AREA`` so a 500-px face is not aliased; see
+   :func:`_prefiltered`) and ``face_landmark.tflite`` returns 468 (x, y, z)
+   points in crop pixels plus a face-presence logit.  Points are mapped back to the frame by
    the crop's affine transform.  ``[0, 1]`` input is what MediaPipe feeds this
    model; ``[-1, 1]`` also yields faces, but the mirror and equivariance
    errors of the tests rise by a third, so ``[0, 1]`` was kept.  After a detection the mesh is
@@ -245,6 +246,40 @@ def roi_from_mesh(mesh: np.ndarray) -> Roi:
     return roi_from_points(mesh, math.atan2(d[1], d[0]))
 
 
+def _prefiltered(frame: np.ndarray, a: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """The image the crop is sampled from, and the crop -> that image affine map.
+
+    A crop ``k`` times smaller than the face region would alias under the
+    bilinear warp alone once ``k >= 2``.  So the region is first shrunk by the
+    integer factor ``floor(k)`` with ``INTER_AREA`` (block means: OpenCV's fast
+    integer-ratio path), leaving the warp a residual ``k / floor(k) < 2`` that
+    bilinear sampling handles.  An earlier version shrank by the exact ``k``
+    whenever ``k > 1.5``: OpenCV's fractional-ratio area resize cost ~1 ms per
+    640x480 frame, half the mesh inference itself, for landmark jitter equal
+    within the measurement's noise (``leaderboards/studies/landmarker-prefilter.md``).
+    Block ``j`` of the shrunk region covers region pixels ``[n j, n j + n)``:
+    its centre is ``n j + (n - 1) / 2``, which the map below accounts for.
+    """
+    n = int(math.floor(k))
+    if n < 2:
+        return frame, a
+    h, w = frame.shape[:2]
+    corners = a @ np.array([[0, 0, 1], [MESH_SIZE, 0, 1], [0, MESH_SIZE, 1], [MESH_SIZE, MESH_SIZE, 1]]).T
+    x0, y0 = np.maximum(np.floor(corners.min(1)).astype(int), 0)
+    x1, y1 = np.ceil(corners.max(1)).astype(int)
+    # Whole blocks only, inside the frame (a partial block would be a different average).
+    x1 = x0 + (min(w, x1) - x0) // n * n
+    y1 = y0 + (min(h, y1) - y0) // n * n
+    if x1 - x0 < 2 * n or y1 - y0 < 2 * n:
+        return frame, a
+    src = cv2.resize(frame[y0:y1, x0:x1], ((x1 - x0) // n, (y1 - y0) // n), interpolation=cv2.INTER_AREA)
+    f = 1.0 / n
+    off = 0.5 * f - 0.5
+    # crop -> frame -> shrunk region
+    to_src = np.array([[f, 0.0, off - f * x0], [0.0, f, off - f * y0]])
+    return src, to_src @ np.vstack([a, [0.0, 0.0, 1.0]])
+
+
 def _as_rgb_u8(frame: Any) -> np.ndarray:
     a = np.asarray(frame)
     if a.ndim == 2:
@@ -284,7 +319,7 @@ class MediaPipeLitert(Landmarker):
     """BlazeFace + 468-point face mesh (LiteRT, CPU, one thread), reported as 68 iBUG points."""
 
     name = "mediapipe_litert"
-    version = "1"
+    version = "2"  # 2: integer-factor INTER_AREA pre-shrink (traces differ slightly from 1)
 
     def __init__(self, presence_threshold: float = 0.5, tiles: bool = True) -> None:
         ok, why = self.available()
@@ -371,23 +406,7 @@ class MediaPipeLitert(Landmarker):
         ``bgr``: as in :meth:`detect`, only the 192 x 192 crop is reordered.
         """
         a = roi.crop_to_frame(MESH_SIZE)
-        k = roi.size / MESH_SIZE
-        src, a_src = frame, a
-        if k > 1.5:
-            # Shrink the region first so the warp does not alias (INTER_AREA), then warp.
-            h, w = frame.shape[:2]
-            corners = a @ np.array([[0, 0, 1], [MESH_SIZE, 0, 1], [0, MESH_SIZE, 1], [MESH_SIZE, MESH_SIZE, 1]]).T
-            x0, y0 = np.floor(corners.min(1)).astype(int)
-            x1, y1 = np.ceil(corners.max(1)).astype(int)
-            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-            if x1 - x0 >= 2 and y1 - y0 >= 2:
-                f = 1.0 / k
-                region = frame[y0:y1, x0:x1]
-                sw, sh = max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))
-                src = cv2.resize(region, (sw, sh), interpolation=cv2.INTER_AREA)
-                fx, fy = sw / (x1 - x0), sh / (y1 - y0)
-                # crop -> frame -> region -> shrunk region
-                a_src = np.array([[fx, 0, -fx * x0], [0, fy, -fy * y0]]) @ np.vstack([a, [0, 0, 1]])
+        src, a_src = _prefiltered(frame, a, roi.size / MESH_SIZE)
         crop = cv2.warpAffine(
             src, a_src, (MESH_SIZE, MESH_SIZE),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
