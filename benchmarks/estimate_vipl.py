@@ -19,7 +19,11 @@ Measured (written to ``--json``, default ``<cache>/estimate_vipl.json``):
 * **training / prediction**: each method's fold fit and predict times from
   the results store, fitted as ``a + b * clips`` (least squares over its
   folds -- the store's boards have 311 to 6,400 training clips), at the
-  thread count the store recorded.
+  thread count the store recorded.  A method whose default profile caps the
+  training clips per fold (``max_train_maps``: the deep methods train on at
+  most 600) is costed at ``min(clips, cap)``: without the cap, a slope fitted
+  on a narrow range of clip counts extrapolated to a VIPL-HR fold's tens of
+  thousands of clips would turn measurement noise into hours.
 
 Assumed, and printed (override them): the VIPL-HR mix of cameras -- a third
 each of 640x480 @ 30 fps, 960x720 @ 25 fps and 1920x1080 @ 30 fps -- and the
@@ -121,9 +125,20 @@ def fold_costs(store: Path) -> dict[str, dict[str, float]]:
 
         fa, fb = line(m[:, 0], m[:, 1])
         pa, pb = line(m[:, 2], m[:, 3])
+        # A default-profile cap on training clips per fold (deep methods: ``max_train_maps``):
+        # a VIPL-HR fold trains on at most that many, so its cost is extrapolated only up to it.
+        cap = getattr(reg.method(method).params.get("max_train_maps"), "default", 0) or 0
         out[method] = {"fit_a": fa, "fit_b": fb, "predict_a": pa, "predict_b": pb, "threads": float(threads),
-                       "supervised": float(reg.method(method).supervised), "folds_measured": float(len(m))}
+                       "supervised": float(reg.method(method).supervised), "folds_measured": float(len(m)),
+                       "train_cap": float(cap)}
     return out
+
+
+def task_seconds(c: dict[str, float], train_clips: float, test_videos: float) -> float:
+    """Wall seconds of one fold task (fit + predict) from a method's :func:`fold_costs` entry."""
+    used = min(train_clips, c.get("train_cap") or train_clips)
+    fit = (c["fit_a"] + c["fit_b"] * used) if c["supervised"] else 0.0
+    return fit + c["predict_a"] + c["predict_b"] * test_videos
 
 
 def copy_frames(root: Path) -> list[tuple[int, int, float]]:
@@ -198,9 +213,7 @@ def main() -> None:
         for proto, k in PROTOCOLS.items():
             train_clips = n_videos * (k - 1) / k * CLIPS_PER_VIDEO
             test_videos = n_videos / k
-            fit = (c["fit_a"] + c["fit_b"] * train_clips) if c["supervised"] else 0.0
-            pred = c["predict_a"] + c["predict_b"] * test_videos
-            task = fit + pred
+            task = task_seconds(c, train_clips, test_videos)
             longest_task = max(longest_task, task)
             fit_cpu += seeds * k * task * c["threads"]
             fold_rows.append((method, proto, seeds * k, task))

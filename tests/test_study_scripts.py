@@ -68,3 +68,14 @@ def test_scripts_have_help(script, capsys):
     with pytest.raises(SystemExit) as exc:
         mod.main()
     assert exc.value.code == 0 and "usage" in capsys.readouterr().out
+
+
+def test_vipl_estimate_costs_capped_training_at_the_cap():
+    est = _load("estimate_vipl")
+    deep = {"fit_a": 5.0, "fit_b": 0.01, "predict_a": 1.0, "predict_b": 0.002, "supervised": 1.0, "train_cap": 600.0}
+    assert est.task_seconds(deep, 50_000, 500) == est.task_seconds(deep, 600, 500) == 5.0 + 6.0 + 1.0 + 1.0
+    assert est.task_seconds(deep, 300, 500) == 5.0 + 3.0 + 2.0
+    svr = {**deep, "train_cap": 0.0}  # no cap: linear all the way
+    assert est.task_seconds(svr, 50_000, 500) == 5.0 + 500.0 + 2.0
+    unsupervised = {**deep, "supervised": 0.0}
+    assert est.task_seconds(unsupervised, 50_000, 500) == 2.0
