@@ -12,7 +12,8 @@ ratio below 2 (:func:`hrbench_plugins.landmarkers.mediapipe_litert._prefiltered`
 
 For every recording (``--limit`` N: the first N), landmarks are located on
 every frame with each variant and ``face_skin`` measured on them; the POS
-pulse of each trace gives an SNR (as in ``landmark_rate.py``: power within
+pulse of each trace, and its green channel alone (the raw trace green-based
+methods start from), give an SNR (as in ``landmark_rate.py``: power within
 6 bpm of the reference HR and its harmonic over the rest of the band) and a
 heart rate.  Also printed: CPU ms per frame of each pass (decode, mesh and
 ``face_skin``).  The summary is the paired SNR difference with a Wilcoxon
@@ -87,7 +88,7 @@ def main() -> None:
     plugin = sys.modules[lmk_cls.__module__]
     variants = {"v1": v1_prefiltered, "v2": plugin._prefiltered}
     lmk, settings, scheme = lmk_cls(), HRSettings(), get_scheme("face_skin")
-    head = "| recording | SNR dB v1 / v2 | HR v1 / v2 | HR ref | CPU ms/frame v1 / v2 |"
+    head = "| recording | POS SNR dB v1 / v2 | green SNR dB v1 / v2 | POS HR v1 / v2 | HR ref | CPU ms/frame v1 / v2 |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     rows = []
     try:
@@ -103,11 +104,15 @@ def main() -> None:
                     bgr.append(np.full(3, np.nan, np.float32) if pts is None else scheme.measure_bgr(frame, pts)[0])
                     n += 1
                 ms = 1e3 * (time.process_time() - t0) / max(n, 1)
-                pulse = rate.pos_pulse(np.asarray(bgr)[:, ::-1], rec.fps, settings)
-                got[name] = (rate.snr_db(pulse, rec.fps, ref, settings), float(spectral_hr(pulse, rec.fps, settings)), ms)
+                rgb = np.asarray(bgr)[:, ::-1]
+                pulse = rate.pos_pulse(rgb, rec.fps, settings)
+                green = rgb[np.isfinite(rgb).all(axis=1), 1].astype(np.float64)
+                got[name] = (rate.snr_db(pulse, rec.fps, ref, settings), float(spectral_hr(pulse, rec.fps, settings)), ms,
+                             rate.snr_db(green, rec.fps, ref, settings))
             rows.append((ref, got))
-            (s1, h1, m1), (s2, h2, m2) = got["v1"], got["v2"]
-            lines.append(f"| {rec.id} | {s1:.2f} / {s2:.2f} | {h1:.1f} / {h2:.1f} | {ref:.1f} | {m1:.2f} / {m2:.2f} |")
+            (s1, h1, m1, g1), (s2, h2, m2, g2) = got["v1"], got["v2"]
+            lines.append(f"| {rec.id} | {s1:.2f} / {s2:.2f} | {g1:.2f} / {g2:.2f} | {h1:.1f} / {h2:.1f} | {ref:.1f} "
+                         f"| {m1:.2f} / {m2:.2f} |")
             print(lines[-1], flush=True)
     finally:
         plugin._prefiltered = variants["v2"]
@@ -115,12 +120,15 @@ def main() -> None:
     e1 = np.array([abs(g["v1"][1] - ref) for ref, g in rows])
     e2 = np.array([abs(g["v2"][1] - ref) for ref, g in rows])
     ms1, ms2 = np.mean([g["v1"][2] for _, g in rows]), np.mean([g["v2"][2] for _, g in rows])
-    p = stats.wilcoxon(d).pvalue if len(rows) >= 6 and np.any(d != 0) else float("nan")
-    verdict = ("not distinguishable" if not (np.isfinite(p) and p < 0.05)
-               else ("v2 higher" if d.mean() > 0 else "v2 lower"))
+    dg = np.array([g["v2"][3] - g["v1"][3] for _, g in rows])
+
+    def paired(diff: np.ndarray) -> str:
+        p = stats.wilcoxon(diff).pvalue if len(diff) >= 6 and np.any(diff != 0) else float("nan")
+        verdict = "not distinguishable" if not (np.isfinite(p) and p < 0.05) else ("v2 higher" if diff.mean() > 0 else "v2 lower")
+        return f"mean {diff.mean():+.3f} dB, median {np.median(diff):+.3f} dB (Wilcoxon signed-rank p = {p:.2g}: {verdict})"
+
     summary = (
-        f"\n{len(rows)} recordings. SNR v2 minus v1: mean {d.mean():+.3f} dB, median {np.median(d):+.3f} dB "
-        f"(Wilcoxon signed-rank p = {p:.2g}: {verdict}). HR error against the reference: mean {e1.mean():.2f} bpm (v1), "
+        f"\n{len(rows)} recordings. SNR v2 minus v1: POS pulse {paired(d)}; green trace {paired(dg)}. HR error against the reference: mean {e1.mean():.2f} bpm (v1), "
         f"{e2.mean():.2f} bpm (v2). CPU per frame (decode + mesh + face_skin): {ms1:.2f} ms (v1), {ms2:.2f} ms (v2).\n"
     )
     print(summary)
