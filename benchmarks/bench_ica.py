@@ -58,8 +58,7 @@ import numpy as np
 from hrbench.hr import HRSettings, spectral_hr
 from hrbench.method import RunContext
 from hrbench.threads import apply_threads
-from hrbench_plugins.methods._classic import lambda_for_cutoff
-from hrbench_plugins.methods.ica import IcaMethod, detrend_smoothness_priors, select_by_peak
+from hrbench_plugins.methods.ica import IcaMethod, select_by_peak, unmixing_input
 
 PYVHR_HINT = "pyVHR is not installed: pip install --no-deps pyVHR==2.0"
 
@@ -110,10 +109,7 @@ def windows(n: int, frames: int, fps: float, noise: float, seed: int) -> tuple[n
 
 def preprocess(rgb: np.ndarray, fps: float, detrend_hz: float) -> np.ndarray:
     """What hrbench's ICA unmixes: detrended, z-scored channels ``(n, 3, T)``."""
-    x = detrend_smoothness_priors(rgb, lambda_for_cutoff(detrend_hz, fps))
-    x = x - x.mean(axis=1, keepdims=True)
-    x = x / x.std(axis=1, keepdims=True)
-    return np.ascontiguousarray(np.swapaxes(x, 1, 2))
+    return unmixing_input(rgb, fps, detrend_hz)[0]
 
 
 def jade_per_window(jade: Callable, x: np.ndarray) -> np.ndarray:

@@ -27,17 +27,14 @@ import datetime as _dt
 import importlib.util
 import os
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import stats
 
-from hrbench import traces
 from hrbench.hr import HRSettings, spectral_hr
 from hrbench.plugins import get_registry
-from hrbench.roi import get_scheme
 from hrbench.threads import apply_threads
 
 
@@ -87,7 +84,7 @@ def main() -> None:
     lmk_cls = reg.landmarker("mediapipe_litert")
     plugin = sys.modules[lmk_cls.__module__]
     variants = {"v1": v1_prefiltered, "v2": plugin._prefiltered}
-    lmk, settings, scheme = lmk_cls(), HRSettings(), get_scheme("face_skin")
+    lmk, settings = lmk_cls(), HRSettings()
     head = "| recording | POS SNR dB v1 / v2 | green SNR dB v1 / v2 | POS HR v1 / v2 | HR ref | CPU ms/frame v1 / v2 |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     rows = []
@@ -97,14 +94,9 @@ def main() -> None:
             got: dict[str, tuple[float, float, float]] = {}
             for name, fn in variants.items():
                 plugin._prefiltered = fn
-                lmk.reset()
-                t0, n, bgr = time.process_time(), 0, []
-                for frame in traces.iter_frames(rec.frames, rec.id, bgr=True):
-                    pts = lmk.landmarks_bgr(frame)
-                    bgr.append(np.full(3, np.nan, np.float32) if pts is None else scheme.measure_bgr(frame, pts)[0])
-                    n += 1
-                ms = 1e3 * (time.process_time() - t0) / max(n, 1)
-                rgb = np.asarray(bgr)[:, ::-1]
+                pts, bgr, _, seconds = rate.located(rec, lmk, 1)  # the mesh on every frame, face_skin measured
+                ms = 1e3 * seconds / max(len(pts), 1)
+                rgb = bgr[:, ::-1]
                 pulse = rate.pos_pulse(rgb, rec.fps, settings)
                 green = rgb[np.isfinite(rgb).all(axis=1), 1].astype(np.float64)
                 got[name] = (rate.snr_db(pulse, rec.fps, ref, settings), float(spectral_hr(pulse, rec.fps, settings)), ms,

@@ -20,9 +20,7 @@ def noisy_rgb() -> np.ndarray:
 
 def unmixing_input(rgb: np.ndarray, method: ica.IcaMethod) -> np.ndarray:
     """The ``(n, 3, T)`` detrended, z-scored channels ICA hands to fastica_batch."""
-    x = ica.detrend_smoothness_priors(rgb, ica.lambda_for_cutoff(method.detrend_hz, FPS))
-    x = x - x.mean(axis=1, keepdims=True)
-    return np.swapaxes(x / x.std(axis=1, keepdims=True), 1, 2)
+    return ica.unmixing_input(rgb, FPS, method.detrend_hz)[0]
 
 
 def test_batched_ica_recovers_clean_pulse():

@@ -117,6 +117,22 @@ def detrend_smoothness_priors(x: np.ndarray, lam: float) -> np.ndarray:
     return x - np.moveaxis(trend.reshape(T, n, c), 0, 1)
 
 
+def unmixing_input(rgb: np.ndarray, fps: float, detrend_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """What ICA unmixes: detrended, z-scored channels ``(n, 3, T)``, and which clips are usable.
+
+    Steps 1-2 of the pipeline on clips ``rgb`` ``(n, T, 3)``.  A clip is not
+    usable when a channel is flat: a constant channel keeps the detrending's
+    rounding noise (~1e-12 of its level), which is not a signal to unmix
+    (:data:`FLAT_RELATIVE`).  Flat channels are left unscaled (zero-mean).
+    """
+    x = detrend_smoothness_priors(rgb, lambda_for_cutoff(detrend_hz, fps))
+    x = x - x.mean(axis=1, keepdims=True)
+    sd = x.std(axis=1, keepdims=True)
+    flat = sd <= np.maximum(EPS, FLAT_RELATIVE * np.abs(rgb).mean(axis=1, keepdims=True))
+    z = np.swapaxes(x / np.where(flat, 1.0, sd), 1, 2)
+    return np.ascontiguousarray(z), ~flat.any(axis=(1, 2))
+
+
 def select_by_peak(sources: np.ndarray, fps: float, band_hz: tuple[float, float]) -> np.ndarray:
     """Index of the source with the highest in-band periodogram peak.
 
@@ -156,18 +172,12 @@ class IcaMethod(ClassicMethod):
     def _unmix(self, rgb: np.ndarray, fps: float) -> np.ndarray:
         """:meth:`sources` of one chunk of clips."""
         n, T, _ = rgb.shape
-        x = detrend_smoothness_priors(rgb, lambda_for_cutoff(self.detrend_hz, fps))
-        x = x - x.mean(axis=1, keepdims=True)
-        sd = x.std(axis=1, keepdims=True)
-        # A constant channel keeps the detrending's rounding noise (~1e-12 of its level):
-        # flat too, not a signal to unmix.
-        flat = sd <= np.maximum(EPS, FLAT_RELATIVE * np.abs(rgb).mean(axis=1, keepdims=True))
-        ok = np.flatnonzero(~flat.any(axis=(1, 2)))
+        z, usable = unmixing_input(rgb, fps, self.detrend_hz)
+        ok = np.flatnonzero(usable)
         out = np.full((n, 3, T), np.nan)
         if len(ok) == 0:
             return out
-        z = np.swapaxes(x[ok] / sd[ok], 1, 2)  # (m, 3, T) unit-variance channels
-        res = fastica_batch(z, seed=self.context.seed, max_iter=self.max_iter, return_info=True, like_sklearn=True)
+        res = fastica_batch(z[ok], seed=self.context.seed, max_iter=self.max_iter, return_info=True, like_sklearn=True)
         good = ~res.degenerate & np.isfinite(res.sources).all(axis=(1, 2))
         out[ok[good]] = res.sources[good]
         not_converged = int((~res.converged & ~res.degenerate).sum())
