@@ -33,7 +33,7 @@ from .plugins import get_registry
 from .prepare import DataPrep, Prepared
 from .progress import Advance, Hub
 from .protocol import Fold, Protocol
-from .provenance import run_key, run_row, torch_threads
+from .provenance import describe_changes, run_key, run_row, torch_threads
 from .sampling import RecordingClips
 from .store import FoldResult, Store
 from .subsets import fold_subset
@@ -158,16 +158,31 @@ class FoldLoop:
     def __init__(self, runner: Runner, prepper: DataPrep, prep: Prepared, store: Store, hub: Hub) -> None:
         self.r, self.prepper, self.prep, self.store, self.hub = runner, prepper, prep, store, hub
         self.protocol = runner.protocol
+        self._inputs_recorded = False
 
     def open(self, name: str, cls: type[Method], seed: int) -> MethodRun:
-        """Record the (method, seed) run in the store (if new); which of its folds are there already."""
+        """Record the (method, seed) run in the store (if new); which of its folds are there already.
+
+        A run whose key is new but which the store holds on other data (the
+        same base key: a ground-truth file edited, a frame rate corrected)
+        is computed afresh, and one line says what changed.
+        """
         r, prep = self.r, self.prep
         ctx = r.context(cls, seed, self.hub)
         profile = r.profile(cls)
         params = cls(ctx, profile=profile, **r.method_params[name]).get_params()
-        key = run_key(r.opts, name, profile, params, seed, self.protocol, prep)
-        self.store.ensure_run(key, run_row(r.opts, name, profile, params, seed, self.protocol, prep, r.thread_plan))
-        return MethodRun(name, cls, seed, ctx, key, profile, self.store.done_folds(key))
+        key = run_key(r.opts, name, profile, params, seed, self.protocol, prep, cls.roi_scheme)
+        row = run_row(r.opts, name, profile, params, seed, self.protocol, prep, r.thread_plan, cls.roi_scheme)
+        if not self._inputs_recorded:
+            self.store.record_inputs(prep.fingerprint, prep.inputs)
+            self._inputs_recorded = True
+        before = self.store.previous_inputs(row["base_key"], key)
+        self.store.ensure_run(key, row)
+        done = self.store.done_folds(key)
+        if before is not None and not done:
+            self.r.info(f"[dim]{escape(name)} (seed {seed}): {escape(describe_changes(before, prep.inputs))} since its "
+                        f"stored run: computing its {len(prep.folds)} folds afresh[/]")
+        return MethodRun(name, cls, seed, ctx, key, profile, done)
 
     def method(self, run: MethodRun) -> Method:
         return run.cls(run.ctx, profile=run.profile, **self.r.method_params[run.name])

@@ -19,6 +19,7 @@ that spawned worker processes use the same one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -206,6 +207,44 @@ def file_fingerprint(path: Path) -> str:
             fh.seek(offset)
             h.update(fh.read(_SAMPLE))
     return h.hexdigest()
+
+
+def file_stamp(path: Path) -> list[int]:
+    """What changes whenever a file's content does: size, mtime, ctime and inode (ns resolution).
+
+    ctime and inode are in it because copying tools can restore an mtime
+    (``cp -p``, ``rsync -t``) but never a ctime: a same-size file put in
+    place with the old mtime still gets a new stamp.
+    """
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def memo_file_fingerprint(path: Path, memo_root: Path | None = None) -> str:
+    """:func:`file_fingerprint`, remembered per path until the file's :func:`file_stamp` changes.
+
+    Why: a run fingerprints every video several times (trace cache keys, the
+    run's input hash, cross-database overlap) and each time reads up to
+    12 MiB of it; on a warm run nothing changed, and a ``stat`` answers.
+    The memo is one small JSON file per video under
+    ``<memo_root or cache root>/fingerprints/``, written atomically; an
+    unreadable one is simply recomputed (it only ever saves work).
+    """
+    path = Path(path)
+    stamp = file_stamp(path)
+    name = stable_hash(str(path.resolve()), 32)
+    memo = (memo_root or cache_dir()) / "fingerprints" / name[:2] / f"{name}.json"
+    try:
+        saved = json.loads(memo.read_text(encoding="utf-8"))
+        if saved.get("stamp") == stamp and isinstance(saved.get("fingerprint"), str):
+            return saved["fingerprint"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    fp = file_fingerprint(path)
+    if file_stamp(path) == stamp:  # not rewritten while it was read
+        with contextlib.suppress(OSError):  # a read-only cache only costs the re-read next time
+            atomic_write_bytes(memo, json.dumps({"path": str(path), "stamp": stamp, "fingerprint": fp}).encode())
+    return fp
 
 
 def tree_fingerprint(paths: Iterable[Path]) -> str:

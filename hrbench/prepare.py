@@ -18,7 +18,7 @@ import inspect
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,11 @@ from .executor import LocalExecutor
 from .method import Method
 from .plugins import Registry
 from .protocol import Fold, Protocol
-from .provenance import dataset_fingerprint
+from .provenance import inputs_fingerprint, recording_inputs
 from .recording import Recording
 from .roi import ROI_SCHEMES
 from .sampling import RecordingClips, clip_recording
-from .traces import cached_paths, extract_and_cache, load_traces, video_fingerprint
+from .traces import cached_paths, extract_and_cache, landmarker_tag, load_traces, video_fingerprint
 
 Advance = Callable[[int], None]
 TaskFactory = Callable[[str, int], Advance]
@@ -61,6 +61,7 @@ class Prepared:
     warnings: list[Problem]
     label: str  # board label of the test dataset
     train_label: str  # ... and of the training dataset (== label within a database)
+    inputs: dict[str, dict[str, str]] = field(default_factory=dict)  # uid -> provenance.recording_inputs
 
 
 @dataclass
@@ -129,17 +130,22 @@ def refuse_overlap(train: list[Recording], test: list[Recording], train_on: str 
 
 
 def build_folds(protocol: Protocol, train_recs: list[Recording], test_recs: list[Recording],
-                official: list[list[str]] | None = None) -> tuple[list[Fold], str]:
+                official: list[list[str]] | None, inputs: dict[str, dict[str, str]]) -> tuple[list[Fold], str]:
     """The run's folds over usable recordings (keyed by :func:`uid`) and the data's fingerprint.
 
     Cross-database: one fold, train on the one set and test on the other.
     Within a database: the protocol's folds of the test set (``official``:
     the adapter's own split, for ``split = "official"``); a fold left
     without test recordings is an error, not a silently smaller board.
+    The fingerprint hashes ``inputs`` (uid -> :func:`~hrbench.provenance.recording_inputs`)
+    of the recordings used, so any change to their content makes a new run.
     """
+    def fingerprint(recs: list[Recording]) -> str:
+        return inputs_fingerprint(inputs, map(uid, recs))
+
     if protocol.scope == "cross":
         folds = [Fold(0, tuple(sorted(map(uid, train_recs))), tuple(sorted(map(uid, test_recs))))]
-        return folds, dataset_fingerprint(train_recs) + "+" + dataset_fingerprint(test_recs)
+        return folds, fingerprint(train_recs) + "+" + fingerprint(test_recs)
     to_uid = {r.id: uid(r) for r in test_recs}
     folds = []
     for f in protocol.folds(test_recs, official):
@@ -149,7 +155,7 @@ def build_folds(protocol: Protocol, train_recs: list[Recording], test_recs: list
                 f"(its subjects were all skipped or are absent from this copy)"
             )
         folds.append(Fold(f.index, tuple(to_uid[i] for i in f.train), tuple(to_uid[i] for i in f.test)))
-    return folds, dataset_fingerprint(test_recs)
+    return folds, fingerprint(test_recs)
 
 
 class DataPrep:
@@ -168,6 +174,9 @@ class DataPrep:
         self._long_clips: dict[int, dict[str, RecordingClips]] = {}
         self._all_recs: list[Recording] = []
         self._paths: dict[str, dict[str, Path]] = {}
+        self._lm_version = "0"
+        self._video_fp: dict[str, str] = {}  # uid -> video_fingerprint, computed once per run (extract())
+        self.inputs: dict[str, dict[str, str]] = {}  # uid -> what its numbers depend on (clip() fills it)
 
     # -- steps ------------------------------------------------------------
     def scan(self, name: str, root: Path | None) -> tuple[DatasetAdapter, Path, list[Recording], list[Problem]]:
@@ -192,12 +201,15 @@ class DataPrep:
     def extract(self, recs: list[Recording], schemes: list[str]) -> tuple[dict[str, dict[str, Path]], list[Problem]]:
         cls = self.reg.landmarker(self.o.landmarker) if any(r.roi == "face" for r in recs) else None
         version = getattr(cls, "version", "1") if cls else "0"
+        self._lm_version = version
         found: dict[str, dict[str, Path]] = {}
         todo: list[Recording] = []
         problems: list[Problem] = []
         for r in recs:
             try:
-                paths = cached_paths(r, schemes, self.o.landmarker, version, self.o.cache_root)
+                self._video_fp[uid(r)] = video_fingerprint(r, self.o.cache_root)
+                paths = cached_paths(r, schemes, self.o.landmarker, version, self.o.cache_root,
+                                     fingerprint=self._video_fp[uid(r)])
             except RecordingError as exc:
                 problems.append(Problem(exc.path or "", exc.message, r.id))
                 continue
@@ -224,6 +236,11 @@ class DataPrep:
         return found, problems
 
     def clip(self, recs: list[Recording], paths: dict[str, dict[str, Path]], length: int | None = None) -> tuple[dict[str, RecordingClips], list[Problem]]:
+        """Each recording's clips, from its traces on its current frame times and its ground truth.
+
+        Also notes what each clipped recording's numbers depend on
+        (:attr:`inputs`), hashed from the values loaded here anyway.
+        """
         out: dict[str, RecordingClips] = {}
         problems: list[Problem] = []
         needed = {c.roi_scheme for c in self.methods.values()}
@@ -232,8 +249,12 @@ class DataPrep:
             if uid(r) not in paths:
                 continue
             try:
-                traces = {s: load_traces(p) for s, p in paths[uid(r)].items() if s in needed}
-                out[uid(r)] = clip_recording(r, traces, r.load_ground_truth(), self.protocol, length, tiled_schemes=tiled)
+                traces = {s: load_traces(p, rec=r) for s, p in paths[uid(r)].items() if s in needed}
+                gt = r.load_ground_truth()
+                out[uid(r)] = clip_recording(r, traces, gt, self.protocol, length, tiled_schemes=tiled)
+                times = next(iter(traces.values())).times
+                self.inputs[uid(r)] = recording_inputs(r, self._video_fp[uid(r)],
+                                                       landmarker_tag(r, self.o.landmarker, self._lm_version), times, gt)
             except RecordingError as exc:
                 problems.append(Problem(exc.path or "", exc.message, r.id))
         return out, problems
@@ -290,6 +311,7 @@ class DataPrep:
             self.say(f"[yellow]warning:[/] {escape(str(w))}")
         test_recs = [r for r in test_recs if uid(r) in clips]
         train_recs = [r for r in train_recs if uid(r) in clips]
-        folds, fp = build_folds(self.protocol, train_recs, test_recs, official)
+        folds, fp = build_folds(self.protocol, train_recs, test_recs, official, self.inputs)
         meta = {uid(r): {"session": r.session, **r.meta} for r in test_recs + train_recs}
-        return Prepared(folds, clips, meta, fp, skipped, warnings, label, train_label)
+        inputs = {uid(r): self.inputs[uid(r)] for r in test_recs + train_recs}
+        return Prepared(folds, clips, meta, fp, skipped, warnings, label, train_label, inputs)

@@ -10,8 +10,14 @@ everything that determines its numbers -- method, effective parameters,
 profile, protocol hash, dataset fingerprint(s), seed, training fraction and
 hrbench version -- so re-running the same command finds its folds already
 stored and computes nothing twice (no duplicate rows), while changing any
-ingredient starts a new run.  Folds are written in one transaction each: a
-run interrupted mid-way resumes at the first missing fold.
+ingredient starts a new run.  The dataset fingerprint hashes the content of
+every recording's inputs (:mod:`hrbench.provenance`); the per-recording
+hashes are kept once per fingerprint in ``inputs``, and each run keeps its
+``base_key`` (its key without the data), so a run on changed data finds the
+stored one and says what changed.  Folds are written in one transaction
+each: a run interrupted mid-way resumes at the first missing fold.  A write
+SQLite refuses (a full disk, a locked file) ends in one line; the
+transaction is rolled back, so every run stored before stays intact.
 
 Leaderboards are a pure function of this file.
 """
@@ -52,7 +58,12 @@ CREATE TABLE IF NOT EXISTS runs (
     created_at TEXT NOT NULL,
     command TEXT NOT NULL DEFAULT '',
     dataset_label TEXT NOT NULL DEFAULT '',
-    threads INTEGER NOT NULL DEFAULT 0
+    threads INTEGER NOT NULL DEFAULT 0,
+    base_key TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    fingerprint TEXT PRIMARY KEY,
+    inputs_json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS folds (
     run_key TEXT NOT NULL REFERENCES runs(run_key),
@@ -116,7 +127,24 @@ MIGRATIONS = (
     ("runs", "dataset_label", "TEXT NOT NULL DEFAULT ''"),
     ("runs", "threads", "INTEGER NOT NULL DEFAULT 0"),
     ("folds", "notes_json", "TEXT NOT NULL DEFAULT '{}'"),
+    ("runs", "base_key", "TEXT NOT NULL DEFAULT ''"),
 )
+
+
+def write_error(path: Path, exc: sqlite3.Error) -> HrbenchError:
+    """One line for a write SQLite refused; the transaction was rolled back, earlier runs are intact."""
+    return HrbenchError(
+        f"cannot write to the results store (SQLite: {exc}); nothing of this step was stored and earlier runs are "
+        "intact: free space (or close the program holding the file) and run the same command again to resume",
+        path,
+    )
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """SQLite errors that say the file cannot be written now, as opposed to a file that is not a store."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        w in text for w in ("full", "disk i/o", "locked", "readonly", "read-only", "unable to open"))
 
 
 class Store:
@@ -151,6 +179,8 @@ class Store:
                     if name not in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql}")
         except sqlite3.DatabaseError as exc:
+            if _cannot_write(exc):
+                raise write_error(self.path, exc) from None
             raise HrbenchError(f"not a usable hrbench results store (SQLite: {exc})", self.path) from None
 
     def close(self) -> None:
@@ -158,8 +188,27 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self.db:
-            yield self.db
+        """One transaction; a write SQLite refuses is rolled back and becomes :func:`write_error`."""
+        try:
+            with self.db:
+                yield self.db
+        except sqlite3.OperationalError as exc:
+            raise write_error(self.path, exc) from None
+
+    def record_inputs(self, fingerprint: str, inputs: dict[str, dict[str, str]]) -> None:
+        """Keep the per-recording input hashes behind ``fingerprint`` (once; later runs share them)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO inputs (fingerprint, inputs_json) VALUES (?, ?)",
+                       (fingerprint, json.dumps(inputs, sort_keys=True)))
+
+    def previous_inputs(self, base_key: str, run_key: str) -> dict[str, dict[str, str]] | None:
+        """Inputs of the newest other stored run with this ``base_key`` (the same run on other data), if any."""
+        row = self.db.execute(
+            "SELECT i.inputs_json FROM runs r JOIN inputs i ON i.fingerprint = r.dataset_fingerprint"
+            " WHERE r.base_key = ? AND r.run_key != ? ORDER BY r.created_at DESC, r.run_key DESC LIMIT 1",
+            (base_key, run_key),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def ensure_run(self, run_key: str, row: dict[str, Any]) -> None:
         cols = ["run_key", *row]

@@ -18,6 +18,17 @@ and version, landmarker, code version) and a checksum of its arrays
 file; a truncated copy, random bytes, or another recording's entry copied
 to this name would otherwise be used (or crash the run).  An entry that
 fails verification is reported in one line and extracted again.
+
+Frame times are not part of the key: they come from the recording's
+metadata (a manifest's fps, ``time.txt``, MAHNOB's ``vidRate``), not from the
+pixels, and correcting them must not cost a new landmarking pass.  So the
+measurements are stored per frame *index*, and the times are applied from
+the recording as it is now whenever traces are used (:func:`load_traces`
+with ``rec``).  The times an entry was last used with are stored too: when
+they differ from the recording's current ones, the entry is re-timed (one
+line says so: "frame times changed ...") so the change is reported once,
+and a recording whose timestamps no longer cover its frames is a named
+error on a warm cache just as on a cold one.
 """
 
 from __future__ import annotations
@@ -35,8 +46,8 @@ from . import TRACE_CODE_VERSION
 from .errors import HrbenchError, RecordingError
 from .fsutil import (
     StaleEntry,
-    file_fingerprint,
     load_npz_verified,
+    memo_file_fingerprint,
     notice,
     save_npz_verified,
     stable_hash,
@@ -60,7 +71,12 @@ class Traces:
         return self.values.shape[1]
 
 
-def video_fingerprint(rec: Recording) -> str:
+def video_fingerprint(rec: Recording, cache_root: Path | None = None) -> str:
+    """Content fingerprint of a recording's frames; a video file's is remembered until the file changes.
+
+    ``cache_root``: where the memo of video fingerprints lives
+    (:func:`hrbench.fsutil.memo_file_fingerprint`; default the cache root).
+    """
     src = rec.frames
     try:
         if src.kind == "images":
@@ -68,7 +84,7 @@ def video_fingerprint(rec: Recording) -> str:
             if not files:
                 raise RecordingError(f"no frames matching {src.pattern!r}", src.path, rec.id)
             return tree_fingerprint(files)
-        return file_fingerprint(src.path)
+        return memo_file_fingerprint(src.path, cache_root)
     except FileNotFoundError:
         raise RecordingError("video file not found", src.path, rec.id) from None
 
@@ -107,8 +123,8 @@ def read_entry(path: Path, expect: dict[str, str] | None = None) -> Traces:
     return _traces_from(load_npz_verified(Path(path), expect or {}))
 
 
-def verify_entry(path: Path, expect: dict[str, str], notice_: Callable[[str], None] | None = None) -> bool:
-    """True if the entry at ``path`` can be used; else say why in one line (unless it is just missing).
+def _verified(path: Path, expect: dict[str, str], notice_: Callable[[str], None] | None = None) -> Traces | None:
+    """The traces of the entry at ``path`` if it can be used; else None, saying why in one line (unless just missing).
 
     A stale entry is removed after the notice, so that whoever extracts it
     next (often a worker process) finds it missing rather than reporting it
@@ -116,35 +132,47 @@ def verify_entry(path: Path, expect: dict[str, str], notice_: Callable[[str], No
     """
     path = Path(path)
     if not path.exists():
-        return False
+        return None
     try:
-        read_entry(path, expect)
+        return read_entry(path, expect)
     except StaleEntry as exc:
         (notice_ or notice)(f"{path}: trace cache entry {exc.reason}; extracting it again")
         with contextlib.suppress(OSError):  # read-only cache: extraction overwrites it or says why not
             path.unlink(missing_ok=True)
-        return False
-    return True
+        return None
 
 
-def load_traces(path: Path, expect: dict[str, str] | None = None) -> Traces:
+def verify_entry(path: Path, expect: dict[str, str], notice_: Callable[[str], None] | None = None) -> bool:
+    """True if the entry at ``path`` can be used; else say why in one line (see :func:`_verified`)."""
+    return _verified(path, expect, notice_) is not None
+
+
+def load_traces(path: Path, expect: dict[str, str] | None = None, rec: Recording | None = None) -> Traces:
     """Load a cache entry that :func:`cached_paths` / :func:`extract_and_cache` verified.
 
     Still checks the checksum (a file can change between the check and the
     read) and, given ``expect`` (:func:`entry_meta`), what it was computed
-    from.  Failure is a one-line :class:`RecordingError` naming the file,
-    which ``--skip-invalid`` can skip; rerunning re-extracts it.
+    from.  Given ``rec``, the frame times (and fps) are the recording's
+    current ones (:func:`frame_times`), never the ones stored.  Failure is a
+    one-line :class:`RecordingError` naming the file, which
+    ``--skip-invalid`` can skip; rerunning re-extracts it.
     """
     try:
-        return read_entry(path, expect)
+        tr = read_entry(path, expect)
     except StaleEntry as exc:
         raise RecordingError(f"trace cache entry {exc.reason}; run again to re-extract it", path) from None
+    if rec is None:
+        return tr
+    return Traces(tr.values, tr.valid, frame_times(rec, tr.n_frames), float(rec.fps))
 
 
-def _frame_times(rec: Recording, n: int) -> np.ndarray:
+def frame_times(rec: Recording, n: int) -> np.ndarray:
+    """Seconds from the first frame of each of ``n`` decoded frames: the recording's timestamps, else ``i / fps``."""
     if rec.timestamps is not None:
         try:
             ts = np.asarray(rec.timestamps(), dtype=np.float64)
+        except RecordingError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise RecordingError(f"cannot read timestamps ({exc})", rec.frames.path, rec.id) from None
         if len(ts) < n:
@@ -154,7 +182,52 @@ def _frame_times(rec: Recording, n: int) -> np.ndarray:
         if not np.all(np.diff(ts[:n]) > 0):
             raise RecordingError("frame timestamps do not increase", rec.frames.path, rec.id)
         return ts[:n] - ts[0]
+    if not (np.isfinite(rec.fps) and rec.fps > 0):
+        raise RecordingError(f"frame rate {rec.fps!r} is not a positive number", rec.frames.path, rec.id)
     return np.arange(n, dtype=np.float64) / rec.fps
+
+
+_frame_times = frame_times  # the name earlier code and tests use
+
+
+def timing_change(stored: Traces, times: np.ndarray, fps: float) -> str | None:
+    """How the frame times an entry was used with differ from ``times``/``fps`` (None: they do not)."""
+    if float(stored.fps) != float(fps):
+        return f"fps {stored.fps:g} -> {fps:g}"
+    if len(stored.times) != len(times):
+        return f"{len(stored.times)} -> {len(times)} frame times"
+    differ = np.flatnonzero(stored.times != times)
+    if len(differ) == 0:
+        return None
+    i = int(differ[0])
+    return f"frame {i + 1} at {stored.times[i]:.3f} s -> {times[i]:.3f} s"
+
+
+def retime(rec: Recording, found: dict[str, tuple[Path, Traces, dict[str, str]]],
+           notice_: Callable[[str], None] | None = None) -> None:
+    """Re-time verified entries ``{scheme: (path, traces, meta)}`` whose frame times are no longer the recording's.
+
+    The measurements do not depend on the times, so the entry is rewritten
+    with the new ones instead of being extracted again, and one line says
+    why.  Raises :class:`RecordingError` when the recording's timestamps no
+    longer fit its frames (e.g. a ``time.txt`` cut short): the same error
+    a cold run gives.  A cache that cannot be written is left as it is:
+    :func:`load_traces` applies the current times anyway.
+    """
+    why = None
+    times_of: dict[int, np.ndarray] = {}
+    for path, tr, meta in found.values():
+        if tr.n_frames not in times_of:
+            times_of[tr.n_frames] = frame_times(rec, tr.n_frames)
+        change = timing_change(tr, times_of[tr.n_frames], rec.fps)
+        if change is None:
+            continue
+        why = why or change
+        with contextlib.suppress(OSError):
+            save_npz_verified(path, {"values": tr.values, "valid": tr.valid, "times": times_of[tr.n_frames],
+                                     "fps": np.float64(rec.fps)}, meta)
+    if why:
+        (notice_ or notice)(f"frame times changed ({why}): re-timing the cached traces of {rec.dataset}/{rec.id}")
 
 
 def _expected_frames(rec: Recording) -> int:
@@ -211,7 +284,7 @@ def extract(rec: Recording, schemes: list[str], landmarker: object | None) -> di
         valid = valid[:n].copy()
     if not valid.any():
         raise RecordingError("no face found in any frame", rec.frames.path, rec.id)
-    times = _frame_times(rec, n)
+    times = frame_times(rec, n)
     return {name: Traces(v, valid, times, float(rec.fps)) for name, v in zip(schemes, values, strict=True)}
 
 
@@ -240,9 +313,10 @@ def extract_and_cache(
     ``plugin`` names the entry point that registers it, so only that one loads.
     Existing entries are verified, not just found: a damaged or foreign one
     is reported (``notice_``, default :func:`hrbench.fsutil.notice`) and
-    extracted again.
+    extracted again; one measured against other frame times is re-timed
+    (:func:`retime`).
     """
-    fp = video_fingerprint(rec)
+    fp = video_fingerprint(rec, cache_root)
     landmarker = None
     version = "0"
     if rec.roi != "full-frame":
@@ -252,7 +326,10 @@ def extract_and_cache(
         version = getattr(cls, "version", "1")
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
-    todo = [s for s, p in paths.items() if not verify_entry(p, entry_meta(fp, s, tag), notice_)]
+    metas = {s: entry_meta(fp, s, tag) for s in schemes}
+    found = {s: _verified(p, metas[s], notice_) for s, p in paths.items()}
+    retime(rec, {s: (paths[s], tr, metas[s]) for s, tr in found.items() if tr is not None}, notice_)
+    todo = [s for s, tr in found.items() if tr is None]
     if todo:
         if rec.roi != "full-frame":
             ok, why = cls.available()
@@ -270,16 +347,23 @@ def extract_and_cache(
 
 def cached_paths(
     rec: Recording, schemes: list[str], landmarker_name: str, version: str, cache_root: Path,
-    notice_: Callable[[str], None] | None = None,
+    notice_: Callable[[str], None] | None = None, fingerprint: str | None = None,
 ) -> dict[str, Path] | None:
     """Paths of verified cached traces for every scheme, or None if any is missing or stale.
 
     Stale entries (damaged, from older code, or computed from another video)
     are reported in one line each and left for :func:`extract_and_cache` to
-    overwrite.
+    overwrite.  When every entry is there, those measured against frame
+    times the recording no longer has are re-timed (:func:`retime`, which
+    raises :class:`RecordingError` if its timestamps no longer fit).
+    ``fingerprint``: the recording's :func:`video_fingerprint` if the caller has it.
     """
-    fp = video_fingerprint(rec)
+    fp = fingerprint or video_fingerprint(rec, cache_root)
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
-    ok = [verify_entry(p, entry_meta(fp, s, tag), notice_) for s, p in paths.items()]
-    return paths if all(ok) else None
+    metas = {s: entry_meta(fp, s, tag) for s in schemes}
+    found = {s: _verified(p, metas[s], notice_) for s, p in paths.items()}
+    if any(tr is None for tr in found.values()):
+        return None  # extract_and_cache re-times the ones that are there
+    retime(rec, {s: (paths[s], tr, metas[s]) for s, tr in found.items() if tr is not None}, notice_)
+    return paths
