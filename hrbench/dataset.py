@@ -4,7 +4,8 @@ An adapter knows one on-disk layout.  ``scan`` is lazy: it lists files and
 parses small metadata, but decodes no video and (ideally) reads no large
 signal, so listing thousands of recordings is instant.  Ground truth is loaded
 later through each Recording's callable.  ``check`` goes further and reports
-*every* problem with its file path, for ``hrbench datasets check``.
+*every* problem with its file path, for ``hrbench datasets check``, and
+``left_out`` lists what the adapter skips by design (with the reason).
 """
 
 from __future__ import annotations
@@ -47,6 +48,25 @@ class Problem:
         return f"{self.path}: {tag}{self.message}"
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A recording an adapter leaves out by design, and why (not a fault of the copy).
+
+    Why a type of its own: MAHNOB-HCI's neutral trials or VIPL-HR's
+    near-infrared source are present on disk but not part of the protocol the
+    adapter implements; ``hrbench datasets check`` lists them so that a
+    recording never disappears without a word, while runs and
+    ``scan_with_problems`` (whose problems can stop a run) never see them.
+    """
+
+    path: str
+    reason: str
+    recording_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}: left out: {self.reason}"
+
+
 def errors_only(problems: list[Problem]) -> list[Problem]:
     """The problems that make a recording unusable (what a run stops on)."""
     return [p for p in problems if p.is_error]
@@ -87,6 +107,14 @@ class DatasetAdapter(ABC):
         real datasets override it to validate each recording's files.
         """
         return self.scan(root), []
+
+    def left_out(self, root: Path) -> list[LeftOut]:
+        """Recordings under ``root`` this adapter leaves out by design, with the reason.
+
+        The default leaves nothing out.  Called by ``hrbench datasets check``
+        only; it should be as cheap as a scan (list folders, read no signal).
+        """
+        return []
 
     def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
         """Deep validation for ``hrbench datasets check`` (may read signals).

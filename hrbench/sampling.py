@@ -86,13 +86,42 @@ def eval_bounds(n: int, fps: float, rule: str, window_s: float, hop_s: float) ->
     return np.stack([starts, starts + w], axis=1)
 
 
-def _uniform(tr: Traces, fps: float, window: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t = tr.times
+def uniform_grid(t: np.ndarray, fps: float, window: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(uniform grid at ``fps`` over the frames kept, mask of the frame times ``t`` kept by ``window``).
+
+    Public so ``hrbench datasets check --protocol`` counts a recording's clip
+    frames exactly as a run does.
+    """
     keep = np.ones_like(t, dtype=bool)
     if window is not None:
         keep = (t >= window[0]) & (t < window[1])
     t0, t1 = (t[keep][0], t[keep][-1]) if keep.any() else (0.0, -1.0)
-    grid = np.arange(t0, t1 + 0.5 / fps, 1.0 / fps)
+    return np.arange(t0, t1 + 0.5 / fps, 1.0 / fps), keep
+
+
+def short_video_message(
+    times: np.ndarray, native_fps: float, window: tuple[float, float] | None, n_grid: int, fps: float, length: int
+) -> str:
+    """Why a recording holds no clip: its frame count, and the count left after the window cut and resampling.
+
+    "366 frames (6.0 s), 31 after the 5-35 s cut at 30 fps" -- never the
+    count after the cut alone, which reads as a broken 31-frame file.
+    """
+    n = len(times)
+    step = float(np.median(np.diff(times))) if n > 1 else (1.0 / native_fps if native_fps > 0 else 0.0)
+    dur = float(times[-1] - times[0]) + step if n else 0.0
+    after = "resampled at"
+    if window is not None:
+        after = f"after the {round(window[0], 2):g}-{round(window[1], 2):g} s cut at"
+    return (
+        f"video gives {n} frame{'s' if n != 1 else ''} ({dur:.1f} s), {n_grid} {after} {fps:g} fps: "
+        f"shorter than one clip ({length} frames, {length / fps:g} s)"
+    )
+
+
+def _uniform(tr: Traces, fps: float, window: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = tr.times
+    grid, keep = uniform_grid(t, fps, window)
     use = keep & tr.valid
     lost = np.interp(grid, t, (~tr.valid).astype(np.float64)) > 0.5 if len(grid) else np.zeros(0, bool)
     if use.sum() < 2:
@@ -133,7 +162,7 @@ def clip_recording(
         L = max(cs.length, len(grid))
     if len(grid) < L:
         raise RecordingError(
-            f"video gives {len(grid)} frames at {cs.fps:g} fps, shorter than one clip ({L})",
+            short_video_message(first.times, first.fps, rec.window, len(grid), cs.fps, L),
             rec.frames.path,
             rec.id,
         )

@@ -207,3 +207,18 @@ def test_errors_never_quote_a_file_read_through_the_manifest(folder, tmp_path):
     with pytest.raises(HrbenchError, match="lacks column") as e:
         FolderAdapter().scan(folder)
     assert "root:x" not in str(e.value) and "line 1" in str(e.value)
+
+
+def test_signal_at_the_wrong_rate_stops_a_run_when_loaded(folder):
+    """A signal that does not span the video at its stated signal_fs is an error where a run loads it, not only in check."""
+    manifest = folder / "manifest.csv"
+    text = manifest.read_text()
+    # The 64 Hz PPG declared at 40 Hz would last 12.8 s for an 8-s video (160 %).
+    manifest.write_text(text.replace("signals/ben_run_ppg.csv,bvp,64,", "signals/ben_run_ppg.csv,bvp,40,"))
+    rec = {r.id: r for r in FolderAdapter().scan(folder)}["frames/ben run"]
+    with pytest.raises(RecordingError, match=r"lasts 12\.8 s but the video 8\.0 s") as e:
+        rec.load_ground_truth()
+    assert Path(e.value.path) == folder / "signals" / "ben_run_ppg.csv"
+    recs, problems = FolderAdapter().check(folder)
+    assert "frames/ben run" not in {r.id for r in recs}
+    assert [p.severity for p in problems] == ["error"]

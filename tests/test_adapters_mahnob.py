@@ -175,7 +175,33 @@ def test_check_finds_bad_status_and_short_video(copy):
     ]
     msgs = " | ".join(p.message for p in by_id["304"])
     assert "Status channel marks 36.0 s of video but the video lasts 20.0 s" in msgs
-    assert "shorter than the protocol window 5.0-35.0 s (frames 306-2135)" in msgs
+    # The window is cut at the video's end, as a run cuts it: a warning, with both frame counts.
+    short = [p for p in by_id["304"] if "protocol window" in p.message]
+    assert [p.severity for p in short] == ["warning"]
+    assert (
+        "video lasts 20.0 s (1220 frames), shorter than the protocol window 5.0-35.0 s "
+        "(frames 306-2135): the window is cut at the video's end, 5.0-20.0 s (915 frames after the cut)"
+    ) in short[0].message
+
+
+def test_intact_short_recording_is_not_an_error_of_the_data(tmp_path):
+    """A healthy 6-s session (video, Status and ECG all 6 s): the 5-35 s cut leaves 1 s, which is
+    the protocol's concern (`datasets check --protocol`), not a fault of the copy."""
+    root = write_mini_mahnob(tmp_path / "M", n_subjects=1, trials_per_subject=1, duration_s=6.0, extras=False)
+    recs, problems = MahnobHCIAdapter().check(root)
+    assert [r.id for r in recs] == ["302"]
+    assert [(p.severity, "366 frames" in p.message, "61 frames after the cut" in p.message) for p in problems] == [
+        ("warning", True, True)
+    ]
+
+
+def test_neutral_and_tagging_sessions_are_listed_as_left_out(mahnob):
+    left = {x.recording_id: x for x in MahnobHCIAdapter().left_out(mahnob)}
+    assert set(left) == {"9001", "9002"}
+    assert "neutral trial" in left["9001"].reason and "include_neutral=True" in left["9001"].reason
+    assert "implicit-tagging session" in left["9002"].reason
+    assert Path(left["9001"].path) == mahnob / "Sessions" / "9001"
+    assert {x.recording_id for x in MahnobHCIAdapter(include_neutral=True).left_out(mahnob)} == {"9002"}
 
 
 def test_wrong_roots_are_one_line_errors(tmp_path):

@@ -87,6 +87,10 @@ BROKEN = {
         "truncated, or from another recording?",
     ),
     "no json": (lambda r: (r / "01-01.json").unlink() or r / "01-01", "frames without a 01-01.json"),
+    "oximeter clock stalls": (
+        _edit_json(lambda d: [e.update(Timestamp=d["/FullPackage"][99]["Timestamp"]) for e in d["/FullPackage"][100:103]]),
+        "'/FullPackage' timestamps: entries 101-102",
+    ),
 }
 
 
@@ -112,3 +116,21 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 def test_registered_through_entry_points():
     assert registered_datasets("pure") == [PUREAdapter] and PUREAdapter.name == "pure"
+
+
+def test_isolated_repeated_timestamp_is_repaired_with_a_warning(pure):
+    data = json.loads((pure / "01-01.json").read_text())
+    ns = [e["Timestamp"] for e in data["/FullPackage"]]
+    _edit_json(lambda d: d["/FullPackage"][300].update(Timestamp=ns[299]))(pure)
+    recs, problems = PUREAdapter().scan_with_problems(pure)
+    assert len(recs) == 2
+    assert [(p.severity, p.recording_id) for p in problems] == [("warning", "01-01")]
+    assert "'/FullPackage' timestamps: entry 301 (t = " in problems[0].message
+    assert "repeats the previous time" in problems[0].message
+    sig = {r.id: r for r in recs}["01-01"].load_ground_truth()
+    t = sig.sample_times()
+    assert np.all(np.diff(t) > 0)
+    img0 = data["/Image"][0]["Timestamp"]
+    assert t[300] == pytest.approx(((ns[299] + ns[301]) / 2 - img0) / 1e9)
+    truth = read_mini_truth(pure)["01-01"]["hr"]
+    assert abs(signal_hr(sig, 0.0, 10.0) - truth) <= 1.0

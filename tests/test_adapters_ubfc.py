@@ -147,3 +147,83 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 
 def test_registered_through_entry_points():
     assert registered_datasets("ubfc_rppg") == [UBFCrPPGAdapter] and UBFCrPPGAdapter.name == "ubfc_rppg"
+
+
+def _repeat_time(gt: Path, samples: tuple[int, ...]) -> list[str]:
+    """Copy the time of the sample before each 0-based index in ``samples`` onto it, as real files do."""
+    rows = gt.read_text().splitlines()
+    t = rows[2].split()
+    for k in samples:
+        t[k] = t[k - 1]
+    rows[2] = " ".join(t)
+    gt.write_text("\n".join(rows) + "\n")
+    return t
+
+
+def test_one_repeated_time_is_repaired_with_a_warning(ubfc):
+    """Real UBFC-rPPG time rows repeat one value once (67.716 s at samples 2023-2024): a warning, not a lost subject."""
+    gt = _gt2(ubfc)
+    t_raw = np.array(gt.read_text().splitlines()[2].split(), dtype=float)
+    t = _repeat_time(gt, (200,))
+    recs, problems = UBFCrPPGAdapter().scan_with_problems(ubfc)
+    assert {r.id for r in recs} == {"subject1", "subject3", "10-gt"}
+    assert [(p.severity, p.recording_id, Path(p.path)) for p in problems] == [("warning", "subject1", gt)]
+    rel = float(t[199]) - t_raw[0]
+    assert f"time row: sample 201 (t = {rel:.3f} s) repeats the previous time" in problems[0].message
+    rec = {r.id: r for r in recs}["subject1"]
+    ts = rec.timestamps()
+    assert np.all(np.diff(ts) > 0) and ts[200] == pytest.approx((t_raw[199] + t_raw[201]) / 2 - t_raw[0])
+    sig = rec.load_ground_truth()
+    np.testing.assert_array_equal(sig.sample_times(), ts)  # the PPG keeps one sample per frame
+    assert abs(signal_hr(sig, 0.0, 12.0) - read_mini_truth(ubfc)["subject1"]["hr"]) <= 1.0
+    recs, problems = UBFCrPPGAdapter().check(ubfc)
+    assert len(recs) == 3 and [p.severity for p in problems] == ["warning"]
+
+
+@pytest.mark.parametrize(
+    ("samples", "message"),
+    [
+        ((200, 201), "samples 201-202 (t = "),
+        (tuple(range(20, 360, 20)), "17 of 360 samples repeat or go back in time (first: sample 21 (t = "),
+    ],
+)
+def test_systematic_time_faults_are_errors(ubfc, samples, message):
+    gt = _gt2(ubfc)
+    _repeat_time(gt, samples)
+    recs, problems = UBFCrPPGAdapter().scan_with_problems(ubfc)
+    assert "subject1" not in {r.id for r in recs}
+    assert [(p.severity, Path(p.path)) for p in problems] == [("error", gt)]
+    assert problems[0].message.startswith("time row: " + message)
+    assert "time value" not in problems[0].message
+
+
+def test_run_on_a_copy_with_one_repeated_time_scores_right(tmp_path, capsys):
+    """Through the CLI: the subject with the repeat is scored, against the right reference HR."""
+    import sqlite3
+
+    from miniature import use_faces
+
+    from hrbench.cli import main
+
+    with use_faces():
+        root = write_mini_ubfc(tmp_path / "UBFC", n_subjects=2, n_dataset1=1, duration_s=8.0)
+    _repeat_time(_gt2(root), (150,))
+    proto = tmp_path / "ubfc_mini.toml"
+    proto.write_text(
+        'name = "ubfc_mini"\nscope = "within"\nsplit = "subject"\nk = 3\nseed = 0\n'
+        "[clips]\nlength = 120\nper_video = 3\nfps = 30\n"
+    )
+    store = tmp_path / "s.sqlite"
+    rc = main(["run", "--protocol", str(proto), "--dataset", "ubfc_rppg", "--data-root", str(root),
+               "--method", "chrom", "--store", str(store), "--workers", "1"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "sample 151 (t = " in out.out + out.err and "repeats the previous time" in out.out + out.err
+    rows = sqlite3.connect(store).execute(
+        "SELECT recording_id, hr_ref, hr_pred FROM video_predictions"
+    ).fetchall()
+    truth = read_mini_truth(root)
+    assert {r[0] for r in rows} == set(truth)
+    for rid, ref, pred in rows:
+        assert abs(ref - truth[rid]["hr"]) < 1.5, rid
+        assert abs(pred - truth[rid]["hr"]) < 3.0, rid

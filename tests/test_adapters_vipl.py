@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -121,6 +122,25 @@ def _break_wave_garbled(d: Path) -> Path:
     return d / "wave.csv"
 
 
+def _edit_times(d: Path, edit) -> Path:
+    ms = np.array(d.joinpath("time.txt").read_text().split(), dtype=np.float64)
+    d.joinpath("time.txt").write_bytes(("\r\n".join(f"{v:.0f}" for v in edit(ms)) + "\r\n").encode())
+    return d / "time.txt"
+
+
+def _cut_wave(fraction: float):
+    """The wave kept to (or, above 1, padded by repeating it to) ``fraction`` of its samples."""
+
+    def brk(d: Path) -> Path:
+        header, *values = (d / "wave.csv").read_bytes().decode().split()
+        n = int(round(fraction * len(values)))
+        values = (values * 2)[:n]
+        (d / "wave.csv").write_bytes(("\r\n".join([header, *values]) + "\r\n").encode())
+        return d / "wave.csv"
+
+    return brk
+
+
 def _write(name: str, data: bytes):
     def brk(d: Path) -> Path:
         (d / name).write_bytes(data)
@@ -145,7 +165,13 @@ BROKEN = {
     "wrong header": (_write("wave.csv", b"BVP\r\n1\r\n2\r\n"), "expected 'Wave'"),
     "wave shorter than video": (_break_wave_short, "shorter than the video"),
     "garbled CRLF": (_break_wave_garbled, "is not a number"),
-    "time.txt not increasing": (_write("time.txt", b"0\r\n40\r\n30\r\n"), "do not increase"),
+    "time.txt not increasing": (_write("time.txt", b"90\r\n60\r\n30\r\n0\r\n"), "do not increase overall"),
+    "time.txt stalls for a stretch": (
+        lambda d: _edit_times(d, lambda ms: np.r_[ms[:50], [ms[50]] * 3, ms[53:]]),
+        "lines 52-53 (t = 1.675-1.675 s) repeat or go back in time more than once in a row",
+    ),
+    "wave cut to 80 %": (_cut_wave(0.8), "the wave is 20 % shorter"),
+    "wave 6 % longer": (_cut_wave(1.06), "the wave is 6 % longer"),
 }
 
 
@@ -161,7 +187,7 @@ def test_broken_recording_is_reported_with_its_file(small, case):
     assert Path(p.path) == bad_file
     assert message in p.message
     assert p.recording_id == "p1_v1_source1"
-    with pytest.raises(RecordingError, match=message) as e:
+    with pytest.raises(RecordingError, match=re.escape(message)) as e:
         adapter.scan(small)
     assert Path(e.value.path) == bad_file
     assert [q.path for q in adapter.check(small)[1]] == [str(bad_file)]
@@ -205,3 +231,52 @@ def test_wrong_roots_are_one_line_errors(tmp_path):
 def test_registered_through_entry_points():
     """The declared entry point loads this module, whose hook registers the adapter under its name."""
     assert registered_datasets("vipl_hr") == [VIPLHRAdapter] and VIPLHRAdapter.name == "vipl_hr"
+
+
+def test_wave_is_held_to_its_stated_60_hz(small):
+    """A wave cut to 80 % implies 48 Hz: once inside a 45-75 Hz tolerance and stretched, now an error
+    in scan (so in runs), in loading, and in check; 4 % short is a warning of check only."""
+    src = small / "data/p1/v1/source1"
+    full = (src / "wave.csv").read_bytes()
+    _cut_wave(0.8)(src)
+    rec_ok = {r.id: r for r in VIPLHRAdapter().scan_with_problems(small)[0]}
+    assert "p1_v1_source1" not in rec_ok
+    with pytest.raises(RecordingError, match="spread over the video it would read every HR 20 % too low"):
+        VIPLHRAdapter().scan(small)
+    # The adapter's stated rate can be changed for copies whose waves run at another rate.
+    recs, problems = VIPLHRAdapter(wave_hz=48.0).scan_with_problems(small)
+    assert [r.id for r in recs] == ["p1_v1_source1"]
+    assert [(p.recording_id, "25 % longer" in p.message) for p in problems] == [("p1_v1_source2", True)]
+    (src / "wave.csv").write_bytes(full)
+    _cut_wave(0.96)(src)
+    recs, problems = VIPLHRAdapter().check(small)
+    assert {r.id for r in recs} == {"p1_v1_source1", "p1_v1_source2"}
+    assert [(p.severity, Path(p.path).name, "4 % shorter" in p.message) for p in problems] == [
+        ("warning", "wave.csv", True)
+    ]
+
+
+def test_isolated_time_txt_glitch_is_repaired_with_a_warning(small):
+    src = small / "data/p1/v1/source1"
+    ms = np.array((src / "time.txt").read_text().split(), dtype=np.float64)
+    _edit_times(src, lambda m: np.r_[m[:40], m[39], m[41:]])  # line 41 repeats line 40
+    recs, problems = VIPLHRAdapter().scan_with_problems(small)
+    assert {r.id for r in recs} == {"p1_v1_source1", "p1_v1_source2"}
+    assert len(problems) == 1 and problems[0].severity == "warning"
+    assert Path(problems[0].path) == src / "time.txt"
+    assert f"line 41 (t = {(ms[39] - ms[0]) / 1000:.3f} s) repeats the previous time" in problems[0].message
+    ts = {r.id: r for r in recs}["p1_v1_source1"].timestamps()
+    assert np.all(np.diff(ts) > 0)
+    assert ts[40] == pytest.approx((ms[39] + ms[41]) / 2000 - ms[0] / 1000)
+    np.testing.assert_allclose(np.delete(ts, 40), np.delete((ms - ms[0]) / 1000.0, 40))
+    # check reports it once, as the warning it is.
+    recs, problems = VIPLHRAdapter().check(small)
+    assert len(recs) == 2 and [p.severity for p in problems] == ["warning"]
+
+
+def test_nir_source_is_listed_as_left_out(vipl):
+    left = VIPLHRAdapter().left_out(vipl)
+    truth = read_mini_truth(vipl)
+    assert sorted(x.recording_id for x in left) == sorted(r for r in truth if r.endswith("source4"))
+    assert all("near-infrared" in x.reason and Path(x.path).name == "source4" for x in left)
+    assert VIPLHRAdapter(include_nir=True).left_out(vipl) == []

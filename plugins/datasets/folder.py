@@ -33,7 +33,10 @@ Example::
 
 Choices: a signal's first sample is taken at the first frame (sample ``i`` at
 ``i / signal_fs`` s); an ``hr`` value is a constant track over the whole
-video (every clip gets that reference).  Rows with ``path`` starting with
+video (every clip gets that reference).  Coverage tolerance: at its stated
+``signal_fs`` a signal must span 90-110 % of the video
+(:data:`hrbench.gt_checks.COVERAGE_RANGE`), checked when a run loads it and
+by ``check``; it is never stretched to fit.  Rows with ``path`` starting with
 ``#`` are skipped (comments).  Every malformed row is reported with its line
 number; ``check`` additionally makes every check a run makes
 (:func:`._common.recording_checks`: frames, a signal spanning 90-110 % of
@@ -60,6 +63,7 @@ from hrbench.video import probe, verify_frames
 from ._common import (
     RecordedAdapter,
     checked_signal,
+    coverage_error,
     problem_of,
     recording_checks,
     require_dir,
@@ -75,8 +79,21 @@ HR_RANGE = (20.0, 300.0)
 _REQUIRED = ("path", "subject")
 
 
-def load_folder_signal(path: str, kind: str, fs: float, recording_id: str | None = None) -> Signal:
-    """Ground truth from a manifest's signal file (.npy or one number per line)."""
+def load_folder_signal(
+    path: str,
+    kind: str,
+    fs: float,
+    recording_id: str | None = None,
+    video: FrameSource | None = None,
+    fps: float = 0.0,
+) -> Signal:
+    """Ground truth from a manifest's signal file (.npy or one number per line).
+
+    With ``video`` (and its ``fps``), a signal that does not span 90-110 % of
+    the video at its stated ``signal_fs`` is a RecordingError: a run stops on
+    it as ``check`` does, instead of scoring clips against another
+    recording's signal or one at the wrong rate.
+    """
     p = Path(path)
     if p.suffix.lower() == ".npy":
         try:
@@ -95,8 +112,11 @@ def load_folder_signal(path: str, kind: str, fs: float, recording_id: str | None
             )
     else:
         values = read_column(p, header=OPTIONAL_HEADER, recording_id=recording_id, quote=False)
-    sig = Signal(kind, values, float(fs))  # type: ignore[arg-type]
-    return checked_signal(sig, p, recording_id)
+    sig = checked_signal(Signal(kind, values, float(fs)), p, recording_id)  # type: ignore[arg-type]
+    if video is not None:
+        _, duration = video_length(video, fps)
+        coverage_error(sig, duration, p, recording_id)
+    return sig
 
 
 def constant_hr_signal(hr: float, frames_path: str, kind: str, pattern: str, fps: float) -> Signal:
@@ -137,6 +157,8 @@ class FolderAdapter(RecordedAdapter):
     description: ClassVar[str] = (
         "your own videos/frame folders + manifest.csv (path, subject, hr | signal_path/kind/fs)"
     )
+    #: Two folders are two datasets: the board label is ``folder-<folder name>`` (``--name`` overrides).
+    label_from_root: ClassVar[bool] = True
 
     def __init__(self, manifest: str = MANIFEST, allow_outside: bool = False) -> None:
         self.manifest = manifest
@@ -274,7 +296,7 @@ class FolderAdapter(RecordedAdapter):
                 raise RecordingError("signal file not found", sp, rid)
             if sp.stat().st_size == 0:
                 raise RecordingError("signal file is empty", sp, rid)
-            gt = partial(load_folder_signal, str(sp), skind, sfs, rid)
+            gt = partial(load_folder_signal, str(sp), skind, sfs, rid, frames, float(fps))
             gt_path = sp
             meta["ground_truth"] = f"{skind} signal"
         else:

@@ -49,7 +49,18 @@ Choices:
   never zero (raw BioSemi status bits), its low 16 trigger bits are used.
 * Protocol window: frames 306-2135 of Li et al. (1-based, 1830 frames = 30 s
   at 61 fps) = 0-based frames 305..2134 = seconds [5.0, 35.0) -- the first
-  5 s are skipped.  ``window_frames=None`` keeps the whole video.
+  5 s are skipped.  ``window_frames=None`` keeps the whole video.  A video
+  shorter than 35 s keeps 5 s to its end (a run keeps the frames inside the
+  window; ``check`` warns, giving the frame counts before and after the
+  cut); whether what is left holds one of the protocol's clips is reported
+  by ``hrbench datasets check --protocol``.
+* Coverage tolerance: the ECG runs before and after the video; ``check``
+  requires the Status channel's span to match the video's length within
+  1 s or 2 % (:data:`SPAN_TOLERANCE_S`, :data:`SPAN_TOLERANCE_REL`) and
+  the ECG to cover the window on the video clock.
+* Left out by design (listed by ``hrbench datasets check``,
+  :meth:`MahnobHCIAdapter.left_out`): neutral trials (unless
+  ``include_neutral``) and implicit-tagging sessions.
 * fps from ``vidRate`` in session.xml (61 when absent); no per-frame timestamps.
 * Subject id from ``<subject id>`` in session.xml (the person); recording id
   the ``sessionId``; ``session`` is ``trial<t>``; the stimulus ``mediaFile`` is
@@ -69,7 +80,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyedflib
 
-from hrbench.dataset import Problem
+from hrbench.dataset import LeftOut, Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.gt_checks import flatness_problems
 from hrbench.hookspecs import hookimpl
@@ -85,6 +96,8 @@ STATUS_CHANNEL = "Status"
 DEFAULT_FPS = 61.0
 #: Li et al. (CVPR 2014) frames 306-2135 (1-based, inclusive) as a 0-based half-open range.
 PROTOCOL_FRAMES = (305, 2135)
+#: ``check`` reads the ECG's HR over the window, or over at least this many seconds (the default clip).
+CHECK_SPAN_S = 10.0
 #: How far the Status span and the video's length may disagree before ``check`` reports it.
 SPAN_TOLERANCE_S = 1.0
 SPAN_TOLERANCE_REL = 0.02
@@ -306,6 +319,35 @@ class MahnobHCIAdapter(RecordedAdapter):
             raise HrbenchError(f"no session folders (expected {_LAYOUT})", sessions)
         return recs, problems
 
+    def left_out(self, root: Path) -> list[LeftOut]:
+        """Neutral trials (unless ``include_neutral``) and implicit-tagging sessions, with the reason."""
+        sessions = _sessions_dir(require_dir(root, "MAHNOB-HCI", _LAYOUT))
+        out: list[LeftOut] = []
+        for d in sorted((p for p in sessions.iterdir() if p.is_dir()), key=_session_key):
+            bdfs = sorted(d.glob("*.bdf"))
+            if not bdfs:
+                continue
+            kinds = {m.group(2).upper() for b in bdfs if (m := _BDF.match(b.name))}
+            if not kinds:
+                out.append(
+                    LeftOut(
+                        str(d),
+                        "implicit-tagging session (no Part_<subj>_<S|N>_Trial<t>_emotion.bdf): "
+                        "not part of the emotion protocol",
+                        d.name,
+                    )
+                )
+            elif kinds == {"N"} and not self.include_neutral:
+                out.append(
+                    LeftOut(
+                        str(d),
+                        "neutral trial (Part_<subj>_N_Trial<t>_emotion.bdf, about 20 s, no protocol "
+                        "window): MahnobHCIAdapter(include_neutral=True) keeps it",
+                        d.name,
+                    )
+                )
+        return out
+
     # -- deep validation ---------------------------------------------------
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
         # Frames first, as a run reads them: a truncated container is an error, not a short video.
@@ -329,13 +371,23 @@ class MahnobHCIAdapter(RecordedAdapter):
             )
         t0, t1 = rec.window if rec.window is not None else (0.0, video_s)
         if rec.window is not None and video_s < t1 - 0.5 / rec.fps:
+            # A run keeps the frames inside the window, so a shorter video is cut at its end.
             lo, hi = self.window_frames or (0, 0)
+            kept = max(0, n - lo)
+            what = (
+                f"video lasts {video_s:.1f} s ({n} frames), shorter than the protocol window "
+                f"{t0:.1f}-{t1:.1f} s (frames {lo + 1}-{hi})"
+            )
+            if kept < 2:
+                problems.append(Problem(str(rec.frames.path), f"{what}: no frame is left after the cut", rec.id))
+                return problems
             problems.append(
                 Problem(
                     str(rec.frames.path),
-                    f"video lasts {video_s:.1f} s ({n} frames), shorter than the protocol window "
-                    f"{t0:.1f}-{t1:.1f} s (frames {lo + 1}-{hi})",
+                    f"{what}: the window is cut at the video's end, {t0:.1f}-{video_s:.1f} s "
+                    f"({kept} frames after the cut)",
                     rec.id,
+                    "warning",
                 )
             )
             t1 = video_s
@@ -347,6 +399,11 @@ class MahnobHCIAdapter(RecordedAdapter):
         problems += flat
         if any(p.is_error for p in flat):
             return problems
+        if t1 - t0 < CHECK_SPAN_S:
+            # Too short a cut to read an HR from: the ECG is checked over the video's last
+            # seconds instead; whether the protocol can score so short a window is
+            # `hrbench datasets check --protocol`'s question, not the data's.
+            t0 = max(0.0, t1 - CHECK_SPAN_S)
         times = sig.sample_times()
         if times[0] > t0 + 1.0 / sig.fs or times[-1] < t1 - 1.0 / sig.fs:
             problems.append(

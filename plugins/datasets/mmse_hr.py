@@ -39,6 +39,10 @@ Choices:
   waveform has recalibration pauses that corrupt a 10 s spectrum, while the
   pulse-rate channel is the device's own beat-to-beat rate of that same
   waveform.  One ground-truth path per dataset: BP_mmHg is not read.
+* Coverage tolerance: at its stated 1000 Hz the track must last the frames'
+  duration at 25 fps to within 1 s short (:data:`GT_SHORT_TOLERANCE_S`) and
+  10 % long (:data:`GT_LONG_RATIO`); ``scan`` enforces it, so runs stop on
+  it too.  The track is never stretched to fit.
 * 25 fps nominal; the frames carry no timestamps.
 * Subject id = the subject folder (``F013``), the same person across parts;
   recording id ``<subject>_<task>``; ``session`` is the task.

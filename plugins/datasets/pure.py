@@ -33,6 +33,11 @@ Choices:
   recording's ``fps`` is their mean rate.  The frame files must match them in
   number (and, for ``Image<ns>.png`` names, in value): a frame folder that
   lost or gained files would otherwise be misaligned.
+* An isolated repeated or out-of-order timestamp (of ``/Image`` or
+  ``/FullPackage``) is repaired and reported as a warning
+  (:mod:`hrbench.timing`); repeats in a row or on over 1 % of the entries
+  are errors.  Coverage tolerance: the waveform, at its own timestamps, must
+  span 90-110 % of the frames (:data:`hrbench.gt_checks.COVERAGE_RANGE`).
 * ``pulseRate`` (the oximeter's HR read-out) is not the reference; ``check``
   compares it with the waveform's HR and warns when they disagree.
 * Subject id ``NN``, session ``MM``, recording id ``NN-MM``.
@@ -57,6 +62,7 @@ from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.textio import read_text
+from hrbench.timing import TimingFault, repair_times
 
 from ._common import (
     RecordedAdapter,
@@ -103,7 +109,8 @@ def _number(entry: Any, keys: tuple[str, ...], key: str, i: int, path: Path, rid
 def read_pure_json(path: str | Path, recording_id: str | None = None) -> dict[str, np.ndarray]:
     """Arrays of one PURE JSON file, times in s relative to the first image.
 
-    Keys: ``image_t`` (per frame), ``gt_t``, ``waveform``, ``pulse_rate``.
+    Keys: ``image_t`` (per frame), ``gt_t``, ``waveform``, ``pulse_rate``, and
+    ``notes``: the isolated timestamp glitches repaired (:mod:`hrbench.timing`).
     """
     path = Path(path)
     text = read_text(path, recording_id)
@@ -127,19 +134,20 @@ def read_pure_json(path: str | Path, recording_id: str | None = None) -> dict[st
     rate = np.array(
         [_number(e, ("Value", "pulseRate"), "/FullPackage", i, path, recording_id) for i, e in enumerate(package)]
     )
-    for ns, key in ((img_ns, "/Image"), (gt_ns, "/FullPackage")):
-        bad = np.flatnonzero(np.diff(ns) <= 0)
-        if len(bad):
-            raise RecordingError(
-                f"{key!r} timestamps do not increase at entry {int(bad[0]) + 2}", path, recording_id
-            )
     t0 = img_ns[0]
+    fixed = {}
+    for ns, key in ((img_ns, "/Image"), (gt_ns, "/FullPackage")):
+        try:
+            fixed[key] = repair_times((ns - t0) / 1e9, noun="entry")
+        except TimingFault as exc:
+            raise RecordingError(f"{key!r} timestamps: {exc}", path, recording_id) from None
     return {
-        "image_t": (img_ns - t0) / 1e9,
+        "image_t": fixed["/Image"].times,
         "image_ns": img_ns,
-        "gt_t": (gt_ns - t0) / 1e9,
+        "gt_t": fixed["/FullPackage"].times,
         "waveform": wave,
         "pulse_rate": rate,
+        "notes": [f"{key!r} timestamps: {n}" for key, r in fixed.items() for n in r.notes],
     }
 
 
@@ -170,7 +178,8 @@ class PUREAdapter(RecordedAdapter):
         "PURE: NN-MM/Image<ns>.png frames + NN-MM.json (/FullPackage waveform, /Image timestamps)"
     )
 
-    def _scan_one(self, js: Path, frames: Path, m: re.Match[str]) -> Recording:
+    def _scan_one(self, js: Path, frames: Path, m: re.Match[str], warnings: list[Problem]) -> Recording:
+        """One sequence; notes of repaired timestamp glitches go to ``warnings``."""
         rid = js.stem
         if not frames.is_dir():
             raise RecordingError(f"no frame folder {rid}/ next to {js.name}", frames, rid)
@@ -196,6 +205,7 @@ class PUREAdapter(RecordedAdapter):
         t = d["image_t"]
         video_s = float(t[-1]) + float(t[-1]) / (len(t) - 1)
         coverage_error(Signal("bvp", d["waveform"], 1.0, times=d["gt_t"]), video_s, js, rid)
+        warnings.extend(Problem(str(js), note, rid, "warning") for note in d["notes"])
         setup = m.group(2)
         return Recording(
             dataset=self.name,
@@ -242,7 +252,7 @@ class PUREAdapter(RecordedAdapter):
         recs: list[Recording] = []
         for rid in sorted(found):
             js, frames, m = found[rid]
-            self._scan_into(recs, problems, partial(self._scan_one, js, frames, m), rid, js)
+            self._scan_into(recs, problems, partial(self._scan_one, js, frames, m, problems), rid, js)
         return recs, problems
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:

@@ -38,6 +38,20 @@ Choices:
   least as many values as the video has frames; otherwise the container's
   frame rate is used (and ``check`` reports a ground truth that does not span
   the video).  DATASET_1 ships no per-frame times: the container's rate is used.
+* Timing glitches: real DATASET_2 time rows repeat one value once on about a
+  third of the subjects (67.716 s at samples 2023 and 2024) while the PPG
+  stays one sample per frame; the field's loaders do not read that row at
+  all.  Such an isolated repeated or out-of-order time is repaired by
+  :func:`hrbench.timing.repair_times` (the sample's time set midway between
+  its neighbours; the PPG value is kept) and reported as a warning by
+  ``scan`` (so by runs, recorded with them) and ``check``.  Only systematic
+  faults -- repeats in a row, more than 1 % of the samples, times that do
+  not increase overall -- make the recording unusable.  The same rule
+  applies to DATASET_1's time column.
+* Coverage tolerance: the ground truth, at its own time stamps, must span
+  90-110 % of the video (:data:`hrbench.gt_checks.COVERAGE_RANGE`); it is
+  never stretched, so inside that range a clip past its end has no reference
+  and is reported by the run's estimator, not scored.
 * Subject id = the subject folder's name (``subject1``, ``10-gt``); one
   recording per subject, id = subject.  ``session`` is the part
   (``DATASET_1`` / ``DATASET_2``).
@@ -62,6 +76,7 @@ from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.textio import read_text
+from hrbench.timing import Repaired, TimingFault, repair_times
 from hrbench.video import probe
 
 from ._common import (
@@ -80,15 +95,24 @@ Layout = Literal["DATASET_1", "DATASET_2"]
 _LAYOUT = "subject folders holding vid.avi with ground_truth.txt (DATASET_2) or gtdump.xmp (DATASET_1)"
 
 
-def _increasing(t: np.ndarray, path: Path, rid: str | None, what: str) -> None:
-    step = np.diff(t)
-    if np.any(step <= 0):
-        k = int(np.flatnonzero(step <= 0)[0]) + 2
-        raise RecordingError(f"{what}: time value {k} does not increase", path, rid)
+def _repaired(t: np.ndarray, path: Path, rid: str | None, what: str) -> Repaired:
+    """The times with isolated glitches repaired (:mod:`hrbench.timing`), or a one-line error."""
+    try:
+        return repair_times(t)
+    except TimingFault as exc:
+        raise RecordingError(f"{what}: {exc}", path, rid) from None
 
 
 def read_ubfc2(path: str | Path, recording_id: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(time s from the first sample, PPG, HR) of a DATASET_2 ``ground_truth.txt``."""
+    """(time s from the first sample, PPG, HR) of a DATASET_2 ``ground_truth.txt``; an isolated time glitch repaired."""
+    t, ppg, hr, _ = _read_ubfc2(path, recording_id)
+    return t, ppg, hr
+
+
+def _read_ubfc2(
+    path: str | Path, recording_id: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """:func:`read_ubfc2` and the notes of the time repairs made."""
     path = Path(path)
     rows = [ln.split() for ln in read_text(path, recording_id).splitlines() if ln.strip()]
     if len(rows) < 3:
@@ -117,13 +141,17 @@ def read_ubfc2(path: str | Path, recording_id: str | None = None) -> tuple[np.nd
         if not np.all(np.isfinite(arr)):
             k = int(np.flatnonzero(~np.isfinite(arr))[0]) + 1
             raise RecordingError(f"{name} row, value {k}: NaN or infinite", path, recording_id)
-    _increasing(t, path, recording_id, "time row")
     step = float(np.median(np.diff(t)))
     if step > 0.5:
         raise RecordingError(
             f"time row steps by {step:g} per sample: expected seconds (about 0.033)", path, recording_id
         )
-    return t - t[0], ppg, hr
+    fixed = _repaired(t, path, recording_id, "time row")
+    return fixed.times - fixed.times[0], ppg, hr, _noted("time row", fixed)
+
+
+def _noted(what: str, fixed: Repaired) -> tuple[str, ...]:
+    return tuple(f"{what}: {n}" for n in fixed.notes)
 
 
 def _is_float(v: str) -> bool:
@@ -136,6 +164,14 @@ def _is_float(v: str) -> bool:
 
 def read_ubfc1(path: str | Path, recording_id: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(time s from the first sample, PPG, HR) of a DATASET_1 ``gtdump.xmp`` (time ms, HR, SpO2, PPG)."""
+    t, ppg, hr, _ = _read_ubfc1(path, recording_id)
+    return t, ppg, hr
+
+
+def _read_ubfc1(
+    path: str | Path, recording_id: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """:func:`read_ubfc1` and the notes of the time repairs made."""
     path = Path(path)
     text = read_text(path, recording_id)
     t, hr, ppg = [], [], []
@@ -159,13 +195,18 @@ def read_ubfc1(path: str | Path, recording_id: str | None = None) -> tuple[np.nd
         ppg.append(vals[2])
     if len(t) < 2:
         raise RecordingError("fewer than two samples", path, recording_id)
-    ta = np.array(t) / 1000.0
-    _increasing(ta, path, recording_id, "time column")
-    return ta - ta[0], np.array(ppg), np.array(hr)
+    fixed = _repaired(np.array(t) / 1000.0, path, recording_id, "time column")
+    return fixed.times - fixed.times[0], np.array(ppg), np.array(hr), _noted("time column", fixed)
+
+
+def _read_noted(
+    path: str, layout: Layout, rid: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    return _read_ubfc2(path, rid) if layout == "DATASET_2" else _read_ubfc1(path, rid)
 
 
 def _read(path: str, layout: Layout, rid: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return read_ubfc2(path, rid) if layout == "DATASET_2" else read_ubfc1(path, rid)
+    return _read_noted(path, layout, rid)[:3]
 
 
 def load_ubfc_bvp(path: str, layout: Layout, recording_id: str | None = None) -> Signal:
@@ -209,12 +250,13 @@ class UBFCrPPGAdapter(RecordedAdapter):
         "UBFC-rPPG: subject*/vid.avi + ground_truth.txt (DATASET_2) or gtdump.xmp (DATASET_1); PPG reference"
     )
 
-    def _scan_one(self, d: Path, layout: Layout, gt: Path) -> Recording:
+    def _scan_one(self, d: Path, layout: Layout, gt: Path, warnings: list[Problem]) -> Recording:
+        """One subject's recording; the notes of repaired time glitches go to ``warnings``."""
         rid = d.name
         video = _video(d, rid)
         if video.stat().st_size == 0:
             raise RecordingError("video file is empty", video, rid)
-        t, _, _ = _read(str(gt), layout, rid)
+        t, _, _, notes = _read_noted(str(gt), layout, rid)
         n, container_fps = probe(FrameSource(video))
         if n <= 0:
             raise RecordingError("cannot open video or read its frame count", video, rid)
@@ -227,6 +269,7 @@ class UBFCrPPGAdapter(RecordedAdapter):
             video_s = n / fps
         sig = Signal("bvp", np.zeros(len(t)), 1.0, times=t)  # times only: coverage needs no values
         coverage_error(sig, video_s, gt, rid)
+        warnings.extend(Problem(str(gt), note, rid, "warning") for note in notes)
         return Recording(
             dataset=self.name,
             id=rid,
@@ -278,7 +321,7 @@ class UBFCrPPGAdapter(RecordedAdapter):
                 continue
             seen[rid] = d
             gt = d / (GT2 if layout == "DATASET_2" else GT1)
-            self._scan_into(recs, problems, partial(self._scan_one, d, layout, gt), rid, d)
+            self._scan_into(recs, problems, partial(self._scan_one, d, layout, gt, problems), rid, d)
         return recs, problems
 
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:

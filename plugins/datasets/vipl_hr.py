@@ -41,21 +41,32 @@ Choices the papers leave open:
   predictions (:mod:`hrbench.hr`).  ``gt_HR.csv`` is a once-per-second
   oximeter read-out that does not line up with short clips (and PhysFormer's
   authors note it "seems not accurate enough"); it is not used.
-* The wave carries no time axis.  Its rate is taken as samples / video
-  duration (nominally 60 Hz), the video duration being frame count x mean
-  frame interval from ``time.txt`` (or frame count / 30 fps without it), as
-  the toolboxes do when they resample the wave to the frame count.  A wave
-  whose implied rate is off 60 Hz by more than 25 % (45-75 Hz, which admits
-  pyVHR's 50 Hz) does not span the video -- truncated, or from another
-  recording -- and is reported, never silently stretched.  ``scan`` parses
-  ``wave.csv`` and ``time.txt`` (a few kB each) for this; with ``time.txt``
-  the frame count is its line count and the video is not opened; ``check``
-  opens every container and compares frame counts.
+* The wave carries no time axis; the dataset states 60 Hz, and that rate is
+  what it is held to (coverage tolerance of this adapter): at 60 Hz the wave
+  must last the video's duration to within 5 % (:data:`WAVE_RATE_TOLERANCE`),
+  the video duration being frame count x mean frame interval from
+  ``time.txt`` (or frame count / 30 fps without it).  Inside that tolerance
+  the wave is spread over the video, as the toolboxes do when they resample
+  it to the frame count (both streams start and end together), so the
+  reference HR moves by at most 5 %; ``check`` warns beyond 2 %
+  (:data:`WAVE_RATE_WARN`).  Beyond it the wave is cut short or another
+  recording's -- a wave cut to 80 % implies 48 Hz and, stretched, read 70.1
+  for a true 88.1 bpm -- and the recording is an error in ``scan`` (so in
+  runs) and ``check``.  A copy whose waves run at another rate (pyVHR
+  assumes 50 Hz) can say so: ``VIPLHRAdapter(wave_hz=50)``.  ``scan``
+  parses ``wave.csv`` and ``time.txt`` (a few kB each) for this; with
+  ``time.txt`` the frame count is its line count and the video is not
+  opened; ``check`` opens every container and compares frame counts.
 * Timestamps come from ``time.txt``, relative to the first frame; the
   recording's ``fps`` is their mean rate.  Without ``time.txt`` the nominal
   30 fps is used (as PhysFormer and pyVHR do).  A ``time.txt`` with fewer
   lines than the video has frames is an error of ``check`` (a run would
   silently fall back to the nominal rate), as is one with over 10 % more.
+  An isolated repeated or out-of-order line is repaired and reported as a
+  warning (:mod:`hrbench.timing`); repeats in a row or on over 1 % of the
+  lines are errors.
+* ``source4`` (near-infrared) is left out by default and listed as such by
+  ``hrbench datasets check`` (:meth:`VIPLHRAdapter.left_out`).
 * ``gt_HR.csv`` is read by ``check`` only, to warn when the oximeter's
   once-per-second HR disagrees with the HR of ``wave.csv``.
 * Subject id ``p<N>`` (the folder name), so official folds and
@@ -72,11 +83,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from hrbench.dataset import Problem
+from hrbench.dataset import LeftOut, Problem
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.hookspecs import hookimpl
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.textio import read_column
+from hrbench.timing import Repaired, TimingFault, repair_times
 from hrbench.video import probe
 
 from ._common import (
@@ -89,10 +101,12 @@ from ._common import (
 
 #: Frame rate used when ``time.txt`` is absent (PhysFormer: source2 at 30 fps; pyVHR: 30).
 NOMINAL_FPS = 30.0
-#: Nominal sampling rate of ``wave.csv``.
+#: Sampling rate of ``wave.csv`` as the dataset states it (Niu et al.: 60 Hz).
 WAVE_NOMINAL_HZ = 60.0
-#: Relative deviation from :data:`WAVE_NOMINAL_HZ` beyond which the wave cannot span the video.
-WAVE_RATE_TOLERANCE = 0.25
+#: A wave lasting (at the stated rate) more than this fraction shorter or longer than the video is an error.
+WAVE_RATE_TOLERANCE = 0.05
+#: ... and more than this fraction off is a warning of ``check`` (the reference HR moves by as much).
+WAVE_RATE_WARN = 0.02
 #: Relative mismatch between ``time.txt`` lines and video frames reported by ``check``.
 TIMESTAMP_COUNT_TOLERANCE = 0.10
 
@@ -104,15 +118,28 @@ _LAYOUT = "data/p<N>/v<K>/source<S>/video.avi with wave.csv"
 
 
 def read_vipl_times(time_path: Path, recording_id: str | None = None) -> np.ndarray:
-    """Frame times in seconds from the first frame, from a ``time.txt`` of milliseconds."""
+    """Frame times in seconds from the first frame, from a ``time.txt`` of milliseconds.
+
+    An isolated repeated or out-of-order line is repaired (:mod:`hrbench.timing`);
+    :func:`vipl_time_notes` says which.
+    """
+    return _read_times(time_path, recording_id).times
+
+
+def vipl_time_notes(time_path: Path, recording_id: str | None = None) -> tuple[str, ...]:
+    """The repairs :func:`read_vipl_times` makes to a ``time.txt``, one line each (warnings)."""
+    return _read_times(time_path, recording_id).notes
+
+
+def _read_times(time_path: Path, recording_id: str | None) -> Repaired:
     ms = read_column(Path(time_path), header=None, recording_id=recording_id)
     if len(ms) < 2:
         raise RecordingError("fewer than two timestamps", time_path, recording_id)
-    step = np.diff(ms)
-    if np.any(step <= 0):
-        line = int(np.flatnonzero(step <= 0)[0]) + 2
-        raise RecordingError(f"line {line}: timestamps do not increase", time_path, recording_id)
-    return (ms - ms[0]) / 1000.0
+    try:
+        fixed = repair_times((ms - ms[0]) / 1000.0, noun="line")
+    except TimingFault as exc:
+        raise RecordingError(f"timestamps: {exc}", time_path, recording_id) from None
+    return fixed
 
 
 def load_vipl_timestamps(time_path: str, recording_id: str | None = None) -> np.ndarray:
@@ -144,28 +171,60 @@ def vipl_video_duration(
     return n, n * interval
 
 
-def wave_rate_error(n_samples: int, duration: float) -> str | None:
-    """Why a wave of ``n_samples`` cannot span a video of ``duration`` s (None if it can)."""
-    if duration <= 0:
-        return "video duration is zero"
-    rate = n_samples / duration
-    if abs(rate / WAVE_NOMINAL_HZ - 1.0) <= WAVE_RATE_TOLERANCE:
-        return None
-    side = "shorter" if rate < WAVE_NOMINAL_HZ else "longer"
-    return (
-        f"{n_samples} samples over the video's {duration:.1f} s imply {rate:.1f} Hz, but VIPL-HR "
-        f"waves run at about {WAVE_NOMINAL_HZ:g} Hz: the wave is {side} than the video"
+def _wave_mismatch(n_samples: int, duration: float, wave_hz: float) -> tuple[float, str]:
+    """(relative mismatch, description) of a wave of ``n_samples`` at ``wave_hz`` against the video."""
+    wave_s = n_samples / wave_hz
+    ratio = wave_s / duration
+    side = "shorter" if ratio < 1 else "longer"
+    effect = "low" if ratio < 1 else "high"
+    return abs(ratio - 1.0), (
+        f"{n_samples} samples at the stated {wave_hz:g} Hz last {wave_s:.1f} s, the video "
+        f"{duration:.1f} s: the wave is {100 * abs(ratio - 1):.0f} % {side} than the video (implied rate "
+        f"{n_samples / duration:.1f} Hz); spread over the video it would read every HR "
+        f"{100 * abs(1 - ratio):.0f} % too {effect}"
     )
 
 
+def wave_rate_error(n_samples: int, duration: float, wave_hz: float = WAVE_NOMINAL_HZ) -> str | None:
+    """Why a wave of ``n_samples`` at ``wave_hz`` does not cover a video of ``duration`` s (None if it does).
+
+    Beyond :data:`WAVE_RATE_TOLERANCE` the wave is cut short, padded, or
+    another recording's; within it the wave is spread over the video.
+    """
+    if duration <= 0:
+        return "video duration is zero"
+    off, desc = _wave_mismatch(n_samples, duration, wave_hz)
+    if off <= WAVE_RATE_TOLERANCE:
+        return None
+    return f"{desc}; at most {100 * WAVE_RATE_TOLERANCE:g} % is accepted: truncated, or from another recording?"
+
+
+def wave_rate_warning(n_samples: int, duration: float, wave_hz: float = WAVE_NOMINAL_HZ) -> str | None:
+    """A note when the wave is within tolerance but off by more than :data:`WAVE_RATE_WARN`."""
+    if duration <= 0:
+        return None
+    off, desc = _wave_mismatch(n_samples, duration, wave_hz)
+    if WAVE_RATE_WARN < off <= WAVE_RATE_TOLERANCE:
+        return f"{desc} (within the {100 * WAVE_RATE_TOLERANCE:g} % accepted)"
+    return None
+
+
 def load_vipl_wave(
-    wave_path: str, video_path: str, time_path: str | None, recording_id: str | None = None
+    wave_path: str,
+    video_path: str,
+    time_path: str | None,
+    recording_id: str | None = None,
+    wave_hz: float = WAVE_NOMINAL_HZ,
 ) -> Signal:
-    """Ground truth of one recording: the BVP of ``wave.csv`` spread over the video's duration."""
+    """Ground truth of one recording: the BVP of ``wave.csv`` spread over the video's duration.
+
+    A wave that does not cover the video at ``wave_hz`` (:func:`wave_rate_error`)
+    is a RecordingError, so a run stops on it instead of stretching it.
+    """
     wave = read_column(Path(wave_path), header="Wave", recording_id=recording_id)
     times = read_vipl_times(Path(time_path), recording_id) if time_path else None
     _, duration = vipl_video_duration(Path(video_path), times, recording_id=recording_id)
-    err = wave_rate_error(len(wave), duration)
+    err = wave_rate_error(len(wave), duration, wave_hz)
     if err:
         raise RecordingError(err, wave_path, recording_id)
     return checked_signal(Signal("bvp", wave, len(wave) / duration), wave_path, recording_id)
@@ -205,11 +264,13 @@ class VIPLHRAdapter(RecordedAdapter):
         "VIPL-HR (licensed copy): data/p*/v*/source*/video.avi + wave.csv BVP, official 5 folds"
     )
 
-    def __init__(self, include_nir: bool = False) -> None:
+    def __init__(self, include_nir: bool = False, wave_hz: float = WAVE_NOMINAL_HZ) -> None:
         self.include_nir = include_nir
+        self.wave_hz = wave_hz
 
     # -- scanning ----------------------------------------------------------
-    def _scan_one(self, subject: str, task: str, src: Path) -> Recording:
+    def _scan_one(self, subject: str, task: str, src: Path, warnings: list[Problem]) -> Recording:
+        """One recording; notes of repaired ``time.txt`` glitches go to ``warnings``."""
         rid = f"{subject}_{task}_{src.name}"
         video = src / "video.avi"
         wave = src / "wave.csv"
@@ -220,16 +281,19 @@ class VIPLHRAdapter(RecordedAdapter):
             raise RecordingError("video.avi is empty", video, rid)
         if not wave.is_file():
             raise RecordingError("wave.csv missing (the BVP ground truth)", wave, rid)
-        times = read_vipl_times(time_txt, rid) if time_txt.is_file() else None
+        fixed = _read_times(time_txt, rid) if time_txt.is_file() else None
+        times = fixed.times if fixed is not None else None
         n_wave = len(read_column(wave, header="Wave", recording_id=rid))
         # Scan stays cheap: with time.txt the frame count is its length (no video opened).
         _, duration = vipl_video_duration(
             video, times, recording_id=rid, use_container=times is None
         )
-        err = wave_rate_error(n_wave, duration)
+        err = wave_rate_error(n_wave, duration, self.wave_hz)
         if err:
             raise RecordingError(err, wave, rid)
         fps = (len(times) - 1) / float(times[-1]) if times is not None else NOMINAL_FPS
+        if fixed is not None:
+            warnings.extend(Problem(str(time_txt), note, rid, "warning") for note in fixed.notes)
         return Recording(
             dataset=self.name,
             id=rid,
@@ -243,6 +307,7 @@ class VIPLHRAdapter(RecordedAdapter):
                 str(video),
                 str(time_txt) if times is not None else None,
                 rid,
+                self.wave_hz,
             ),
             timestamps=partial(load_vipl_timestamps, str(time_txt), rid)
             if times is not None
@@ -278,9 +343,29 @@ class VIPLHRAdapter(RecordedAdapter):
                 if not sources:
                     problems.append(Problem(str(tdir), "no source<S> folders", None))
                 for src in sources:
-                    build = partial(self._scan_one, pdir.name, tdir.name, src)
+                    build = partial(self._scan_one, pdir.name, tdir.name, src, problems)
                     self._scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
         return recs, problems
+
+    def left_out(self, root: Path) -> list[LeftOut]:
+        """The near-infrared ``source4`` recordings, unless ``include_nir``."""
+        if self.include_nir:
+            return []
+        data = _find_data_dir(require_dir(root, "VIPL-HR", _LAYOUT))
+        out = []
+        for pdir in _sorted_numeric(list(data.iterdir()), _SUBJECT):
+            for tdir in sorted(t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name)):
+                nir = tdir / "source4"
+                if nir.is_dir():
+                    out.append(
+                        LeftOut(
+                            str(nir),
+                            "near-infrared camera (source4): the RGB protocols use source1-3; "
+                            "VIPLHRAdapter(include_nir=True) keeps it",
+                            f"{pdir.name}_{tdir.name}_source4",
+                        )
+                    )
+        return out
 
     # -- deep validation ---------------------------------------------------
     def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
@@ -299,9 +384,12 @@ class VIPLHRAdapter(RecordedAdapter):
                 )
             )
         try:
-            rec.load_ground_truth()  # parses wave.csv and checks its rate against the container's frame count
+            sig = rec.load_ground_truth()  # parses wave.csv and checks its rate against the container's frame count
         except HrbenchError as exc:
             return problems + [problem_of(exc, rec.id)]
+        note = wave_rate_warning(len(sig.values), len(sig.values) / sig.fs, self.wave_hz)
+        if note:
+            problems.append(Problem(str(rec.gt_path), note, rec.id, "warning"))
         hr_csv = Path(video).parent / "gt_HR.csv"
         problems += recording_checks(
             rec,
