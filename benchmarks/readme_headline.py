@@ -3,7 +3,8 @@
 Replaces the text between ``<!-- headline:start -->`` and
 ``<!-- headline:end -->`` in README.md with, for each headline board, a
 compact table (MAE, HRme, r with subject-bootstrap intervals, seeds, the
-baseline test) and the board's verdicts (:func:`hrbench.inference.verdicts`),
+baseline test), the board's power (the smallest p_holm it could give, the
+difference it could detect) and the board's verdicts (:func:`hrbench.inference.verdicts`),
 so no sentence in the README claims more than a computed test supports.
 ``--check`` exits 1 if the README is not what the store gives (CI-able).
 
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from hrbench.boards import build_boards
 from hrbench.errors import HrbenchError
-from hrbench.inference import baseline_cell, verdicts
+from hrbench.inference import baseline_cell, board_power, verdicts
+from hrbench.render import power_line
 from hrbench.store import Store
 
 BOARDS = (
@@ -56,6 +58,9 @@ def headline(store: Store) -> str:
             out.append(f"| {row.label} | {_cell(row, 'mae')} | {_cell(row, 'hr_me')} | {_cell(row, 'r', 3)} | {seeds} | {vs} |")
         for nr in b.not_run:
             out.append(f"| {nr.method} | not run: {nr.reason} | | | | |")
+        power = board_power(b.tests) if b.tests is not None else None
+        if power is not None:
+            out += ["", power_line(power).removeprefix("- ") + "."]
         out += ["", "What the tests say (subject-level sign-flip permutation tests, Holm-corrected over the board):", ""]
         out += [f"- {v}" for v in verdicts(b)] + [""]
     return "\n".join(out)

@@ -22,6 +22,13 @@ dataset that happen to share an adapter name.
   include seed variance), and its per-video errors are the mean over seeds
   of each video's absolute error.  Runs recorded as ``not_run`` are listed,
   never ranked or tested.  The last row is the training-mean baseline.
+* **Notes**: scalar notes (and lists of them) go in the board's notes lines;
+  structured ones (dicts, lists of dicts) would swamp them: a row keeps its
+  folds' learning curves (:data:`hrbench.results.LEARNING_CURVE`) for the
+  board's figure, and only the names of other structured notes.
+* **Windows**: under the ``windowed`` rule each row also carries
+  window-level scores (per-window MAE, share of windows within
+  :data:`WITHIN_BPM`), from the per-window rows the store keeps.
 """
 
 from __future__ import annotations
@@ -37,12 +44,22 @@ import numpy as np
 
 from .inference import BoardTests, board_tests
 from .metrics import Metrics, compute_metrics
-from .results import Results, VideoSet, dataset_label, not_run_reason, run_notes
+from .results import (
+    LEARNING_CURVE,
+    Results,
+    VideoSet,
+    dataset_label,
+    display_notes,
+    learning_curve,
+    not_run_reason,
+    run_notes,
+)
 from .stats import Interval, bootstrap_distribution, pooled_intervals
 from .store import Store
 
 BOOT_SEED = 0
 BOOT_N = 1000
+WITHIN_BPM = 5.0
 BASELINE_LABEL = "*baseline: training-set mean HR*"
 SEED_FIELDS = ("method", "profile", "params_json", "protocol_sha256", "dataset_fingerprint", "train_dataset", "train_fraction")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -52,6 +69,28 @@ def safe_name(text: str) -> str:
     """A file-name component that cannot be a path: no separators, never '.', '..' or hidden."""
     s = _UNSAFE.sub("_", str(text)).lstrip(".-")
     return s or "_"
+
+
+@dataclass(frozen=True)
+class WindowMetrics:
+    """A row's window-level scores under the ``windowed`` rule (mean over its seeds)."""
+
+    n_windows: int
+    mae: float  # mean |error| over the windows the method predicted (bpm)
+    within: float  # share of all windows predicted within WITHIN_BPM of their reference (a declined window is not)
+    declined: float  # share of windows the method declined
+
+
+def window_metrics(sets: list[VideoSet]) -> WindowMetrics:
+    """Window-level scores of one row from each seed's per-window predictions."""
+    maes, within, declined = [], [], []
+    for u in sets:
+        ok = np.isfinite(u.pred)
+        err = np.abs(u.pred[ok] - u.ref[ok])
+        maes.append(float(err.mean()) if ok.any() else math.nan)
+        within.append(float((err <= WITHIN_BPM).sum() / len(u.pred)) if len(u.pred) else math.nan)
+        declined.append(float((~ok).mean()) if len(u.pred) else math.nan)
+    return WindowMetrics(len(sets[0].pred) if sets else 0, float(np.mean(maes)), float(np.mean(within)), float(np.mean(declined)))
 
 
 @dataclass(frozen=True)
@@ -69,6 +108,10 @@ class Row:
     mae_sd: float | None = None  # SD of MAE over seeds (None with one seed)
     protocol_sha256: str = ""
     fingerprint: str = ""
+    windows: WindowMetrics | None = None  # windowed rule only
+    curves: tuple[dict[str, np.ndarray], ...] = ()  # learning curves, one per (seed, fold) that recorded one
+    bad_curves: int = 0  # learning_curve notes that were not curves (not drawn)
+    structured_notes: tuple[str, ...] = ()  # names of notes too structured for the notes line (not curves)
 
     @property
     def is_baseline(self) -> bool:
@@ -102,6 +145,7 @@ class Board:
     fingerprint: str = ""
     not_run: list[NotRun] = field(default_factory=list)
     tests: BoardTests | None = None
+    rule: str = "clips"  # the protocol's evaluation rule, as its stored description says
 
     @property
     def base(self) -> str:
@@ -191,14 +235,39 @@ def _latest_seed_group(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [per_seed[s] for s in sorted(per_seed)]
 
 
-def _merge_notes(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Notes of all seeds; a note whose value differs between seeds shows every value."""
+def _merge_notes(runs: list[dict[str, Any]]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Notes of all seeds (a note whose value differs between seeds shows every value), and the structured notes' names."""
     values: dict[str, list[str]] = defaultdict(list)
+    structured: set[str] = set()
     for r in runs:
-        for k, v in run_notes(r).items():
+        notes = run_notes(r)
+        structured |= set(notes) - set(display_notes(notes)) - {LEARNING_CURVE}
+        for k, v in display_notes(notes).items():
             if str(v) not in values[k]:
                 values[k].append(str(v))
-    return {k: vs[0] if len(vs) == 1 else " | ".join(vs) for k, vs in sorted(values.items())}
+    merged = {k: vs[0] if len(vs) == 1 else " | ".join(vs) for k, vs in sorted(values.items()) if k != LEARNING_CURVE}
+    return merged, tuple(sorted(structured))
+
+
+def _curves(res: Results, runs: list[dict[str, Any]]) -> tuple[list[dict[str, np.ndarray]], int]:
+    """Every fold's learning curve over the seeds' runs, and how many such notes were malformed."""
+    curves, bad = [], 0
+    for r in runs:
+        for notes in res.fold_notes(r["run_key"]):
+            if LEARNING_CURVE in notes:
+                c = learning_curve(notes[LEARNING_CURVE])
+                curves += [c] if c is not None else []
+                bad += c is None
+    return curves, bad
+
+
+_RULE = re.compile(r"evaluation rule: (\w+)")
+
+
+def evaluation_rule(protocol_desc: str) -> str:
+    """The evaluation rule a run was scored under, from the protocol description stored with it (``clips`` if unsaid)."""
+    m = _RULE.search(protocol_desc or "")
+    return m.group(1) if m else "clips"
 
 
 def _mean_metrics(ms: list[Metrics]) -> Metrics:
@@ -230,14 +299,15 @@ def _seed_videos(sets: list[VideoSet]) -> VideoSet:
     )
 
 
-def _row(res: Results, runs: list[dict[str, Any]]) -> Row:
+def _row(res: Results, runs: list[dict[str, Any]], windowed: bool = False) -> Row:
     run0 = runs[0]
     sets = [res.videos(r["run_key"]) for r in runs]
     ms = [compute_metrics(v.pred, v.ref) for v in sets]
     ci = pooled_intervals([bootstrap_distribution(v.pred, v.ref, v.subjects, BOOT_N, BOOT_SEED) for v in sets])
-    notes = _merge_notes(runs)
+    notes, structured = _merge_notes(runs)
+    curves, bad = _curves(res, runs)
     label = run0["method"] if run0["profile"] == "default" else f"{run0['method']} ({run0['profile']})"
-    if notes:
+    if notes or structured:
         label += " †"
     maes = [m.mae for m in ms]
     return Row(
@@ -254,14 +324,24 @@ def _row(res: Results, runs: list[dict[str, Any]]) -> Row:
         mae_sd=float(np.std(maes, ddof=1)) if len(maes) > 1 else None,
         protocol_sha256=run0["protocol_sha256"],
         fingerprint=run0["dataset_fingerprint"],
+        windows=window_metrics([res.units(r["run_key"]) for r in runs]) if windowed else None,
+        curves=tuple(curves),
+        bad_curves=bad,
+        structured_notes=structured,
     )
 
 
-def _baseline_row(res: Results, run: dict[str, Any]) -> Row:
+def _baseline_row(res: Results, run: dict[str, Any], windowed: bool = False) -> Row:
     b = res.baseline(run["run_key"])
     ci = pooled_intervals([bootstrap_distribution(b.pred, b.ref, b.subjects, BOOT_N, BOOT_SEED)])
+    windows = None
+    if windowed:  # the training mean predicts every window of a fold alike
+        u = res.units(run["run_key"])
+        train = res.fold_train_hr(run["run_key"])
+        pred = np.array([float(np.mean(train[f])) for f in u.folds], dtype=float)
+        windows = window_metrics([VideoSet(u.ids, u.subjects, pred, u.ref, u.folds, u.meta)])
     return Row(BASELINE_LABEL, "baseline", None, compute_metrics(b.pred, b.ref), ci, {}, b, profile="–",
-               protocol_sha256=run["protocol_sha256"], fingerprint=run["dataset_fingerprint"])
+               protocol_sha256=run["protocol_sha256"], fingerprint=run["dataset_fingerprint"], windows=windows)
 
 
 def _matches(run: dict[str, Any], dataset: str | None, protocol: str | None) -> bool:
@@ -296,6 +376,8 @@ def _board(res: Results, g: tuple[str, ...], name: str, runs: list[dict[str, Any
     rows: list[Row] = []
     shown: list[dict[str, Any]] = []
     not_run: list[NotRun] = []
+    rule = evaluation_rule(runs[0]["protocol_desc"])
+    windowed = rule == "windowed"
     for mp in sorted(full):
         seeds = _latest_seed_group(full[mp])
         shown += seeds
@@ -303,9 +385,9 @@ def _board(res: Results, g: tuple[str, ...], name: str, runs: list[dict[str, Any
         if reason is not None:
             not_run.append(NotRun(mp[0], mp[1], reason, seeds[0]["run_key"]))
             continue
-        rows.append(_row(res, seeds))
+        rows.append(_row(res, seeds, windowed))
     rows.sort(key=lambda r: (r.metrics.mae if np.isfinite(r.metrics.mae) else math.inf, r.label))
-    baseline = _baseline_row(res, next(r for r in shown if r["run_key"] == rows[0].run_key)) if rows else None
+    baseline = _baseline_row(res, next(r for r in shown if r["run_key"] == rows[0].run_key), windowed) if rows else None
     tests = board_tests(rows, baseline)
     fraction: list[dict[str, Any]] = []
     for key in sorted(partial, key=lambda k: (k[0], k[1], -k[2])):
@@ -315,5 +397,5 @@ def _board(res: Results, g: tuple[str, ...], name: str, runs: list[dict[str, Any
     shown.sort(key=lambda r: (r["method"], r["profile"], r["seed"], r["run_key"]))
     return Board(
         ds, proto, train, rows + ([baseline] if baseline else []), shown, fraction if has_curve else [],
-        name=name, label=label, protocol_sha256=sha, fingerprint=fp, not_run=not_run, tests=tests,
+        name=name, label=label, protocol_sha256=sha, fingerprint=fp, not_run=not_run, tests=tests, rule=rule,
     )

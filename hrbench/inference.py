@@ -9,10 +9,18 @@ per subject (the mean absolute error of that subject's videos) and tests
 the per-subject differences:
 
 * :func:`subject_permutation_test` -- a sign-flip permutation test of the
-  mean per-subject difference (scipy's ``permutation_test``): exact for up to
-  16 subjects (all 2^S sign patterns), seeded Monte Carlo above.  It is the
-  boards' test because it tests the very quantity the boards rank by (MAE),
-  needs no distributional assumption and copes with ties and zeros.
+  mean per-subject difference: exact for up to 32 subjects (all 2^S sign
+  patterns, counted by meet-in-the-middle so 2^32 patterns cost two sorted
+  arrays of 2^16 sums), seeded Monte Carlo with 999 999 resamples above.  The
+  smallest p a test can give is 2 / 2^S exact and 1 / 10^6 by Monte Carlo:
+  a Holm family of dozens of comparisons can reach p_holm ≤ 0.001 only when
+  single tests can reach far below it, which a few thousand resamples could
+  not (:func:`min_p_value`).  It is the boards' test because it tests the
+  very quantity the boards rank by (MAE), needs no distributional
+  assumption and copes with ties and zeros.
+* :func:`board_power` -- what a board *could* call: its smallest attainable
+  p_holm and the smallest paired MAE difference it would detect with 80 %
+  power (see its docstring for the method).
 * :func:`subject_wilcoxon` -- Wilcoxon signed-rank on the same per-subject
   differences, reported alongside by ``hrbench compare``.
 * :func:`holm` -- Holm's step-down correction (statsmodels) over all the
@@ -30,11 +38,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from scipy.optimize import brentq
 from statsmodels.stats.multitest import multipletests
 
 from .stats import ManyTest, PairTest, friedman_nemenyi
@@ -43,8 +53,13 @@ if TYPE_CHECKING:
     from .boards import Board, Row
 
 ALPHA = 0.05
-EXACT_MAX_SUBJECTS = 16
-MC_RESAMPLES = 9999
+POWER = 0.8
+EXACT_MAX_SUBJECTS = 32
+MC_RESAMPLES = 999_999
+MC_CHUNK = 100_000
+POWER_SIMS = 2000
+POWER_SEED = 0
+SIM_MAX_SUBJECTS = 16
 PERM_SEED = 0
 BASELINE = "baseline"
 
@@ -73,6 +88,66 @@ class SubjectTest:
     p_value: float
     exact: bool
     method: str
+    sd_diff: float = math.nan  # SD (ddof 1) of the per-subject differences: what a board's power rests on
+
+
+def _sign_sums(d: np.ndarray) -> np.ndarray:
+    """Σ ±d_i over all 2^len(d) sign patterns (doubling: 2^k sums cost 2^k additions)."""
+    sums = np.zeros(1)
+    for x in d:
+        sums = np.concatenate([sums + x, sums - x])
+    return sums
+
+
+def _exact_p(d: np.ndarray) -> float:
+    """Two-sided exact sign-flip p: the share of the 2^S patterns whose |Σ ±d| reaches the observed |Σ d|.
+
+    Meet in the middle: every pattern is a pattern of the first half plus one
+    of the second, so for each first-half sum ``a`` the second-half sums ``b``
+    with ``a + b ≥ T`` or ``a + b ≤ −T`` are counted by binary search in the
+    sorted second half -- exact, with 2 × 2^(S/2) sums instead of 2^S.  The
+    tolerance absorbs rounding of sums that are equal in exact arithmetic.
+    """
+    t = abs(float(d.sum()))
+    gamma = 1e-12 * float(np.abs(d).sum())
+    half = len(d) // 2
+    a, b = _sign_sums(d[:half]), np.sort(_sign_sums(d[half:]))
+    hits = (len(b) - np.searchsorted(b, t - gamma - a, side="left")).sum() + np.searchsorted(b, -t + gamma - a, side="right").sum()
+    return min(1.0, float(hits) / 2.0 ** len(d))
+
+
+def _monte_carlo_p(d: np.ndarray, n_resamples: int, seed: int) -> float:
+    """Two-sided Monte Carlo sign-flip p, (1 + hits) / (1 + resamples), from ``seed``.
+
+    A resample is a random byte per 8 subjects; each byte indexes a table of
+    that group's 256 signed sums, so a million resamples cost a few table
+    look-ups each rather than a (resamples x subjects) matrix.
+    """
+    t = abs(float(d.sum()))
+    gamma = 1e-12 * float(np.abs(d).sum())
+    groups = np.pad(d, (0, -len(d) % 8)).reshape(-1, 8)
+    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1  # (256, 8): bit j of each byte value
+    tables = (2 * bits - 1) @ groups.T  # (256, groups): byte value -> that group's signed sum
+    rng = np.random.default_rng(seed)
+    hits, left = 0, n_resamples
+    while left:
+        n = min(left, MC_CHUNK)
+        draws = rng.integers(0, 256, size=(n, len(groups)), dtype=np.uint8)
+        sums = sum(tables[draws[:, g], g] for g in range(len(groups)))
+        hits += int((np.abs(sums) >= t - gamma).sum())
+        left -= n
+    return min(1.0, (hits + 1) / (n_resamples + 1))
+
+
+def min_p_value(n_subjects: int, n_resamples: int = MC_RESAMPLES, exact_max: int = EXACT_MAX_SUBJECTS) -> float:
+    """The smallest p :func:`subject_permutation_test` can return for this many subjects, whatever the data.
+
+    Exact: only the observed pattern and its mirror image reach the observed
+    statistic, so 2 / 2^S.  Monte Carlo: 1 / (resamples + 1).
+    """
+    if n_subjects < 1:
+        return math.nan
+    return min(1.0, 2.0 / 2.0**n_subjects) if n_subjects <= exact_max else 1.0 / (n_resamples + 1)
 
 
 def subject_permutation_test(
@@ -87,10 +162,10 @@ def subject_permutation_test(
 
     Under the null hypothesis the two methods are exchangeable within each
     subject, so each subject's difference is equally likely to have either
-    sign.  With S ≤ ``exact_max`` subjects all 2^S sign patterns are
-    enumerated (exact p); above, ``n_resamples`` random patterns drawn from
-    ``seed`` (reproducible).  Two-sided.  Errors may be signed: their absolute
-    values are compared.
+    sign.  With S ≤ ``exact_max`` subjects all 2^S sign patterns are counted
+    (exact p, no randomness); above, ``n_resamples`` random patterns drawn
+    from ``seed`` (reproducible).  Two-sided.  Errors may be signed: their
+    absolute values are compared.
     """
     d = subject_differences(np.abs(np.asarray(err_a, float)), np.abs(np.asarray(err_b, float)), subjects).to_numpy()
     n_videos = len(np.asarray(err_a))
@@ -98,19 +173,12 @@ def subject_permutation_test(
     if s == 0:
         return SubjectTest(0, n_videos, math.nan, math.nan, True, "sign-flip permutation")
     mean = float(d.mean())
+    sd = float(d.std(ddof=1)) if s > 1 else math.nan
     if np.allclose(d, 0.0):
-        return SubjectTest(s, n_videos, mean, 1.0, True, "sign-flip permutation")
+        return SubjectTest(s, n_videos, mean, 1.0, True, "sign-flip permutation", sd)
     exact = s <= exact_max
-    res = sps.permutation_test(
-        (d,),
-        lambda x, axis: np.mean(x, axis=axis),
-        permutation_type="samples",
-        vectorized=True,
-        n_resamples=2**s if exact else n_resamples,
-        alternative="two-sided",
-        rng=np.random.default_rng(seed),
-    )
-    return SubjectTest(s, n_videos, mean, float(min(1.0, res.pvalue)), exact, "sign-flip permutation")
+    p = _exact_p(d) if exact else _monte_carlo_p(d, n_resamples, seed)
+    return SubjectTest(s, n_videos, mean, p, exact, "sign-flip permutation", sd)
 
 
 def subject_wilcoxon(err_a: np.ndarray, err_b: np.ndarray, subjects: Sequence[str], a: str = "a", b: str = "b") -> PairTest:
@@ -211,6 +279,110 @@ def subject_table(rows: list[Row]) -> pd.DataFrame:
     errs = pd.DataFrame({r.label: pd.Series(r.videos.abs_err, index=r.videos.ids) for r in rows}).dropna().sort_index()
     subj = rows[0].videos.subject_of()
     return errs.groupby([subj[i] for i in errs.index], sort=True).mean()
+
+
+@dataclass(frozen=True)
+class Power:
+    """What a board could call, whatever its data: see :func:`board_power`."""
+
+    n_subjects: int
+    n_comparisons: int
+    min_p_holm: float  # the smallest p_holm any data could give
+    alpha_first: float  # Holm's first step: ALPHA / comparisons
+    paired_sd: float  # median over the board's comparisons of the SD of per-subject differences (bpm)
+    mde: float  # smallest mean per-subject MAE difference detected with POWER at alpha_first (bpm); inf: none
+
+    @property
+    def can_call(self) -> bool:
+        return bool(np.isfinite(self.min_p_holm) and self.min_p_holm < ALPHA)
+
+
+def _t_effect(n_subjects: int, alpha: float, power: float) -> float:
+    """Standardised effect (mean / SD of the differences) the two-sided paired t-test detects with ``power``."""
+    df = n_subjects - 1
+    crit = float(sps.t.ppf(1 - alpha / 2, df))
+
+    def shortfall(nc: float) -> float:  # the far tail is negligible (and NaN in scipy for large nc)
+        return float(np.nan_to_num(sps.nct.sf(crit, df, nc)) + np.nan_to_num(sps.nct.cdf(-crit, df, nc))) - power
+
+    hi = crit + 10.0
+    while shortfall(hi) < 0:
+        hi *= 2
+    return float(brentq(shortfall, 0.0, hi, xtol=1e-10)) / math.sqrt(n_subjects)
+
+
+@lru_cache(maxsize=64)
+def _signflip_effect(n_subjects: int, alpha: float, power: float) -> float:
+    """Standardised effect the exact sign-flip test detects with ``power``, by seeded simulation.
+
+    :data:`POWER_SIMS` samples of S normal differences (common random numbers
+    for every effect tried, so power grows with the effect), each tested with
+    the exact test; bisection to 0.1 % of the effect.  The p-value does not
+    depend on the differences' scale, so one standardised answer serves every
+    SD.
+    """
+    z = np.random.default_rng(POWER_SEED).standard_normal((POWER_SIMS, n_subjects))
+
+    def reaches(effect: float) -> bool:
+        return float(np.mean([_exact_p(row) < alpha for row in z + effect])) >= power
+
+    lo = hi = _t_effect(n_subjects, alpha, power)  # the t-test's answer; the discrete test needs at least about as much
+    while reaches(lo) and lo > 1e-6:
+        lo /= 2
+    while not reaches(hi):
+        hi *= 1.5
+    while hi - lo > 1e-3 * hi:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
+    return hi
+
+
+def detectable_difference(n_subjects: int, sd: float, alpha: float, power: float = POWER) -> float:
+    """Smallest mean paired difference the board's two-sided test at ``alpha`` detects with ``power``.
+
+    Per-subject differences are taken as normal with standard deviation
+    ``sd``.  Up to :data:`SIM_MAX_SUBJECTS` subjects the power is that of the
+    exact sign-flip test itself, simulated (:func:`_signflip_effect`): there
+    its discreteness matters -- with 10 subjects and α = 0.05 / 19 only "all
+    ten subjects agree" rejects, and the t-test's answer would promise 80 %
+    power where the sign-flip test has 60 %.  Above, the paired t-test's exact
+    power (noncentral t, S − 1 degrees of freedom), to which the sign-flip
+    test converges.  Where the test cannot reach below ``alpha`` at all
+    (:func:`min_p_value`) no effect is detectable: infinity.
+    """
+    if n_subjects < 2 or not np.isfinite(sd) or min_p_value(n_subjects) >= alpha:
+        return math.inf
+    if sd <= 0:
+        return 0.0
+    effect = _signflip_effect(n_subjects, alpha, power) if n_subjects <= SIM_MAX_SUBJECTS else _t_effect(n_subjects, alpha, power)
+    return float(effect * sd)
+
+
+def board_power(tests: BoardTests) -> Power | None:
+    """A board's power: the smallest attainable p_holm and the smallest difference it detects at 80 % power.
+
+    * Smallest attainable p_holm: Holm multiplies the smallest raw p by the
+      number of comparisons m, and no raw p can be below :func:`min_p_value`
+      of its subject count, so m × min_p(S) -- above 0.05, the board cannot
+      call anything, however clear the data.
+    * Smallest detectable difference: :func:`detectable_difference` at
+      Holm's first-step level 0.05 / m (the level the board's clearest
+      comparison must pass), with S the most subjects a comparison pairs and
+      the paired SD the median, over the board's comparisons, of the SD of
+      per-subject MAE differences observed on this board.
+
+    None when the board makes no comparison.
+    """
+    comps = [c for c in tests.comparisons if np.isfinite(c.test.p_value)]
+    if not comps:
+        return None
+    m = len(comps)
+    n = max(c.test.n_subjects for c in comps)
+    min_p_holm = min(1.0, m * min(min_p_value(c.test.n_subjects) for c in comps))
+    sds = [c.test.sd_diff for c in comps if np.isfinite(c.test.sd_diff)]
+    sd = float(np.median(sds)) if sds else math.nan
+    alpha = ALPHA / m
+    return Power(n, m, min_p_holm, alpha, sd, detectable_difference(n, sd, alpha))
 
 
 def format_p(x: float) -> str:

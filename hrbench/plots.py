@@ -1,8 +1,9 @@
 """Deterministic PNG figures for leaderboards (matplotlib, Agg backend).
 
 Bland-Altman (SynRhythm Fig. 5), train vs test HR distributions per fold
-(Fig. 7a), error against training-set fraction (Fig. 6) and a
-critical-difference diagram (Friedman / Nemenyi).  PNGs carry no timestamp
+(Fig. 7a), error against training-set fraction (Fig. 6), the learned
+methods' learning curves and a critical-difference diagram (Friedman /
+Nemenyi).  PNGs carry no timestamp
 or software metadata, so regenerating them from the same store gives the
 same bytes.
 """
@@ -63,16 +64,56 @@ def hr_distributions(folds: list[tuple[list[float], list[float]]], title: str, p
     return _save(fig, path)
 
 
-def fraction_curve(series: dict[str, list[tuple[float, float]]], title: str, path: Path) -> Path:
-    """HRrmse against the fraction of training clips, one line per method."""
+def fraction_curve(series: dict[str, list[tuple[float, ...]]], title: str, path: Path) -> Path:
+    """HRrmse against the fraction of training clips, one line per method.
+
+    Points are ``(fraction, value)`` or ``(fraction, value, low, high)``; the
+    latter draw the interval as an error bar.
+    """
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
     for name, pts in sorted(series.items()):
         pts = sorted(pts)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+        x, y = [p[0] for p in pts], [p[1] for p in pts]
+        if all(len(p) == 4 and np.isfinite(p[2:]).all() for p in pts):
+            err = np.array([[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]])
+            ax.errorbar(x, y, yerr=np.clip(err, 0, None), marker="o", capsize=3, label=name)
+        else:
+            ax.plot(x, y, marker="o", label=name)
     ax.set_xlabel("fraction of training clips")
     ax.set_ylabel("HRrmse (bpm)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def mean_curve(curves: list[dict[str, np.ndarray]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per epoch, the mean of ``key`` over the curves that recorded that epoch (NaNs skipped): (epochs, means)."""
+    values: dict[float, list[float]] = {}
+    for c in curves:
+        if key not in c:
+            continue
+        for e, v in zip(c["epoch"], c[key], strict=True):
+            if np.isfinite(v):
+                values.setdefault(float(e), []).append(float(v))
+    epochs = np.array(sorted(values), dtype=float)
+    return epochs, np.array([np.mean(values[e]) for e in epochs], dtype=float)
+
+
+def learning_curves(curves: dict[str, list[dict[str, np.ndarray]]], title: str, path: Path) -> Path:
+    """Training (solid) and held-out (dashed) L1 per epoch, one colour per method, mean over folds and seeds."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for i, (name, cs) in enumerate(sorted(curves.items())):
+        colour = f"C{i % 10}"
+        for key, style, what in (("train_l1", "-", "train"), ("heldout_l1", "--", "held-out")):
+            x, y = mean_curve(cs, key)
+            if len(x):
+                n = sum(key in c for c in cs)
+                ax.plot(x, y, style, color=colour, marker="o" if len(x) < 30 else None, ms=3, label=f"{name} ({what}, mean of {n})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("L1 loss (bpm)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -57,6 +57,44 @@ def run_notes(run: dict[str, Any]) -> dict[str, Any]:
     return json.loads(run.get("notes_json") or "{}")
 
 
+#: The fold note in which learned methods record ``{"epoch": [...], "train_l1": [...], "heldout_l1": [...]}``.
+LEARNING_CURVE = "learning_curve"
+
+
+def is_structured(value: Any) -> bool:
+    """A note that is a table rather than a value (a dict, or a list holding dicts or lists).
+
+    Such notes (learning curves, histograms) would swamp a table cell; boards
+    draw the ones they know (learning curves) and name the others.
+    """
+    return isinstance(value, dict) or isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+
+
+def display_notes(notes: dict[str, Any]) -> dict[str, Any]:
+    """The notes that fit in a table cell: every note but the structured ones."""
+    return {k: v for k, v in notes.items() if not is_structured(v)}
+
+
+def learning_curve(note: Any) -> dict[str, np.ndarray] | None:
+    """A fold's ``learning_curve`` note as arrays, or None if it is not one (wrong type, lengths or values).
+
+    ``heldout_l1`` is optional; a missing or null entry of it is NaN.
+    """
+    if not isinstance(note, dict) or not isinstance(note.get("epoch"), list) or not isinstance(note.get("train_l1"), list):
+        return None
+    n = len(note["epoch"])
+    keys = [k for k in ("train_l1", "heldout_l1") if note.get(k) is not None]
+    if n == 0 or any(not isinstance(note[k], list) or len(note[k]) != n for k in keys):
+        return None
+    try:
+        out = {"epoch": np.array(note["epoch"], dtype=float)}
+        for k in keys:
+            out[k] = np.array([np.nan if v is None else v for v in note[k]], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out["epoch"]).all() else None
+
+
 def not_run_reason(run: dict[str, Any]) -> str | None:
     """Why a stage was recorded without running (e.g. ImageNet weights absent), or None if it ran."""
     reason = run_notes(run).get("not_run")
@@ -94,6 +132,35 @@ class Results:
             [r["fold"] for r in rows],
             [json.loads(r["meta_json"]) for r in rows],
         )
+
+    def units(self, run_key: str) -> VideoSet:
+        """Per scored unit (a clip under ``clips``, an evaluation window under ``whole``/``windowed``).
+
+        ``ids`` are ``<recording>#<unit index>``, ``subjects`` the recording's
+        subject ("" for a recording the method declined entirely) and ``pred``
+        NaN where the method declined the unit.
+        """
+        rows = self.store.query(
+            "SELECT c.recording_id, c.clip_index, c.hr_pred, c.hr_ref, c.fold, v.subject FROM clip_predictions c"
+            " LEFT JOIN video_predictions v ON v.run_key = c.run_key AND v.recording_id = c.recording_id"
+            " WHERE c.run_key = ? ORDER BY c.recording_id, c.clip_index",
+            (run_key,),
+        )
+        return VideoSet(
+            [f"{r['recording_id']}#{r['clip_index']}" for r in rows],
+            [r["subject"] or "" for r in rows],
+            np.array([np.nan if r["hr_pred"] is None else r["hr_pred"] for r in rows], dtype=float),
+            np.array([r["hr_ref"] for r in rows], dtype=float),
+            [r["fold"] for r in rows],
+            [{} for _ in rows],
+        )
+
+    def fold_notes(self, run_key: str) -> list[dict[str, Any]]:
+        """Each fold's notes in fold order (empty dicts in stores from before folds kept notes)."""
+        if not self.store.has_column("folds", "notes_json"):
+            return [{} for _ in self.store.query("SELECT fold FROM folds WHERE run_key = ?", (run_key,))]
+        rows = self.store.query("SELECT notes_json FROM folds WHERE run_key = ? ORDER BY fold", (run_key,))
+        return [json.loads(r["notes_json"] or "{}") for r in rows]
 
     def fold_train_hr(self, run_key: str) -> dict[int, list[float]]:
         """Per fold, the reference HR of every training video (what the baseline and HR histograms need)."""

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .metrics import compute_metrics
+from .results import display_notes
 from .store import Store
 
 
@@ -36,6 +37,13 @@ def _method_metrics(store: Store, keys: list[str]) -> tuple[dict[str, float], fl
     return mean, spread, per_seed[0].n, notes
 
 
+def _notes_cell(notes: dict[str, Any]) -> str:
+    """Scalar notes as ``k=v``; structured ones (learning curves, histograms) by name only: the board draws or keeps them."""
+    shown = display_notes(notes)
+    tables = sorted(set(notes) - set(shown))
+    return ", ".join([f"{k}={v}" for k, v in sorted(shown.items())] + ([f"tables: {', '.join(tables)}"] if tables else []))
+
+
 def run_table(store_path: Path, summary: Any) -> Table:
     """A rich table of the methods of one finished run (``summary``: :class:`hrbench.runner.RunSummary`)."""
     t = Table(title=f"{summary.label} · {summary.protocol.name}: this run (the board: hrbench leaderboard)")
@@ -53,8 +61,7 @@ def run_table(store_path: Path, summary: Any) -> Table:
             mae = f"{m['mae']:.2f}" + (f" ± {spread:.2f}" if np.isfinite(spread) else "")
             t.add_row(
                 escape(name), str(len(keys)), f"{m['hr_me']:.2f}", f"{m['hr_sd']:.2f}", f"{m['hr_rmse']:.2f}",
-                f"{m['hr_mer']:.2f}", mae, f"{m['r']:.3f}", str(n),
-                escape(", ".join(f"{k}={v}" for k, v in sorted(notes.items()))),
+                f"{m['hr_mer']:.2f}", mae, f"{m['r']:.3f}", str(n), escape(_notes_cell(notes)),
             )
     finally:
         store.close()

@@ -1,12 +1,23 @@
 """Subject-level inference: the unit of independence is the subject, and many tests get Holm-corrected."""
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from hrbench.inference import holm, subject_errors, subject_permutation_test, subject_wilcoxon
+from hrbench.inference import (
+    EXACT_MAX_SUBJECTS,
+    POWER,
+    _t_effect,
+    detectable_difference,
+    holm,
+    min_p_value,
+    subject_errors,
+    subject_permutation_test,
+    subject_wilcoxon,
+)
 from hrbench.stats import wilcoxon_pair
 
 
@@ -66,13 +77,68 @@ def test_correlated_videos_do_not_make_a_difference_significant():
     assert subject_permutation_test(a, b, subj).p_value > 0.2  # ten subjects do not support it
 
 
-def test_monte_carlo_above_sixteen_subjects_is_seeded_and_finds_real_effects():
-    a, b, subj = _per_subject(30, 2)
+def test_monte_carlo_above_the_exact_limit_is_seeded_and_finds_real_effects():
+    a, b, subj = _per_subject(EXACT_MAX_SUBJECTS + 8, 2)
     t1 = subject_permutation_test(a, b, subj, seed=3)
     assert not t1.exact and t1.p_value < 0.01
     assert subject_permutation_test(a, b, subj, seed=3).p_value == t1.p_value
     same = subject_permutation_test(a, a, subj)
     assert same.p_value == 1.0
+
+
+def test_exact_up_to_the_limit_matches_brute_force_beyond_what_scipy_enumerated():
+    """18 subjects (2^18 patterns, above the old limit of 16): the meet-in-the-middle count is every pattern's."""
+    a, b, subj = _per_subject(18, 6)
+    d = a - b
+    signs = 1 - 2 * ((np.arange(2**18)[:, None] >> np.arange(18)) & 1)
+    expected = np.mean(np.abs(signs @ d) >= abs(d.sum()) - 1e-9)
+    t = subject_permutation_test(a, b, subj)
+    assert t.exact and t.p_value == pytest.approx(expected, abs=1e-12)
+    assert t.sd_diff == pytest.approx(np.std(d, ddof=1))
+
+
+def test_monte_carlo_agrees_with_the_exact_count():
+    a, b, subj = _per_subject(22, 8)
+    exact = subject_permutation_test(a, b, subj).p_value
+    mc = subject_permutation_test(a, b, subj, exact_max=10, n_resamples=200_000).p_value
+    assert 0.01 < exact < 0.99 and abs(mc - exact) < 4 * np.sqrt(exact * (1 - exact) / 200_000)
+
+
+@pytest.mark.parametrize("n", [10, 20, EXACT_MAX_SUBJECTS, EXACT_MAX_SUBJECTS + 1, 60])
+def test_every_subject_agreeing_reaches_the_smallest_p_the_test_can_give(n):
+    """Exact: 2 / 2^S; Monte Carlo: 1 / (resamples + 1) = 1e-6 -- small enough for Holm over dozens of comparisons."""
+    rng = np.random.default_rng(n)
+    a = rng.uniform(1, 3, n)
+    t = subject_permutation_test(a, a + rng.uniform(0.5, 2, n), [f"s{i:02d}" for i in range(n)])
+    assert t.p_value == pytest.approx(min_p_value(n), rel=1e-12)
+    assert min_p_value(n) == (2.0 / 2**n if n <= EXACT_MAX_SUBJECTS else 1e-6)
+
+
+def _signflip_power(n: int, effect: float, alpha: float, sims: int = 1000, seed: int = 11) -> float:
+    rng = np.random.default_rng(seed)
+    subj = [f"s{i:02d}" for i in range(n)]
+    hits = 0
+    for _ in range(sims):
+        d = rng.normal(effect, 1.0, n)
+        hits += subject_permutation_test(d + 20.0, np.full(n, 20.0), subj).p_value < alpha
+    return hits / sims
+
+
+@pytest.mark.parametrize("n, m", [(10, 19), (24, 27)])
+def test_detectable_difference_gives_the_sign_flip_test_80_percent_power(n, m):
+    """Checked by simulating the board's own test at the returned effect (independent draws)."""
+    alpha = 0.05 / m
+    mde = detectable_difference(n, 1.0, alpha)
+    assert 0.75 < _signflip_power(n, mde, alpha) < 0.86
+    assert detectable_difference(n, 2.5, alpha) == pytest.approx(2.5 * mde)  # scale-free: the SD sets the unit
+    if n == 10:  # where only "all ten agree" rejects, the t-test's answer would overstate the power
+        assert _signflip_power(n, _t_effect(n, alpha, POWER), alpha) < 0.7
+
+
+def test_a_test_that_cannot_reach_alpha_detects_nothing():
+    assert detectable_difference(5, 1.0, 0.05) == math.inf  # 2 / 2^5 = 0.0625
+    assert detectable_difference(10, 1.0, 2 / 1024) == math.inf  # p < alpha needed; 2/1024 is the floor
+    assert np.isfinite(detectable_difference(10, 1.0, 0.0025))
 
 
 def test_no_common_subjects_is_not_a_p_value():
