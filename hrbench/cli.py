@@ -86,18 +86,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .leaderboard import write_boards
+    from .leaderboard import default_out_dir, write_boards
     from .store import Store, default_store_path
 
     path = Path(args.store) if args.store else default_store_path()
     if not path.exists():
         raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
     store = Store(path, readonly=True)  # a reader never migrates or locks the store
+
+    def removed(p: Path) -> None:
+        print(f"removed {p} (its runs are no longer in the store)", file=sys.stderr)
+
     try:
-        written = write_boards(store, Path(args.out), args.dataset, args.protocol, args.by)
+        out = Path(args.out) if args.out else default_out_dir()
+        written = write_boards(store, out, args.dataset, args.protocol, args.by, on_remove=removed)
     finally:
         store.close()
-    if not written:
+    if not any(p.name != "README.md" for p in written):
         raise HrbenchError("no complete runs in the store match", path)
     for p in written:
         print(p)
@@ -347,49 +352,28 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             print(f"{name:16s} {cls.description}")
         return 0
     if not args.name:
-        raise HrbenchError("usage: hrbench datasets check NAME [ROOT]")
+        raise HrbenchError("usage: hrbench datasets check NAME [ROOT] [--protocol P]")
     from .prepare import make_adapter
 
     adapter = make_adapter(reg, args.name, getattr(args, "allow_outside", False))
     root = Path(args.root) if args.root else adapter.default_root()
     if root is None:
         raise HrbenchError(f"dataset {args.name} needs a ROOT directory")
+    # The protocol's requirements too: "no problems found" means that protocol scores every recording.
+    from .dataset_check import check_dataset, print_report
+    from .protocol import find_protocol
+
+    protocol = find_protocol(args.protocol or "subject_exclusive", reg.protocol_dirs)  # `run`'s default
     if not adapter.needs_root:
         adapter.prepare(root)
     deep = bool(getattr(args, "deep", False))
     import inspect
 
-    if "deep" in inspect.signature(adapter.check).parameters:
-        recs, problems = adapter.check(root, deep=deep)
-    else:
-        if deep:
-            print(f"note: dataset {args.name} has no --deep checks; running its usual checks")
-        recs, problems = adapter.check(root)
-    errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
-    warnings = [p for p in problems if getattr(p, "severity", "error") != "error"]
+    if deep and "deep" not in inspect.signature(adapter.check).parameters:
+        print(f"note: dataset {args.name} has no --deep checks; running its usual checks")
+    report = check_dataset(adapter, root, protocol, deep)
     out = Console(width=160, emoji=False)
-    by_subject: dict[str, int] = {}
-    for r in recs:
-        by_subject[r.subject] = by_subject.get(r.subject, 0) + 1
-    out.print(f"[bold]{escape(args.name)}[/] at {escape(str(root))}: {len(recs)} usable recordings, {len(by_subject)} subjects", highlight=False, soft_wrap=True)
-    t = Table()
-    t.add_column("Subject")
-    t.add_column("Recordings", justify="right")
-    for s in sorted(by_subject):
-        t.add_row(escape(s), str(by_subject[s]))
-    out.print(t)
-    # Errors make a recording unusable (a run stops on them); warnings do not.
-    if warnings:
-        out.print(f"[yellow]{len(warnings)} warning(s) (the recordings stay usable):[/]")
-        for p in warnings:
-            out.print(f"  warning: {p.path}: {p.message}", highlight=False, soft_wrap=True, markup=False)
-    if errors:
-        out.print(f"[red]{len(errors)} error(s) (these recordings are unusable):[/]")
-        for p in errors:
-            out.print(f"  error: {p.path}: {p.message}", highlight=False, soft_wrap=True, markup=False)
-        return 1
-    out.print("[green]no errors found[/]" if warnings else "[green]no problems found[/]")
-    return 0
+    return print_report(report, args.name, root, out, default_protocol=not args.protocol)
 
 
 def cmd_protocols(args: argparse.Namespace) -> int:
@@ -471,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--all", action="store_true", help="every dataset x protocol in the store (the default)")
     lb.add_argument("--by", choices=["scenario", "skin_tone", "subject", "hr_range"], help="also write a breakdown table by this field")
     lb.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
-    lb.add_argument("--out", default="leaderboards", help="output directory; default: %(default)s")
+    lb.add_argument("--out", help="output directory; default: leaderboards/ in the user's data directory "
+                    "($XDG_DATA_HOME or ~/.local/share, then hrbench), beside the default store")
     lb.set_defaults(func=cmd_leaderboard)
 
     cmp_ = sub.add_parser("compare", help="subject-level paired test of two methods (sign-flip permutation; Wilcoxon on subjects)")
@@ -502,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("root", nargs="?", help="dataset root directory")
     ds.add_argument("--deep", action="store_true", help="check: decode every frame too (slow; default decodes a few per recording)")
     ds.add_argument("--allow-outside", action="store_true", help="let a dataset manifest (folder adapter) name files outside its folder")
+    ds.add_argument("--protocol", help="check: apply this protocol's requirements too (clip length, window, evaluation rule, folds); name or .toml path; default: subject_exclusive, as `hrbench run`")
     ds.set_defaults(func=cmd_datasets)
 
     pr = sub.add_parser("protocols", help="list protocols and their hashes")

@@ -25,6 +25,13 @@ temporary files) and exits, with a hard ``os._exit`` a moment later in
 case the task does not unwind.  Workers ignore SIGINT: Ctrl-C reaches the
 whole process group, and the parent decides.
 
+A worker that dies (``kill -9``, the OOM killer, a crash in native code)
+breaks the whole pool: every unfinished task fails with
+``BrokenProcessPool``, which names none of them.  So ``imap`` never reports
+that error against a task: the tasks the pool left unfinished run again
+(with a one-line note), then, if a worker dies again, one at a time, where
+a death can only be the running task's own (:class:`WorkerDied`).
+
 In the parent, SIGTERM raises :class:`Interrupted` (a ``KeyboardInterrupt``
 subclass, so the command line's "interrupted, rerun to resume" path
 handles both) while tasks run; on either, pending tasks are cancelled and
@@ -43,9 +50,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from .errors import ConfigError
+from .fsutil import notice
 from .threads import resolve_workers, usable_cpus
 
 _PR_SET_PDEATHSIG = 1
@@ -206,26 +215,105 @@ class LocalExecutor:
                     else:
                         yield i, res, None
             return
+        # A dead worker (kill -9, the OOM killer, a crash in native code) breaks the whole
+        # pool: every unfinished task fails with BrokenProcessPool, whichever one it was
+        # running, so that error says nothing about the task it is attached to.  Those
+        # tasks run again in a fresh pool; what dies there too runs alone, one task per
+        # worker, so a death can only be the task's own.
+        todo = list(range(len(items)))
+        for attempt in range(3):
+            alone = attempt == 2
+            died: list[int] = []
+            cause = "a worker process died"
+            with contextlib.closing(self._pool_round(fn, items, todo, one_at_a_time=alone)) as results:
+                for i, res, exc in results:
+                    if isinstance(exc, _WorkerLost):
+                        cause = exc.cause
+                        if alone:
+                            yield i, None, WorkerDied(f"{cause} while running this task, also when it ran alone")
+                        else:
+                            died.append(i)
+                    else:
+                        yield i, res, exc
+            if not died:
+                return
+            how = "again, one at a time" if attempt == 1 else "again"
+            notice(f"{cause}; running the {len(died)} task(s) its pool left unfinished {how} (finished work is kept)")
+            todo = sorted(died)
+
+    def _pool_round(self, fn: Callable[..., Any], items: list[tuple[Any, ...]], todo: list[int], *,
+                    one_at_a_time: bool) -> Iterator[tuple[int, Any, BaseException | None]]:
+        """Run ``items[i]`` for ``i`` in ``todo`` in fresh pools; a task a dead worker took down gets :class:`_WorkerLost`.
+
+        ``one_at_a_time``: one worker, one task in flight, a new pool after each
+        death -- slower, but a death then names its task.
+        """
         ctx = mp.get_context("spawn")
+        queue = list(todo)
         with handle_termination():
-            pool = ProcessPoolExecutor(
-                max_workers=min(self.workers, len(items)), mp_context=ctx, initializer=worker_initializer,
-                initargs=(os.getpid(), self.initializer, self.initargs),
-            )
-            pending: dict[Future[Any], int] = {}
-            try:
-                pending = {pool.submit(fn, *args): i for i, args in enumerate(items)}
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        i = pending.pop(fut)
-                        exc = fut.exception()
-                        yield i, (None if exc else fut.result()), exc
-            except BaseException:
-                # Interrupted, Ctrl-C, or the consumer stopped iterating (GeneratorExit).
-                stop_pool(pool, pending)
-                raise
-            pool.shutdown(wait=True)
+            while queue:
+                n = 1 if one_at_a_time else min(self.workers, len(queue))
+                pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker_initializer,
+                                           initargs=(os.getpid(), self.initializer, self.initargs))
+                procs: dict[int, Any] = {}
+                pending: dict[Future[Any], int] = {}
+                broken: _WorkerLost | None = None
+                try:
+                    while queue and not broken:
+                        batch = [queue.pop(0)] if one_at_a_time else [queue.pop(0) for _ in range(len(queue))]
+                        pending = {pool.submit(fn, *items[i]): i for i in batch}
+                        procs.update(getattr(pool, "_processes", None) or {})
+                        while pending:
+                            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                            procs.update(getattr(pool, "_processes", None) or {})
+                            for fut in done:
+                                i = pending.pop(fut)
+                                exc = fut.exception()
+                                if _is_worker_death(exc):
+                                    broken = broken or _WorkerLost(_death_cause(list(procs.values())))
+                                    yield i, None, broken
+                                else:
+                                    yield i, (None if exc else fut.result()), exc
+                except BaseException:
+                    # Interrupted, Ctrl-C, or the consumer stopped iterating (GeneratorExit).
+                    stop_pool(pool, pending)
+                    raise
+                pool.shutdown(wait=True)
+
+
+class WorkerDied(RuntimeError):
+    """A worker process died (killed, out of memory, a crash in native code) while running this very task."""
+
+
+class _WorkerLost(Exception):
+    """Internal: the task's worker pool lost a process; the task may be innocent (see ``imap``)."""
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(cause)
+
+
+def _is_worker_death(exc: BaseException | None) -> bool:
+    """A pool that lost a process; or a worker's own exit (SIGTERM to a worker ends its task with SystemExit)."""
+    return isinstance(exc, (BrokenProcessPool, SystemExit, KeyboardInterrupt))
+
+
+def _death_cause(procs: list[Any]) -> str:
+    """How a pool's worker died, from the exit codes (the survivors are stopped with SIGTERM after a death)."""
+    codes = []
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(HARD_EXIT_AFTER_S + 1.0)
+            codes.append(p.exitcode)
+    stopped = (0, None, -signal.SIGTERM, 128 + signal.SIGTERM)
+    code = next((c for c in codes if c not in stopped), None)
+    if code is None:
+        return "a worker process died"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"a worker process was killed by {signal.Signals(-code).name}"
+        return f"a worker process was killed by signal {-code}"
+    return f"a worker process exited with status {code}"
 
 
 def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None) -> Any:

@@ -8,7 +8,9 @@ The work is split by question:
   aside, board names that never collide and never leave the output folder;
 * :mod:`hrbench.inference` -- subject-level paired tests, Holm correction,
   Friedman/Nemenyi, and the verdicts boards state;
-* :mod:`hrbench.render` -- markdown and figures.
+* :mod:`hrbench.render` -- markdown and figures;
+* :mod:`hrbench.board_files` -- the output folder: never replacing a file
+  hrbench did not write, removing boards whose runs left the store.
 
 This module keeps the public names the CLI and the ``benchmarks/`` scripts
 import (``build_boards``, ``write_boards``, ``paired_errors``, ``compare``,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .board_files import default_out_dir, write_boards, write_index
 from .boards import BOOT_N, BOOT_SEED, Board, NotRun, Row, build_boards, safe_name
 from .errors import ConfigError
 from .inference import (
@@ -31,22 +34,13 @@ from .inference import (
     subject_wilcoxon,
     verdicts,
 )
-from .render import (
-    BREAKDOWNS,
-    HEADER,
-    HR_RANGES,
-    breakdown_table,
-    render,
-    render_breakdown,
-    write_boards,
-    write_index,
-)
+from .render import BREAKDOWNS, HEADER, HR_RANGES, breakdown_table, render, render_breakdown
 from .results import VideoSet
 from .store import Store
 
 __all__ = [
     "BOOT_N", "BOOT_SEED", "BREAKDOWNS", "HEADER", "HR_RANGES", "Board", "NotRun", "Row", "VideoSet",
-    "breakdown_table", "build_boards", "compare", "paired_errors", "render", "render_breakdown", "safe_name",
+    "breakdown_table", "build_boards", "compare", "default_out_dir", "paired_errors", "render", "render_breakdown", "safe_name",
     "verdicts", "write_boards", "write_index",
 ]
 

@@ -14,6 +14,7 @@ versus a CPU-friendly default); ``--param key=value`` overrides single values.
 
 from __future__ import annotations
 
+import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -55,6 +56,10 @@ class Param:
                 value = self.type(value)
         except (TypeError, ValueError):
             raise ConfigError(f"parameter {name}={value!r}: expected {self.type.__name__}") from None
+        # NaN passes every range check (all comparisons are False) and inf passes an
+        # open-ended one; neither is a setting, and both would fail deep inside a fold.
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isfinite(value):
+            raise ConfigError(f"parameter {name}={value!r}: must be a finite number")
         if self.choices is not None and value not in self.choices:
             raise ConfigError(f"parameter {name}={value!r}: choose one of {list(self.choices)}")
         if self.low is not None and value < self.low:
