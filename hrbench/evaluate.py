@@ -16,10 +16,20 @@ Rules (see :mod:`hrbench.protocol`): under ``clips`` a video's HR is the
 protocol's aggregate of its clip predictions and its reference the same
 aggregate of all its clips' references (the same for every method).  Under ``whole`` / ``windowed`` a method
 that produces a pulse is run once per evaluation window and its HR read by
-:func:`hrbench.hr.spectral_hr`; a per-clip method is run on clips tiled over
-the window and the window's HR is the aggregate of those clips.  The
-reference of a window was read from the ground truth over exactly that
-window (:mod:`hrbench.sampling`).
+:func:`hrbench.hr.window_hrs` -- each window's own spectral peak
+(``window_peak = "plain"``, i.e. :func:`hrbench.hr.spectral_hr`) or a
+recording's windows read jointly (``"anchored"``); a per-clip method is run
+on clips tiled over the window and the window's HR is the aggregate of
+those clips.  The reference of a window was read from the ground truth over
+exactly that window (:mod:`hrbench.sampling`).
+
+Window-level results are kept, not only videos: each scored unit is one
+``clip_predictions`` row of the store (``clip_index`` = the window's index
+in the recording, ``start_s`` its start on the video clock, ``hr_pred``
+NULL where the method declined it, ``hr_ref`` its own reference);
+:meth:`hrbench.results.Results.units` reads them back and
+:func:`hrbench.boards.window_metrics` turns them into per-window MAE and
+the share of windows within 5 bpm.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ import numpy as np
 
 from .clips import Clips
 from .errors import HrbenchError
-from .hr import spectral_hr
+from .hr import window_hrs
 from .method import Method
 from .protocol import AGGREGATES, Protocol
 from .sampling import RecordingClips
@@ -82,7 +92,12 @@ class FoldScore:
 
 
 def _pulse_hr(method: Method, rc: RecordingClips, protocol: Protocol) -> np.ndarray:
-    """HR of each evaluation window from the method's pulse over that window."""
+    """HR of each evaluation window from the method's pulse over that window (by the protocol's ``window_peak``).
+
+    Windows of one length share a batch and are read together by
+    :func:`hrbench.hr.window_hrs` (under ``windowed`` every window of a
+    recording has one length, so ``anchored`` sees all of them).
+    """
     ev = rc.evaluation
     assert ev is not None
     out = np.full(len(ev.bounds), np.nan)
@@ -95,11 +110,8 @@ def _pulse_hr(method: Method, rc: RecordingClips, protocol: Protocol) -> np.ndar
         pulse = np.asarray(method.predict_pulse(clips), dtype=np.float64)
         if pulse.shape != (len(idx), n):
             raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} for {len(idx)} windows of {n} frames")
-        finite = np.isfinite(pulse).all(axis=-1)
-        if finite.any():
-            hr = np.full(len(idx), np.nan)
-            hr[finite] = spectral_hr(pulse[finite], protocol.clips.fps, protocol.hr, filtered=method.pulse_prefiltered)
-            out[idx] = hr
+        out[idx] = window_hrs(pulse, protocol.clips.fps, protocol.hr, peak=protocol.evaluation.window_peak,
+                              filtered=method.pulse_prefiltered)
     return out
 
 

@@ -28,6 +28,7 @@ never mix numbers produced under different rules.  Example::
     rule = "clips"            # clips | whole | windowed
     window_s = 30             # windowed only: evaluation window ...
     hop_s = 15                # ... and its hop
+    window_peak = "plain"     # windowed only: plain | anchored (how a window's spectral peak is chosen)
 
 Evaluation rules (how a video's HR is scored):
 
@@ -43,6 +44,12 @@ Evaluation rules (how a video's HR is scored):
 * ``windowed`` -- the same per evaluation window of ``window_s`` seconds
   every ``hop_s`` (a video shorter than one window is one window); a video's
   HR is the ``aggregate`` of its window HRs, and so is its reference.
+  ``window_peak`` says how a pulse method's window HR is read:
+  ``plain`` (each window's highest spectral peak) or ``anchored`` (the
+  windows of a recording read jointly, so a competing component that owns
+  some windows' highest peak does not take them; see
+  :func:`hrbench.hr.window_hrs`).  It applies to methods' pulses only, not
+  to the reference (read from the ground truth) nor to clip predictors.
 
 Under ``whole`` and ``windowed``, methods that only predict one HR per clip
 (the learned ones) are scored on clips tiled over each evaluation window
@@ -82,7 +89,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError
-from .hr import HRSettings
+from .hr import WINDOW_PEAKS, HRSettings
 from .recording import Recording
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "protocols"
@@ -107,6 +114,7 @@ class EvalSettings:
     rule: str = "clips"  # clips | whole | windowed (see the module docstring)
     window_s: float = 30.0  # windowed only
     hop_s: float = 15.0  # windowed only
+    window_peak: str = "plain"  # windowed only: how a pulse's window HR is read (hrbench.hr.WINDOW_PEAKS)
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,9 @@ class Protocol:
         )
         if e.rule == "windowed":
             text += f"; per-video HR = {c.aggregate} of its windows"
+            # The default is left unsaid, so stored descriptions of plain windowed runs stay the same.
+            if e.window_peak != "plain":
+                text += f"; window peaks: {e.window_peak} (a recording's windows read jointly)"
         return text
 
 
@@ -268,7 +279,7 @@ def load_protocol(path: Path) -> Protocol:
     _check(0 <= seed < 2**32, f"seed must be in 0..2**32-1, got {seed}", path)
     c = _table(data, "clips", {"length", "per_video", "fps", "max_lost_fraction", "aggregate"}, path)
     h = _table(data, "hr", {"band_bpm", "resolution_bpm", "filter_order", "welch_segment_s", "welch_overlap"}, path)
-    e = _table(data, "evaluation", {"rule", "window_s", "hop_s"}, path)
+    e = _table(data, "evaluation", {"rule", "window_s", "hop_s", "window_peak"}, path)
     clips = ClipSettings(
         length=_get(c, "length", int, 300, path, "clips."),
         per_video=_get(c, "per_video", int, 20, path, "clips."),
@@ -306,8 +317,19 @@ def load_protocol(path: Path) -> Protocol:
         rule=_get(e, "rule", str, "clips", path, "evaluation."),
         window_s=_get(e, "window_s", float, 30.0, path, "evaluation."),
         hop_s=_get(e, "hop_s", float, 15.0, path, "evaluation."),
+        window_peak=_get(e, "window_peak", str, "plain", path, "evaluation."),
     )
     _check(ev.rule in RULES, f"evaluation.rule must be one of {list(RULES)}, got {ev.rule!r}", path)
+    _check(
+        ev.window_peak in WINDOW_PEAKS,
+        f"evaluation.window_peak must be one of {list(WINDOW_PEAKS)}, got {ev.window_peak!r}",
+        path,
+    )
+    _check(
+        ev.window_peak == "plain" or ev.rule == "windowed",
+        f"evaluation.window_peak = {ev.window_peak!r} applies to rule = \"windowed\" only, not {ev.rule!r}",
+        path,
+    )
     if ev.rule == "windowed":
         clip_s = clips.length / clips.fps
         _check(

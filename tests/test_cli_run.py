@@ -141,7 +141,7 @@ def test_reduced_training_section_lists_only_methods_run_on_less_data(tiny, tmp_
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out)]) == 0
     text = (out / "tiny-subject_exclusive.md").read_text()
     section = text.split("## Reduced training data")[1].split("\n## ")[0]
-    assert "| Method | 1 | 0.5 |" in section and "| tp_mean |" in section
+    assert "| Method | seeds | 1 | 0.5 |" in section and "| tp_mean |" in section
     assert "tp_green" not in section  # run on all the data only: no curve to show
     assert (out / "tiny-subject_exclusive" / "train_fraction.png").stat().st_size > 1000
 
