@@ -2,8 +2,9 @@
 
 Library versions, the thread count (the same seed on the same thread count
 gives the same numbers; across thread counts float reductions may differ),
-the device, the dataset's content fingerprint and the command line -- stored
-with every run so a board can say how to reproduce it.  :func:`run_key` names
+the CPU kernels torch used (:mod:`hrbench.cpu_pinning`), the device, the
+dataset's content fingerprint and the command line -- stored with every run
+so a board can say how to reproduce it.  :func:`run_key` names
 a (method, seed) run by everything that changes its numbers, and
 :func:`run_row` is the record the store keeps of it.
 
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import TRACE_CODE_VERSION, __version__
+from .cpu_pinning import kernels_in_use
 from .errors import ConfigError
 from .fsutil import arrays_checksum, stable_hash
 from .recording import Recording, Signal
@@ -220,7 +222,7 @@ def run_row(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed
         "dataset_fingerprint": prep.fingerprint,
         "seed": seed,
         "train_fraction": o.train_fraction,
-        "versions_json": json.dumps({**versions(), "thread_plan": thread_plan.as_dict(),
+        "versions_json": json.dumps({**versions(), "thread_plan": thread_plan.as_dict(), "cpu_kernels": kernels_in_use(),
                                      **({"executor": o.executor} if o.executor != "local" else {})}, sort_keys=True, default=str),
         "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in prep.skipped])),
         "n_folds": len(prep.folds),

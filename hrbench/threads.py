@@ -16,6 +16,12 @@ processes), ``threadpoolctl`` for BLAS/OpenMP libraries already loaded in
 this process, and torch / OpenCV only if they are already imported (this
 module never imports torch: that costs a second and most commands do not
 need it).  It returns what it chose, for the run's provenance.
+
+Both also pin torch's CPU kernels to one instruction-set level
+(:mod:`hrbench.cpu_pinning`): like the thread count, the kernels a CPU
+picks change a learned method's numbers, and both must be settled before the
+first torch operation -- here, in the run's main process and in every
+remote task.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from .cpu_pinning import pin_cpu_kernels
 from .errors import ConfigError
 
 #: Environment variables read by BLAS / OpenMP / numexpr implementations at import.
@@ -121,8 +128,13 @@ def plan_threads(workers: int | None, threads: int | None, cpus: int | None = No
 
 
 def apply_threads(threads: int) -> dict[str, str]:
-    """Limit this process (and the processes it spawns later) to ``threads`` threads per library."""
+    """Limit this process (and the processes it spawns later) to ``threads`` threads per library.
+
+    Also pins torch's CPU kernels (:func:`hrbench.cpu_pinning.pin_cpu_kernels`).
+    """
     applied: dict[str, str] = {}
+    pin = pin_cpu_kernels()
+    applied["cpu_kernels"] = pin.level if not pin.reason else f"{pin.level} ({pin.reason})"
     for var in THREAD_ENV_VARS:
         os.environ[var] = str(threads)
     applied["env"] = ",".join(THREAD_ENV_VARS)
