@@ -71,3 +71,6 @@ $HB leaderboard --all --store "$STORE" --out leaderboards --by scenario
 $HB leaderboard --all --store "$STORE" --out leaderboards --by skin_tone
 $HB leaderboard --all --store "$STORE" --out leaderboards
 .venv/bin/python benchmarks/readme_headline.py --store "$STORE"
+# The same boards as a static site (docs/site.md), also a pure function of the store
+# (the `find` above removed the previous one; tests/test_site.py checks it is current).
+$HB site --store "$STORE" --out leaderboards/site

@@ -20,13 +20,19 @@ By kind of plugin (``docs/`` has one page each, with a worked example):
   :class:`FrameSource`, :class:`Signal`, :class:`Problem`, and strict text
   reading (:func:`read_column`, :func:`read_text`, :data:`OPTIONAL_HEADER`);
 * landmarkers: :class:`Landmarker`, :data:`N_LANDMARKS`;
-* ROI schemes: :class:`RoiScheme`, :func:`get_scheme`.
+* ROI schemes: :class:`RoiScheme`, :func:`get_scheme`;
+* results in pandas: :func:`read_results` (runs, per-video and per-window
+  predictions of a results store as tidy DataFrames, :class:`ResultFrames`;
+  see :mod:`hrbench.frames`).  Loaded on first use, so importing this module
+  for a plugin does not import pandas.
 
 Conformance checks live in :mod:`hrbench.testing` (imported separately: it
 builds synthetic data and is only needed in tests).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .clips import Clips
 from .dataset import DatasetAdapter, Problem
@@ -39,6 +45,9 @@ from .recording import FrameSource, Recording, Signal
 from .roi import RoiScheme, get_scheme
 from .signals import fill_missing_frames
 from .textio import OPTIONAL_HEADER, read_column, read_text
+
+if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
+    from .frames import ResultFrames, read_results
 
 __all__ = [
     "N_LANDMARKS",
@@ -56,6 +65,7 @@ __all__ = [
     "Problem",
     "Recording",
     "RecordingError",
+    "ResultFrames",
     "RoiScheme",
     "RunContext",
     "Signal",
@@ -66,6 +76,18 @@ __all__ = [
     "hookimpl",
     "hr_spectrum",
     "read_column",
+    "read_results",
     "read_text",
     "spectral_hr",
 ]
+
+_LAZY = {"read_results": "frames", "ResultFrames": "frames"}
+
+
+def __getattr__(name: str) -> object:
+    """The pandas read API, imported on first use (the very objects of :mod:`hrbench.frames`)."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

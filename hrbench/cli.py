@@ -209,6 +209,43 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_store(args: argparse.Namespace) -> Any:
+    """The results store named by --store (else the default one), opened read-only; a missing one is one line."""
+    from .store import Store, default_store_path
+
+    path = Path(args.store) if args.store else default_store_path()
+    if not path.exists():
+        raise HrbenchError("results store not found; run `hrbench run` first or pass --store", path)
+    return Store(path, readonly=True)
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    """``hrbench site``: the store as a static, offline website (boards, plots, one page per run)."""
+    from .site import build_site
+
+    store = _read_store(args)
+    try:
+        written = build_site(store, Path(args.out))
+    finally:
+        store.close()
+    print(f"{Path(args.out) / 'index.html'} ({len(written)} files)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``hrbench export``: runs, per-video and per-window predictions as CSV or Parquet tables."""
+    from .frames import export_frames, read_results
+
+    store = _read_store(args)
+    try:
+        frames = read_results(store)
+    finally:
+        store.close()
+    for p in export_frames(frames, Path(args.out), args.format):
+        print(p)
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List plugins; with ``--check``, run the conformance kit over everything they register.
 
@@ -458,6 +495,17 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--out", help="output directory; default: leaderboards/ in the user's data directory "
                     "($XDG_DATA_HOME or ~/.local/share, then hrbench), beside the default store")
     lb.set_defaults(func=cmd_leaderboard)
+
+    si = sub.add_parser("site", help="build a static leaderboard website from the results store (sortable tables, plots, a page per run)")
+    si.add_argument("--out", required=True, help="output folder (a site it wrote before is replaced; any other non-empty folder is refused)")
+    si.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
+    si.set_defaults(func=cmd_site)
+
+    xp = sub.add_parser("export", help="write runs, per-video and per-window predictions as tidy tables (CSV or Parquet)")
+    xp.add_argument("--format", choices=["csv", "parquet"], default="csv", help="table format; default: %(default)s")
+    xp.add_argument("--out", required=True, help="output folder: runs, videos and windows tables are written there")
+    xp.add_argument("--store", help="results database (default: $HRBENCH_STORE or ~/.local/share/hrbench/results.sqlite)")
+    xp.set_defaults(func=cmd_export)
 
     cmp_ = sub.add_parser("compare", help="subject-level paired test of two methods (sign-flip permutation; Wilcoxon on subjects)")
     cmp_.add_argument("methods", nargs=2, metavar="METHOD")

@@ -13,6 +13,7 @@ def test_every_public_name_is_the_core_object_itself():
         clips,
         dataset,
         errors,
+        frames,
         hookspecs,
         hr,
         landmarks,
@@ -30,6 +31,7 @@ def test_every_public_name_is_the_core_object_itself():
         "spectral_hr": hr, "estimate_hr": hr, "hr_spectrum": hr, "bandpass": hr, "HRSettings": hr,
         "HrbenchError": errors, "RecordingError": errors, "ConfigError": errors, "PrerequisiteMissing": errors,
         "fill_missing_frames": signals, "read_column": textio, "read_text": textio, "OPTIONAL_HEADER": textio,
+        "read_results": frames, "ResultFrames": frames,
     }
     assert set(api.__all__) == set(origin)
     for name, module in origin.items():
