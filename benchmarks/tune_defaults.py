@@ -12,6 +12,16 @@ Candidates:
 
 * ``stmap_transfer`` ``detrend_hz`` in {0 (the paper's raw min-max maps), 0.5}
 * ``svr`` ``n_bins`` in {0 (spectral peaks only), 8}
+* the learned methods' map and training recipe (``--only maps``), for
+  ``stmap_transfer`` (stage III) and ``rhythm_resnet`` (the FG 2019 ablation's
+  base, whose choice all four variants share), each candidate a set of
+  parameters: the paper's per-channel RGB maps, POS chrominance maps
+  (``colour = pos``, see ``plugins/methods/deep/stmap.py``), chrominance maps
+  with a held-out share of the training subjects that keeps the best epoch
+  (``holdout``), a distribution head over 1-bpm bins instead of L1
+  regression (``head``), and -- for stage III -- synthetic rhythms whose
+  noise is matched to what was measured on face-map rows (mostly common to
+  R, G, B)
 * the HR band-pass order (``[hr] filter_order``) in {2, 3, 4}, for POS and
   CHROM under the whole-video rule (the estimator reads the references too,
   so this is one setting for every method)
@@ -48,8 +58,13 @@ def _store_path() -> Path:
     return Path(base) / "hrbench" / "dev.sqlite"
 
 
+#: ``--data-root``: a dev copy rendered by another generator version (default: the preset's own folder).
+DATA_ROOT: list[Path | None] = [None]
+
+
 def _run(store: Path, method: str, protocol: str, params: dict[str, str], seeds: int, name: str) -> None:
-    opts = RunOptions(methods=[method], dataset=DEV, protocol=protocol, params=params, seeds=seeds, store_path=store, name=name,
+    opts = RunOptions(methods=[method], dataset=DEV, data_root=DATA_ROOT[0], protocol=protocol, params=params, seeds=seeds,
+                      store_path=store, name=name,
                       command=f"benchmarks/tune_defaults.py ({name})")
     Runner(opts, console=Console(stderr=True)).run()
 
@@ -88,8 +103,10 @@ def _table(title: str, candidates: list[tuple[str, object]], rule: str) -> list[
             diff, pcell = "**chosen**", "–"
         lines.append(f"| {value} | {m.mae:.2f} | {m.hr_me:+.2f} | {m.r:.3f} | {seeds} | {diff} | {pcell} |")
     close = [v for v, (_, p) in by_value.items() if p >= 0.05]
+    n_subjects = max((t.n_subjects for _, t in tests), default=0)
     lines += ["", f"Chosen: **{best_value}**" + (
-        f"; not distinguishable from {', '.join(map(str, close))} on these 10 subjects (p_holm ≥ 0.05)." if close else "."), ""]
+        f"; not distinguishable from {', '.join(map(str, close))} on these {n_subjects} subjects (p_holm ≥ 0.05)."
+        if close else "."), ""]
     return lines
 
 
@@ -109,6 +126,37 @@ def _param_study(store: Path, seeds: int, method: str, param: str, values: tuple
     return _table(title, cands, "subject_exclusive, SynRhythm's clip rule.")
 
 
+#: Candidates of the learned-method recipe, fixed before the runs (label, parameters), simplest first.
+PAPER_SYNTH = {"synth_noise": "0.5", "synth_noise_common": "0", "synth_gain_min": "1"}
+#: Face-matched synthetic noise: mostly common to R, G, B, as measured on face-map rows (deep/synrhythm.py).
+FACE_SYNTH = {"synth_noise": "4", "synth_noise_common": "0.8", "synth_gain_min": "0.5"}
+STMAP_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("rgb maps, L1 (the paper's recipe at CPU size)", {"colour": "rgb", "head": "regression", "holdout": "0", **PAPER_SYNTH}),
+    ("pos maps, L1", {"colour": "pos", "head": "regression", "holdout": "0", **PAPER_SYNTH}),
+    ("pos maps, L1, face-matched rhythms, held-out best epoch",
+     {"colour": "pos", "head": "regression", "holdout": "0.15", **FACE_SYNTH}),
+    ("pos maps, bins, face-matched rhythms, held-out best epoch",
+     {"colour": "pos", "head": "bins", "holdout": "0.15", **FACE_SYNTH}),
+)
+RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("rgb+yuv maps, L1 (the poster's recipe at CPU size)", {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
+    ("pos maps, L1, held-out best epoch", {"colour": "pos", "detrend_hz": "0.5", "head": "regression", "holdout": "0.15"}),
+    ("pos maps, bins, held-out best epoch", {"colour": "pos", "detrend_hz": "0.5", "head": "bins", "holdout": "0.15"}),
+)
+
+
+def _recipe_study(store: Path, seeds: int, method: str, recipes: tuple[tuple[str, dict[str, str]], ...], tag: str,
+                  title: str) -> list[str]:
+    """Like :func:`_param_study`, with several parameters per candidate."""
+    cands = []
+    for i, (name, params) in enumerate(recipes):
+        label = f"{tag}{i}"
+        _run(store, method, "subject_exclusive", params, seeds, label)
+        cands.append((name, _rows(store, label, "subject_exclusive")[method]))
+    return _table(title, cands, "subject_exclusive, SynRhythm's clip rule; each candidate's parameters are listed in "
+                                "`benchmarks/tune_defaults.py`.")
+
+
 def _filter_protocols(tmp: Path) -> dict[int, str]:
     base = find_protocol("whole_video").path.read_text(encoding="utf-8")
     out = {}
@@ -124,19 +172,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, default=_store_path())
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--only", default="stmap,svr,filter")
+    ap.add_argument("--only", default="maps,stmap,svr,filter")
     ap.add_argument("--out", type=Path, default=Path("leaderboards/studies"))
+    ap.add_argument("--data-root", type=Path, default=None, help="a synthetic-dev copy to use instead of the preset's own")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
+    DATA_ROOT[0] = args.data_root
     lines = ["<!-- Written by benchmarks/tune_defaults.py. Do not edit by hand. -->", "",
              "# Defaults chosen on synthetic-dev", "",
-             "`synthetic-dev` is the embedded preset with another seed (10 other subjects); no board reports on it. "
+             "`synthetic-dev` is the embedded preset with another seed (other subjects); no board reports on it. "
              "Rule, fixed before the runs: the candidate with the lowest MAE (mean over seeds) wins; the sign-flip "
              "permutation test on per-subject errors against the winner is shown, Holm-corrected within each setting.", ""]
     try:
         if "stmap" in only:
             lines += _param_study(args.store, args.seeds, "stmap_transfer", "detrend_hz", ("0.0", "0.5"), "dev-detrend",
                                   "stmap_transfer: map-row detrending (`detrend_hz`)")
+        if "maps" in only:
+            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", STMAP_RECIPES, "dev-stmap-recipe",
+                                   "stmap_transfer: map colour and training recipe")
+            lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe",
+                                   "rhythm_resnet (FG 2019 variants): map colour and training recipe")
         if "svr" in only:
             lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
                                   "svr: spectral-shape bins (`n_bins`)")
@@ -153,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tune_defaults: error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "synthetic-dev-defaults.md"
+    path = args.out / ("synthetic-dev-defaults.md" if only >= {"stmap", "svr", "filter"} else
+                       f"synthetic-dev-defaults-{'-'.join(sorted(only))}.md")
     path.write_text("\n".join(lines), encoding="utf-8")
     print(path)
     return 0

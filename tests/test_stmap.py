@@ -198,7 +198,7 @@ def test_synthetic_checkpoint_is_cached_and_reused(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(ctx, "say", lambda _m: None)
     ticks: list[str] = []
     ctx.progress = lambda desc, total: (lambda n=1: ticks.append(desc))
-    small = dict(width=8, epochs=2, synth_maps=64, synth_epochs=2, batch_size=16)
+    small = dict(width=8, epochs=2, synth_maps=64, synth_epochs=2, batch_size=16, holdout=0.0)
     clips, test = cheek_clips(12, seed=1), cheek_clips(6, seed=2).without_labels()
 
     first = plugin.StmapTransfer(ctx, **small).fit(clips)

@@ -43,7 +43,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .resnet import HRRegressor, load_imagenet
+from .resnet import HRHeadMixin, HRRegressor, load_imagenet
 
 
 class ChannelAttention(nn.Module):
@@ -93,7 +93,7 @@ class CBAM(nn.Module):
         return x * s, s
 
 
-class AttentionResNet(nn.Module):
+class AttentionResNet(HRHeadMixin, nn.Module):
     """ResNet-18 (optionally with CBAM after each stage) mapping ``(B, C, rows, frames)`` in 0..255 to bpm."""
 
     def __init__(
@@ -107,6 +107,7 @@ class AttentionResNet(nn.Module):
         attention: bool = True,
         reduction: int = 16,
         imagenet: Path | None = None,
+        head: str = "regression",
     ) -> None:
         """``imagenet``: ResNet-18 ImageNet weights to start from (None = random init)."""
         super().__init__()
@@ -118,8 +119,7 @@ class AttentionResNet(nn.Module):
         self.in_channels = in_channels
         self.backbone = base.backbone
         self.backbone.conv1 = self._inflate(base.backbone.conv1, in_channels, pretrained=imagenet is not None)
-        self.register_buffer("centre", base.centre.clone())
-        self.register_buffer("half_width", base.half_width.clone())
+        self._setup_head(self.backbone, band_bpm, head)
         mean = channel_mean or (0.45,) * in_channels
         std = channel_std or (0.225,) * in_channels
         if len(mean) != in_channels or len(std) != in_channels:
@@ -146,16 +146,20 @@ class AttentionResNet(nn.Module):
     def has_attention(self) -> bool:
         return self.attention is not None
 
-    def forward(self, maps: torch.Tensor, return_attention: bool = False):  # noqa: ANN201 - tensor or tuple
+    def raw(self, maps: torch.Tensor, spatial: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The ``fc`` output (one number, or one score per bin); the stages' spatial attention goes to ``spatial``."""
         b = self.backbone
         x = (maps.float() - self.mean) / self.std
         x = b.maxpool(b.relu(b.bn1(b.conv1(x))))
-        spatial: list[torch.Tensor] = []
         for i, layer in enumerate((b.layer1, b.layer2, b.layer3, b.layer4)):
             x = layer(x)
             if self.attention is not None:
                 x, s = self.attention[i](x)
-                spatial.append(s)
-        x = torch.flatten(b.avgpool(x), 1)
-        hr = self.centre + self.half_width * b.fc(x).squeeze(-1)
+                if spatial is not None:
+                    spatial.append(s)
+        return b.fc(torch.flatten(b.avgpool(x), 1))
+
+    def forward(self, maps: torch.Tensor, return_attention: bool = False):  # noqa: ANN201 - tensor or tuple
+        spatial: list[torch.Tensor] = []
+        hr = self.to_bpm(self.raw(maps, spatial))
         return (hr, spatial) if return_attention else hr

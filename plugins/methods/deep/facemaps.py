@@ -15,7 +15,9 @@ we follow RhythmNet by the same authors):
   Y, U, V series of every block -- a ``25 x T x 6`` map, the poster's
   "RGB and YUV" map.  ``"yuv"`` is RhythmNet's ``25 x T x 3`` map (RhythmNet
   argues YUV separates the pulse-carrying chrominance from luminance better
-  than RGB); ``"rgb"`` is the SynRhythm-style colour map.  YUV comes from
+  than RGB); ``"rgb"`` is the SynRhythm-style colour map; ``"pos"`` is the
+  chrominance map of :mod:`.stmap` (POS pulse, S1, S2 per row), which cancels
+  the intensity changes common to R, G and B before scaling.  YUV comes from
   :func:`hrbench.roi.rgb_to_yuv` applied to the *block means*: the BT.601
   conversion is linear per pixel, so the YUV mean of a block equals the same
   linear map of its RGB mean -- exactly what converting the frame first and
@@ -51,13 +53,23 @@ import numpy as np
 from hrbench.errors import HrbenchError
 from hrbench.roi import rgb_to_yuv
 
-from .stmap import IMAGENET_MEAN, IMAGENET_STD, fill_nan, highpass, minmax_rows, pool_time
+from .stmap import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    MapSpec,
+    fill_nan,
+    highpass,
+    minmax_rows,
+    pool_time,
+    series_to_maps,
+)
 
 #: Colour layouts of a map and the channels they stack, in order.
 COLOURS: dict[str, tuple[str, ...]] = {
     "rgb+yuv": ("R", "G", "B", "Y", "U", "V"),
     "yuv": ("Y", "U", "V"),
     "rgb": ("R", "G", "B"),
+    "pos": ("H", "S1", "S2"),
 }
 
 
@@ -84,7 +96,7 @@ def channel_stats(colour: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
 def colour_series(traces: np.ndarray, colour: str) -> np.ndarray:
     """Raw mean-RGB traces ``(..., T, 3)`` -> the colour series ``(..., T, C)`` of ``colour``."""
     n_channels(colour)
-    if colour == "rgb":
+    if colour in ("rgb", "pos"):  # pos is projected after pooling, in series_to_maps
         return traces
     yuv = rgb_to_yuv(traces).astype(np.float32, copy=False)
     if colour == "yuv":
@@ -112,6 +124,10 @@ def face_maps(
     out = np.empty((n, n_channels(colour), n_rois, frames), dtype=np.float16)
     for a in range(0, n, chunk):
         x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
+        if colour == "pos":
+            spec = MapSpec(time_pool=time_pool, highpass_hz=highpass_hz, colour="pos")
+            out[a : a + chunk] = series_to_maps(pool_time(x, time_pool), spec, fps / time_pool)
+            continue
         x = highpass(pool_time(colour_series(x, colour), time_pool), fps / time_pool, highpass_hz)
         out[a : a + chunk] = np.transpose(minmax_rows(x), (0, 3, 1, 2))
     return out

@@ -38,12 +38,12 @@ from hrbench.errors import HrbenchError
 from hrbench.fsutil import notice, stable_hash
 from hrbench.method import RunContext
 
-from .resnet import HRRegressor
+from .resnet import LABEL_SIGMA_BPM, HRRegressor
 from .synrhythm import SynRhythmSettings, rhythm_maps
 from .train import load_checkpoint, save_checkpoint, seeded, train_regressor
 
 #: Bump when the generator, map code or training loop changes the weights.
-CODE_VERSION = "1"
+CODE_VERSION = "1"  # keys of checkpoints whose recipe did not change stay valid
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class MapGeometry:
     fps: float
     time_pool: int
     highpass_hz: float = 0.0
+    colour: str = "rgb"
 
 
 def checkpoint_key(model: HRRegressor, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int) -> dict[str, Any]:
@@ -71,9 +72,10 @@ def checkpoint_key(model: HRRegressor, init: str, geometry: MapGeometry, config:
         "code": CODE_VERSION,
         "generator": config.settings.key(),
         "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6), "time_pool": geometry.time_pool,
-                "highpass_hz": geometry.highpass_hz},
+                "highpass_hz": geometry.highpass_hz, **({"colour": geometry.colour} if geometry.colour != "rgb" else {})},
         "model": {"arch": "resnet18", "width": model.width, "band": [float(model.centre - model.half_width), float(model.centre + model.half_width)], "init": init},
-        "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr, "loss": "l1", "optim": "adam"},
+        "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr, "loss": "l1" if model.head == "regression" else f"bins-sigma{LABEL_SIGMA_BPM:g}",
+                  "optim": "adam"},
         "seed": int(seed),
     }
 
@@ -150,7 +152,7 @@ def synthetic_pretrain(
         rng = np.random.default_rng([context.seed, epoch, 0x5EED])
         return rhythm_maps(
             config.maps_per_epoch, geometry.n_rows, geometry.clip_len, geometry.fps, rng,
-            config.settings, time_pool=geometry.time_pool, highpass_hz=geometry.highpass_hz,
+            config.settings, time_pool=geometry.time_pool, highpass_hz=geometry.highpass_hz, colour=geometry.colour,
         )
 
     advance = context.progress(label, config.epochs)

@@ -6,9 +6,19 @@ that a checkpoint carries everything needed to turn a map into bpm:
 
 * input: a map in the paper's 0..255 units, divided by 255 and normalised with
   the ImageNet mean/std per channel (what ImageNet weights expect);
-* output: ``centre + half_width * fc(features)`` with the centre and half
-  width of the HR band, so a freshly initialised head predicts the band
-  centre and the L1 loss is in bpm from the first step.
+* output (``head="regression"``, the paper's): ``centre + half_width *
+  fc(features)`` with the centre and half width of the HR band, so a freshly
+  initialised head predicts the band centre and the L1 loss is in bpm from
+  the first step.
+* output (``head="bins"``): ``fc`` scores one bin per bpm of the band, the
+  prediction is the softmax-weighted mean of the bin centres, and training
+  minimises the cross-entropy against a Gaussian label distribution
+  (sigma 3 bpm) around the reference -- reading HR as *which frequency*
+  rather than regressing a number.  Why: an L1 regressor that cannot yet
+  read the pulse is pulled to the median label, and its gradient says
+  nothing about which frequency was right; the distribution target rewards
+  mass near the right frequency from the first step (measured in
+  ``leaderboards/studies/learned-methods.md``).
 
 ``width`` scales every layer (64 = the real ResNet-18; 32 = half width, ~4x
 fewer FLOPs) for CPU budgets; the topology (4 stages x 2 basic blocks) is
@@ -26,6 +36,7 @@ initialisation, not the paper's, and is reported as ``init = imagenet-sliced``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -35,6 +46,7 @@ from torchvision.models.resnet import BasicBlock
 
 from hrbench.errors import HrbenchError
 
+from .heads import HEADS
 from .stmap import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -42,6 +54,58 @@ def imagenet_weights_path() -> Path:
     """Where torchvision caches ResNet-18 ImageNet weights (never downloaded here)."""
     filename = ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+#: Width (bpm) of the Gaussian label distribution the ``bins`` head is trained against.
+LABEL_SIGMA_BPM = 3.0
+
+
+def bin_centres(band_bpm: tuple[float, float]) -> torch.Tensor:
+    """Centres of the ``bins`` head: every whole bpm of the band, ends included."""
+    lo, hi = band_bpm
+    return torch.arange(math.ceil(lo), math.floor(hi) + 1, dtype=torch.float32)
+
+
+def soft_label_loss(logits: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the bin scores against a Gaussian around each label (sigma :data:`LABEL_SIGMA_BPM`)."""
+    target = torch.softmax(-0.5 * ((centres[None] - labels[:, None]) / LABEL_SIGMA_BPM) ** 2, dim=-1)
+    return -(target * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+
+
+class HRHeadMixin:
+    """Turns the backbone's ``fc`` output into bpm and a training loss, for either head."""
+
+    head: str
+    centre: torch.Tensor
+    half_width: torch.Tensor
+    centres: torch.Tensor
+
+    def _setup_head(self, backbone: nn.Module, band_bpm: tuple[float, float], head: str) -> None:
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        self.head = head
+        lo, hi = band_bpm
+        self.register_buffer("centre", torch.tensor(0.5 * (lo + hi)))  # type: ignore[attr-defined]
+        self.register_buffer("half_width", torch.tensor(0.5 * (hi - lo)))  # type: ignore[attr-defined]
+        if head == "bins":
+            centres = bin_centres(band_bpm)
+            backbone.fc = nn.Linear(backbone.fc.in_features, len(centres))
+            nn.init.zeros_(backbone.fc.weight)
+            nn.init.zeros_(backbone.fc.bias)
+            self.register_buffer("centres", centres)  # type: ignore[attr-defined]
+
+    def to_bpm(self, out: torch.Tensor) -> torch.Tensor:
+        """The ``fc`` output of a batch -> HR in bpm."""
+        if self.head == "bins":
+            return torch.softmax(out, dim=-1) @ self.centres
+        return self.centre + self.half_width * out.squeeze(-1)
+
+    def training_loss(self, out: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss to minimise, prediction in bpm)`` for a batch's ``fc`` output."""
+        hr = self.to_bpm(out)
+        if self.head == "bins":
+            return soft_label_loss(out, labels, self.centres), hr
+        return nn.functional.l1_loss(hr, labels), hr
 
 
 def _resnet18(width: int) -> nn.Module:
@@ -66,24 +130,25 @@ def _resnet18(width: int) -> nn.Module:
     return model
 
 
-class HRRegressor(nn.Module):
+class HRRegressor(HRHeadMixin, nn.Module):
     """ResNet-18 mapping a ``(B, 3, rows, frames)`` map in 0..255 to HR in bpm."""
 
-    def __init__(self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0)) -> None:
+    def __init__(self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0), head: str = "regression") -> None:
         super().__init__()
         if width < 1:
             raise ValueError(f"width must be positive, got {width}")
         self.width = width
         self.backbone = _resnet18(width)
-        lo, hi = band_bpm
-        self.register_buffer("centre", torch.tensor(0.5 * (lo + hi)))
-        self.register_buffer("half_width", torch.tensor(0.5 * (hi - lo)))
+        self._setup_head(self.backbone, band_bpm, head)
         self.register_buffer("mean", 255.0 * torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", 255.0 * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
+    def raw(self, maps: torch.Tensor) -> torch.Tensor:
+        """The backbone's ``fc`` output (one number, or one score per bin)."""
+        return self.backbone((maps.float() - self.mean) / self.std)
+
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
-        x = (maps.float() - self.mean) / self.std
-        return self.centre + self.half_width * self.backbone(x).squeeze(-1)
+        return self.to_bpm(self.raw(maps))
 
 
 def load_imagenet(model: HRRegressor, path: Path) -> str:

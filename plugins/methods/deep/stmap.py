@@ -30,6 +30,20 @@ the reductions):
   auto exposure, breathing), which squeezes the pulse into a few grey levels
   of the map.  Synthetic rhythm maps go through the same filter, so the
   pretraining sees what fine-tuning sees.
+* **Colour** (``colour``): ``"rgb"`` is the paper's map -- each row's R, G
+  and B series min-max scaled apart.  ``"pos"`` is a *chrominance* map: each
+  row's series is divided by its temporal mean, projected onto the plane
+  orthogonal to the skin-tone direction (Wang et al.'s POS:
+  ``S1 = G - B``, ``S2 = G + B - 2R``), detrended, and the three channels
+  are ``(h, S1, S2)`` with ``h = S1 + (sd S1 / sd S2) S2``, POS's alpha-tuned
+  pulse over the clip.  Why: on face video most of a block's colour variation
+  is common to R, G and B (intensity: motion, illumination, auto exposure),
+  and independent per-channel min-max scaling gives that common part a
+  different gain in every channel, so no learned linear combination of the
+  scaled channels can cancel it again.  The projection cancels it *before*
+  scaling, the way the classic chrominance methods do, and what is left in
+  each row looks like the synthetic rhythms of stage III.  The measurements
+  that led here are in ``leaderboards/studies/learned-methods.md``.
 * **Storage**: maps are kept as float16 in 0..255 (a 200 x 300 x 3 map is
   360 kB instead of 720 kB) and converted per batch; float16 resolves 0.125
   units near 255, far finer than a pulse's share of a min-max-scaled row.
@@ -48,6 +62,8 @@ import scipy.signal as sps
 
 from hrbench.errors import HrbenchError
 
+#: Map colour layouts: the paper's per-channel RGB, or the POS chrominance channels (h, S1, S2).
+COLOURS = ("rgb", "pos")
 #: The ``cheek_grid`` ROI scheme: 10 block rows x 20 block columns, row-major.
 GRID = (10, 20)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -62,8 +78,11 @@ class MapSpec:
     pool_w: int = 1
     time_pool: int = 1
     highpass_hz: float = 0.0
+    colour: str = "rgb"
 
     def __post_init__(self) -> None:
+        if self.colour not in COLOURS:
+            raise HrbenchError(f"unknown map colour {self.colour!r}; choose one of {list(COLOURS)}")
         gh, gw = GRID
         if gh % self.pool_h or gw % self.pool_w:
             raise HrbenchError(
@@ -87,7 +106,11 @@ class MapSpec:
         return clip_len // self.time_pool
 
     def key(self) -> dict[str, float]:
-        return {"pool_h": self.pool_h, "pool_w": self.pool_w, "time_pool": self.time_pool, "highpass_hz": self.highpass_hz}
+        key: dict[str, float | str] = {"pool_h": self.pool_h, "pool_w": self.pool_w, "time_pool": self.time_pool,
+                                       "highpass_hz": self.highpass_hz}
+        if self.colour != "rgb":  # keys of rgb maps stay what they were
+            key["colour"] = self.colour
+        return key
 
 
 def fill_nan(traces: np.ndarray) -> np.ndarray:
@@ -164,6 +187,43 @@ def minmax_rows(traces: np.ndarray, axis: int = -2) -> np.ndarray:
     return ((traces - lo) * scale).astype(np.float32, copy=False)
 
 
+def chrominance(series: np.ndarray) -> np.ndarray:
+    """Colour series ``(..., T, 3)`` (R, G, B, positive) -> temporally normalised POS projections ``(..., T, 2)``.
+
+    Each channel is divided by its mean over the clip (so a change of light
+    intensity is the same relative change in R, G and B) and projected onto
+    ``S1 = G - B`` and ``S2 = G + B - 2R``, which cancel that common part.  A
+    series with a non-positive mean (a dead block) gives zeros.
+    """
+    mean = series.mean(axis=-2, keepdims=True, dtype=np.float64)
+    norm = np.divide(series, mean, out=np.ones(np.broadcast_shapes(series.shape, mean.shape)), where=mean > 0)
+    r, g, b = norm[..., 0], norm[..., 1], norm[..., 2]
+    return np.stack([g - b, g + b - 2.0 * r], axis=-1).astype(np.float32)
+
+
+def pos_channels(projections: np.ndarray) -> np.ndarray:
+    """``(..., T, 2)`` projections ``(S1, S2)`` -> ``(..., T, 3)`` channels ``(h, S1, S2)``.
+
+    ``h = S1 + (sd S1 / sd S2) S2`` is POS's alpha tuning over the whole clip;
+    a flat S2 gives ``h = S1``.
+    """
+    s1, s2 = projections[..., 0], projections[..., 1]
+    sd1, sd2 = s1.std(axis=-1, keepdims=True), s2.std(axis=-1, keepdims=True)
+    alpha = np.divide(sd1, sd2, out=np.zeros_like(sd1), where=sd2 > 0)
+    return np.stack([s1 + alpha * s2, s1, s2], axis=-1).astype(np.float32)
+
+
+def series_to_maps(series: np.ndarray, spec: MapSpec, fps: float) -> np.ndarray:
+    """Pooled colour series ``(n, rows, T, 3)`` at ``fps`` -> scaled maps ``(n, 3, rows, T)`` (float32).
+
+    The one place face clips and synthetic rhythms become network input, so
+    the two kinds of map are made alike.
+    """
+    if spec.colour == "pos":
+        return to_maps(pos_channels(highpass(chrominance(series), fps, spec.highpass_hz)))
+    return to_maps(highpass(series, fps, spec.highpass_hz))
+
+
 def to_maps(traces: np.ndarray) -> np.ndarray:
     """Pooled series ``(n, rows, T, 3)`` -> min-max scaled maps ``(n, 3, rows, T)``."""
     return minmax_rows(np.ascontiguousarray(np.transpose(traces, (0, 3, 1, 2))), axis=-1)
@@ -185,5 +245,5 @@ def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, fps: float = 0.0, chu
     for a in range(0, n, chunk):
         x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
         x = pool_time(pool_blocks(x, spec.pool_h, spec.pool_w), spec.time_pool)
-        out[a : a + chunk] = to_maps(highpass(x, fps / spec.time_pool, spec.highpass_hz))
+        out[a : a + chunk] = series_to_maps(x, spec, fps / spec.time_pool)
     return out

@@ -43,6 +43,16 @@ Where the paper is silent, these are our choices (each is a field of
   the CPU budget: zero-shot MAE on face maps 39 vs 49 bpm, fine-tuned results
   within fold-to-fold noise of each other and of the training-mean baseline.
   The defaults therefore stay the plain reading of the formula.
+* **Pulse colour** (``pulse_rgb``): the relative strength of the heart terms
+  in R, G and B, multiplied with the per-channel gains above.  ``(1, 1, 1)``
+  (default) is the plain formula.  Chrominance maps (``colour="pos"``, see
+  :mod:`.stmap`) cancel whatever is common to the three channels, a pulse
+  along ``(1, 1, 1)`` included; for them the methods use the blood-volume
+  pulse signature of skin in normalised RGB, ``(0.33, 0.77, 0.53)`` (de Haan
+  & van Leest 2014), which is how the pulse appears on real faces.  The
+  series then become positive colour means ``1 + 0.01 S(t)`` before the map
+  code divides by their mean, so breathing, steps and the common noise are
+  relative intensity changes, as on a face.
 * **Label** = 60 * w1 / (2 pi) bpm, the frequency of the fundamental sine;
   w1 is drawn uniformly in bpm over ``hr_bpm``.
 * **Time axis** t = frame / fps with the face clips' fps and length, so the
@@ -55,7 +65,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .stmap import highpass, pool_time, to_maps
+from .stmap import MapSpec, pool_time, series_to_maps
+
+#: Relative size of S(t) on a unit colour level when maps are chrominance maps.
+COLOUR_DEPTH = 0.01
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class SynRhythmSettings:
     noise_max: float = 0.5
     noise_common: float = 0.0
     pulse_gain_min: float = 1.0
+    pulse_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         lo, hi = self.hr_bpm
@@ -85,9 +99,16 @@ class SynRhythmSettings:
             raise ValueError(f"noise_common must be in [0, 1], got {self.noise_common}")
         if not 0 <= self.pulse_gain_min <= 1:
             raise ValueError(f"pulse_gain_min must be in [0, 1], got {self.pulse_gain_min}")
+        if len(self.pulse_rgb) != 3 or min(self.pulse_rgb) < 0 or max(self.pulse_rgb) <= 0:
+            raise ValueError(f"pulse_rgb must be three non-negative strengths, not all zero; got {self.pulse_rgb}")
 
     def key(self) -> dict:
-        return asdict(self)
+        key = asdict(self)
+        if self.pulse_rgb == (1.0, 1.0, 1.0):  # checkpoints of the plain formula keep their keys
+            del key["pulse_rgb"]
+        else:
+            key["pulse_rgb"] = list(self.pulse_rgb)
+        return key
 
 
 def rhythm_signals(
@@ -112,6 +133,7 @@ def rhythm_signals(
     t_step = rng.uniform(0, duration, size=(2, n_maps, n_rows, 1))
     sigma = rng.uniform(0, settings.noise_max, size=(n_maps, 1, 1, 1))
     gain = rng.uniform(settings.pulse_gain_min, 1.0, size=(n_maps, 1, 1, 3))  # pulse strength per channel
+    gain = gain * np.asarray(settings.pulse_rgb, dtype=np.float64)
 
     f32 = np.float32
     heart_phase = (w1[:, None, None] * t + phi[:, None, None]).astype(f32)  # (n_maps, 1, T)
@@ -145,20 +167,25 @@ def rhythm_maps(
     *,
     time_pool: int = 1,
     highpass_hz: float = 0.0,
+    colour: str = "rgb",
     chunk: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic maps ``(n_maps, 3, n_rows, n_frames // time_pool)`` float16 in [0, 255] and labels.
 
     ``n_frames`` and ``fps`` are those of the face clips *before* temporal
-    pooling; the same pooling, optional detrending (``highpass_hz``) and
-    min-max scaling as for face maps follow.
+    pooling; the same pooling, optional detrending (``highpass_hz``), colour
+    layout (``colour``) and min-max scaling as for face maps follow
+    (:func:`.stmap.series_to_maps`).
     """
+    spec = MapSpec(time_pool=time_pool, highpass_hz=highpass_hz, colour=colour)
     frames = n_frames // time_pool
     maps = np.empty((n_maps, 3, n_rows, frames), dtype=np.float16)
     labels = np.empty(n_maps)
     for a in range(0, n_maps, chunk):
         b = min(n_maps, a + chunk)
         sig, hr = rhythm_signals(b - a, n_rows, n_frames, fps, rng, settings)
-        maps[a:b] = to_maps(highpass(pool_time(sig, time_pool), fps / time_pool, highpass_hz))
+        if colour != "rgb":  # positive colour means, as a face block's
+            sig = 1.0 + np.float32(COLOUR_DEPTH) * sig
+        maps[a:b] = series_to_maps(pool_time(sig, time_pool), spec, fps / time_pool)
         labels[a:b] = hr
     return maps, labels
