@@ -453,8 +453,9 @@ def test_adapters_registered_with_cache_roots(monkeypatch):
     assert large.default_root().name == f"synthetic-large-{LARGE.digest()}"
     assert LARGE.n_subjects >= 40 and len(population.plan_recordings(LARGE)) == LARGE.n_subjects * len(SCENARIO_NAMES)
     # The directory name changes exactly when the settings do.
-    assert SyntheticSettings().digest() == DEFAULT.digest()
-    assert SyntheticSettings(duration_s=31.0).digest() != DEFAULT.digest()
+    assert dataclasses.replace(DEFAULT).digest() == DEFAULT.digest()
+    assert dataclasses.replace(DEFAULT, duration_s=31.0).digest() != DEFAULT.digest()
+    assert dataclasses.replace(DEFAULT, h264_crf=17).digest() != DEFAULT.digest()
     with pytest.raises(ValueError):
         SyntheticSettings(scenarios=("moonwalk",))
 
@@ -462,8 +463,9 @@ def test_adapters_registered_with_cache_roots(monkeypatch):
 # -- the same bytes on every machine -----------------------------------------------------
 
 #: A short recording (talking: motion, jaw, speech-paced AE changes) and its content checksum
-#: (decoded frames + BVP + frame times).  Generator version 3; update both together, never
-#: the checksum alone: a new value means every board's embedded dataset changes.
+#: (decoded frames + BVP + frame times).  Generator versions 3 and 4 (4 changed only the long
+#: recordings: tests/test_synthetic_long.py); update both together, never the checksum alone:
+#: a new value means every board's embedded dataset changes.
 REPRO = SyntheticSettings(n_subjects=1, scenarios=("talking",), videos_per_subject=1, duration_s=3.0,
                           size=(160, 120), seed=11)
 REPRO_SHA256 = "a2fa9014b02fc490f038daede93508ef386936f7fa77e2bcaf86d58ab2965802"

@@ -10,6 +10,8 @@ data.  Modules, one job each:
 * :mod:`.physiology` -- HR trajectory, respiration, PPG pulse shape
 * :mod:`.optics` -- skin reflection (diffuse/specular, blood absorption), skin tones, light
 * :mod:`.camera` -- frame clock, AE, AWB, noise, gamma, 8 bits, MJPG/AVI
+* :mod:`.h264` -- H.264/MP4 through PyAV for the long recordings, the same bytes on every x86-64 CPU
+* :mod:`.interference` -- the long recordings' competing light near 1 Hz that waxes and wanes
 * :mod:`.faces` -- base photos, skin/region masks, per-subject looks
 * :mod:`.scenarios` -- VIPL-HR-like recording situations
 * :mod:`.settings` -- dataset size/format settings, presets, cache key

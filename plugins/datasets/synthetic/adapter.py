@@ -22,10 +22,12 @@ import numpy as np
 
 from hrbench.dataset import DatasetAdapter, Problem
 from hrbench.errors import HrbenchError, RecordingError
+from hrbench.progress import phase
 from hrbench.recording import FrameSource, Recording, Signal
 from hrbench.video import probe
 
 from .generate import MANIFEST, SUBJECTS, dataset_dir, generate, is_complete
+from .interference import COMPETITOR_FIELDS
 from .population import plan_recordings
 from .render import BVP_FILE, INFO_FILE, TIMESTAMPS_FILE, VIDEO_FILE
 from .settings import DEFAULT, DEV, LARGE, SyntheticSettings
@@ -34,7 +36,8 @@ BVP_HEADER = "time_s,bvp"
 TIMESTAMPS_HEADER = "frame,time_s"
 #: info.json fields copied into Recording.meta (all JSON scalars).
 META_FIELDS = ("scenario", "skin_tone", "mean_hr", "hr_min", "hr_max", "resp_rate", "base_photo",
-               "light_level", "light_cct", "flicker_hz", "pulse_amplitude", "perfusion", "motion_habit")
+               "light_level", "light_cct", "flicker_hz", "pulse_amplitude", "perfusion", "motion_habit",
+               "duration_s", "codec", "competitor", *COMPETITOR_FIELDS)
 
 
 def _read_table(path: Path, header: str, recording_id: str | None) -> np.ndarray:
@@ -117,7 +120,8 @@ class SyntheticAdapter(DatasetAdapter):
     """The embedded benchmark: rendered face videos with a known pulse."""
 
     name = "synthetic"
-    description = "embedded synthetic face videos (10 subjects x 4 scenarios x 30 s), generated on first use"
+    description = ("embedded synthetic face videos (20 subjects x 2 scenarios x 30 s, 6 of them 60 s H.264 "
+                   "with a competing light near 1 Hz), generated on first use")
     needs_root = False
     settings: ClassVar[SyntheticSettings] = DEFAULT
 
@@ -125,34 +129,26 @@ class SyntheticAdapter(DatasetAdapter):
         return dataset_dir(self.name, self.settings)
 
     def prepare(self, root: Path) -> None:
-        """Generate the dataset at ``root`` on first use (a minute or two), with a progress bar."""
+        """Generate the dataset at ``root`` on first use (a few minutes), reporting progress like a run's phases.
+
+        A bar on a terminal; elsewhere (a log file, a pipe, CI) plain lines --
+        one at the start, one every ~10 % or 30 s, one at the end -- through
+        :func:`hrbench.progress.phase`: a bar redrawn in place showed nothing
+        in a log file until generation had finished.
+        """
         root = Path(root)
         if is_complete(root):
             return
-        from rich.console import Console
-        from rich.errors import LiveError
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
         total = len(plan_recordings(self.settings))
-        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), console=Console(stderr=True), transient=False)
-        task = bar.add_task(f"generating {self.name} (first use)", total=total)
-        try:
-            bar.start()
-        except LiveError:  # another live display is active: generate without a bar
-            generate(self.settings, root, name=self.name)
-            return
-        try:
-            generate(self.settings, root, name=self.name,
-                     progress=lambda done, _total: bar.update(task, completed=done))
-        finally:
-            bar.stop()
+        with phase(f"generating {self.name} (first use)", total) as advance:
+            done = 0
+
+            def progress(n: int, _total: int) -> None:
+                nonlocal done
+                advance(n - done)
+                done = n
+
+            generate(self.settings, root, name=self.name, progress=progress)
 
     def scan(self, root: Path) -> list[Recording]:
         recordings, problems = self.scan_with_problems(root)

@@ -5,7 +5,14 @@ Why real photographs: a face detector and landmarker must find the faces
 texture, hair, eyes and clothing make the ROI statistics realistic.  Two
 portraits ship inside installed packages and need no download:
 scikit-image's ``astronaut`` (Eileen Collins, NASA, public domain) and
-matplotlib's ``grace_hopper.jpg`` (US Navy, public domain).
+matplotlib's ``grace_hopper.jpg`` (US Navy, public domain).  No other
+installed package ships a usable one (checked for generator version 4):
+scikit-image's ``camera.png`` is CC0 but a grayscale profile half hidden by
+a camera, its ``lfw_subset`` is Labeled Faces in the Wild (news photos, not
+public domain; 25x25 grayscale), scikit-learn's bundled images and
+matplotlib's other sample data show no faces, and SciPy's ``face`` is a
+raccoon, downloaded on demand.  So subjects differ by look (tone, warp,
+hair, backdrop, mirroring), not by identity beyond these two.
 
 Face geometry of the two fixed photos is hard-coded (eye centres, nose tip,
 mouth corners, chin, a face-outline polygon, a person-outline polygon and,

@@ -7,12 +7,13 @@ back except through these files)::
       dataset.json                 settings, generator version, recording list
       subjects.csv                 per-subject traits (tone, resting HR, ...)
       s01/still/video.avi          MJPG AVI, 30 fps nominal
+      s02/still/video.mp4          H.264 MP4 instead, for a long recording (settings.long_recordings)
       s01/still/bvp.csv            time_s,bvp   (reference pulse, 60 Hz)
       s01/still/timestamps.csv     frame,time_s (actual capture times)
       s01/still/info.json          scenario, skin tone, labels, geometry
       ...
 
-Why atomic: generation takes a minute; an interrupted run must never leave
+Why atomic: generation takes minutes; an interrupted run must never leave
 a directory that a later run trusts.  Everything is written into a hidden
 temporary sibling and renamed into place at the end (``os.rename`` of a
 directory is atomic on POSIX).  A lock file serialises concurrent

@@ -79,6 +79,9 @@ class RecordingPlan:
     scenario: str
     seed: tuple[int, ...]
     cardio: CardioParams
+    duration_s: float
+    #: A long recording: H.264 and a competing light (settings.long_recordings).
+    long: bool = False
 
 
 def _rng(settings: SyntheticSettings, *key: int) -> np.random.Generator:
@@ -190,11 +193,20 @@ def recording_cardio(subject: Subject, scenario: str, r: np.random.Generator) ->
     )
 
 
+def long_subjects(settings: SyntheticSettings) -> frozenset[int]:
+    """Indices of the subjects whose first-scenario recording is long: spread evenly over the list."""
+    n, k = settings.n_subjects, settings.long_recordings
+    return frozenset(int((2 * j + 1) * n // (2 * k)) for j in range(k))
+
+
 def plan_recordings(settings: SyntheticSettings) -> list[RecordingPlan]:
     plans = []
+    longs = long_subjects(settings)
     for subj in sample_subjects(settings):
-        for scenario in subject_scenarios(settings, subj.index):
+        for pos, scenario in enumerate(subject_scenarios(settings, subj.index)):
             key = (2, subj.index, SCENARIO_NAMES.index(scenario))
             cardio = recording_cardio(subj, scenario, _rng(settings, *key))
-            plans.append(RecordingPlan(f"{subj.id}_{scenario}", subj, scenario, (settings.seed, *key), cardio))
+            long = pos == 0 and subj.index in longs
+            plans.append(RecordingPlan(f"{subj.id}_{scenario}", subj, scenario, (settings.seed, *key), cardio,
+                                       settings.long_duration_s if long else settings.duration_s, long))
     return plans

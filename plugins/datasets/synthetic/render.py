@@ -51,8 +51,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import camera, faces, optics
+from . import camera, faces, h264, optics
 from .dynamics import REFERENCE_LIGHT, Trajectories, make_trajectories
+from .interference import ScreenLight
 from .physiology import CardioSignal
 from .population import RecordingPlan
 from .scenarios import SCENARIOS
@@ -412,21 +413,73 @@ def recording_fingerprint(out_dir: Path) -> str:
     decoded from the AVI's JPEGs by libjpeg-turbo (accurate integer IDCT,
     with OpenCV in its deterministic mode), not by the video decoder, whose
     CPU-specific IDCT and colour conversion would make the fingerprint
-    machine-dependent even for identical files.
+    machine-dependent even for identical files.  H.264 recordings are
+    hashed as their decoded YUV planes (:func:`.h264.update_hash`).
     """
     out_dir = Path(out_dir)
     h = hashlib.sha256()
-    with deterministic_opencv():
-        for jpeg in camera.read_mjpeg_avi(out_dir / VIDEO_FILE):
-            frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-            if frame is None:
-                raise ValueError(f"{out_dir / VIDEO_FILE}: a frame does not decode")
-            h.update(f"{frame.shape}".encode())
-            h.update(np.ascontiguousarray(frame).tobytes())
+    if (out_dir / h264.VIDEO_FILE).is_file():  # a long recording: H.264 decodes bit-exactly everywhere
+        h264.update_hash(h, out_dir / h264.VIDEO_FILE)
+    else:
+        with deterministic_opencv():
+            for jpeg in camera.read_mjpeg_avi(out_dir / VIDEO_FILE):
+                frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                if frame is None:
+                    raise ValueError(f"{out_dir / VIDEO_FILE}: a frame does not decode")
+                h.update(f"{frame.shape}".encode())
+                h.update(np.ascontiguousarray(frame).tobytes())
     for name in (BVP_FILE, TIMESTAMPS_FILE):
         h.update(name.encode())
         h.update((out_dir / name).read_bytes())
     return h.hexdigest()
+
+
+class _MjpegWriter:
+    """Frames in, a Motion-JPEG AVI out on close (:func:`.camera.write_mjpeg_avi`); the interface of :class:`.h264.H264Writer`."""
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: float, quality: int) -> None:
+        self.path, self.size, self.fps, self.quality = path, size, fps, quality
+        self.jpegs: list[bytes] = []
+
+    def write(self, frame: np.ndarray) -> None:
+        self.jpegs.append(camera.encode_jpeg(frame, self.quality))
+
+    def __enter__(self) -> _MjpegWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            camera.write_mjpeg_avi(self.path, self.jpegs, self.size, self.fps)
+
+
+def _capture(times: np.ndarray, traj: Trajectories, renderer: FrameRenderer, pulses: np.ndarray,
+             ae: camera.AutoExposure, awb: camera.AutoWhiteBalance, sensor: camera.Sensor,
+             writer: _MjpegWriter | h264.H264Writer) -> np.ndarray:
+    """Every frame through exposure, white balance and the sensor into ``writer``; the AE's exposure per frame."""
+    exposures = np.empty(len(times))
+    for i in range(len(times)):
+        gains = traj.colour[i] * awb.gains
+        et, gain = ae.split()
+        flick = float(camera.flicker_gain(times[i : i + 1], np.array([et]), traj.flicker_hz, traj.flicker_depth,
+                                          traj.flicker_phase)[0])
+        exposure = ae.exposure * flick
+        exposures[i] = ae.exposure
+        # Statistics every METER_EVERY frames (webcam AE/AWB loops run slower than the
+        # frame rate): AE sees the white-balanced frame, AWB the raw colour.
+        meter = i % METER_EVERY == 0 and i + 1 < len(times)
+        sums = np.zeros(3)
+        sensor.start_frame()
+        for rows, band in renderer.bands(i, pulses[:, i], gains):
+            sensor.capture_band(band, rows, exposure * traj.level[i], gain)
+            if meter:
+                sums += np.asarray(cv2.mean(band)[:3]) * (rows.stop - rows.start)
+        writer.write(sensor.frame)
+        if meter:
+            means = sums / sensor.shape[0] * exposure * traj.level[i]
+            dt = float(times[min(i + METER_EVERY, len(times) - 1)] - times[i])
+            ae.update(_lum(means), dt, float(traj.ae_drift[i]))
+            awb.update(means / awb.gains, dt)
+    return exposures
 
 
 def render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir: Path) -> dict:
@@ -446,13 +499,17 @@ def _render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir:
     subj = plan.subject
     size = settings.size
     w, h = size
-    duration = settings.duration_s
+    duration = plan.duration_s
     cardio = CardioSignal(plan.cardio, duration, np.random.default_rng([*plan.seed, 8]))
     times = camera.frame_times(duration, settings.fps, rng)
     traj = make_trajectories(times, sc, subj, cardio, duration, rng)
 
     tone_factor = optics.MELANIN_PULSE_FACTOR[subj.tone]
     amplitude = PULSE_AMPLITUDE * subj.perfusion * sc.perfusion * tone_factor
+    screen = ScreenLight.draw(duration, amplitude, np.random.default_rng([*plan.seed, 9])) if plan.long else None
+    room_colour = traj.colour.mean(axis=0)
+    if screen is not None:
+        traj.level, traj.colour = screen.apply(times, traj.level, traj.colour)
     pulse_gain = amplitude * np.asarray(subj.region_perfusion)
     face_width = FACE_WIDTH_FRAC * w * subj.face_size * float(rng.uniform(*sc.face_scale))
     centre = (w * (0.5 + rng.normal(0.0, 0.04)), h * (0.47 + rng.normal(0.0, 0.03)))
@@ -467,31 +524,11 @@ def _render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir:
     awb = camera.AutoWhiteBalance.converged(raw0)
     ae.converge(_lum(raw0 * awb.gains))
     sensor = camera.Sensor((h, w), rng)
-    jpegs = []
-    exposures = np.empty(len(times))
-    for i in range(len(times)):
-        gains = traj.colour[i] * awb.gains
-        et, gain = ae.split()
-        flick = float(camera.flicker_gain(times[i : i + 1], np.array([et]), traj.flicker_hz, traj.flicker_depth,
-                                          traj.flicker_phase)[0])
-        exposure = ae.exposure * flick
-        exposures[i] = ae.exposure
-        # Statistics every METER_EVERY frames (webcam AE/AWB loops run slower than the
-        # frame rate): AE sees the white-balanced frame, AWB the raw colour.
-        meter = i % METER_EVERY == 0 and i + 1 < len(times)
-        sums = np.zeros(3)
-        sensor.start_frame()
-        for rows, band in renderer.bands(i, pulses[:, i], gains):
-            sensor.capture_band(band, rows, exposure * traj.level[i], gain)
-            if meter:
-                sums += np.asarray(cv2.mean(band)[:3]) * (rows.stop - rows.start)
-        jpegs.append(camera.encode_jpeg(sensor.frame, settings.jpeg_quality))
-        if meter:
-            means = sums / h * exposure * traj.level[i]
-            dt = float(times[min(i + METER_EVERY, len(times) - 1)] - times[i])
-            ae.update(_lum(means), dt, float(traj.ae_drift[i]))
-            awb.update(means / awb.gains, dt)
-    camera.write_mjpeg_avi(out_dir / VIDEO_FILE, jpegs, size, settings.fps)
+    video_file = h264.VIDEO_FILE if plan.long else VIDEO_FILE
+    writer = (h264.H264Writer(out_dir / video_file, size, settings.fps, crf=settings.h264_crf) if plan.long
+              else _MjpegWriter(out_dir / video_file, size, settings.fps, settings.jpeg_quality))
+    with writer:
+        exposures = _capture(times, traj, renderer, pulses, ae, awb, sensor, writer)
 
     n_bvp = int(round(duration * settings.bvp_fs))
     t_bvp = np.arange(n_bvp) / settings.bvp_fs
@@ -532,10 +569,15 @@ def _render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir:
         "eyes": [[round(float(v), 2) for v in lm.eye_a], [round(float(v), 2) for v in lm.eye_b]],
         "mouth": [[round(float(v), 2) for v in lm.mouth_a], [round(float(v), 2) for v in lm.mouth_b]],
         "bvp_fs": settings.bvp_fs,
-        "video": VIDEO_FILE,
+        "video": video_file,
+        "codec": "h264" if plan.long else "mjpg",
+        "codec_quality": f"crf {settings.h264_crf}, {h264.PRESET}" if plan.long else f"jpeg {settings.jpeg_quality}",
+        "competitor": screen is not None,
         "bvp": BVP_FILE,
         "timestamps": TIMESTAMPS_FILE,
         "generator_version": GENERATOR_VERSION,
     }
+    if screen is not None:
+        info.update(screen.info(room_colour))
     (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info
