@@ -1,6 +1,6 @@
 """Cold generation time of the embedded synthetic dataset.
 
-Generates a preset (default: ``synthetic``, 10 subjects x 4 videos x 30 s) into
+Generates a preset (default: ``synthetic``, 20 subjects x 2 videos, 6 of them 60-s H.264) into
 a temporary folder -- never the cache -- and prints the render time of every
 recording, the total wall time and the throughput.  Per-recording times are
 measured inside the worker (wall and CPU); on a shared machine the CPU time

@@ -2,11 +2,12 @@
 # Rebuild the committed leaderboards of the embedded dataset from scratch:
 # every shipped method under the SynRhythm protocols (random, subject_exclusive:
 # clip rule) and the field's rules (whole_video, windowed), supervised methods
-# with 3 training seeds, the SynRhythm Fig. 6 reduced-data runs (the same 3
-# seeds at every fraction), optionally cross-database runs (synthetic-large ->
+# with 3 training seeds (1 under random), the SynRhythm Fig. 6 reduced-data runs
+# (FRACTION_SEEDS, default 1; the Fig. 6 table uses the same seeds in every
+# column), optionally cross-database runs (synthetic-large ->
 # synthetic, clip rule and whole-video rule); then the studies in
 # leaderboards/studies/ (dataset realism, evaluation rules, the FG 2019
-# ablation, attention maps).  Results accumulate in results/hrbench.sqlite
+# ablation, attention maps, the windowed rule, the learned methods' diagnosis).  Results accumulate in results/hrbench.sqlite
 # (committed; this script is the only writer), so `hrbench leaderboard --all
 # --store results/hrbench.sqlite --out leaderboards` regenerates the markdown byte-identically
 # without re-running anything.  Re-running this script reuses every cached
@@ -59,6 +60,10 @@ for stage in $STAGES; do
       .venv/bin/python benchmarks/synthetic_realism.py --dataset synthetic --store "$STORE"
       .venv/bin/python benchmarks/rules_study.py --dataset synthetic --store "$STORE"
       .venv/bin/python benchmarks/rhythm_ablation.py --store "$STORE"
+      # Studies on synthetic-dev (their own stores): the windowed rule's choice, and the learned
+      # methods' diagnosis (its recipe runs come from `benchmarks/tune_defaults.py --only maps`).
+      .venv/bin/python benchmarks/windowed_study.py
+      .venv/bin/python benchmarks/learned_study.py
       rm -rf leaderboards/studies/attention
       $HB explain --method rhythm_attention_da --protocol subject_exclusive --n-clips 2 --out leaderboards/studies/attention ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;

@@ -193,6 +193,8 @@ class Store:
             with self.db:
                 yield self.db
         except sqlite3.OperationalError as exc:
+            if not _cannot_write(exc):  # a bug (bad SQL, missing column) must not read as a full disk
+                raise
             raise write_error(self.path, exc) from None
 
     def record_inputs(self, fingerprint: str, inputs: dict[str, dict[str, str]]) -> None:
