@@ -289,6 +289,10 @@ class VIPLHRAdapter(RecordedAdapter):
             video, times, recording_id=rid, use_container=times is None
         )
         err = wave_rate_error(n_wave, duration, self.wave_hz)
+        if err and times is not None:  # a time.txt short of the video makes the wave look long: blame the cause
+            n_video, _ = probe(FrameSource(video))
+            if n_video > len(times):
+                raise RecordingError(f"{len(times)} timestamps for {n_video} frames: fewer than the frames", time_txt, rid)
         if err:
             raise RecordingError(err, wave, rid)
         fps = (len(times) - 1) / float(times[-1]) if times is not None else NOMINAL_FPS
