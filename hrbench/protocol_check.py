@@ -23,25 +23,28 @@ from typing import Any
 import numpy as np
 
 from .dataset import DatasetAdapter, Problem
-from .errors import HrbenchError
+from .errors import HrbenchError, RecordingError
 from .hr import reference_hr
 from .protocol import Protocol
 from .recording import Recording
 from .sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
+from .traces import frame_times
 from .video import probe
 
 
 def _frame_times(rec: Recording) -> np.ndarray | None:
-    """Frame times a run would use (None when the frame count is unknown: the adapter's check says why)."""
+    """Frame times a run would use, by the run's own rule (:func:`hrbench.traces.frame_times`).
+
+    None when the frame count is unknown or the times are unusable: the
+    adapter's check reports why (``timestamp_problems``).
+    """
     n, _ = probe(rec.frames)
     if n <= 0:
         return None
-    if rec.timestamps is None:
-        return np.arange(n, dtype=np.float64) / rec.fps if rec.fps > 0 else None
-    ts = np.asarray(rec.timestamps(), dtype=np.float64)
-    if len(ts) < n or np.any(np.diff(ts[:n]) <= 0):
-        return None  # reported by the adapter's check (timestamp_problems)
-    return ts[:n] - ts[0]
+    try:
+        return frame_times(rec, n)
+    except RecordingError:
+        return None
 
 
 def reference_windows(grid: np.ndarray, protocol: Protocol) -> np.ndarray:

@@ -173,7 +173,7 @@ def frame_times(rec: Recording, n: int) -> np.ndarray:
             ts = np.asarray(rec.timestamps(), dtype=np.float64)
         except RecordingError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - an adapter's loader: any failure is this recording's problem
             raise RecordingError(f"cannot read timestamps ({exc})", rec.frames.path, rec.id) from None
         if len(ts) < n:
             # A silent fall-back to the nominal rate would misalign every later frame
@@ -186,8 +186,6 @@ def frame_times(rec: Recording, n: int) -> np.ndarray:
         raise RecordingError(f"frame rate {rec.fps!r} is not a positive number", rec.frames.path, rec.id)
     return np.arange(n, dtype=np.float64) / rec.fps
 
-
-_frame_times = frame_times  # the name earlier code and tests use
 
 
 def timing_change(stored: Traces, times: np.ndarray, fps: float) -> str | None:

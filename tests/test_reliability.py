@@ -297,14 +297,14 @@ def test_unusable_frame_timestamps_are_a_named_problem_not_a_nominal_rate(tmp_pa
 
     from hrbench.errors import RecordingError
     from hrbench.recording import FrameSource, Recording, Signal
-    from hrbench.traces import _frame_times
+    from hrbench.traces import frame_times
 
     def rec(ts):
         return Recording(dataset="t", id="v1", subject="s", session="x", fps=30.0, frames=FrameSource(tmp_path / "v.avi"),
                          ground_truth=lambda: Signal("bvp", np.zeros(10), 30.0), timestamps=lambda: np.asarray(ts, float))
 
-    np.testing.assert_allclose(_frame_times(rec(np.arange(1, 12) / 25.0), 10), np.arange(10) / 25.0)
+    np.testing.assert_allclose(frame_times(rec(np.arange(1, 12) / 25.0), 10), np.arange(10) / 25.0)
     with _pytest.raises(RecordingError, match="9 timestamps for 10 decoded frames"):
-        _frame_times(rec(np.arange(9) / 25.0), 10)
+        frame_times(rec(np.arange(9) / 25.0), 10)
     with _pytest.raises(RecordingError, match="do not increase"):
-        _frame_times(rec([0, 1, 1, 2, 3, 4, 5, 6, 7, 8]), 10)
+        frame_times(rec([0, 1, 1, 2, 3, 4, 5, 6, 7, 8]), 10)
