@@ -138,6 +138,15 @@ STMAP_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("pos maps, bins, face-matched rhythms, held-out best epoch",
      {"colour": "pos", "head": "bins", "holdout": "0.15", **FACE_SYNTH}),
 )
+#: Candidates of the second recipe study (``--only training``, on the v4 dev copy), fixed before the runs:
+#: the first recipe study's winner, then what its learning curves pointed to -- resampling the face clips in
+#: time so a person is seen at several heart rates, and longer synthetic pretraining -- apart and together.
+TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("pos maps, bins, face-matched rhythms, held-out best epoch (no augmentation)", {"da_prob": "0"}),
+    ("+ HR-balancing time resampling of the face clips (da_prob 0.5)", {"da_prob": "0.5"}),
+    ("+ 2.5x longer synthetic pretraining (30 epochs)", {"da_prob": "0", "synth_epochs": "30"}),
+    ("+ both", {"da_prob": "0.5", "synth_epochs": "30"}),
+)
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)", {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
     ("pos maps, L1, held-out best epoch", {"colour": "pos", "detrend_hz": "0.5", "head": "regression", "holdout": "0.15"}),
@@ -192,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
                                    "stmap_transfer: map colour and training recipe")
             lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe",
                                    "rhythm_resnet (FG 2019 variants): map colour and training recipe")
+        if "training" in only:
+            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", TRAINING_RECIPES, "dev-stmap-training",
+                                   "stmap_transfer: face-clip augmentation and pretraining length")
         if "svr" in only:
             lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
                                   "svr: spectral-shape bins (`n_bins`)")

@@ -101,13 +101,7 @@ from hrbench.method import Method, Param
 from hrbench.signals import without_frames
 from hrbench.subsets import training_clips
 
-from .deep.augment import (
-    crop_windows,
-    histogram_edges,
-    label_histogram,
-    plan_epoch,
-    resample_windows,
-)
+from .deep.augment import histogram_edges, label_histogram
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
 from .deep.heads import HEADS
 from .deep.stmap import fill_nan
@@ -250,29 +244,18 @@ class _RhythmResNet(Method):
         from another.  Each epoch's plan is kept in ``epoch_plans_`` -- the
         record the matched-budget tests and the run notes read.
         """
-        from .deep.augment import EpochPlan, random_crops
+        from .deep.augment import epoch_maps
 
-        n, clip_len = len(traces), traces.shape[2]
-        C, rows, cols = n_channels(self.colour), traces.shape[1], frames // self.time_pool
         self.epoch_plans_ = []
 
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
-            crops = random_crops(n, clip_len, frames, np.random.default_rng([self.context.seed, epoch, 0xC209]))
-            if edges is None:
-                plan = EpochPlan.plain(crops)
-            else:
-                plan = plan_epoch(labels, crops, clip_len, frames, edges, factor_range=(self.da_factor_min, self.da_factor_max),
-                                  p_resample=self.da_prob, rng=np.random.default_rng([self.context.seed, epoch, 0xDA]))
-            maps = np.empty((n, C, rows, cols), dtype=np.float16)
-            for a in range(0, n, 128):  # bounded memory: windows of 128 clips at a time
-                b = min(n, a + 128)
-                windows = crop_windows(traces[a:b], plan.crop_starts[a:b], frames)
-                r = np.flatnonzero(plan.resampled[a:b])
-                if len(r):
-                    windows[r] = resample_windows(traces[a:b][r], plan.starts[a:b][r], plan.factors[a:b][r], frames)
-                maps[a:b] = self._maps(windows, fps)
+            maps, out_labels, plan = epoch_maps(
+                traces, labels, frames, lambda windows: self._maps(windows, fps), seed=self.context.seed, epoch=epoch,
+                edges=edges, **({} if edges is None else {"factor_range": (self.da_factor_min, self.da_factor_max),
+                                                          "p_resample": self.da_prob}),
+            )
             self.epoch_plans_.append(plan)
-            return maps, plan.labels(labels).astype(np.float32)
+            return maps, out_labels
 
         return data
 

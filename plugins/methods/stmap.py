@@ -97,7 +97,7 @@ from hrbench.subsets import training_clips
 
 from .deep.curves import fit_with_curve, heldout_split
 from .deep.heads import HEADS
-from .deep.stmap import COLOURS, MapSpec, maps_from_traces
+from .deep.stmap import COLOURS, MapSpec, maps_from_series, maps_from_traces, pooled_series
 from .deep.synrhythm import SynRhythmSettings
 
 if TYPE_CHECKING:
@@ -128,6 +128,9 @@ _COMMON: dict[str, Param] = {
                            "the best epoch (0 = none: train on all, keep the last epoch, as the paper)", float, low=0.0, high=0.5),
     "head": Param("bins", "'regression' (the paper: one output, L1 loss) or 'bins' (a distribution over 1-bpm bins "
                           "trained against a Gaussian around the reference; prediction = its mean)", str, choices=HEADS),
+    "da_prob": Param(0.5, "probability that a training map is its clip resampled in time to another HR (FG 2019's "
+                          "HR-balancing augmentation, factors 2/3-1.5 towards the emptiest 10-bpm bin of 45-150 bpm; "
+                          "0 = off, the paper)", float, low=0.0, high=1.0),
 }
 _SYNTH: dict[str, Param] = {
     "synth_maps": Param(2000, "fresh synthetic maps per pretraining epoch", int, low=10),
@@ -142,8 +145,10 @@ _SYNTH: dict[str, Param] = {
 }
 _PAPER: dict[str, Any] = {
     "epochs": 30, "width": 64, "pool_h": 1, "pool_w": 1, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0,
-    "colour": "rgb", "holdout": 0.0, "head": "regression",
+    "colour": "rgb", "holdout": 0.0, "head": "regression", "da_prob": 0.0,
 }
+#: HR-balancing augmentation (``da_prob``): the FG 2019 variants' default range and bins (deep/augment.py).
+DA_TARGET_BPM, DA_BIN_BPM = (45.0, 150.0), 10.0
 #: The blood-volume pulse signature of skin in normalised R, G, B (de Haan & van Leest 2014).
 SKIN_PULSE_RGB = (0.33, 0.77, 0.53)
 _PAPER_SYNTH: dict[str, Any] = {"synth_maps": 20000, "synth_epochs": 30, "synth_noise": 0.5, "synth_noise_common": 0.0,
@@ -165,6 +170,8 @@ class _StmapResNet(Method):
     #: Without ImageNet weights this stage is another stage: refuse to run.
     imagenet_required: ClassVar[bool] = False
     synthetic_init: ClassVar[bool] = False
+    #: Training clips 1.5x the protocol length: room for the resampled windows of ``da_prob``.
+    train_clip_factor: ClassVar[float] = 1.5
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -226,23 +233,58 @@ class _StmapResNet(Method):
         return model
 
     # -- Method API ------------------------------------------------------
+    def _map_frames(self, clips: Clips) -> int:
+        """Frames of one map: the protocol's clip length (long training clips are cut to it)."""
+        return max(8, min(clips.clip_len, self.context.clip_len))
+
+    def _training_data(self, train: Clips, fps: float) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Plain maps of the training clips, their labels, and ``data(epoch)`` for the trainer.
+
+        Training clips are ``train_clip_factor`` times the protocol's length;
+        every epoch takes one protocol-length window of each, its plain crop or
+        (``da_prob``) a resampled copy with the label scaled alike, so the net
+        sees each person's face at several heart rates and cannot key its
+        answer on the person.  The plain maps (the first window of each clip)
+        measure the held-out loss and the zero-shot error.
+        """
+        from .deep.augment import epoch_maps, histogram_edges
+
+        frames = self._map_frames(train)
+        series = pooled_series(train.traces, self.spec)
+        labels = np.asarray(train.hr, dtype=np.float32)
+        plain = maps_from_series(series[:, :, :frames], self.spec, fps=fps)
+        band = train.hr_settings.band_bpm
+        lo, hi = max(DA_TARGET_BPM[0], band[0]), min(DA_TARGET_BPM[1], band[1])
+        edges = histogram_edges((lo, hi), DA_BIN_BPM) if self.da_prob > 0 and lo < hi else None
+
+        def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+            maps, out, _ = epoch_maps(series, labels, frames, lambda w: maps_from_series(w, self.spec, fps=fps),
+                                      seed=self.context.seed, epoch=epoch, edges=edges, p_resample=self.da_prob)
+            return maps, out
+
+        return plain, labels, data
+
     def fit(self, clips: Clips) -> _StmapResNet:
         from .deep.train import predict_maps, seeded
 
         train, _ = training_clips(self, clips, self.max_train_maps)
         fit_part, held = heldout_split(train.subjects, self.holdout, self.context.seed)
-        maps = maps_from_traces(train.traces, self.spec, fps=clips.fps)
-        labels = np.asarray(train.hr, dtype=np.float32)
+        plain, labels, data = self._training_data(train.subset(fit_part), clips.fps)
+        heldout = None
+        if len(held):
+            held_clips = train.subset(held)
+            frames = self._map_frames(held_clips)
+            heldout = (maps_from_traces(held_clips.traces[:, :, :frames], self.spec, fps=clips.fps),
+                       np.asarray(held_clips.hr, dtype=np.float32))
         with seeded(self.context.seed, self.context.device):
             model = self._initial_model(clips)
             if self.synthetic_init:  # how well the synthetic rhythms alone taught the net to read a face map
-                zero_shot = predict_maps(model, maps, device=self.context.device)
-                self.run_notes["zero_shot_mae_bpm"] = round(float(np.mean(np.abs(zero_shot - labels))), 3)
+                face = plain if heldout is None else np.concatenate([plain, heldout[0]])
+                truth = labels if heldout is None else np.concatenate([labels, heldout[1]])
+                zero_shot = predict_maps(model, face, device=self.context.device)
+                self.run_notes["zero_shot_mae_bpm"] = round(float(np.mean(np.abs(zero_shot - truth))), 3)
             advance = self.context.progress(f"{self.name}: training on {len(fit_part)} maps", self.epochs)
-            losses = fit_with_curve(
-                self, model, lambda _epoch: (maps[fit_part], labels[fit_part]),
-                heldout=(maps[held], labels[held]) if len(held) else None, advance=advance,
-            )
+            losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)
         self.run_notes["train_maps"] = len(fit_part)
         self.run_notes["train_l1_bpm"] = round(losses[-1], 3)
         self._model = model

@@ -75,6 +75,7 @@ up-sampled to populate the rare low and high ranges):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -272,3 +273,52 @@ def crop_windows(traces: np.ndarray, starts: np.ndarray, length: int) -> np.ndar
     """Integer crops ``traces[i, :, starts[i] : starts[i] + length]`` -> ``(n, rois, length, C)``."""
     idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(length)[None, :]
     return np.take_along_axis(traces, idx[:, None, :, None], axis=2)
+
+
+#: Salts of the two per-epoch generators: crop offsets (shared by every variant) and augmentation draws.
+CROP_SALT, DA_SALT = 0xC209, 0xDA
+
+
+def epoch_maps(
+    traces: np.ndarray,
+    labels: np.ndarray,
+    length: int,
+    to_maps: Callable[[np.ndarray], np.ndarray],
+    *,
+    seed: int,
+    epoch: int,
+    edges: np.ndarray | None = None,
+    factor_range: tuple[float, float] = DEFAULT_FACTORS,
+    p_resample: float = 0.5,
+    chunk: int = 128,
+) -> tuple[np.ndarray, np.ndarray, EpochPlan]:
+    """One epoch of training maps from long clips ``(n, rows, clip_len, C)``: one map per clip.
+
+    Each clip gives its plain ``length``-frame crop or, with ``edges`` (DA on),
+    with probability ``p_resample`` its resampled copy (:func:`plan_epoch`).
+    The crop offsets come from their own generator seeded by (seed, epoch)
+    alone, so variants with and without augmentation crop alike.  Windows are
+    turned into maps by ``to_maps`` in chunks of ``chunk`` clips, so memory
+    stays bounded.  Returns ``(maps float16, labels float32, plan)``.
+    """
+    n, clip_len = len(traces), traces.shape[2]
+    crops = random_crops(n, clip_len, length, np.random.default_rng([seed, epoch, CROP_SALT]))
+    if edges is None:
+        plan = EpochPlan.plain(crops)
+    else:
+        plan = plan_epoch(labels, crops, clip_len, length, edges, factor_range=factor_range, p_resample=p_resample,
+                          rng=np.random.default_rng([seed, epoch, DA_SALT]))
+    maps: np.ndarray | None = None
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        windows = crop_windows(traces[a:b], plan.crop_starts[a:b], length)
+        r = np.flatnonzero(plan.resampled[a:b])
+        if len(r):
+            windows[r] = resample_windows(traces[a:b][r], plan.starts[a:b][r], plan.factors[a:b][r], length)
+        part = to_maps(windows)
+        if maps is None:
+            maps = np.empty((n, *part.shape[1:]), dtype=np.float16)
+        maps[a:b] = part
+    if maps is None:
+        raise HrbenchError("no training clips")
+    return maps, plan.labels(labels).astype(np.float32), plan

@@ -229,6 +229,22 @@ def to_maps(traces: np.ndarray) -> np.ndarray:
     return minmax_rows(np.ascontiguousarray(np.transpose(traces, (0, 3, 1, 2))), axis=-1)
 
 
+def pooled_series(traces: np.ndarray, spec: MapSpec) -> np.ndarray:
+    """Clip traces ``(n, n_rois, T, 3)`` -> NaN-free block-pooled series ``(n, rows, T, 3)`` float32.
+
+    The spatial half of :func:`maps_from_traces`: crops or resamplings in time
+    (training augmentation) may come between it and :func:`maps_from_series`.
+    """
+    if traces.ndim != 4 or traces.shape[-1] != 3:
+        raise HrbenchError(f"expected clip traces (n, n_rois, T, 3), got shape {traces.shape}")
+    return pool_blocks(fill_nan(np.asarray(traces, dtype=np.float32)), spec.pool_h, spec.pool_w)
+
+
+def maps_from_series(series: np.ndarray, spec: MapSpec, *, fps: float = 0.0) -> np.ndarray:
+    """Pooled series ``(n, rows, T, 3)`` at ``fps`` -> maps ``(n, 3, rows, T / time_pool)`` float16 in [0, 255]."""
+    return series_to_maps(pool_time(series, spec.time_pool), spec, fps / spec.time_pool).astype(np.float16)
+
+
 def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, fps: float = 0.0, chunk: int = 256) -> np.ndarray:
     """Clip traces ``(n, n_rois, T, 3)`` at ``fps`` -> maps ``(n, 3, rows, frames)`` float16 in [0, 255].
 
@@ -243,7 +259,5 @@ def maps_from_traces(traces: np.ndarray, spec: MapSpec, *, fps: float = 0.0, chu
         raise HrbenchError(f"clips of {T} frames leave only {frames} after time pooling {spec.time_pool}")
     out = np.empty((n, 3, rows, frames), dtype=np.float16)
     for a in range(0, n, chunk):
-        x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
-        x = pool_time(pool_blocks(x, spec.pool_h, spec.pool_w), spec.time_pool)
-        out[a : a + chunk] = series_to_maps(x, spec, fps / spec.time_pool)
+        out[a : a + chunk] = maps_from_series(pooled_series(traces[a : a + chunk], spec), spec, fps=fps)
     return out
