@@ -211,8 +211,9 @@ class _StmapResNet(Method):
         init = self._start_weights(model)
         self.run_notes["init"] = init
         if self.synthetic_init:
-            geometry = MapGeometry(self.spec.n_rows(clips.n_rois), clips.clip_len, clips.fps, self.time_pool, self.detrend_hz,
-                                   self.colour)
+            # The maps' length is the protocol's clip length, not that of the longer training clips.
+            geometry = MapGeometry(self.spec.n_rows(clips.n_rois), self._map_frames(clips), clips.fps, self.time_pool,
+                                   self.detrend_hz, self.colour)
             config = PretrainConfig(
                 maps_per_epoch=self.synth_maps,
                 epochs=self.synth_epochs,
