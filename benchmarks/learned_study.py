@@ -39,7 +39,7 @@ from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_map
 from hrbench_plugins.methods.stmap import SKIN_PULSE_RGB
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tune_defaults import RHYTHM_RECIPES, STMAP_RECIPES, _store_path  # noqa: E402
+from tune_defaults import RHYTHM_RECIPES, STMAP_RECIPES, TRAINING_RECIPES, _store_path  # noqa: E402
 
 FPS_MAP = 15.0  # 30-fps clips pooled by 2, as the default profile
 BAND = (42.0, 180.0)
@@ -146,41 +146,57 @@ def _note(row: Row, key: str) -> str:
     return "–" if value is None else str(value)
 
 
-def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
+#: The recipe studies in the dev store: (method, candidates, run-name tag, which dev copy they ran on).
+RECIPE_STUDIES = (
+    ("stmap_transfer", STMAP_RECIPES, "dev-stmap-recipe", "v3"),
+    ("rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe", "v3"),
+    ("stmap_transfer", TRAINING_RECIPES, "dev-stmap-training", "v4"),
+)
+
+
+def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
+    """(method, dev copy, recipe, row) of every recipe run found in the dev store."""
     store = Store(store_path, readonly=True)
+    found = []
     try:
-        found: dict[str, list[tuple[str, Row]]] = {}
-        for method, recipes, tag in (("stmap_transfer", STMAP_RECIPES, "dev-stmap-recipe"),
-                                     ("rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe")):
+        for method, recipes, tag, copy in RECIPE_STUDIES:
             for i, (name, _params) in enumerate(recipes):
                 boards = build_boards(store, f"{tag}{i}", "subject_exclusive")
                 rows = [r for b in boards for r in b.rows if r.method == method and r.run_key]
                 if rows:
-                    found.setdefault(method, []).append((name, rows[0]))
+                    found.append((method, copy, name, rows[0]))
     finally:
         store.close()
     if not found:
-        raise HrbenchError("no recipe runs in the dev store: run `python benchmarks/tune_defaults.py --only maps` first",
-                           store_path)
-    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps`)", "",
+        raise HrbenchError("no recipe runs in the dev store: run `python benchmarks/tune_defaults.py --only maps,training` "
+                           "first", store_path)
+    return found
+
+
+def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
+    found = _recipe_rows(store_path)
+    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps,training`)", "",
              f"`{dataset}`, subject_exclusive, SynRhythm's clip rule; numbers per candidate are means over its seeds. "
+             "The first studies ran on the dev copy of generator v3 (10 subjects), the training study on v4 "
+             "(20 subjects, the copy that goes with the current boards); each study's rule and candidates were fixed "
+             "before its runs (`benchmarks/tune_defaults.py`). "
              "*Spread ratio*: SD of the per-video predictions over SD of the references (a model that predicts the "
              "training mean has 0). *Zero-shot*: MAE of the synthetic-pretrained net on the training face maps before "
              "fine-tuning (stage III only). Losses are L1 in bpm: the last training epoch, and the held-out subjects' "
              "loss at the kept epoch where the recipe holds subjects out.", "",
-             "| Method | Recipe | MAE (bpm) | r | spread ratio | zero-shot MAE (bpm) | train L1 | best epoch | seeds |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| Method | dev copy | Recipe | MAE (bpm) | r | spread ratio | zero-shot MAE (bpm) | train L1 | best epoch | "
+             "seeds |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     curves: dict[str, list] = {}
-    for method, rows in found.items():
-        for name, row in rows:
-            m = row.metrics
-            lines.append(f"| {method} | {name} | {m.mae:.2f} | {m.r:.3f} | {_ratio(row):.2f} | "
-                         f"{_note(row, 'zero_shot_mae_bpm')} | {_note(row, 'train_l1_bpm')} | {_note(row, 'best_epoch')} | "
-                         f"{len(row.seeds) or 1} |")
-            if row.curves:
-                curves[f"{method}: {name}"] = list(row.curves)
+    for method, copy, name, row in found:
+        m = row.metrics
+        lines.append(f"| {method} | {copy} | {name} | {m.mae:.2f} | {m.r:.3f} | {_ratio(row):.2f} | "
+                     f"{_note(row, 'zero_shot_mae_bpm')} | {_note(row, 'train_l1_bpm')} | {_note(row, 'best_epoch')} | "
+                     f"{len(row.seeds) or 1} |")
+        if row.curves and copy == "v4":
+            curves[f"{method}: {name}"] = list(row.curves)
     if curves:
-        fig = learning_curves(curves, f"{dataset}: learning curves of the recipe runs", out / "learned-methods-curves.png")
+        fig = learning_curves(curves, f"{dataset}: learning curves of the training-recipe runs",
+                              out / "learned-methods-curves.png")
         lines += ["", f"![learning curves]({fig.name})"]
     return lines + [""]
 

@@ -82,3 +82,24 @@ def test_transfer_pretrains_on_maps_of_the_protocol_length_not_the_long_training
     assert meta["key"]["map"]["clip_len"] == 64
     assert m.predict(Clips(traces=clips.traces[:, :, :64], fps=FPS, recording_ids=clips.recording_ids,
                            subjects=clips.subjects)).shape == (n,)
+
+
+def test_uniform_factors_move_heart_rates_both_ways_alike() -> None:
+    from hrbench_plugins.methods.deep.augment import uniform_factors
+
+    f = uniform_factors(20000, (2 / 3, 1.5), np.random.default_rng(0))
+    assert f.min() >= 2 / 3 and f.max() <= 1.5
+    assert abs(np.mean(np.log(f))) < 0.01  # symmetric in log-frequency: the labels' centre stays put
+    assert abs(np.mean(f < 1) - 0.5) < 0.02
+
+
+def test_uniform_resampling_keeps_the_label_mean_where_balancing_moves_it() -> None:
+    hr = np.random.default_rng(1).uniform(60.0, 100.0, 400)  # a crowd in the middle, empty bins mostly above
+    series = _pulse_series(hr, 450, rows=1)
+    spec = MapSpec(colour="pos")
+    kw = {"seed": 0, "epoch": 0, "p_resample": 1.0}
+    _, uniform, _ = epoch_maps(series, hr, 300, lambda w: maps_from_series(w, spec, fps=FPS), augment=True, **kw)
+    _, balanced, _ = epoch_maps(series, hr, 300, lambda w: maps_from_series(w, spec, fps=FPS),
+                                edges=histogram_edges((45.0, 150.0), 10.0), **kw)
+    assert abs(np.mean(uniform) - np.mean(hr)) < 3.0
+    assert np.mean(balanced) - np.mean(hr) > 6.0

@@ -128,9 +128,11 @@ _COMMON: dict[str, Param] = {
                            "the best epoch (0 = none: train on all, keep the last epoch, as the paper)", float, low=0.0, high=0.5),
     "head": Param("bins", "'regression' (the paper: one output, L1 loss) or 'bins' (a distribution over 1-bpm bins "
                           "trained against a Gaussian around the reference; prediction = its mean)", str, choices=HEADS),
-    "da_prob": Param(0.5, "probability that a training map is its clip resampled in time to another HR (FG 2019's "
-                          "HR-balancing augmentation, factors 2/3-1.5 towards the emptiest 10-bpm bin of 45-150 bpm; "
-                          "0 = off, the paper)", float, low=0.0, high=1.0),
+    "da_prob": Param(0.5, "probability that a training map is its clip resampled in time to another HR, label "
+                          "scaled alike (factors 2/3-1.5; 0 = off, the paper)", float, low=0.0, high=1.0),
+    "da_factors": Param("balance", "how resampling factors are drawn: 'balance' (FG 2019: towards the emptiest 10-bpm "
+                                   "bin of 45-150 bpm) or 'uniform' (log-uniform, the labels' mean stays put)", str,
+                        choices=("balance", "uniform")),
 }
 _SYNTH: dict[str, Param] = {
     "synth_maps": Param(2000, "fresh synthetic maps per pretraining epoch", int, low=10),
@@ -256,11 +258,15 @@ class _StmapResNet(Method):
         plain = maps_from_series(series[:, :, :frames], self.spec, fps=fps)
         band = train.hr_settings.band_bpm
         lo, hi = max(DA_TARGET_BPM[0], band[0]), min(DA_TARGET_BPM[1], band[1])
-        edges = histogram_edges((lo, hi), DA_BIN_BPM) if self.da_prob > 0 and lo < hi else None
+        if self.da_factors == "balance" and self.da_prob > 0 and lo >= hi:
+            raise ConfigError(f"method {self.name}: the HR band {band} leaves nothing of the balancing range "
+                              f"{DA_TARGET_BPM} bpm; use da_factors=uniform")
+        edges = histogram_edges((lo, hi), DA_BIN_BPM) if self.da_factors == "balance" else None
 
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
             maps, out, _ = epoch_maps(series, labels, frames, lambda w: maps_from_series(w, self.spec, fps=fps),
-                                      seed=self.context.seed, epoch=epoch, edges=edges, p_resample=self.da_prob)
+                                      seed=self.context.seed, epoch=epoch, edges=edges, p_resample=self.da_prob,
+                                      augment=self.da_prob > 0)
             return maps, out
 
         return plain, labels, data

@@ -177,6 +177,19 @@ def max_factor(clip_len: int, length: int) -> float:
     return (clip_len - 1) / max(length - 1, 1)
 
 
+def uniform_factors(n: int, factor_range: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """``n`` factors log-uniform over ``factor_range``: every HR moves up or down alike, the label mean stays put.
+
+    The alternative to :func:`balancing_factors` when the aim is not a flatter
+    histogram but a net that cannot key its answer on the person: each clip
+    is seen at many heart rates, symmetric in log-frequency around its own.
+    """
+    f_lo, f_hi = factor_range
+    if not 0 < f_lo <= 1 <= f_hi:
+        raise HrbenchError(f"factor range must contain 1, got {factor_range}")
+    return np.exp(rng.uniform(np.log(f_lo), np.log(f_hi), n))
+
+
 def random_starts(clip_len: int, length: int, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Uniform random window starts (fractional frames) so that each resampled window fits."""
     span = (length - 1) * np.asarray(factors, dtype=np.float64)
@@ -238,7 +251,7 @@ def plan_epoch(
     crop_starts: np.ndarray,
     clip_len: int,
     length: int,
-    edges: np.ndarray,
+    edges: np.ndarray | None,
     *,
     factor_range: tuple[float, float] = DEFAULT_FACTORS,
     p_resample: float = 0.5,
@@ -248,7 +261,8 @@ def plan_epoch(
 
     Every clip gets an HR-balancing factor and a window position
     (:func:`balancing_factors` against the originals' histogram, as for one
-    copy per original); each clip's map is then its resampled copy with
+    copy per original; with ``edges`` None a log-uniform factor,
+    :func:`uniform_factors`); each clip's map is then its resampled copy with
     probability ``p_resample``, else its plain crop (see the module
     docstring for why half).  The factor range is capped by what fits: at
     most ``(clip_len - 1) / (length - 1)`` (1.5 for 450-frame clips and
@@ -263,7 +277,10 @@ def plan_epoch(
         raise HrbenchError(f"need one crop start in 0..{clip_len - length} per clip ({len(labels)})")
     f_lo, f_hi = factor_range
     f_hi = max(1.0, min(f_hi, max_factor(clip_len, length)))
-    factors = balancing_factors(labels, edges, factor_range=(f_lo, f_hi), rng=rng)
+    if edges is None:  # no target histogram: log-uniform factors
+        factors = uniform_factors(len(labels), (f_lo, f_hi), rng)
+    else:
+        factors = balancing_factors(labels, edges, factor_range=(f_lo, f_hi), rng=rng)
     starts = random_starts(clip_len, length, factors, rng)
     resampled = rng.random(len(factors)) < p_resample
     return EpochPlan(crop_starts, factors, starts, resampled)
@@ -290,12 +307,15 @@ def epoch_maps(
     edges: np.ndarray | None = None,
     factor_range: tuple[float, float] = DEFAULT_FACTORS,
     p_resample: float = 0.5,
+    augment: bool | None = None,
     chunk: int = 128,
 ) -> tuple[np.ndarray, np.ndarray, EpochPlan]:
     """One epoch of training maps from long clips ``(n, rows, clip_len, C)``: one map per clip.
 
-    Each clip gives its plain ``length``-frame crop or, with ``edges`` (DA on),
-    with probability ``p_resample`` its resampled copy (:func:`plan_epoch`).
+    Each clip gives its plain ``length``-frame crop or, with ``augment``
+    (default: whether ``edges`` are given), with probability ``p_resample`` its
+    resampled copy (:func:`plan_epoch`: balancing factors against ``edges``,
+    log-uniform ones without).
     The crop offsets come from their own generator seeded by (seed, epoch)
     alone, so variants with and without augmentation crop alike.  Windows are
     turned into maps by ``to_maps`` in chunks of ``chunk`` clips, so memory
@@ -303,7 +323,7 @@ def epoch_maps(
     """
     n, clip_len = len(traces), traces.shape[2]
     crops = random_crops(n, clip_len, length, np.random.default_rng([seed, epoch, CROP_SALT]))
-    if edges is None:
+    if not (edges is not None if augment is None else augment):
         plan = EpochPlan.plain(crops)
     else:
         plan = plan_epoch(labels, crops, clip_len, length, edges, factor_range=factor_range, p_resample=p_resample,
