@@ -146,6 +146,10 @@ TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("+ HR-balancing time resampling of the face clips (da_prob 0.5)", {"da_prob": "0.5"}),
     ("+ 2.5x longer synthetic pretraining (30 epochs)", {"da_prob": "0", "synth_epochs": "30"}),
     ("+ both", {"da_prob": "0.5", "synth_epochs": "30"}),
+    # Added after candidates 0-1 had run (the balancing shifted dev predictions up by 3.3 bpm), before 2-5 had:
+    ("+ log-uniform time resampling (da_prob 0.5, da_factors uniform)", {"da_prob": "0.5", "da_factors": "uniform"}),
+    ("+ log-uniform time resampling + 30 pretraining epochs",
+     {"da_prob": "0.5", "da_factors": "uniform", "synth_epochs": "30"}),
 )
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)", {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
