@@ -39,7 +39,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -47,10 +47,29 @@ from scipy import stats as sps
 from scipy.optimize import brentq
 from statsmodels.stats.multitest import multipletests
 
+from .results import VideoSet
 from .stats import ManyTest, PairTest, friedman_nemenyi
 
-if TYPE_CHECKING:
-    from .boards import Board, Row
+
+class Row(Protocol):
+    """What the tests read of a board row (:class:`hrbench.boards.Row`): its label and per-video errors.
+
+    A protocol rather than the boards' class: boards build on these tests, so
+    the tests must not import the boards back.
+    """
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def videos(self) -> VideoSet | None: ...
+
+
+class Board(Protocol):
+    """What :func:`verdicts` reads of a board (:class:`hrbench.boards.Board`): its tests."""
+
+    @property
+    def tests(self) -> BoardTests | None: ...
 
 ALPHA = 0.05
 POWER = 0.8
