@@ -113,7 +113,8 @@ def _pulse_hr(method: Method, rc: RecordingClips, protocol: Protocol) -> np.ndar
                       np.array([rc.subject] * len(idx)), protocol.hr)
         pulse = np.asarray(method.predict_pulse(clips), dtype=np.float64)
         if pulse.shape != (len(idx), n):
-            raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} for {len(idx)} windows of {n} frames")
+            raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} "
+                               f"for {len(idx)} windows of {n} frames")
         out[idx] = window_hrs(pulse, protocol.clips.fps, protocol.hr, peak=protocol.evaluation.window_peak,
                               filtered=method.pulse_prefiltered)
     return out
@@ -141,7 +142,9 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
             k += n
     elif method.produces_pulse:
         for rc in test:
-            units.append((_pulse_hr(method, rc, protocol), rc.evaluation.hr_ref, rc.evaluation.starts_s))  # type: ignore[union-attr]
+            ev = rc.evaluation
+            assert ev is not None
+            units.append((_pulse_hr(method, rc, protocol), ev.hr_ref, ev.starts_s))
     else:
         pred = _predict(method, batch(test, method.roi_scheme, protocol, labels=False, tiled=True))
         k = 0
@@ -162,9 +165,8 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
         score.n_predictions += len(p)
         score.n_nonfinite += int(np.isnan(p).sum())
         score.n_out_of_band += int(((p < lo) | (p > hi)).sum())
-        score.units += [
-            (rc.recording_id, j, float(starts[j]), None if np.isnan(p[j]) else float(p[j]), float(ref[j])) for j in range(len(p))
-        ]
+        score.units += [(rc.recording_id, j, float(starts[j]), None if np.isnan(p[j]) else float(p[j]), float(ref[j]))
+                        for j in range(len(p))]
         # A video's HR: the aggregate of the units the method did predict; its
         # reference: the same aggregate over *all* its units, so every method is
         # scored against one reference per video whatever it declined.  A video
@@ -176,8 +178,10 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
             score.videos_without_prediction += 1
     usable = score.n_predictions - score.n_nonfinite
     if usable == 0 or score.n_out_of_band >= usable:
-        what = "no finite prediction" if usable == 0 else f"all {usable} finite predictions outside the {lo:g}-{hi:g} bpm band (Hz instead of bpm?)"
-        raise HrbenchError(f"method {method.name} gave {what} on {len(test)} test recordings; nothing of this fold was stored")
+        what = ("no finite prediction" if usable == 0
+                else f"all {usable} finite predictions outside the {lo:g}-{hi:g} bpm band (Hz instead of bpm?)")
+        raise HrbenchError(f"method {method.name} gave {what} on {len(test)} test recordings; "
+                           "nothing of this fold was stored")
     return score
 
 

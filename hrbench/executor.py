@@ -242,7 +242,8 @@ class LocalExecutor:
 
     def _pool_round(self, fn: Callable[..., Any], items: list[tuple[Any, ...]], todo: list[int], *,
                     one_at_a_time: bool) -> Iterator[tuple[int, Any, BaseException | None]]:
-        """Run ``items[i]`` for ``i`` in ``todo`` in fresh pools; a task a dead worker took down gets :class:`_WorkerLost`.
+        """Run ``items[i]`` for ``i`` in ``todo`` in fresh pools; a task a dead worker took down gets
+        :class:`_WorkerLost`.
 
         ``one_at_a_time``: one worker, one task in flight, a new pool after each
         death -- slower, but a death then names its task.

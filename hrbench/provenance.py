@@ -88,7 +88,8 @@ def resolve_device(requested: str | None) -> str:
 
 
 #: The parts of a recording's inputs (:func:`recording_inputs`), as a note names them.
-INPUT_PARTS = {"video": "video", "frame_times": "frame times", "ground_truth": "ground truth", "recording": "recording details"}
+INPUT_PARTS = {"video": "video", "frame_times": "frame times", "ground_truth": "ground truth",
+               "recording": "recording details"}
 
 
 def _arrays_hash(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:

@@ -113,7 +113,8 @@ def scoped_params(params: dict[str, str], classes: dict[str, type[Method]]) -> d
         owners = [m for m, cls in classes.items() if key in cls.params]
         if not owners:
             known = sorted({f"{m}.{p}" for m, c in classes.items() for p in c.params})
-            raise ConfigError(f"--param {key}: no selected method has this parameter; known: {', '.join(known) or 'none'}")
+            raise ConfigError(f"--param {key}: no selected method has this parameter; "
+                              f"known: {', '.join(known) or 'none'}")
         if len(owners) > 1:
             raise ConfigError(f"--param {key} is ambiguous: {', '.join(owners)} all have it; "
                               f"write e.g. {owners[0]}.{key}={value}")

@@ -192,3 +192,33 @@ def test_the_pulse_check_needs_most_clips_to_disagree(offsets, bad):
     else:
         check_predict_matches_pulse(method, test, protocol)
     assert method.run_notes == {}  # the check leaves what the run records as it was
+
+
+class _InlineCluster:
+    """A stand-in for RayExecutor: the same ``imap`` interface, every task run here, one after another."""
+
+    def __init__(self, address=None) -> None:
+        from hrbench.executor import LocalExecutor
+
+        self.pool = LocalExecutor(1)
+
+    def describe(self) -> str:
+        return "inline cluster"
+
+    def imap(self, fn, items, **needs):
+        return self.pool.imap(fn, items, **needs)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_on_a_cluster_too_a_failing_method_leaves_the_others_stored(tiny, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("ray")  # --executor ray checks that Ray is installed before any work
+    from hrbench import ray_executor
+
+    monkeypatch.setattr(ray_executor, "RayExecutor", _InlineCluster)
+    assert _run(tiny, tmp_path, "--method", "tp_green,tp_nan,tp_mean", "--executor", "ray") == 2
+    assert "tp_nan (fold 1: method tp_nan gave no finite prediction" in capsys.readouterr().err
+    con = sqlite3.connect(tmp_path / "s.sqlite")
+    assert dict(con.execute("SELECT method, complete FROM runs")) == {"tp_green": 1, "tp_nan": 0, "tp_mean": 1}
+    assert con.execute("SELECT COUNT(DISTINCT run_key) FROM video_predictions").fetchone()[0] == 2
