@@ -278,8 +278,9 @@ class Runner:
         if len(self.plan.methods) != 1:
             raise ConfigError("explain takes exactly one method")
         m = self.plan.methods[0]
-        if not hasattr(m.cls, "explain"):
-            raise ConfigError(f"method {m.name} has no explanations to show (it defines no explain())")
+        name, cls = m.name, m.cls
+        if not hasattr(cls, "explain"):
+            raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
         hub = self._hub()
         with hub:
             prepper = self._prep(hub)
@@ -288,9 +289,9 @@ class Runner:
                 raise ConfigError(f"--fold must be in 1..{len(prep.folds)}")
             fold = prep.folds[fold_index]
             method = m.build(self.plan.context(m, m.seeds[0], self.console, hub.task))
-            method.fit(batch(prepper.train_clips(m.cls, prep.clips, fold.train), m.cls.roi_scheme, self.protocol,
+            method.fit(batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol,
                              labels=True))
-            test = batch([prep.clips[i] for i in fold.test], m.cls.roi_scheme, self.protocol, labels=True)
+            test = batch([prep.clips[i] for i in fold.test], cls.roi_scheme, self.protocol, labels=True)
             pick = np.linspace(0, len(test) - 1, min(n_clips, len(test))).round().astype(int)
             out_dir.mkdir(parents=True, exist_ok=True)
             return [Path(p) for p in method.explain(test.subset(pick), out_dir)]
