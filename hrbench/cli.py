@@ -380,7 +380,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for col in ("Key", "Method", "Dataset", "Protocol", "Seed", "Complete", "Created"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r.key, escape(r.method), escape(r.dataset), escape(r.protocol), str(r.seed), "yes" if r.complete else f"[red]failed[/]: {escape(r.failed)}" if r.failed else "[yellow]no[/]", r.created)
+        done = "yes" if r.complete else f"[red]failed[/]: {escape(r.failed)}" if r.failed else "[yellow]no[/]"
+        t.add_row(r.key, escape(r.method), escape(r.dataset), escape(r.protocol), str(r.seed), done, r.created)
     Console(width=200, emoji=False).print(t)
     return 0
 
