@@ -82,6 +82,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"store: {escape(str(opts.store_path or default_store_path()))}[/]",
         highlight=False,
     )
+    if summary.failed:  # the other methods' runs are stored; the same command retries these
+        failed = "; ".join(f"{name} ({why})" for name, why in summary.failed.items())
+        print(f"hrbench: error: {len(summary.failed)} method(s) failed: {failed}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -110,7 +114,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _run_options(args: argparse.Namespace) -> Any:
-    from .runner import RunOptions, command_line
+    from .provenance import command_line
+    from .runner import RunOptions
 
     params: dict[str, str] = {}
     for kv in args.param or []:
@@ -375,7 +380,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for col in ("Key", "Method", "Dataset", "Protocol", "Seed", "Complete", "Created"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r.key, escape(r.method), escape(r.dataset), escape(r.protocol), str(r.seed), "yes" if r.complete else "[yellow]no[/]", r.created)
+        done = "yes" if r.complete else f"[red]failed[/]: {escape(r.failed)}" if r.failed else "[yellow]no[/]"
+        t.add_row(r.key, escape(r.method), escape(r.dataset), escape(r.protocol), str(r.seed), done, r.created)
     Console(width=200, emoji=False).print(t)
     return 0
 

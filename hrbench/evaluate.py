@@ -9,8 +9,12 @@ one per video -- and checks them before anything is stored:
 * a prediction outside the protocol's HR band is kept (a regressor may be
   wrong) but counted, and reported with the run;
 * a fold in which no prediction is finite *and* inside the band fails the
-  run with one line (a method returning Hz instead of bpm, or nothing at
-  all), before a row is written, so the store stays usable.
+  method with one line (a method returning Hz instead of bpm, or nothing at
+  all), before a row is written, so the store stays usable;
+* a method that produces a pulse must give, from ``predict``, the HR of its
+  own pulse (:func:`check_predict_matches_pulse`, on a few clips per fold):
+  the rules read one or the other, so a ``predict`` in Hz next to a right
+  ``predict_pulse`` would otherwise be stored silently under ``whole``.
 
 Rules (see :mod:`hrbench.protocol`): under ``clips`` a video's HR is the
 protocol's aggregate of its clip predictions and its reference the same
@@ -42,7 +46,7 @@ import numpy as np
 
 from .clips import Clips
 from .errors import HrbenchError
-from .hr import window_hrs
+from .hr import spectral_hr, window_hrs
 from .method import Method
 from .protocol import AGGREGATES, Protocol
 from .sampling import RecordingClips
@@ -109,7 +113,8 @@ def _pulse_hr(method: Method, rc: RecordingClips, protocol: Protocol) -> np.ndar
                       np.array([rc.subject] * len(idx)), protocol.hr)
         pulse = np.asarray(method.predict_pulse(clips), dtype=np.float64)
         if pulse.shape != (len(idx), n):
-            raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} for {len(idx)} windows of {n} frames")
+            raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} "
+                               f"for {len(idx)} windows of {n} frames")
         out[idx] = window_hrs(pulse, protocol.clips.fps, protocol.hr, peak=protocol.evaluation.window_peak,
                               filtered=method.pulse_prefiltered)
     return out
@@ -137,7 +142,9 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
             k += n
     elif method.produces_pulse:
         for rc in test:
-            units.append((_pulse_hr(method, rc, protocol), rc.evaluation.hr_ref, rc.evaluation.starts_s))  # type: ignore[union-attr]
+            ev = rc.evaluation
+            assert ev is not None
+            units.append((_pulse_hr(method, rc, protocol), ev.hr_ref, ev.starts_s))
     else:
         pred = _predict(method, batch(test, method.roi_scheme, protocol, labels=False, tiled=True))
         k = 0
@@ -158,9 +165,8 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
         score.n_predictions += len(p)
         score.n_nonfinite += int(np.isnan(p).sum())
         score.n_out_of_band += int(((p < lo) | (p > hi)).sum())
-        score.units += [
-            (rc.recording_id, j, float(starts[j]), None if np.isnan(p[j]) else float(p[j]), float(ref[j])) for j in range(len(p))
-        ]
+        score.units += [(rc.recording_id, j, float(starts[j]), None if np.isnan(p[j]) else float(p[j]), float(ref[j]))
+                        for j in range(len(p))]
         # A video's HR: the aggregate of the units the method did predict; its
         # reference: the same aggregate over *all* its units, so every method is
         # scored against one reference per video whatever it declined.  A video
@@ -172,8 +178,10 @@ def score_fold(method: Method, test: list[RecordingClips], protocol: Protocol, m
             score.videos_without_prediction += 1
     usable = score.n_predictions - score.n_nonfinite
     if usable == 0 or score.n_out_of_band >= usable:
-        what = "no finite prediction" if usable == 0 else f"all {usable} finite predictions outside the {lo:g}-{hi:g} bpm band (Hz instead of bpm?)"
-        raise HrbenchError(f"method {method.name} gave {what} on {len(test)} test recordings; nothing of this fold was stored")
+        what = ("no finite prediction" if usable == 0
+                else f"all {usable} finite predictions outside the {lo:g}-{hi:g} bpm band (Hz instead of bpm?)")
+        raise HrbenchError(f"method {method.name} gave {what} on {len(test)} test recordings; "
+                           "nothing of this fold was stored")
     return score
 
 
@@ -188,3 +196,54 @@ def _agg(aggregate: Any, values: list[float]) -> float:
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     return float(aggregate(v)) if len(v) else np.nan
+
+
+#: Clips per fold (the first clip of as many test recordings) on which a pulse method's two outputs are compared.
+PULSE_CHECK_CLIPS = 4
+#: A clip disagrees when ``predict`` and its pulse's HR differ by more than this (bpm): far beyond two peak
+#: pickers' difference on one clip, far below Hz against bpm (x60) or a halved or doubled rate.
+PULSE_CHECK_BPM = 10.0
+
+
+def check_predict_matches_pulse(method: Method, test: list[RecordingClips], protocol: Protocol) -> None:
+    """Fail in one line when a pulse method's ``predict`` disagrees with the HR of its ``predict_pulse``.
+
+    Why: the ``clips`` rule scores ``predict`` and the ``whole`` / ``windowed``
+    rules the pulse, so a method whose two outputs disagree is scored as two
+    different methods -- and a ``predict`` in Hz passes ``whole`` unnoticed.
+    The pulse's HR is read as :meth:`Method.predict_pulse` documents
+    (:func:`hrbench.hr.spectral_hr`).  Run after the fold is scored, on
+    :data:`PULSE_CHECK_CLIPS` clips, with the method's run notes restored, so
+    it changes no stored number.  Most checked clips must disagree by more
+    than :data:`PULSE_CHECK_BPM`: one hard clip is not a bug.
+    """
+    rcs = [rc for rc in test if len(rc.hr_ref)][:PULSE_CHECK_CLIPS]
+    if not method.produces_pulse or not rcs:
+        return
+    scheme = method.roi_scheme
+    starts = np.array([rc.starts_s[0] for rc in rcs])
+    clips = Clips(np.concatenate([rc.traces[scheme][:1] for rc in rcs]), protocol.clips.fps,
+                  np.array([rc.recording_id for rc in rcs]), np.array([rc.subject for rc in rcs]), protocol.hr,
+                  starts=starts)
+    notes = dict(method.run_notes)
+    try:
+        pred = _predict(method, clips)
+        pulse = np.asarray(method.predict_pulse(clips), dtype=np.float64)
+    finally:
+        method.run_notes = notes
+    n_frames = clips.traces.shape[2]
+    if pulse.shape != (len(clips), n_frames):
+        raise HrbenchError(f"method {method.name}: predict_pulse returned {pulse.shape} for {len(clips)} clips "
+                           f"of {n_frames} frames")
+    hr = np.full(len(clips), np.nan)
+    rows = np.isfinite(pulse).all(axis=1)
+    if rows.any():
+        hr[rows] = spectral_hr(pulse[rows], clips.fps, clips.hr_settings, filtered=method.pulse_prefiltered)
+    ok = np.isfinite(pred) & np.isfinite(hr)
+    far = ok & (np.abs(pred - hr) > PULSE_CHECK_BPM)
+    if ok.any() and 2 * far.sum() > ok.sum():
+        i = int(np.flatnonzero(far)[0])
+        raise HrbenchError(
+            f"method {method.name}: predict gave {pred[i]:.4g} but the HR of its predict_pulse is {hr[i]:.4g} bpm "
+            f"(clip of {rcs[i].recording_id} at {starts[i]:.1f} s; {int(far.sum())} of {int(ok.sum())} clips "
+            f"checked differ by more than {PULSE_CHECK_BPM:g} bpm): predict must return the pulse's HR in bpm")

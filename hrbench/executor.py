@@ -4,8 +4,8 @@
 inline with ``workers=1``, which tests and debuggers prefer).  Workers are
 started with ``spawn`` so they never inherit a parent's torch / OpenMP
 state.  The cluster backend, :class:`hrbench.ray_executor.RayExecutor`
-(``--executor ray``), implements the same ``imap``; :func:`make_executor`
-chooses.  ``imap`` takes each task's resource needs (``num_cpus``,
+(``--executor ray``), implements the same ``imap`` on top of this module
+(which therefore never imports it); the runner chooses.  ``imap`` takes each task's resource needs (``num_cpus``,
 ``num_gpus``, ``threads``): a cluster schedules by them, the local pool has
 already divided its CPUs (:mod:`hrbench.threads`) and ignores them.
 
@@ -53,7 +53,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from .errors import ConfigError
 from .fsutil import notice
 from .threads import resolve_workers, usable_cpus
 
@@ -243,7 +242,8 @@ class LocalExecutor:
 
     def _pool_round(self, fn: Callable[..., Any], items: list[tuple[Any, ...]], todo: list[int], *,
                     one_at_a_time: bool) -> Iterator[tuple[int, Any, BaseException | None]]:
-        """Run ``items[i]`` for ``i`` in ``todo`` in fresh pools; a task a dead worker took down gets :class:`_WorkerLost`.
+        """Run ``items[i]`` for ``i`` in ``todo`` in fresh pools; a task a dead worker took down gets
+        :class:`_WorkerLost`.
 
         ``one_at_a_time``: one worker, one task in flight, a new pool after each
         death -- slower, but a death then names its task.
@@ -314,16 +314,3 @@ def _death_cause(procs: list[Any]) -> str:
             return f"a worker process was killed by {signal.Signals(-code).name}"
         return f"a worker process was killed by signal {-code}"
     return f"a worker process exited with status {code}"
-
-
-def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None) -> Any:
-    """The executor a run asked for: ``local`` (a process pool) or ``ray`` (``address``: a cluster's)."""
-    if kind == "local":
-        if address:
-            raise ConfigError("--ray-address needs --executor ray")
-        return LocalExecutor(workers)
-    if kind == "ray":
-        from .ray_executor import RayExecutor
-
-        return RayExecutor(address)
-    raise ConfigError(f"--executor {kind!r}: use local or ray")

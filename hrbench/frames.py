@@ -1,7 +1,7 @@
 """Results as tidy pandas DataFrames: runs, per-video and per-window predictions, with references and ``meta``.
 
-Why: getting numbers into a notebook used to mean writing SQL against the
-store's schema, and re-deriving which runs form a board.  These frames are
+Why: without them, getting numbers into a notebook means writing SQL against
+the store's schema, and re-deriving which runs form a board.  These frames are
 read through :class:`hrbench.results.Results` -- the read API the boards are
 built from -- so a ``groupby`` over :func:`read_results` gives the numbers
 the boards print (a board row's MAE is the mean over its seeds' runs of
@@ -47,7 +47,8 @@ RUN_COLUMNS = (
     "params_json", "versions_json", "notes_json",
 )
 VIDEO_COLUMNS = (*KEYS, "fold", "recording_id", "subject", "hr_pred", "hr_ref", "error", "abs_error")
-WINDOW_COLUMNS = (*KEYS, "fold", "recording_id", "subject", "window", "start_s", "hr_pred", "hr_ref", "error", "abs_error")
+WINDOW_COLUMNS = (*KEYS, "fold", "recording_id", "subject", "window", "start_s", "hr_pred", "hr_ref", "error",
+                  "abs_error")
 FORMATS = ("csv", "parquet")
 
 
@@ -93,7 +94,8 @@ def runs_frame(results: Results, complete: bool = True) -> pd.DataFrame:
             "n_skipped": len(json.loads(r.get("skipped_json") or "[]")),
         })
     frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-    return frame.astype({"seed": "int64", "n_folds": "int64", "threads": "int64", "train_fraction": "float64", "complete": "bool"})
+    return frame.astype({"seed": "int64", "n_folds": "int64", "threads": "int64", "train_fraction": "float64",
+                         "complete": "bool"})
 
 
 def _with_meta(base: dict[str, list[Any]], columns: tuple[str, ...], metas: list[dict[str, Any]]) -> pd.DataFrame:
@@ -141,7 +143,8 @@ def windows_frame(results: Results, runs: pd.DataFrame) -> pd.DataFrame:
     for run in runs[list(KEYS)].to_dict("records"):
         rows = results.store.query(
             "SELECT c.recording_id, c.clip_index, c.start_s, c.hr_pred, c.hr_ref, c.fold, v.subject, v.meta_json"
-            " FROM clip_predictions c LEFT JOIN video_predictions v ON v.run_key = c.run_key AND v.recording_id = c.recording_id"
+            " FROM clip_predictions c"
+            " LEFT JOIN video_predictions v ON v.run_key = c.run_key AND v.recording_id = c.recording_id"
             " WHERE c.run_key = ? ORDER BY c.recording_id, c.clip_index",
             (run["run_key"],),
         )

@@ -39,7 +39,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -47,10 +47,29 @@ from scipy import stats as sps
 from scipy.optimize import brentq
 from statsmodels.stats.multitest import multipletests
 
+from .results import VideoSet
 from .stats import ManyTest, PairTest, friedman_nemenyi
 
-if TYPE_CHECKING:
-    from .boards import Board, Row
+
+class Row(Protocol):
+    """What the tests read of a board row (:class:`hrbench.boards.Row`): its label and per-video errors.
+
+    A protocol rather than the boards' class: boards build on these tests, so
+    the tests must not import the boards back.
+    """
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def videos(self) -> VideoSet | None: ...
+
+
+class Board(Protocol):
+    """What :func:`verdicts` reads of a board (:class:`hrbench.boards.Board`): its tests."""
+
+    @property
+    def tests(self) -> BoardTests | None: ...
 
 ALPHA = 0.05
 POWER = 0.8
@@ -74,7 +93,8 @@ def subject_differences(err_a: np.ndarray, err_b: np.ndarray, subjects: Sequence
     """Per subject: MAE of method a minus MAE of method b, over the videos both predicted (paired input)."""
     ea, eb = np.asarray(err_a, dtype=float), np.asarray(err_b, dtype=float)
     if ea.shape != eb.shape or ea.ndim != 1 or len(ea) != len(subjects):
-        raise ValueError(f"paired errors must be 1-D of equal length with one subject each, got {ea.shape}, {eb.shape}, {len(subjects)}")
+        raise ValueError("paired errors must be 1-D of equal length with one subject each, "
+                         f"got {ea.shape}, {eb.shape}, {len(subjects)}")
     return subject_errors(ea, subjects) - subject_errors(eb, subjects)
 
 
@@ -112,7 +132,8 @@ def _exact_p(d: np.ndarray) -> float:
     gamma = 1e-12 * float(np.abs(d).sum())
     half = len(d) // 2
     a, b = _sign_sums(d[:half]), np.sort(_sign_sums(d[half:]))
-    hits = (len(b) - np.searchsorted(b, t - gamma - a, side="left")).sum() + np.searchsorted(b, -t + gamma - a, side="right").sum()
+    above = (len(b) - np.searchsorted(b, t - gamma - a, side="left")).sum()
+    hits = above + np.searchsorted(b, -t + gamma - a, side="right").sum()
     return min(1.0, float(hits) / 2.0 ** len(d))
 
 
@@ -181,7 +202,8 @@ def subject_permutation_test(
     return SubjectTest(s, n_videos, mean, p, exact, "sign-flip permutation", sd)
 
 
-def subject_wilcoxon(err_a: np.ndarray, err_b: np.ndarray, subjects: Sequence[str], a: str = "a", b: str = "b") -> PairTest:
+def subject_wilcoxon(err_a: np.ndarray, err_b: np.ndarray, subjects: Sequence[str], a: str = "a",
+                     b: str = "b") -> PairTest:
     """Wilcoxon signed-rank on per-subject mean absolute errors (scipy; exact for small samples)."""
     sa = subject_errors(np.asarray(err_a, float), subjects)
     sb = subject_errors(np.asarray(err_b, float), subjects)
@@ -354,7 +376,8 @@ def detectable_difference(n_subjects: int, sd: float, alpha: float, power: float
         return math.inf
     if sd <= 0:
         return 0.0
-    effect = _signflip_effect(n_subjects, alpha, power) if n_subjects <= SIM_MAX_SUBJECTS else _t_effect(n_subjects, alpha, power)
+    small = n_subjects <= SIM_MAX_SUBJECTS
+    effect = _signflip_effect(n_subjects, alpha, power) if small else _t_effect(n_subjects, alpha, power)
     return float(effect * sd)
 
 
@@ -433,5 +456,6 @@ def verdicts(board: Board) -> list[str]:
     if tests.friedman is not None:
         f = tests.friedman
         word = "differ" if f.friedman_p < ALPHA else "are not distinguishable as a group"
-        lines.append(f"Friedman over {len(f.methods)} methods × {f.n} subjects: the methods {word} (p = {format_p(f.friedman_p)})")
+        lines.append(f"Friedman over {len(f.methods)} methods × {f.n} subjects: the methods {word} "
+                     f"(p = {format_p(f.friedman_p)})")
     return lines

@@ -158,12 +158,39 @@ def build_folds(protocol: Protocol, train_recs: list[Recording], test_recs: list
     return folds, fingerprint(test_recs)
 
 
+def extract_missing(todo: list[Recording], schemes: list[str], o: DataOptions, owner: str | None, executor: Any,
+                    advance: Advance) -> tuple[dict[str, dict[str, Path]], list[Problem]]:
+    """Extract and cache the traces of recordings that have none cached yet; their paths by :func:`uid`.
+
+    ``executor``: where the tasks run (default a local pool of ``o.workers``);
+    ``owner``: the plugin that registers the landmarker (a worker loads it
+    from there).  A recording that cannot be used is a problem; any other
+    failure ends the run.
+    """
+    found: dict[str, dict[str, Path]] = {}
+    problems: list[Problem] = []
+    # One CPU per recording: the landmarker and OpenCV run single-threaded there.
+    ex = executor or LocalExecutor(o.workers)
+    args = [(r, schemes, o.landmarker, o.cache_root, owner) for r in todo]
+    for i, res, err in ex.imap(extract_and_cache, args, num_cpus=1, threads=1):
+        advance(1)
+        if err is None:
+            found[uid(todo[i])] = {s: Path(p) for s, p in res.items()}
+        elif isinstance(err, RecordingError):
+            problems.append(Problem(err.path or "", err.message, todo[i].id))
+        elif isinstance(err, HrbenchError):
+            raise err
+        else:
+            raise HrbenchError(f"trace extraction failed: {type(err).__name__}: {err}", todo[i].frames.path) from err
+    return found, problems
+
+
 class DataPrep:
     """Scan, extract (cached), clip and split for one run."""
 
     def __init__(self, opts: DataOptions, protocol: Protocol, methods: dict[str, type[Method]], registry: Registry,
                  task: TaskFactory, say: Callable[[str], None], executor: Any = None) -> None:
-        """``executor``: where extraction tasks run (:mod:`hrbench.executor`); default a local pool of ``opts.workers``."""
+        """``executor``: where extraction tasks run (:mod:`hrbench.executor`); default a local pool of ``workers``."""
         self.o = opts
         self.executor = executor
         self.protocol = protocol
@@ -218,24 +245,15 @@ class DataPrep:
             else:
                 found[uid(r)] = paths
         if todo:
-            advance = self.task("ROI traces", len(todo))
-            # One CPU per recording: the landmarker and OpenCV run single-threaded there.
-            ex = self.executor or LocalExecutor(self.o.workers)
             owner = self.reg.owner.get(("landmarkers", self.o.landmarker)) if cls else None
-            args = [(r, schemes, self.o.landmarker, self.o.cache_root, owner) for r in todo]
-            for i, res, err in ex.imap(extract_and_cache, args, num_cpus=1, threads=1):
-                advance(1)
-                if err is None:
-                    found[uid(todo[i])] = {s: Path(p) for s, p in res.items()}
-                elif isinstance(err, RecordingError):
-                    problems.append(Problem(err.path or "", err.message, todo[i].id))
-                elif isinstance(err, HrbenchError):
-                    raise err
-                else:
-                    raise HrbenchError(f"trace extraction failed: {type(err).__name__}: {err}", todo[i].frames.path) from err
+            advance = self.task("ROI traces", len(todo))
+            more, lost = extract_missing(todo, schemes, self.o, owner, self.executor, advance)
+            found.update(more)
+            problems += lost
         return found, problems
 
-    def clip(self, recs: list[Recording], paths: dict[str, dict[str, Path]], length: int | None = None) -> tuple[dict[str, RecordingClips], list[Problem]]:
+    def clip(self, recs: list[Recording], paths: dict[str, dict[str, Path]],
+             length: int | None = None) -> tuple[dict[str, RecordingClips], list[Problem]]:
         """Each recording's clips, from its traces on its current frame times and its ground truth.
 
         Also notes what each clipped recording's numbers depend on
@@ -253,13 +271,14 @@ class DataPrep:
                 gt = r.load_ground_truth()
                 out[uid(r)] = clip_recording(r, traces, gt, self.protocol, length, tiled_schemes=tiled)
                 times = next(iter(traces.values())).times
-                self.inputs[uid(r)] = recording_inputs(r, self._video_fp[uid(r)],
-                                                       landmarker_tag(r, self.o.landmarker, self._lm_version), times, gt)
+                tag = landmarker_tag(r, self.o.landmarker, self._lm_version)
+                self.inputs[uid(r)] = recording_inputs(r, self._video_fp[uid(r)], tag, times, gt)
             except RecordingError as exc:
                 problems.append(Problem(exc.path or "", exc.message, r.id))
         return out, problems
 
-    def train_clips(self, cls: type[Method], clips: dict[str, RecordingClips], ids: tuple[str, ...]) -> list[RecordingClips]:
+    def train_clips(self, cls: type[Method], clips: dict[str, RecordingClips],
+                    ids: tuple[str, ...]) -> list[RecordingClips]:
         """Training clips of a fold; longer ones for methods that resample time (``train_clip_factor``)."""
         factor = getattr(cls, "train_clip_factor", 1.0)
         if factor == 1.0:

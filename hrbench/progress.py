@@ -142,7 +142,17 @@ class Hub:
         )
 
     def say(self, line: str) -> None:
+        """A plain line (no markup: ids and paths print as they are)."""
         self.console.print(escape(line), highlight=False, soft_wrap=True)
+
+    def message(self, markup: str) -> None:
+        """A line with rich markup (its user text escaped by the caller), shown at every verbosity."""
+        self.console.print(markup, highlight=False, soft_wrap=True)
+
+    def info(self, markup: str) -> None:
+        """A progress-like :meth:`message` (a fold started, folds reused): not shown with ``--quiet``."""
+        if self.verbosity != "quiet":
+            self.message(markup)
 
     def task(self, description: str, total: int) -> Advance:
         """Start reporting a phase of ``total`` items; returns ``advance(n=1)``."""

@@ -198,7 +198,8 @@ class Protocol:
         elif self.split == "official":
             split = "official folds of the dataset"
         else:
-            split = f"{self.k}-fold {'subject-exclusive' if self.split == 'subject' else 'random'} split, seed {self.seed}"
+            kind = "subject-exclusive" if self.split == "subject" else "random"
+            split = f"{self.k}-fold {kind} split, seed {self.seed}"
         c, e = self.clips, self.evaluation
         lo, hi = self.hr.band_bpm
         if e.rule == "clips":
@@ -211,7 +212,8 @@ class Protocol:
         span = "the whole video" if e.rule == "whole" else f"each {e.window_s:g}-s window (hop {e.hop_s:g} s)"
         text = (
             f"{split}; evaluation rule: {e.rule} -- HR estimated over {span} from a method's pulse "
-            f"(Welch spectrum when at least {2 * self.hr.welch_segment_s:g} s long), clip predictors scored by the {c.aggregate} of {c.length}-frame "
+            f"(Welch spectrum when at least {2 * self.hr.welch_segment_s:g} s long), "
+            f"clip predictors scored by the {c.aggregate} of {c.length}-frame "
             f"clips tiled over it; reference over the same span; HR band {lo:g}-{hi:g} bpm"
         )
         if e.rule == "windowed":
@@ -247,17 +249,22 @@ def _check(ok: bool, message: str, path: Path) -> None:
         raise ConfigError(message, path)
 
 
-def load_protocol(path: Path) -> Protocol:
-    """Parse and validate one protocol file (every key and range is checked)."""
+def _read_toml(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes (its hash is the protocol's identity) and its TOML; one line when it is neither."""
     try:
         raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
+        return raw, tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError("protocol file not found", path) from None
     except IsADirectoryError:
         raise ConfigError("protocol path is a directory, not a TOML file", path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid TOML: {exc}", path) from None
+
+
+def load_protocol(path: Path) -> Protocol:
+    """Parse and validate one protocol file (every key and range is checked)."""
+    raw, data = _read_toml(path)
     known = {"name", "description", "scope", "split", "k", "seed", "clips", "hr", "evaluation"}
     unknown = set(data) - known
     if unknown:
@@ -280,6 +287,26 @@ def load_protocol(path: Path) -> Protocol:
     c = _table(data, "clips", {"length", "per_video", "fps", "max_lost_fraction", "aggregate"}, path)
     h = _table(data, "hr", {"band_bpm", "resolution_bpm", "filter_order", "welch_segment_s", "welch_overlap"}, path)
     e = _table(data, "evaluation", {"rule", "window_s", "hop_s", "window_peak"}, path)
+    clips = _clip_settings(c, path)
+    hr = _hr_settings(h, clips, path)
+    ev = _eval_settings(e, clips, path)
+    return Protocol(
+        name=name,
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        description=_get(data, "description", str, "", path),
+        scope=scope,
+        split=split,
+        k=k,
+        seed=seed,
+        clips=clips,
+        hr=hr,
+        evaluation=ev,
+    )
+
+
+def _clip_settings(c: dict[str, Any], path: Path) -> ClipSettings:
+    """``[clips]``, every value in its range."""
     clips = ClipSettings(
         length=_get(c, "length", int, 300, path, "clips."),
         per_video=_get(c, "per_video", int, 20, path, "clips."),
@@ -287,7 +314,8 @@ def load_protocol(path: Path) -> Protocol:
         max_lost_fraction=_get(c, "max_lost_fraction", float, 0.1, path, "clips."),
         aggregate=_get(c, "aggregate", str, "mean", path, "clips."),
     )
-    _check(clips.aggregate in AGGREGATES, f"clips.aggregate must be one of {sorted(AGGREGATES)}, got {clips.aggregate!r}", path)
+    _check(clips.aggregate in AGGREGATES,
+           f"clips.aggregate must be one of {sorted(AGGREGATES)}, got {clips.aggregate!r}", path)
     _check(32 <= clips.length <= 100_000, f"clips.length must be in 32..100000, got {clips.length}", path)
     _check(1 <= clips.per_video <= 10_000, f"clips.per_video must be in 1..10000, got {clips.per_video}", path)
     _check(1.0 <= clips.fps <= 1000.0, f"clips.fps must be in 1..1000, got {clips.fps:g}", path)
@@ -296,9 +324,15 @@ def load_protocol(path: Path) -> Protocol:
         f"clips.max_lost_fraction must be in [0, 1], got {clips.max_lost_fraction:g}",
         path,
     )
+    return clips
+
+
+def _hr_settings(h: dict[str, Any], clips: ClipSettings, path: Path) -> HRSettings:
+    """``[hr]``: the band must be two numbers whose upper edge the clips' frame rate can represent."""
     band = h.get("band_bpm", [42, 240])
     _check(
-        isinstance(band, list) and len(band) == 2 and all(isinstance(b, int | float) and not isinstance(b, bool) for b in band),
+        isinstance(band, list) and len(band) == 2
+        and all(isinstance(b, int | float) and not isinstance(b, bool) for b in band),
         f"hr.band_bpm must be two numbers [low, high], got {band!r}",
         path,
     )
@@ -312,7 +346,13 @@ def load_protocol(path: Path) -> Protocol:
         )
     except ValueError as exc:
         raise ConfigError(f"[hr]: {exc}", path) from None
-    _check(hr.band_bpm[1] / 60.0 < clips.fps / 2, f"hr.band_bpm's upper edge must be below the Nyquist rate of clips.fps ({clips.fps:g} fps)", path)
+    _check(hr.band_bpm[1] / 60.0 < clips.fps / 2,
+           f"hr.band_bpm's upper edge must be below the Nyquist rate of clips.fps ({clips.fps:g} fps)", path)
+    return hr
+
+
+def _eval_settings(e: dict[str, Any], clips: ClipSettings, path: Path) -> EvalSettings:
+    """``[evaluation]``: the rule, and for ``windowed`` windows of at least one clip."""
     ev = EvalSettings(
         rule=_get(e, "rule", str, "clips", path, "evaluation."),
         window_s=_get(e, "window_s", float, 30.0, path, "evaluation."),
@@ -338,19 +378,7 @@ def load_protocol(path: Path) -> Protocol:
             path,
         )
         _check(0 < ev.hop_s <= ev.window_s, f"evaluation.hop_s must be in (0, window_s], got {ev.hop_s:g}", path)
-    return Protocol(
-        name=name,
-        path=path,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        description=_get(data, "description", str, "", path),
-        scope=scope,
-        split=split,
-        k=k,
-        seed=seed,
-        clips=clips,
-        hr=hr,
-        evaluation=ev,
-    )
+    return ev
 
 
 def protocol_dirs(extra: Sequence[str] = ()) -> list[Path]:

@@ -4,9 +4,10 @@ Library versions, the thread count (the same seed on the same thread count
 gives the same numbers; across thread counts float reductions may differ),
 the CPU kernels torch used (:mod:`hrbench.cpu_pinning`), the device, the
 dataset's content fingerprint and the command line -- stored with every run
-so a board can say how to reproduce it.  :func:`run_key` names
-a (method, seed) run by everything that changes its numbers, and
-:func:`run_row` is the record the store keeps of it.
+so a board can say how to reproduce it.  :class:`RunIdentity` names a
+(method, seed) run by everything that changes its numbers (its ``key``), and
+its ``row`` is the record the store keeps of it, with the run-wide facts of
+:class:`RunRecord`.
 
 The dataset fingerprint covers every input of every usable recording
 (:func:`recording_inputs`): the video's content (and the landmarker that
@@ -17,7 +18,7 @@ corrected frame rate, must start a new run rather than reuse the stored
 folds of the old data.  Ground truth and frame times are hashed from the
 values a run loads anyway (nothing is read twice); a video's content
 fingerprint is remembered per file until it changes
-(:func:`hrbench.fsutil.memo_file_fingerprint`).  :func:`base_key` names a
+(:func:`hrbench.fsutil.memo_file_fingerprint`).  ``RunIdentity.base_key`` names a
 run by everything *but* the data, so a run on changed data finds the
 stored one it replaces and can say what changed (:func:`describe_changes`).
 """
@@ -29,6 +30,7 @@ import json
 import platform
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -43,10 +45,7 @@ from .fsutil import arrays_checksum, stable_hash
 from .recording import Recording, Signal
 
 if TYPE_CHECKING:
-    from .prepare import Prepared
     from .protocol import Protocol
-    from .runner import RunOptions
-    from .threads import ThreadPlan
 
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "torchvision", "opencv-python-headless", "ai-edge-litert")
 
@@ -89,7 +88,8 @@ def resolve_device(requested: str | None) -> str:
 
 
 #: The parts of a recording's inputs (:func:`recording_inputs`), as a note names them.
-INPUT_PARTS = {"video": "video", "frame_times": "frame times", "ground_truth": "ground truth", "recording": "recording details"}
+INPUT_PARTS = {"video": "video", "frame_times": "frame times", "ground_truth": "ground truth",
+               "recording": "recording details"}
 
 
 def _arrays_hash(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
@@ -156,76 +156,113 @@ def command_line() -> str:
     return " ".join(["hrbench", *sys.argv[1:]])
 
 
-def _identity(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed: int, protocol: Protocol,
-              prep: Prepared, scheme: str | None) -> dict[str, Any]:
-    ident = {
-        "method": name,
-        "params": params,
-        "profile": profile,
-        "protocol_sha256": protocol.sha256,
-        "dataset": o.dataset,
-        "train_on": o.train_on or "",
-        "fingerprint": prep.fingerprint,
-        "seed": seed,
-        "train_fraction": o.train_fraction,
-        "hrbench": __version__,
-    }
-    if prep.label != o.dataset:  # a label changes no number, but two labelled copies are two boards
-        ident["label"] = prep.label
-    if scheme:  # a new version of the method's ROI scheme measures other traces
-        from .roi import get_scheme
+@dataclass(frozen=True)
+class RunIdentity:
+    """Everything that changes the numbers of one (method, seed) run: its store key is a hash of this.
 
-        ident["roi_scheme"] = f"{scheme}@{get_scheme(scheme).version}"
-    return ident
-
-
-def run_key(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed: int, protocol: Protocol,
-            prep: Prepared, scheme: str | None = None) -> str:
-    """The store key of one (method, seed) run: a hash of everything that changes its numbers.
-
-    ``params`` are the method's resolved parameters (``get_params()``);
-    ``scheme`` its ROI scheme (its version is part of the key);
-    ``prep.fingerprint`` covers the content of every input
-    (:func:`inputs_fingerprint`).
+    One value instead of seven arguments repeated by every function that
+    names a run: :attr:`key` (the store's key), :attr:`base_key` (the same
+    without the data's content, so a run on changed data finds the one it
+    replaces) and :meth:`row` (the store's record) cannot disagree on what a
+    run is.  ``params`` are the method's resolved parameters
+    (``get_params()``); ``roi_scheme`` its ROI scheme with the scheme's
+    version (``"face_skin@2"``; a new version measures other traces), or ""
+    for a method without one; ``fingerprint`` covers the content of every
+    input (:func:`inputs_fingerprint`); ``label`` is the test dataset's board
+    label (it changes no number, but two labelled copies are two boards).
     """
-    return stable_hash(_identity(o, name, profile, params, seed, protocol, prep, scheme), 20)
+
+    method: str
+    params: Mapping[str, Any]
+    profile: str
+    protocol_sha256: str
+    dataset: str
+    train_on: str  # "" within a database
+    fingerprint: str
+    seed: int
+    train_fraction: float
+    label: str
+    roi_scheme: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """What the key hashes (the store's run keys depend on every name and value here)."""
+        ident = {
+            "method": self.method,
+            "params": dict(self.params),
+            "profile": self.profile,
+            "protocol_sha256": self.protocol_sha256,
+            "dataset": self.dataset,
+            "train_on": self.train_on,
+            "fingerprint": self.fingerprint,
+            "seed": self.seed,
+            "train_fraction": self.train_fraction,
+            "hrbench": __version__,
+        }
+        if self.label != self.dataset:
+            ident["label"] = self.label
+        if self.roi_scheme:
+            ident["roi_scheme"] = self.roi_scheme
+        return ident
+
+    @property
+    def key(self) -> str:
+        """The store key of the run: a hash of :meth:`fields`."""
+        return stable_hash(self.fields(), 20)
+
+    @property
+    def base_key(self) -> str:
+        """:attr:`key` without the data's content: the same run on another state of the same dataset."""
+        ident = self.fields()
+        del ident["fingerprint"]
+        return stable_hash(ident, 20)
+
+    def row(self, record: RunRecord) -> dict[str, Any]:
+        """The store's record of the run: what ran, on what, and how to reproduce it.
+
+        ``base_key`` lets a later run on changed data find this one; the
+        per-recording inputs behind ``dataset_fingerprint`` are stored once
+        per fingerprint (:meth:`hrbench.store.Store.record_inputs`).
+        """
+        protocol = record.protocol
+        return {
+            "base_key": self.base_key,
+            "method": self.method,
+            "profile": self.profile,
+            "params_json": json.dumps(dict(self.params), sort_keys=True, default=str),
+            "protocol": protocol.name,
+            "protocol_path": display_path(protocol.path),
+            "protocol_sha256": protocol.sha256,
+            "protocol_desc": protocol.describe(),
+            "dataset": self.dataset,
+            "train_dataset": record.train_label if protocol.scope == "cross" else self.label,
+            "dataset_label": self.label,
+            "dataset_fingerprint": self.fingerprint,
+            "seed": self.seed,
+            "train_fraction": self.train_fraction,
+            "versions_json": json.dumps({**versions(), "thread_plan": dict(record.thread_plan),
+                                         "cpu_kernels": kernels_in_use(),
+                                         **({"executor": record.executor} if record.executor != "local" else {})},
+                                        sort_keys=True, default=str),
+            "skipped_json": json.dumps(sorted([list(s) for s in record.skipped])),
+            "n_folds": record.n_folds,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": record.command,
+        }
 
 
-def base_key(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed: int, protocol: Protocol,
-             prep: Prepared, scheme: str | None = None) -> str:
-    """:func:`run_key` without the data's content: the same run on another state of the same dataset."""
-    ident = _identity(o, name, profile, params, seed, protocol, prep, scheme)
-    del ident["fingerprint"]
-    return stable_hash(ident, 20)
+@dataclass(frozen=True)
+class RunRecord:
+    """What the store keeps of a run beyond its identity; the same for every (method, seed) of one run.
 
-
-def run_row(o: RunOptions, name: str, profile: str, params: dict[str, Any], seed: int, protocol: Protocol,
-            prep: Prepared, thread_plan: ThreadPlan, scheme: str | None = None) -> dict[str, Any]:
-    """The store's record of one (method, seed) run: what ran, on what, and how to reproduce it.
-
-    ``base_key`` (:func:`base_key`) lets a later run on changed data find
-    this one; the per-recording inputs behind ``dataset_fingerprint`` are
-    stored once per fingerprint (:meth:`hrbench.store.Store.record_inputs`).
+    ``skipped``: (recording id or "", path, message) of each recording left
+    out; ``thread_plan``: :meth:`hrbench.threads.ThreadPlan.as_dict`;
+    ``executor``: ``local`` or ``ray`` (recorded only when not local).
     """
-    return {
-        "base_key": base_key(o, name, profile, params, seed, protocol, prep, scheme),
-        "method": name,
-        "profile": profile,
-        "params_json": json.dumps(params, sort_keys=True, default=str),
-        "protocol": protocol.name,
-        "protocol_path": display_path(protocol.path),
-        "protocol_sha256": protocol.sha256,
-        "protocol_desc": protocol.describe(),
-        "dataset": o.dataset,
-        "train_dataset": prep.train_label if protocol.scope == "cross" else prep.label,
-        "dataset_label": prep.label,
-        "dataset_fingerprint": prep.fingerprint,
-        "seed": seed,
-        "train_fraction": o.train_fraction,
-        "versions_json": json.dumps({**versions(), "thread_plan": thread_plan.as_dict(), "cpu_kernels": kernels_in_use(),
-                                     **({"executor": o.executor} if o.executor != "local" else {})}, sort_keys=True, default=str),
-        "skipped_json": json.dumps(sorted([[p.recording_id or "", p.path, p.message] for p in prep.skipped])),
-        "n_folds": len(prep.folds),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": o.command,
-    }
+
+    protocol: Protocol
+    train_label: str
+    skipped: tuple[tuple[str, str, str], ...]
+    n_folds: int
+    thread_plan: Mapping[str, Any]
+    executor: str
+    command: str

@@ -19,7 +19,8 @@ import numpy as np
 from .store import Store
 
 # Columns added after the first stores were written, with the value an old row means.
-RUN_DEFAULTS: dict[str, Any] = {"dataset_label": "", "threads": 0, "notes_json": "{}", "skipped_json": "[]", "command": ""}
+RUN_DEFAULTS: dict[str, Any] = {"dataset_label": "", "threads": 0, "notes_json": "{}", "skipped_json": "[]",
+                                "command": ""}
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def learning_curve(note: Any) -> dict[str, np.ndarray] | None:
 
     ``heldout_l1`` is optional; a missing or null entry of it is NaN.
     """
-    if not isinstance(note, dict) or not isinstance(note.get("epoch"), list) or not isinstance(note.get("train_l1"), list):
+    if not isinstance(note, dict) or not all(isinstance(note.get(k), list) for k in ("epoch", "train_l1")):
         return None
     n = len(note["epoch"])
     keys = [k for k in ("train_l1", "heldout_l1") if note.get(k) is not None]
@@ -121,7 +122,8 @@ class Results:
 
     def videos(self, run_key: str) -> VideoSet:
         rows = self.store.query(
-            "SELECT recording_id, subject, hr_pred, hr_ref, fold, meta_json FROM video_predictions WHERE run_key = ? ORDER BY recording_id",
+            "SELECT recording_id, subject, hr_pred, hr_ref, fold, meta_json FROM video_predictions"
+            " WHERE run_key = ? ORDER BY recording_id",
             (run_key,),
         )
         return VideoSet(

@@ -1,11 +1,13 @@
 """The runner: prepared clips -> fit/predict per fold and seed -> store.
 
 Four modules share the work: :mod:`hrbench.prepare` (scan, traces, clips,
-folds), :mod:`hrbench.folds` (one (method, seed) run's folds and the rows
+folds), :mod:`hrbench.folds` (each (method, seed) run's folds and the rows
 stored, with what the run records from :mod:`hrbench.provenance`),
 :mod:`hrbench.evaluate` (one fold's predictions under the protocol's
-evaluation rule) and this one, which checks the options and owns the loop
-over methods and seeds.  Nothing here knows a particular method or dataset:
+evaluation rule) and this one, which checks the options and turns them into
+the run's plan (:class:`hrbench.plan.RunPlan`: each method's validated
+parameters, seeds and device), the only thing of the runner the fold loop
+sees.  Nothing here knows a particular method or dataset:
 both come from the plugin registry by name.  The order of work is chosen so
 that an interrupted run loses nothing already computed: traces are cached
 per recording as soon as each is extracted, and predictions are stored per
@@ -22,6 +24,10 @@ this process (which may then use every CPU); ``ray`` sends each (method,
 seed, fold) to the cluster as a task (:func:`hrbench.folds.fit_and_score_job`)
 and stores what comes back -- this process remains the store's only writer.
 Both run the same code on the same clips, so the stored rows are the same.
+
+A method that fails (raises, or gives no usable prediction) is recorded as
+failed and the run's other methods go on; :attr:`RunSummary.failed` names
+it with its error, and the command line exits non-zero.
 """
 
 from __future__ import annotations
@@ -40,17 +46,18 @@ from rich.markup import escape
 from .dataset import Problem
 from .errors import ConfigError
 from .evaluate import batch
-from .folds import FoldLoop, aggregate_notes, run_remote  # noqa: F401 - aggregate_notes re-exported
+from .folds import FoldLoop, LoopResult, run_remote
 from .fsutil import cache_dir
 from .method import Method, RunContext
+from .plan import MethodPlan, RunPlan
 from .plugins import Registry, get_registry
 from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
 from .protocol import Protocol, find_protocol
-from .provenance import command_line, resolve_device  # noqa: F401 - command_line re-exported
+from .provenance import resolve_device
+from .roi import get_scheme
 from .store import Store, default_store_path
-from .subsets import spread_subset  # noqa: F401 - re-exported (tests, benchmarks)
-from .threads import apply_threads, configure_threads
+from .threads import ThreadPlan, apply_threads, configure_threads
 
 DEFAULT_LANDMARKER = "mediapipe_litert"
 
@@ -88,9 +95,9 @@ def scoped_params(params: dict[str, str], classes: dict[str, type[Method]]) -> d
 
     ``pos.window_s=3`` sets ``window_s`` of ``pos`` only.  A bare ``window_s=3``
     is accepted when exactly one selected method declares ``window_s``; when
-    several do it is ambiguous (it used to change all of them silently) and
-    when none does it is a typo (it used to be dropped silently) -- both are
-    errors naming the parameter.
+    several do it is ambiguous and when none does it is a typo -- both are
+    errors naming the parameter, never a silent change of every method or
+    none.
     """
     out: dict[str, dict[str, str]] = {m: {} for m in classes}
     for key, value in params.items():
@@ -99,32 +106,32 @@ def scoped_params(params: dict[str, str], classes: dict[str, type[Method]]) -> d
             if method not in classes:
                 raise ConfigError(f"--param {key}: {method!r} is not a selected method ({', '.join(classes)})")
             if pname not in classes[method].params:
-                raise ConfigError(f"--param {key}: method {method} has no parameter {pname!r}; known: {sorted(classes[method].params)}")
+                raise ConfigError(f"--param {key}: method {method} has no parameter {pname!r}; "
+                                  f"known: {sorted(classes[method].params)}")
             out[method][pname] = value
             continue
         owners = [m for m, cls in classes.items() if key in cls.params]
         if not owners:
             known = sorted({f"{m}.{p}" for m, c in classes.items() for p in c.params})
-            raise ConfigError(f"--param {key}: no selected method has this parameter; known: {', '.join(known) or 'none'}")
+            raise ConfigError(f"--param {key}: no selected method has this parameter; "
+                              f"known: {', '.join(known) or 'none'}")
         if len(owners) > 1:
-            raise ConfigError(f"--param {key} is ambiguous: {', '.join(owners)} all have it; write e.g. {owners[0]}.{key}={value}")
+            raise ConfigError(f"--param {key} is ambiguous: {', '.join(owners)} all have it; "
+                              f"write e.g. {owners[0]}.{key}={value}")
         out[owners[0]][key] = value
     return out
 
 
 @dataclass
 class RunSummary:
-    run_keys: dict[str, list[str]]  # method -> its runs (one per seed)
+    run_keys: dict[str, list[str]]  # method -> its runs (one per seed tried)
     dataset: str
     label: str
     protocol: Protocol
     skipped: list[Problem]
     timings: dict[str, float]
     not_run: dict[str, str] = field(default_factory=dict)
-
-
-#: Kept for callers of the old name: the hub now lives in :mod:`hrbench.progress`.
-_Hub = Hub
+    failed: dict[str, str] = field(default_factory=dict)  # method -> "fold F: its error" (the run went on)
 
 
 def check_options(opts: RunOptions, protocol: Protocol) -> None:
@@ -155,8 +162,43 @@ def check_executor(opts: RunOptions) -> None:
         require_ray()
 
 
+def run_device(opts: RunOptions, supervised: bool) -> str:
+    """The device of the run's supervised methods (unsupervised ones run on the CPU)."""
+    if not supervised:
+        return "cpu"
+    if opts.executor == "ray" and opts.device and opts.device.startswith("cuda"):
+        return opts.device  # the GPUs are the cluster's, not necessarily this machine's: tasks ask Ray for one
+    return resolve_device(opts.device)
+
+
+def validated_params(opts: RunOptions, classes: dict[str, type[Method]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each selected method's profile and effective parameters, validated now: a typo fails before any work.
+
+    The one instance built here runs the method's own checks and gives its
+    effective parameters (``get_params()``); every fold then builds its
+    instance from them (:meth:`hrbench.plan.MethodPlan.build`).
+    """
+    scoped = scoped_params(opts.params, classes)
+    out = {}
+    for name, cls in classes.items():
+        profile = opts.profile if opts.profile in (cls.profiles or {}) else "default"
+        out[name] = profile, cls(RunContext(), profile=profile, **scoped[name]).get_params()
+    if opts.profile != "default" and not any(opts.profile in (c.profiles or {}) for c in classes.values()):
+        raise ConfigError(f"no selected method has a profile named {opts.profile!r}")
+    return out
+
+
+def method_plan(name: str, cls: type[Method], profile: str, params: dict[str, Any], opts: RunOptions,
+                protocol: Protocol, device: str, plugin: str | None) -> MethodPlan:
+    """A validated method's plan: its seeds (one unless supervised), its device, its scheme as the key records it."""
+    base = protocol.seed if opts.seed is None else opts.seed
+    seeds = tuple(base + i for i in range(opts.seeds)) if cls.supervised else (base,)
+    scheme = f"{cls.roi_scheme}@{get_scheme(cls.roi_scheme).version}" if cls.roi_scheme else ""
+    return MethodPlan(name, cls, profile, params, seeds, device if cls.supervised else "cpu", plugin, scheme)
+
+
 class Runner:
-    """The run: options checked, data prepared, then every (method, seed) run's folds (:mod:`hrbench.folds`)."""
+    """The run: options checked and planned, data prepared, then every (method, seed) run's folds."""
 
     def __init__(self, opts: RunOptions, registry: Registry | None = None, console: Console | None = None) -> None:
         self.opts = opts
@@ -166,36 +208,30 @@ class Runner:
         self.protocol = find_protocol(opts.protocol, self.reg.protocol_dirs)
         if not opts.methods:
             raise ConfigError("no method given (--method)")
-        self.method_classes: dict[str, type[Method]] = {m: self.reg.method(m) for m in opts.methods}
+        classes = {m: self.reg.method(m) for m in opts.methods}
         # Validate options, parameters and the device before any expensive work: a typo fails now.
         check_options(opts, self.protocol)
-        self.method_params = scoped_params(opts.params, self.method_classes)
-        for name, cls in self.method_classes.items():
-            cls(RunContext(), profile=self.profile(cls), **self.method_params[name])
-        if opts.profile != "default" and not any(opts.profile in (c.profiles or {}) for c in self.method_classes.values()):
-            raise ConfigError(f"no selected method has a profile named {opts.profile!r}")
+        params = validated_params(opts, classes)
         check_executor(opts)
-        supervised = any(c.supervised for c in self.method_classes.values())
-        if opts.executor == "ray" and opts.device and opts.device.startswith("cuda"):
-            # The GPUs are the cluster's, not necessarily this machine's: tasks ask Ray for one.
-            self.device = opts.device if supervised else "cpu"
-        else:
-            self.device = resolve_device(opts.device) if supervised else "cpu"
+        device = run_device(opts, any(c.supervised for c in classes.values()))
+        methods = tuple(method_plan(name, cls, *params[name], opts, self.protocol, device,
+                                    self.reg.owner.get(("methods", name))) for name, cls in classes.items())
         if opts.verbosity == "verbose":
             os.environ[NATIVE_LOGS_ENV] = "1"  # workers inherit it
         # One place decides threads: workers x threads <= the CPUs given.
-        self.thread_plan = configure_threads(opts.workers, opts.threads)
+        self.thread_plan: ThreadPlan = configure_threads(opts.workers, opts.threads)
         for note in self.thread_plan.notes:
             self.say(f"[dim]{escape(note)}[/]")
-
-    def profile(self, cls: type[Method]) -> str:
-        return self.opts.profile if self.opts.profile in (cls.profiles or {}) else "default"
+        self.plan = RunPlan(self.protocol, methods, opts.dataset, opts.train_on or "", opts.train_fraction,
+                            self.cache_root, opts.executor, opts.command, opts.threads, self.thread_plan.main_threads,
+                            self.thread_plan.as_dict())
 
     def _prep(self, hub: Hub, executor: Any = None) -> DataPrep:
         o = self.opts
         data = DataOptions(o.dataset, o.data_root, o.train_on, o.train_root, o.name, o.skip_invalid, o.landmarker,
                            self.thread_plan.workers, self.cache_root, o.allow_outside)
-        return DataPrep(data, self.protocol, self.method_classes, self.reg, hub.task, self.say, executor=executor)
+        classes = {m.name: m.cls for m in self.plan.methods}
+        return DataPrep(data, self.protocol, classes, self.reg, hub.task, self.say, executor=executor)
 
     def _hub(self) -> Hub:
         v = self.opts.verbosity
@@ -204,20 +240,6 @@ class Runner:
     def say(self, message: str) -> None:
         self.console.print(message, highlight=False, soft_wrap=True)
 
-    def info(self, message: str) -> None:
-        """A progress-like message (fold started, folds reused): not shown with ``--quiet``."""
-        if self.opts.verbosity != "quiet":
-            self.say(message)
-
-    def seeds(self, cls: type[Method]) -> list[int]:
-        base = self.protocol.seed if self.opts.seed is None else self.opts.seed
-        return [base + i for i in range(self.opts.seeds)] if cls.supervised else [base]
-
-    def context(self, cls: type[Method], seed: int, hub: Hub) -> RunContext:
-        return RunContext(seed=seed, clip_len=self.protocol.clips.length, cache_dir=self.cache_root,
-                          device=self.device if cls.supervised else "cpu", profile=self.profile(cls),
-                          console=self.console, progress=hub.task, train_fraction=self.opts.train_fraction)
-
     # -- run ----------------------------------------------------------------
     def run(self) -> RunSummary:
         t_start = time.perf_counter()
@@ -225,38 +247,38 @@ class Runner:
         hub = self._hub()
         # Open the store first: an unusable path fails before any extraction.
         store = Store(self.opts.store_path or default_store_path())
-        keys: dict[str, list[str]] = {}
-        not_run: dict[str, str] = {}
         executor = None
         try:
             if self.opts.executor == "ray":
                 from .ray_executor import RayExecutor
 
                 executor = RayExecutor(self.opts.ray_address)
-                self.info(f"[dim]{escape(executor.describe())}[/]")
+                hub.info(f"[dim]{escape(executor.describe())}[/]")
             with hub:
                 prepper = self._prep(hub, executor)
                 prep = prepper.run(timings)
                 t_fit = time.perf_counter()
-                loop = FoldLoop(self, prepper, prep, store, hub)
+                loop = FoldLoop(self.plan, prep, prepper.train_clips, store, hub)
                 if executor is not None:
-                    run_remote(loop, executor, keys, not_run)
+                    result: LoopResult = run_remote(loop, executor)
                 else:
                     apply_threads(self.thread_plan.main_threads)  # the pool is closed: training may use them all
-                    loop.run_local(keys, not_run)
+                    result = loop.run_local()
                 timings["fit_predict_s"] = time.perf_counter() - t_fit
         finally:
             store.close()
             if executor is not None:
                 executor.shutdown()
         timings["total_s"] = time.perf_counter() - t_start
-        return RunSummary(keys, self.opts.dataset, prep.label, self.protocol, prep.skipped, timings, not_run)
+        return RunSummary(result.keys, self.opts.dataset, prep.label, self.protocol, prep.skipped, timings,
+                          result.not_run, result.failed)
 
     def explain(self, fold_index: int, n_clips: int, out_dir: Path) -> list[Path]:
         """Train the (single) method on one fold and save its explanations of a few test clips."""
-        if len(self.method_classes) != 1:
+        if len(self.plan.methods) != 1:
             raise ConfigError("explain takes exactly one method")
-        name, cls = next(iter(self.method_classes.items()))
+        m = self.plan.methods[0]
+        name, cls = m.name, m.cls
         if not hasattr(cls, "explain"):
             raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
         hub = self._hub()
@@ -266,9 +288,9 @@ class Runner:
             if not 0 <= fold_index < len(prep.folds):
                 raise ConfigError(f"--fold must be in 1..{len(prep.folds)}")
             fold = prep.folds[fold_index]
-            ctx = self.context(cls, self.seeds(cls)[0], hub)
-            method = cls(ctx, profile=self.profile(cls), **self.method_params[name])
-            method.fit(batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol, labels=True))
+            method = m.build(self.plan.context(m, m.seeds[0], self.console, hub.task))
+            method.fit(batch(prepper.train_clips(cls, prep.clips, fold.train), cls.roi_scheme, self.protocol,
+                             labels=True))
             test = batch([prep.clips[i] for i in fold.test], cls.roi_scheme, self.protocol, labels=True)
             pick = np.linspace(0, len(test) - 1, min(n_clips, len(test))).round().astype(int)
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ longer lists, even if the deletion is interrupted.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .errors import ConfigError
@@ -28,16 +29,27 @@ class RunRow:
     seed: int
     complete: bool
     created: str
+    failed: str = ""  # why the method failed, when it did (the same command retries it)
+
+
+def _failure(notes_json: str) -> str:
+    try:
+        notes = json.loads(notes_json or "{}")
+    except ValueError:
+        return ""
+    return str(notes.get("failed", "")) if isinstance(notes, dict) else ""
 
 
 def list_runs(store: Store) -> list[RunRow]:
     """Every run in the store, oldest first."""
-    label = "CASE WHEN dataset_label != '' THEN dataset_label ELSE dataset END" if store.has_column("runs", "dataset_label") else "dataset"
+    has_label = store.has_column("runs", "dataset_label")
+    label = "CASE WHEN dataset_label != '' THEN dataset_label ELSE dataset END" if has_label else "dataset"
     rows = store.query(
-        f"SELECT run_key, method, {label} AS label, protocol, seed, complete, created_at FROM runs "
+        f"SELECT run_key, method, {label} AS label, protocol, seed, complete, created_at, notes_json FROM runs "
         "ORDER BY created_at, run_key"
     )
-    return [RunRow(r["run_key"], r["method"], r["label"], r["protocol"], int(r["seed"]), bool(r["complete"]), r["created_at"]) for r in rows]
+    return [RunRow(r["run_key"], r["method"], r["label"], r["protocol"], int(r["seed"]), bool(r["complete"]),
+                   r["created_at"], "" if r["complete"] else _failure(r["notes_json"])) for r in rows]
 
 
 def resolve_keys(store: Store, keys: list[str]) -> list[str]:

@@ -32,7 +32,6 @@ from .errors import RecordingError
 from .hr import reference_hr
 from .protocol import Protocol
 from .recording import Recording, Signal
-from .subsets import round_robin  # noqa: F401 - its old home; the policy lives in hrbench.subsets
 from .traces import Traces
 
 
@@ -167,20 +166,7 @@ def clip_recording(
             rec.id,
         )
     csum = np.concatenate([[0], np.cumsum(lost)])
-    lost_frac = (csum[L:] - csum[:-L]) / L
-    candidates = np.flatnonzero(lost_frac <= cs.max_lost_fraction)
-    if len(candidates) == 0:
-        raise RecordingError(
-            f"face lost in more than {cs.max_lost_fraction:.0%} of every {L}-frame window",
-            rec.frames.path,
-            rec.id,
-        )
-    seed = (protocol.seed * 1_000_003 + zlib.crc32(f"{rec.dataset}/{rec.id}".encode())) % 2**32
-    rng = np.random.default_rng(seed)
-    if len(candidates) <= cs.per_video:
-        starts = candidates
-    else:
-        starts = np.sort(rng.choice(candidates, cs.per_video, replace=False))
+    starts = _clip_starts(rec, protocol, csum, L)
     starts_s = grid[starts]
     windows = np.stack([starts_s, starts_s + L / cs.fps], axis=1)
     hr = reference_hr(rec, gt, windows, protocol.hr)
@@ -191,29 +177,60 @@ def clip_recording(
         full[name] = vals
         idx = starts[:, None] + np.arange(L)[None, :]
         out[name] = np.ascontiguousarray(vals[:, idx, :].transpose(1, 0, 2, 3))
-    ev = protocol.evaluation
     evaluation = None
-    if ev.rule != "clips" and length is None:
-        bounds = eval_bounds(len(grid), cs.fps, ev.rule, ev.window_s, ev.hop_s)
-        # Frames where the face was lost are interpolated on the grid: a window (or a
-        # tiled clip) mostly made of them would be scored on invented video.  The
-        # same limit as for clips applies, and it is the data's, so every method
-        # loses the same windows.
-        w_lost = np.array([(csum[e] - csum[b0]) / (e - b0) for b0, e in bounds])
-        bounds = bounds[w_lost <= cs.max_lost_fraction]
-        if len(bounds) == 0:
-            raise RecordingError(
-                f"face lost in more than {cs.max_lost_fraction:.0%} of every evaluation window",
-                rec.frames.path,
-                rec.id,
-            )
-        w_starts = grid[bounds[:, 0]]
-        w_ref = reference_hr(rec, gt, np.stack([w_starts, w_starts + (bounds[:, 1] - bounds[:, 0]) / cs.fps], axis=1), protocol.hr)
-        t_starts = [s0 + tile_starts(s1 - s0, L) for s0, s1 in bounds]
-        t_starts = [t[(csum[t + L] - csum[t]) / L <= cs.max_lost_fraction] for t in t_starts]
-        t_window = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(t_starts)])
-        t_idx = np.concatenate(t_starts).astype(np.int64)[:, None] + np.arange(L)[None, :]
-        tiled = {n: np.ascontiguousarray(full[n][:, t_idx, :].transpose(1, 0, 2, 3)) for n in tiled_schemes if n in full}
-        evaluation = EvalWindows(bounds, w_starts, w_ref, full, tiled, t_window)
+    if protocol.evaluation.rule != "clips" and length is None:
+        evaluation = _eval_windows(rec, gt, protocol, grid, csum, L, full, tiled_schemes)
     return RecordingClips(rec.id, rec.subject, starts_s, hr, out, evaluation)
 
+
+
+def _clip_starts(rec: Recording, protocol: Protocol, csum: np.ndarray, length: int) -> np.ndarray:
+    """Grid indices of the recording's clips: ``per_video`` of the windows with little face lost, seeded by its id.
+
+    ``csum``: the cumulative count of lost frames on the grid (a leading 0).
+    """
+    cs = protocol.clips
+    lost_frac = (csum[length:] - csum[:-length]) / length
+    candidates = np.flatnonzero(lost_frac <= cs.max_lost_fraction)
+    if len(candidates) == 0:
+        raise RecordingError(
+            f"face lost in more than {cs.max_lost_fraction:.0%} of every {length}-frame window",
+            rec.frames.path,
+            rec.id,
+        )
+    seed = (protocol.seed * 1_000_003 + zlib.crc32(f"{rec.dataset}/{rec.id}".encode())) % 2**32
+    rng = np.random.default_rng(seed)
+    if len(candidates) <= cs.per_video:
+        return candidates
+    return np.sort(rng.choice(candidates, cs.per_video, replace=False))
+
+
+def _eval_windows(rec: Recording, gt: Signal, protocol: Protocol, grid: np.ndarray, csum: np.ndarray, length: int,
+                  full: dict[str, np.ndarray], tiled_schemes: tuple[str, ...]) -> EvalWindows:
+    """The recording's evaluation windows (``whole`` / ``windowed``), their references and tiled clips.
+
+    ``full``: each scheme's uniform traces of the recording; ``csum`` as in :func:`_clip_starts`.
+    """
+    cs, ev = protocol.clips, protocol.evaluation
+    bounds = eval_bounds(len(grid), cs.fps, ev.rule, ev.window_s, ev.hop_s)
+    # Frames where the face was lost are interpolated on the grid: a window (or a
+    # tiled clip) mostly made of them would be scored on invented video.  The
+    # same limit as for clips applies, and it is the data's, so every method
+    # loses the same windows.
+    w_lost = np.array([(csum[e] - csum[b0]) / (e - b0) for b0, e in bounds])
+    bounds = bounds[w_lost <= cs.max_lost_fraction]
+    if len(bounds) == 0:
+        raise RecordingError(
+            f"face lost in more than {cs.max_lost_fraction:.0%} of every evaluation window",
+            rec.frames.path,
+            rec.id,
+        )
+    w_starts = grid[bounds[:, 0]]
+    spans = np.stack([w_starts, w_starts + (bounds[:, 1] - bounds[:, 0]) / cs.fps], axis=1)
+    w_ref = reference_hr(rec, gt, spans, protocol.hr)
+    t_starts = [s0 + tile_starts(s1 - s0, length) for s0, s1 in bounds]
+    t_starts = [t[(csum[t + length] - csum[t]) / length <= cs.max_lost_fraction] for t in t_starts]
+    t_window = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(t_starts)])
+    t_idx = np.concatenate(t_starts).astype(np.int64)[:, None] + np.arange(length)[None, :]
+    tiled = {n: np.ascontiguousarray(full[n][:, t_idx, :].transpose(1, 0, 2, 3)) for n in tiled_schemes if n in full}
+    return EvalWindows(bounds, w_starts, w_ref, full, tiled, t_window)

@@ -35,7 +35,8 @@ class Interval:
     high: float
 
 
-def bootstrap_distribution(pred: np.ndarray, ref: np.ndarray, subjects: list[str], n_boot: int = 1000, seed: int = 0) -> dict[str, np.ndarray]:
+def bootstrap_distribution(pred: np.ndarray, ref: np.ndarray, subjects: list[str], n_boot: int = 1000,
+                           seed: int = 0) -> dict[str, np.ndarray]:
     """Each metric over ``n_boot`` subject-level resamples (all videos of a drawn subject come along).
 
     Returned raw, not as an interval, so that runs repeated with several
@@ -69,7 +70,8 @@ def bootstrap_distribution(pred: np.ndarray, ref: np.ndarray, subjects: list[str
     cov = spr / n - mp * mr
     tiny = 1e-12 * (1.0 + sp2 / n + sr2 / n)  # a constant column has no correlation (compute_metrics says NaN)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where((vp > tiny) & (vr > tiny) & (n > 1), cov / np.sqrt(np.clip(vp, 0, None) * np.clip(vr, 0, None)), np.nan)
+        scale = np.sqrt(np.clip(vp, 0, None) * np.clip(vr, 0, None))
+        r = np.where((vp > tiny) & (vr > tiny) & (n > 1), cov / scale, np.nan)
     return {
         "hr_me": me,
         "hr_sd": np.sqrt(np.clip(se2 / n - me**2, 0.0, None)),
@@ -87,7 +89,8 @@ def pooled_intervals(distributions: list[dict[str, np.ndarray]], level: float = 
     for f in METRIC_FIELDS:
         v = np.concatenate([d[f] for d in distributions]) if distributions else np.array([])
         v = v[np.isfinite(v)]
-        out[f] = Interval(float(np.quantile(v, a)), float(np.quantile(v, 1 - a))) if len(v) else Interval(np.nan, np.nan)
+        out[f] = (Interval(float(np.quantile(v, a)), float(np.quantile(v, 1 - a))) if len(v)
+                  else Interval(np.nan, np.nan))
     return out
 
 
@@ -142,6 +145,7 @@ def friedman_nemenyi(abs_errors: pd.DataFrame) -> ManyTest | None:
     return ManyTest(list(data.columns), len(data), float(stat), float(p), ranks, nem)
 
 
-def metrics_with_ci(pred: np.ndarray, ref: np.ndarray, subjects: list[str], seed: int = 0) -> tuple[Metrics, dict[str, Interval]]:
+def metrics_with_ci(pred: np.ndarray, ref: np.ndarray, subjects: list[str],
+                    seed: int = 0) -> tuple[Metrics, dict[str, Interval]]:
     """Point metrics and their subject-bootstrap intervals in one call."""
     return compute_metrics(pred, ref), bootstrap_ci(pred, ref, subjects, seed=seed)

@@ -168,7 +168,8 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise HrbenchError(f"cannot create the results store's folder ({exc.strerror})", self.path.parent) from None
-        if self.path.exists() and not os.access(self.path, os.W_OK) or not self.path.exists() and not os.access(self.path.parent, os.W_OK):
+        writable = os.access(self.path, os.W_OK) if self.path.exists() else os.access(self.path.parent, os.W_OK)
+        if not writable:
             raise HrbenchError("results store is not writable (read-only file or folder)", self.path)
         try:
             self.db = sqlite3.connect(self.path)
@@ -237,11 +238,12 @@ class Store:
             )
             db.executemany(
                 "INSERT OR REPLACE INTO video_predictions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run_key, res.fold, rid, subj, p, r, json.dumps(meta, sort_keys=True)) for rid, subj, p, r, meta in res.videos],
+                [(run_key, res.fold, rid, subj, p, r, json.dumps(meta, sort_keys=True))
+                 for rid, subj, p, r, meta in res.videos],
             )
             db.execute(
-                "INSERT OR REPLACE INTO folds (run_key, fold, n_train_videos, n_train_clips, n_test_videos, train_hr_json,"
-                " fit_seconds, predict_seconds, notes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO folds (run_key, fold, n_train_videos, n_train_clips, n_test_videos,"
+                " train_hr_json, fit_seconds, predict_seconds, notes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_key,
                     res.fold,

@@ -102,7 +102,9 @@ def training_clips(method: Any, clips: Clips, cap: int) -> tuple[Clips, np.ndarr
     if clips.hr is None:
         raise ConfigError(f"method {method.name} is supervised: fit needs labelled clips")
     ctx = method.context
-    idx = select_training(clips.recording_ids, np.asarray(clips.hr, dtype=np.float64), cap, ctx.seed, ctx.train_fraction)
+    hr = np.asarray(clips.hr, dtype=np.float64)
+    idx = select_training(clips.recording_ids, hr, cap, ctx.seed, ctx.train_fraction)
     if len(idx) < 2:
-        raise HrbenchError(f"method {method.name}: needs at least 2 training clips with a finite reference HR, got {len(idx)}")
+        raise HrbenchError(f"method {method.name}: needs at least 2 training clips with a finite reference HR, "
+                           f"got {len(idx)}")
     return clips.subset(idx), idx

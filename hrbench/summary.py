@@ -29,19 +29,22 @@ def _method_metrics(store: Store, keys: list[str]) -> tuple[dict[str, float], fl
         run = store.query("SELECT notes_json FROM runs WHERE run_key = ?", (key,))
         notes.update(json.loads(run[0]["notes_json"]) if run else {})
         if rows:
-            per_seed.append(compute_metrics(np.array([r["hr_pred"] for r in rows]), np.array([r["hr_ref"] for r in rows])))
+            pred, ref = np.array([r["hr_pred"] for r in rows]), np.array([r["hr_ref"] for r in rows])
+            per_seed.append(compute_metrics(pred, ref))
     if not per_seed:
         return {}, float("nan"), 0, notes
-    mean = {f: float(np.mean([getattr(m, f) for m in per_seed])) for f in ("hr_me", "hr_sd", "hr_rmse", "hr_mer", "mae", "r")}
+    fields = ("hr_me", "hr_sd", "hr_rmse", "hr_mer", "mae", "r")
+    mean = {f: float(np.mean([getattr(m, f) for m in per_seed])) for f in fields}
     spread = float(np.std([m.mae for m in per_seed], ddof=1)) if len(per_seed) > 1 else float("nan")
     return mean, spread, per_seed[0].n, notes
 
 
 def _notes_cell(notes: dict[str, Any]) -> str:
-    """Scalar notes as ``k=v``; structured ones (learning curves, histograms) by name only: the board draws or keeps them."""
+    """Scalar notes as ``k=v``; structured ones (learning curves, histograms) by name only (the board shows them)."""
     shown = display_notes(notes)
     tables = sorted(set(notes) - set(shown))
-    return ", ".join([f"{k}={v}" for k, v in sorted(shown.items())] + ([f"tables: {', '.join(tables)}"] if tables else []))
+    cells = [f"{k}={v}" for k, v in sorted(shown.items())]
+    return ", ".join(cells + ([f"tables: {', '.join(tables)}"] if tables else []))
 
 
 def run_table(store_path: Path, summary: Any) -> Table:

@@ -3,9 +3,8 @@
 Why in the core: adapters of recorded datasets and third-party adapters alike
 must turn a garbled ground-truth column into a one-line error naming the file
 and the line -- never skip the line, because a silently dropped sample shifts
-every later one in time.  Third parties used to copy ``read_column`` from the
-first-party ``_common`` plugin module; it lives here now, re-exported by
-:mod:`hrbench.api` (``hrbench_plugins.datasets._common`` imports it from here).
+every later one in time.  So ``read_column`` lives here, offered to every
+adapter by :mod:`hrbench.api`.
 
 Line endings (LF, CRLF, CR) and a UTF-8 or UTF-16 byte-order mark are
 accepted -- VIPL-HR ships CRLF files written on Windows.
@@ -54,6 +53,22 @@ def read_text(path: Path, recording_id: str | None = None) -> str:
     return _decode(raw, path, recording_id)
 
 
+def _after_header(lines: list[tuple[int, str]], header: str | object, path: Path, recording_id: str | None,
+                  quote: bool) -> list[tuple[int, str]]:
+    """The (line number, text) lines after the header :func:`read_column` expects (an optional one: if present)."""
+    first = lines[0][1].strip("\"' ")
+    if header is OPTIONAL_HEADER:
+        try:
+            float(first)
+        except ValueError:
+            return lines[1:]
+        return lines
+    if first.lower() != str(header).lower():
+        got = f"header is {lines[0][1][:40]!r}" if quote else "unexpected header"
+        raise RecordingError(f"line {lines[0][0]}: {got}, expected {header!r}", path, recording_id)
+    return lines[1:]
+
+
 def read_column(
     path: Path,
     *,
@@ -83,21 +98,7 @@ def read_column(
     lines = [(i + 1, ln.strip()) for i, ln in enumerate(text.splitlines())]
     lines = [(n, ln) for n, ln in lines if ln]
     if header is not None and lines:
-        first = lines[0][1].strip("\"' ")
-        if header is OPTIONAL_HEADER:
-            try:
-                float(first)
-            except ValueError:
-                lines = lines[1:]
-        else:
-            if first.lower() != str(header).lower():
-                got = f"header is {lines[0][1][:40]!r}" if quote else "unexpected header"
-                raise RecordingError(
-                    f"line {lines[0][0]}: {got}, expected {header!r}",
-                    path,
-                    recording_id,
-                )
-            lines = lines[1:]
+        lines = _after_header(lines, header, path, recording_id, quote)
     if not lines:
         raise RecordingError("file holds a header but no values", path, recording_id)
     try:

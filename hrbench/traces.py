@@ -178,7 +178,8 @@ def frame_times(rec: Recording, n: int) -> np.ndarray:
         if len(ts) < n:
             # A silent fall-back to the nominal rate would misalign every later frame
             # with the ground truth: a named problem (``datasets check`` reports it too).
-            raise RecordingError(f"{len(ts)} timestamps for {n} decoded frames: fewer than the frames", rec.frames.path, rec.id)
+            raise RecordingError(f"{len(ts)} timestamps for {n} decoded frames: fewer than the frames",
+                                 rec.frames.path, rec.id)
         if not np.all(np.diff(ts[:n]) > 0):
             raise RecordingError("frame timestamps do not increase", rec.frames.path, rec.id)
         return ts[:n] - ts[0]

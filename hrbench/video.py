@@ -3,8 +3,8 @@
 Frames are yielded as RGB ``uint8`` arrays.  Failures (missing file, codec
 OpenCV cannot open, zero frames) become one-line :class:`RecordingError`.
 
-Two damages used to shorten or shift a recording silently, and are errors
-here instead: a container whose header lists more frames than really decode
+Two damages would shorten or shift a recording silently, so they are errors
+here: a container whose header lists more frames than really decode
 (a truncated AVI: header 2196 frames, 1215 decode), and a numbered frame
 folder with a hole in its numbering (``099.jpg``, ``101.jpg``: every later
 frame would sit one frame period early).  :func:`verify_frames` finds the
@@ -182,42 +182,48 @@ def verify_frames(
     (``deep``: every frame is decoded and counted).  A truncated container is
     an error naming both counts, never a shorter recording.
     """
-    rid = recording_id
     if source.kind == "images":
-        if not source.path.is_dir():
-            return 0, [Problem(str(source.path), "frame folder not found", rid)]
-        files = source.image_files()
-        if not files:
-            return 0, [Problem(str(source.path), f"no frames matching {source.pattern!r}", rid)]
-        problems: list[Problem] = []
-        gaps = frame_number_gaps(files)
-        if gaps:
-            where, msg = _gap_message(files, gaps)
-            problems.append(Problem(str(where), msg, rid))
-        bad = [(f, why) for f in files if (why := image_header_error(f))]
-        decode = files if deep else [files[0], files[-1]]
-        seen = {f for f, _ in bad}
-        shapes = set()
-        for f in decode:
-            if f in seen:
-                continue
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if img is None:
-                bad.append((f, "cannot decode image"))
-                seen.add(f)
-            else:
-                shapes.add(img.shape)
-        if bad:
-            bad.sort(key=lambda b: files.index(b[0]))
-            f, why = bad[0]
-            more = f" (and {len(bad) - 1} more bad frame(s))" if len(bad) > 1 else ""
-            problems.append(Problem(str(f), why + more, rid))
-        if len(shapes) > 1:
-            problems.append(
-                Problem(str(source.path), f"frames differ in size: {sorted(shapes)}", rid)
-            )
-        return len(files), problems
-    path = source.path
+        return _verify_images(source, recording_id, deep)
+    return _verify_video(source.path, recording_id, deep)
+
+
+def _verify_images(source: FrameSource, rid: str | None, deep: bool) -> tuple[int, list[Problem]]:
+    """:func:`verify_frames` of a numbered image folder."""
+    if not source.path.is_dir():
+        return 0, [Problem(str(source.path), "frame folder not found", rid)]
+    files = source.image_files()
+    if not files:
+        return 0, [Problem(str(source.path), f"no frames matching {source.pattern!r}", rid)]
+    problems: list[Problem] = []
+    gaps = frame_number_gaps(files)
+    if gaps:
+        where, msg = _gap_message(files, gaps)
+        problems.append(Problem(str(where), msg, rid))
+    bad = [(f, why) for f in files if (why := image_header_error(f))]
+    decode = files if deep else [files[0], files[-1]]
+    seen = {f for f, _ in bad}
+    shapes = set()
+    for f in decode:
+        if f in seen:
+            continue
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            bad.append((f, "cannot decode image"))
+            seen.add(f)
+        else:
+            shapes.add(img.shape)
+    if bad:
+        bad.sort(key=lambda b: files.index(b[0]))
+        f, why = bad[0]
+        more = f" (and {len(bad) - 1} more bad frame(s))" if len(bad) > 1 else ""
+        problems.append(Problem(str(f), why + more, rid))
+    if len(shapes) > 1:
+        problems.append(Problem(str(source.path), f"frames differ in size: {sorted(shapes)}", rid))
+    return len(files), problems
+
+
+def _verify_video(path: Path, rid: str | None, deep: bool) -> tuple[int, list[Problem]]:
+    """:func:`verify_frames` of a video file: the header's count checked after a seek (``deep``: all decoded)."""
     if not path.is_file():
         return 0, [Problem(str(path), "video file not found", rid)]
     if path.stat().st_size == 0:
