@@ -173,7 +173,7 @@ def _identity(o: RunOptions, name: str, profile: str, params: dict[str, Any], se
     if prep.label != o.dataset:  # a label changes no number, but two labelled copies are two boards
         ident["label"] = prep.label
     if scheme:  # a new version of the method's ROI scheme measures other traces
-        from .roi import get_scheme
+        from .plugins import get_scheme
 
         ident["roi_scheme"] = f"{scheme}@{get_scheme(scheme).version}"
     return ident

@@ -27,8 +27,9 @@ Schemes:
 Registration: schemes are registered through the ``register_roi_schemes``
 hook (:mod:`hrbench.hookspecs`).  The three built-ins above are registered by
 the core's own hookimpl below, exactly as a plugin registers its scheme, and
-:func:`get_scheme` looks names up in the plugin registry -- so a plugin can
-add a scheme (it cannot replace a built-in: names are unique).
+the host (:func:`hrbench.plugins.get_scheme`) looks names up in the plugin
+registry -- so a plugin can add a scheme (it cannot replace a built-in: names
+are unique).  This module never imports the host: the host imports it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ import cv2
 import numpy as np
 
 from . import landmarks as lm
-from .errors import ConfigError
 from .hookspecs import hookimpl
 
 
@@ -206,7 +206,8 @@ class FaceGrid(RoiScheme):
         if landmarks is None:
             face = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
         else:
-            face = cv2.warpAffine(frame, self.affine(landmarks), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            face = cv2.warpAffine(frame, self.affine(landmarks), (self.size, self.size), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
         return block_means(face, self.rows, self.cols)
 
 
@@ -232,34 +233,3 @@ def register_roi_schemes(register) -> None:  # noqa: ANN001 - pluggy passes a ca
     """The core's own hookimpl: the built-in schemes, registered like a plugin's."""
     for cls in ROI_SCHEMES.values():
         register(cls)
-
-
-class UnknownRoiScheme(ConfigError, KeyError):
-    """No registered scheme has this name (a KeyError, as before the registry existed)."""
-
-    __str__ = ConfigError.__str__  # KeyError would quote the message
-
-
-def scheme_class(name: str) -> type[RoiScheme]:
-    """The registered scheme class called ``name``.
-
-    Built-ins are answered without loading the plugin registry: worker
-    processes (spawned, fresh) measure them on every video, and no plugin can
-    register a built-in's name, so the answer is the registry's.
-    """
-    cls = ROI_SCHEMES.get(name)
-    if cls is not None:
-        return cls
-    from .plugins import get_registry
-
-    reg = get_registry()
-    if name in reg.roi_schemes:
-        return reg.roi_schemes[name]
-    known = ", ".join(sorted(reg.roi_schemes)) or ", ".join(sorted(ROI_SCHEMES))
-    failed = "".join(f"; plugin {p.name!r} failed to load: {p.error}" for p in reg.plugins if p.error)
-    raise UnknownRoiScheme(f"unknown ROI scheme {name!r}; known: {known}{failed}")
-
-
-def get_scheme(name: str) -> RoiScheme:
-    """An instance of the registered scheme ``name`` (UnknownRoiScheme, a KeyError, if none)."""
-    return scheme_class(name)()

@@ -123,10 +123,6 @@ class RunSummary:
     not_run: dict[str, str] = field(default_factory=dict)
 
 
-#: Kept for callers of the old name: the hub now lives in :mod:`hrbench.progress`.
-_Hub = Hub
-
-
 def check_options(opts: RunOptions, protocol: Protocol) -> None:
     """The options' own rules (once the methods named are known to exist): a typo fails in one line."""
     if not 0 < opts.train_fraction <= 1:
