@@ -403,12 +403,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     protocol = find_protocol(args.protocol or "subject_exclusive", reg.protocol_dirs)  # `run`'s default
     if not adapter.needs_root:
         adapter.prepare(root)
-    deep = bool(getattr(args, "deep", False))
-    import inspect
-
-    if deep and "deep" not in inspect.signature(adapter.check).parameters:
-        print(f"note: dataset {args.name} has no --deep checks; running its usual checks")
-    report = check_dataset(adapter, root, protocol, deep)
+    report = check_dataset(adapter, root, protocol, bool(getattr(args, "deep", False)))
     out = Console(width=160, emoji=False)
     return print_report(report, args.name, root, out, default_protocol=not args.protocol)
 
