@@ -291,6 +291,11 @@ def test_plugins_check_prints_a_table(thirdparty_site, monkeypatch, capsys):
     assert main(["plugins", "--check"]) == 0
     out = capsys.readouterr().out
     assert "conformance checks" in out and "example_green" in out and "FAILED" not in out
+    flat = " ".join(out.split())
+    # Every skipped check says why: an adapter without data is checked as a class, its recordings skipped.
+    assert "skipped dataset example_folder (recordings): no default data root" in flat
+    assert all(line.split(": ", 1)[-1].strip() for line in out.splitlines() if line.startswith("skipped "))
+    assert "roi_scheme" in flat and "face_skin" in flat  # the core's schemes are checked too
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
     plugins.get_registry(refresh=True)
     assert main(["plugins", "--check"]) == 1
