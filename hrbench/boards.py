@@ -172,7 +172,8 @@ def _newest(runs: list[dict[str, Any]]) -> tuple[str, str]:
     return max((r["created_at"], r["run_key"]) for r in runs)
 
 
-def _group_key(run: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+def board_group(run: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """What puts runs on one board: label, dataset, protocol, training data, protocol hash, fingerprint."""
     return (dataset_label(run), run["dataset"], run["protocol"], run["train_dataset"], run["protocol_sha256"], run["dataset_fingerprint"])
 
 
@@ -191,7 +192,7 @@ def board_names(runs: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
     """Name every board group; colliding names are resolved as the module docstring says."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
-        groups[_group_key(run)].append(run)
+        groups[board_group(run)].append(run)
     by_name: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     for g in groups:
         by_name[_plain_name(g[0], g[2], g[1], g[3])].append(g)
@@ -358,7 +359,7 @@ def build_boards(store: Store, dataset: str | None = None, protocol: str | None 
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for run in all_runs:
         if _matches(run, dataset, protocol):
-            groups[_group_key(run)].append(run)
+            groups[board_group(run)].append(run)
     boards = []
     for g, runs in groups.items():
         boards.append(_board(res, g, names[g], runs))

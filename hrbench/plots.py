@@ -118,7 +118,7 @@ def learning_curves(curves: dict[str, list[dict[str, np.ndarray]]], title: str, 
     return _save(fig, path)
 
 
-def _cliques(names: list[str], sig) -> list[tuple[int, int]]:
+def nemenyi_cliques(names: list[str], sig) -> list[tuple[int, int]]:
     """Maximal runs of rank-ordered methods whose pairwise Nemenyi p >= 0.05.
 
     Deterministic (no set iteration), so the figure's bytes never depend on
@@ -140,7 +140,7 @@ def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
     r = [float(ranks[m]) for m in order]
     n = len(order)
     half = (n + 1) // 2  # labels go half to the left, half to the right
-    cliques = _cliques(order, sig_matrix)
+    cliques = nemenyi_cliques(order, sig_matrix)
     depth = max(half, 0.4 + 0.25 * len(cliques)) + 0.8
     fig, ax = plt.subplots(figsize=(6.4, 1.0 + 0.32 * depth))
     lo, hi = np.floor(min(r)), np.ceil(max(r))

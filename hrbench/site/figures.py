@@ -25,9 +25,9 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from ..boards import Board, Row
+from ..breakdowns import BUILT_IN_KEYS, group_label, group_order, meta_keys
 from ..inference import subject_errors
-from ..plots import _cliques, mean_curve
-from ..render import HR_RANGES, _group_key
+from ..plots import mean_curve, nemenyi_cliques
 
 CONFIG = {"displaylogo": False, "responsive": True}
 MAX_CATEGORIES = 8  # a meta key with more distinct numeric values is drawn as a scatter, not as groups
@@ -114,7 +114,7 @@ def cd_diagram(board: Board) -> go.Figure | None:
     fig = go.Figure(go.Scatter(x=_r(ranks), y=order, mode="markers+text", text=[f"{r:.2f}" for r in ranks], textposition="top center",
                                marker={"size": 10}, name="mean rank", hovertemplate="%{y}: mean rank %{x:.2f}"))
     right = max(ranks) + 0.2
-    for level, (a, b) in enumerate(_cliques(order, many.nemenyi)):
+    for level, (a, b) in enumerate(nemenyi_cliques(order, many.nemenyi)):
         x = right + 0.15 * level
         fig.add_trace(go.Scatter(x=[x, x], y=[order[a], order[b]], mode="lines", line={"width": 6, "color": "black"},
                                  name=f"not different: {order[a]} … {order[b]}", hoverinfo="name", showlegend=False))
@@ -125,14 +125,42 @@ def cd_diagram(board: Board) -> go.Figure | None:
 
 
 def breakdown_keys(board: Board) -> list[str]:
-    """``hr_range``, then every meta key any shown video has, sorted."""
-    keys = {k for r in board.rows if r.videos is not None for m in r.videos.meta for k in m}
-    return ["hr_range", *sorted(keys)]
+    """The site's breakdown figures: ``hr_range``, then every meta key any shown video has, sorted.
+
+    (Not ``subject``: the per-subject errors have a figure of their own.)
+    """
+    return ["hr_range", *(k for k in meta_keys(board) if k not in BUILT_IN_KEYS)]
 
 
 def _categorical(values: list[Any]) -> bool:
     present = [v for v in values if v is not None]
     return all(isinstance(v, str | bool) for v in present) or len(set(map(str, present))) <= MAX_CATEGORIES
+
+
+def _grouped_bars(fig: go.Figure, rows: list[Row], key: str) -> None:
+    """MAE per group of a categorical key, one bar series per method (the groups of the markdown breakdowns)."""
+    for row in rows:
+        v = row.videos
+        groups: dict[str, list[float]] = defaultdict(list)
+        for i in range(len(v.ids)):
+            groups[group_label(key, v.subjects[i], float(v.ref[i]), v.meta[i])].append(float(v.abs_err[i]))
+        names = sorted(groups, key=lambda g: group_order(key, g))
+        fig.add_trace(go.Bar(x=names, y=_r([np.mean(groups[g]) for g in names]), name=label(row),
+                             customdata=[len(groups[g]) for g in names],
+                             hovertemplate="%{x}: %{y:.2f} bpm over %{customdata} videos"))
+    fig.update_layout(barmode="group", xaxis={"type": "category", "title": {"text": key}})
+
+
+def _scatter(fig: go.Figure, rows: list[Row], key: str) -> None:
+    """|error| against a numeric key's value, one (toggleable) series per method."""
+    for i, row in enumerate(rows):
+        v = row.videos
+        pts = sorted((float(m[key]), float(e), rid) for m, e, rid in zip(v.meta, v.abs_err, v.ids, strict=True)
+                     if isinstance(m.get(key), int | float) and not isinstance(m.get(key), bool))
+        fig.add_trace(go.Scatter(x=_r([p[0] for p in pts]), y=_r([p[1] for p in pts]), text=[p[2] for p in pts],
+                                 mode="markers", name=label(row), visible=_visible(i),
+                                 hovertemplate="%{text}: " + key + " %{x}, |error| %{y:.2f} bpm"))
+    fig.update_layout(xaxis={"title": {"text": key}})
 
 
 def breakdown(board: Board, key: str) -> go.Figure:
@@ -141,24 +169,9 @@ def breakdown(board: Board, key: str) -> go.Figure:
     raw = [m.get(key) for r in rows for m in r.videos.meta]
     fig = go.Figure()
     if key == "hr_range" or _categorical(raw):
-        labels = [f"{lo}–{hi} bpm" if hi < 1000 else f"≥{lo} bpm" for lo, hi in HR_RANGES]
-        for row in rows:
-            v = row.videos
-            groups: dict[str, list[float]] = defaultdict(list)
-            for i in range(len(v.ids)):
-                groups[_group_key(key, v.subjects[i], float(v.ref[i]), v.meta[i])].append(float(v.abs_err[i]))
-            names = sorted(groups, key=lambda g: (labels.index(g) if g in labels else len(labels), g))
-            fig.add_trace(go.Bar(x=names, y=_r([np.mean(groups[g]) for g in names]), name=label(row),
-                                 customdata=[len(groups[g]) for g in names], hovertemplate="%{x}: %{y:.2f} bpm over %{customdata} videos"))
-        fig.update_layout(barmode="group", xaxis={"type": "category", "title": {"text": key}})
+        _grouped_bars(fig, rows, key)
     else:
-        for i, row in enumerate(rows):
-            v = row.videos
-            pts = sorted((float(m[key]), float(e), rid) for m, e, rid in zip(v.meta, v.abs_err, v.ids, strict=True)
-                         if isinstance(m.get(key), int | float) and not isinstance(m.get(key), bool))
-            fig.add_trace(go.Scatter(x=_r([p[0] for p in pts]), y=_r([p[1] for p in pts]), text=[p[2] for p in pts], mode="markers",
-                                     name=label(row), visible=_visible(i), hovertemplate="%{text}: " + key + " %{x}, |error| %{y:.2f} bpm"))
-        fig.update_layout(xaxis={"title": {"text": key}})
+        _scatter(fig, rows, key)
     fig.update_layout(title=f"MAE by {key}", yaxis={"title": {"text": "|error| (bpm)"}})
     return fig
 

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from ..boards import BOOT_N, BOOT_SEED, WITHIN_BPM, Board, Row, safe_name
 from ..inference import baseline_cell, board_power, format_p, verdicts
 from ..metrics import Metrics
-from ..render import power_line
+from ..render_sections import power_line
 from ..results import Results, display_notes, is_structured
 from ..stats import Interval
 from . import figures
