@@ -101,7 +101,8 @@ def _channel_means(img: np.ndarray) -> np.ndarray:
     return (sums / (img.shape[0] * img.shape[1]))[None].astype(np.float32)
 
 
-def _clip_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
+def clip_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
+    """The integer pixel box a scheme crops for ``(x0, y0, x1, y1)``: inside the frame, at least one pixel."""
     xa, ya = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
     xb, yb = min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))
     return xa, ya, max(xa + 1, xb), max(ya + 1, yb)
@@ -131,7 +132,7 @@ class FaceSkin(RoiScheme):
         poly = np.concatenate([jaw, forehead])
         x0, y0 = poly.min(axis=0)
         x1, y1 = poly.max(axis=0)
-        xa, ya, xb, yb = _clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
+        xa, ya, xb, yb = clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
         crop = frame[ya:yb, xa:xb]
         mask = np.zeros(crop.shape[:2], np.uint8)
         off = np.array([xa, ya], dtype=np.float32)
@@ -167,7 +168,7 @@ class CheekGrid(RoiScheme):
     def _means(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         h, w = frame.shape[:2]
         x0, y0, x1, y1 = (0, 0, w, h) if landmarks is None else self.box(landmarks)
-        xa, ya, xb, yb = _clip_box(x0, y0, x1, y1, w, h)
+        xa, ya, xb, yb = clip_box(x0, y0, x1, y1, w, h)
         crop = frame[ya:yb, xa:xb]
         rect = cv2.resize(crop, (self.width, self.height), interpolation=cv2.INTER_AREA)
         return block_means(rect, self.rows, self.cols)
