@@ -41,7 +41,10 @@ from collections.abc import Callable
 
 import pluggy
 
+#: Marks the hook declarations below (hrbench's own; plugins never use it).
 hookspec = pluggy.HookspecMarker("hrbench")
+#: Decorates a plugin's hook functions (``@hookimpl def register_methods(register): ...``); without it
+#: hrbench never calls the function, and a function named like a hook but undecorated fails the plugin.
 hookimpl = pluggy.HookimplMarker("hrbench")
 
 
