@@ -76,7 +76,8 @@ def test_deep_decodes_every_frame(tmp_path):
     data[40:-20] = b"\x00" * (len(data) - 60)  # header and end marker intact, image data gone
     bad.write_bytes(bytes(data))
     sig = Signal("bvp", np.sin(np.arange(128) / 3.0), 64.0)
-    rec = Recording(dataset="x", id="r", subject="s", session="", fps=30.0, frames=FrameSource(frames, "images", "*.png"),
+    rec = Recording(dataset="x", id="r", subject="s", session="", fps=30.0,
+                    frames=FrameSource(frames, "images", "*.png"),
                     ground_truth=functools.partial(lambda s: s, sig), roi="full-frame")
     assert check_recording(rec) == []
     assert [p.path for p in check_recording(rec, deep=True)] == [str(bad)]

@@ -52,7 +52,8 @@ def add_run(store: Store, key: str, method: str, errors: dict[str, float] | None
         "skipped_json": "[]", "n_folds": 1, "complete": 1, "created_at": created, "command": "", "threads": 2,
     })
     if errors is not None:
-        videos = [(rid, subject(rid), REF[rid] + e, REF[rid], meta(rid) if meta else {}) for rid, e in sorted(errors.items())]
+        videos = [(rid, subject(rid), REF[rid] + e, REF[rid], meta(rid) if meta else {})
+                  for rid, e in sorted(errors.items())]
         store.write_fold(key, FoldResult(0, 2, 20, TRAIN_HR, 0.0, 0.0, [], videos))
 
 
