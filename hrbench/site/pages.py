@@ -26,7 +26,16 @@ from ..metrics import Metrics
 from ..render_sections import power_line
 from ..results import Results, display_notes, is_structured
 from ..stats import Interval
-from . import figures
+from .figures import (
+    bland_altman,
+    breakdown,
+    breakdown_keys,
+    cd_diagram,
+    hr_distributions,
+    learning_curves,
+    per_subject_errors,
+    to_html,
+)
 
 _MD = MarkdownIt("commonmark", {"html": False})
 #: The board table's metric columns: (field, header, digits, percent), in the markdown boards' order.
@@ -183,23 +192,23 @@ def _figures(board: Board, res: Results) -> list[dict[str, Any]]:
 
     def add(fid: str, title: str, fig: Any, height: int = 420) -> None:
         if fig is not None:
-            out.append({"id": fid, "title": title, "html": Markup(figures.to_html(fig, f"fig-{fid}", height))})
+            out.append({"id": fid, "title": title, "html": Markup(to_html(fig, f"fig-{fid}", height))})
 
     ranked = board.ranked
     if not ranked:
         return out
-    add("subjects", "Per-subject errors", figures.per_subject_errors(board))
-    add("bland-altman", "Agreement (Bland-Altman)", figures.bland_altman(board))
+    add("subjects", "Per-subject errors", per_subject_errors(board))
+    add("bland-altman", "Agreement (Bland-Altman)", bland_altman(board))
     train = res.fold_train_hr(ranked[0].run_key)
     v0 = ranked[0].videos
     test: dict[int, list[float]] = {}
     for ref, fold in zip(v0.ref, v0.folds, strict=True):
         test.setdefault(fold, []).append(float(ref))
-    add("hr-distribution", "HR distributions", figures.hr_distributions(train, test), 340)
-    add("critical-difference", "Critical-difference diagram", figures.cd_diagram(board), 120 + 34 * len(ranked))
-    add("learning-curves", "Learning curves", figures.learning_curves(board))
-    for key in figures.breakdown_keys(board):
-        add(f"by-{safe_name(key)}", f"By {key}", figures.breakdown(board, key), 380)
+    add("hr-distribution", "HR distributions", hr_distributions(train, test), 340)
+    add("critical-difference", "Critical-difference diagram", cd_diagram(board), 120 + 34 * len(ranked))
+    add("learning-curves", "Learning curves", learning_curves(board))
+    for key in breakdown_keys(board):
+        add(f"by-{safe_name(key)}", f"By {key}", breakdown(board, key), 380)
     return out
 
 
