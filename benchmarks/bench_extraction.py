@@ -40,9 +40,9 @@ from pathlib import Path
 import cv2
 
 from hrbench import traces
-from hrbench.plugins import get_registry
+from hrbench.plugins import get_registry, get_scheme
 from hrbench.recording import Recording
-from hrbench.roi import ROI_SCHEMES, get_scheme
+from hrbench.roi import ROI_SCHEMES
 from hrbench.threads import apply_threads
 from hrbench.traces import extract
 

@@ -52,9 +52,8 @@ from scipy import stats
 
 from hrbench import traces
 from hrbench.hr import HRSettings, bandpass, spectral_hr
-from hrbench.plugins import get_registry
+from hrbench.plugins import get_registry, get_scheme
 from hrbench.recording import Recording
-from hrbench.roi import get_scheme
 from hrbench.threads import apply_threads
 
 #: The landmark rate studied against every frame.

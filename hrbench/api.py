@@ -41,8 +41,9 @@ from .hookspecs import hookimpl
 from .hr import HRSettings, bandpass, estimate_hr, hr_spectrum, spectral_hr
 from .landmarks import N_LANDMARKS, Landmarker
 from .method import Method, Param, RunContext
+from .plugins import get_scheme
 from .recording import FrameSource, Recording, Signal
-from .roi import RoiScheme, get_scheme
+from .roi import RoiScheme
 from .signals import fill_missing_frames
 from .textio import OPTIONAL_HEADER, read_column, read_text
 

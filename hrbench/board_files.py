@@ -7,7 +7,7 @@ it can hold files hrbench did not write -- a hand-written ``README.md``, a
 committed board.  The rules:
 
 * **A file hrbench wrote says so.**  Every generated markdown file (board,
-  breakdown, index) starts with :data:`~hrbench.render.HEADER`; that first
+  breakdown, index) starts with :data:`~hrbench.board_text.HEADER`; that first
   line is how a later run tells its own files from anyone else's.  A
   target that exists without it is never overwritten: the run refuses,
   before writing anything, with a one-line error.
@@ -28,17 +28,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .boards import build_boards
+from .board_text import HEADER
+from .boards import build_boards, safe_name
+from .breakdowns import boards_with_key, render_breakdown
 from .errors import HrbenchError
-from .render import BREAKDOWNS, HEADER, render, render_breakdown
+from .render import render
 from .store import Store
 
 INDEX = "README.md"
-_BREAKDOWN = re.compile(r"(?P<board>.+)-by-(?:" + "|".join(map(re.escape, BREAKDOWNS)) + r")")
+BY = "-by-"
 
 
 def default_out_dir() -> Path:
@@ -64,6 +65,26 @@ def is_generated(path: Path) -> bool:
     return head.startswith(marker) and head[len(marker):len(marker) + 1] in (b"", b"\n", b"\r")
 
 
+def breakdown_stem(board: str, key: str) -> str:
+    """The file stem of ``board``'s breakdown by ``key`` (any meta key: sanitised like board names)."""
+    return f"{board}{BY}{safe_name(key)}"
+
+
+def board_of_breakdown(stem: str, boards: set[str]) -> str | None:
+    """The board in ``boards`` that ``stem`` is a breakdown of (``<board>-by-<key>``), or None.
+
+    Why not a pattern of known keys: a breakdown may be by any meta key an
+    adapter provides, and a board's own name may contain ``-by-``; a stem is
+    a breakdown exactly when what precedes one of its ``-by-`` is a board.
+    """
+    at = stem.find(BY)
+    while at > 0:
+        if stem[:at] in boards:
+            return stem[:at]
+        at = stem.find(BY, at + 1)
+    return None
+
+
 def _inside(out_dir: Path, name: str) -> Path:
     """``out_dir/name``, refusing anything that would land elsewhere (names are sanitised; this is the guard)."""
     path = out_dir / name
@@ -75,7 +96,8 @@ def _inside(out_dir: Path, name: str) -> Path:
 def _refuse_foreign_file(path: Path) -> None:
     if (path.exists() or path.is_symlink()) and not is_generated(path):
         raise HrbenchError(
-            "exists and was not written by `hrbench leaderboard`; refusing to overwrite it (move it, or pass another --out)",
+            "exists and was not written by `hrbench leaderboard`; refusing to overwrite it "
+            "(move it, or pass another --out)",
             path,
         )
 
@@ -84,7 +106,8 @@ def _refuse_foreign_folder(fig_dir: Path, board_file: Path) -> None:
     if not (fig_dir.exists() or fig_dir.is_symlink()):
         return
     if not fig_dir.is_dir() or fig_dir.is_symlink():
-        raise HrbenchError("the board's figure folder would go here, but this is not a folder (move it, or pass another --out)", fig_dir)
+        raise HrbenchError("the board's figure folder would go here, but this is not a folder "
+                           "(move it, or pass another --out)", fig_dir)
     if is_generated(board_file):
         return
     if any(not _is_figure(p) for p in fig_dir.iterdir()):
@@ -130,8 +153,7 @@ def prune_boards(out_dir: Path, keep: set[str]) -> list[Path]:
     for path in sorted(out_dir.glob("*.md")):
         if path.name == INDEX or path.stem in keep or not is_generated(path):
             continue
-        m = _BREAKDOWN.fullmatch(path.stem)
-        if m and m.group("board") in keep:
+        if board_of_breakdown(path.stem, keep) is not None:
             continue  # a breakdown of a board still in the store
         path.unlink()
         _clear_figures(out_dir / path.stem)
@@ -147,14 +169,15 @@ def write_boards(store: Store, out_dir: Path, dataset: str | None = None, protoc
     folder hrbench did not write; see the module docstring.  ``on_remove``
     is told of each board file removed because its runs left the store.
     """
-    _ensure_writable(out_dir)
     boards = build_boards(store, dataset, protocol)
+    broken_down = {b.name for b in boards_with_key(boards, by)} if by else set()
+    _ensure_writable(out_dir)
     everything = dataset is None and protocol is None
     plan = []
     for board in boards:
         path = _inside(out_dir, board.filename)
         fig_dir = _inside(out_dir, board.name)
-        breakdown = _inside(out_dir, f"{board.name}-by-{by}.md") if by and board.ranked else None
+        breakdown = _inside(out_dir, breakdown_stem(board.name, by) + ".md") if board.name in broken_down else None
         for target in (path, breakdown):
             if target is not None:
                 _refuse_foreign_file(target)
@@ -183,7 +206,8 @@ def write_boards(store: Store, out_dir: Path, dataset: str | None = None, protoc
 
 def write_index(out_dir: Path) -> Path:
     """``<out>/README.md``: every generated board in the directory, by name (and the studies beside them)."""
-    boards = sorted(p for p in out_dir.glob("*.md") if p.name != INDEX and not _BREAKDOWN.fullmatch(p.stem) and is_generated(p))
+    generated = {p.stem: p for p in out_dir.glob("*.md") if p.name != INDEX and is_generated(p)}
+    boards = sorted(p for stem, p in generated.items() if board_of_breakdown(stem, set(generated) - {stem}) is None)
     lines = [
         HEADER,
         "",
@@ -198,7 +222,8 @@ def write_index(out_dir: Path) -> Path:
             "",
             "## Studies",
             "",
-            "Written by the scripts in `benchmarks/` (`bash benchmarks/run_leaderboards.sh` runs them) from the same store.",
+            "Written by the scripts in `benchmarks/` (`bash benchmarks/run_leaderboards.sh` runs them) "
+            "from the same store.",
             "",
         ] + [f"- [{p.stem}](studies/{p.name})" for p in studies]
     path = out_dir / INDEX

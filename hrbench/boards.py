@@ -61,7 +61,15 @@ BOOT_SEED = 0
 BOOT_N = 1000
 WITHIN_BPM = 5.0
 BASELINE_LABEL = "*baseline: training-set mean HR*"
-SEED_FIELDS = ("method", "profile", "params_json", "protocol_sha256", "dataset_fingerprint", "train_dataset", "train_fraction")
+SEED_FIELDS = (
+    "method",
+    "profile",
+    "params_json",
+    "protocol_sha256",
+    "dataset_fingerprint",
+    "train_dataset",
+    "train_fraction",
+)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
@@ -90,7 +98,9 @@ def window_metrics(sets: list[VideoSet]) -> WindowMetrics:
         maes.append(float(err.mean()) if ok.any() else math.nan)
         within.append(float((err <= WITHIN_BPM).sum() / len(u.pred)) if len(u.pred) else math.nan)
         declined.append(float((~ok).mean()) if len(u.pred) else math.nan)
-    return WindowMetrics(len(sets[0].pred) if sets else 0, float(np.mean(maes)), float(np.mean(within)), float(np.mean(declined)))
+    return WindowMetrics(
+        len(sets[0].pred) if sets else 0, float(np.mean(maes)), float(np.mean(within)), float(np.mean(declined))
+    )
 
 
 @dataclass(frozen=True)
@@ -172,8 +182,16 @@ def _newest(runs: list[dict[str, Any]]) -> tuple[str, str]:
     return max((r["created_at"], r["run_key"]) for r in runs)
 
 
-def _group_key(run: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
-    return (dataset_label(run), run["dataset"], run["protocol"], run["train_dataset"], run["protocol_sha256"], run["dataset_fingerprint"])
+def board_group(run: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """What puts runs on one board: label, dataset, protocol, training data, protocol hash, fingerprint."""
+    return (
+        dataset_label(run),
+        run["dataset"],
+        run["protocol"],
+        run["train_dataset"],
+        run["protocol_sha256"],
+        run["dataset_fingerprint"],
+    )
 
 
 def _plain_name(label: str, protocol: str, dataset: str, train: str) -> str:
@@ -191,7 +209,7 @@ def board_names(runs: list[dict[str, Any]]) -> dict[tuple[str, ...], str]:
     """Name every board group; colliding names are resolved as the module docstring says."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
-        groups[_group_key(run)].append(run)
+        groups[board_group(run)].append(run)
     by_name: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     for g in groups:
         by_name[_plain_name(g[0], g[2], g[1], g[3])].append(g)
@@ -236,7 +254,7 @@ def _latest_seed_group(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _merge_notes(runs: list[dict[str, Any]]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Notes of all seeds (a note whose value differs between seeds shows every value), and the structured notes' names."""
+    """Notes of all seeds (a note whose value differs between seeds shows every value), and structured notes' names."""
     values: dict[str, list[str]] = defaultdict(list)
     structured: set[str] = set()
     for r in runs:
@@ -265,7 +283,7 @@ _RULE = re.compile(r"evaluation rule: (\w+)")
 
 
 def evaluation_rule(protocol_desc: str) -> str:
-    """The evaluation rule a run was scored under, from the protocol description stored with it (``clips`` if unsaid)."""
+    """The evaluation rule a run was scored under, from its stored protocol description (``clips`` if unsaid)."""
     m = _RULE.search(protocol_desc or "")
     return m.group(1) if m else "clips"
 
@@ -275,7 +293,15 @@ def _mean_metrics(ms: list[Metrics]) -> Metrics:
         v = np.array([getattr(m, f) for m in ms], dtype=float)
         return float(np.mean(v)) if np.isfinite(v).all() else math.nan
 
-    return Metrics(mean("hr_me"), mean("hr_sd"), mean("hr_rmse"), mean("hr_mer"), mean("mae"), mean("r"), int(round(np.mean([m.n for m in ms]))))
+    return Metrics(
+        mean("hr_me"),
+        mean("hr_sd"),
+        mean("hr_rmse"),
+        mean("hr_mer"),
+        mean("mae"),
+        mean("r"),
+        int(round(np.mean([m.n for m in ms]))),
+    )
 
 
 def _seed_videos(sets: list[VideoSet]) -> VideoSet:
@@ -286,7 +312,9 @@ def _seed_videos(sets: list[VideoSet]) -> VideoSet:
     pos = [{rid: i for i, rid in enumerate(v.ids)} for v in sets]
     first = sets[0]
     idx0 = [pos[0][rid] for rid in common]
-    preds = np.array([[v.pred[p[rid]] for rid in common] for v, p in zip(sets, pos, strict=True)], dtype=float).reshape(len(sets), len(common))
+    preds = np.array([[v.pred[p[rid]] for rid in common] for v, p in zip(sets, pos, strict=True)], dtype=float).reshape(
+        len(sets), len(common)
+    )
     ref = first.ref[idx0]
     return VideoSet(
         common,
@@ -340,8 +368,19 @@ def _baseline_row(res: Results, run: dict[str, Any], windowed: bool = False) -> 
         train = res.fold_train_hr(run["run_key"])
         pred = np.array([float(np.mean(train[f])) for f in u.folds], dtype=float)
         windows = window_metrics([VideoSet(u.ids, u.subjects, pred, u.ref, u.folds, u.meta)])
-    return Row(BASELINE_LABEL, "baseline", None, compute_metrics(b.pred, b.ref), ci, {}, b, profile="–",
-               protocol_sha256=run["protocol_sha256"], fingerprint=run["dataset_fingerprint"], windows=windows)
+    return Row(
+        BASELINE_LABEL,
+        "baseline",
+        None,
+        compute_metrics(b.pred, b.ref),
+        ci,
+        {},
+        b,
+        profile="–",
+        protocol_sha256=run["protocol_sha256"],
+        fingerprint=run["dataset_fingerprint"],
+        windows=windows,
+    )
 
 
 def _matches(run: dict[str, Any], dataset: str | None, protocol: str | None) -> bool:
@@ -358,7 +397,7 @@ def build_boards(store: Store, dataset: str | None = None, protocol: str | None 
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for run in all_runs:
         if _matches(run, dataset, protocol):
-            groups[_group_key(run)].append(run)
+            groups[board_group(run)].append(run)
     boards = []
     for g, runs in groups.items():
         boards.append(_board(res, g, names[g], runs))
@@ -396,6 +435,17 @@ def _board(res: Results, g: tuple[str, ...], name: str, runs: list[dict[str, Any
     has_curve = any(r["train_fraction"] < 1 for r in fraction)
     shown.sort(key=lambda r: (r["method"], r["profile"], r["seed"], r["run_key"]))
     return Board(
-        ds, proto, train, rows + ([baseline] if baseline else []), shown, fraction if has_curve else [],
-        name=name, label=label, protocol_sha256=sha, fingerprint=fp, not_run=not_run, tests=tests, rule=rule,
+        ds,
+        proto,
+        train,
+        rows + ([baseline] if baseline else []),
+        shown,
+        fraction if has_curve else [],
+        name=name,
+        label=label,
+        protocol_sha256=sha,
+        fingerprint=fp,
+        not_run=not_run,
+        tests=tests,
+        rule=rule,
     )

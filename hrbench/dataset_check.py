@@ -1,10 +1,14 @@
 """``hrbench datasets check NAME ROOT [--protocol P]``: one answer for the copy and the protocol.
 
-Why a module of its own: the answer combines three sources -- the adapter's
-``check`` (is the copy intact), :mod:`hrbench.protocol_check` (can the
-protocol score each recording and fill its folds), and the adapter's
-``left_out`` (what it skips by design, with the reason) -- and must read the
-same way for every adapter.  "no problems found" means a run of that
+Why a module of its own: the answer combines four sources -- the adapter's
+``check`` (is the copy intact, by the adapter's own rules), the core's
+per-recording checks (:mod:`hrbench.recording_check`: what every run needs
+of a recording -- frames, frame times, ground truth covering the video --
+run after the adapter's own, so an adapter's check that only parses files
+cannot hide them), :mod:`hrbench.protocol_check` (can the protocol score
+each recording and fill its folds), and the adapter's ``left_out`` (what it
+skips by design, with the reason) -- and must read the same way for every
+adapter.  "no problems found" means a run of that
 protocol will score every recording listed, face detection aside; anything
 else is a one-line error naming the file, a warning (a repaired glitch, a
 shortened window), or a recording left out with its reason.
@@ -21,10 +25,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .dataset import DatasetAdapter, LeftOut, Problem
+from .dataset import DatasetAdapter, LeftOut, Problem, errors_only
 from .protocol import Protocol
 from .protocol_check import protocol_problems
 from .recording import Recording
+from .recording_check import check_recording
 
 #: Recording ids shown per left-out reason before "and N more".
 SHOW_LEFT_OUT = 5
@@ -46,21 +51,40 @@ class CheckReport:
         return not (self.errors or self.protocol_errors)
 
 
+def core_checks(recordings: list[Recording], seen: list[Problem], deep: bool) -> tuple[list[Recording], list[Problem]]:
+    """The core's checks of each recording: those without an error, and the problems not already in ``seen``.
+
+    A first-party adapter's check already makes some of these checks, with
+    the same functions; a problem it reported is not reported twice.
+    """
+    known = set(seen)
+    usable: list[Recording] = []
+    problems: list[Problem] = []
+    for rec in recordings:
+        found = [p for p in check_recording(rec, deep) if p not in known]
+        problems += found
+        known.update(found)
+        if not errors_only(found):
+            usable.append(rec)
+    return usable, problems
+
+
 def check_dataset(adapter: DatasetAdapter, root: Path, protocol: Protocol, deep: bool = False) -> CheckReport:
-    """Run the adapter's check, then the protocol's, and list what the adapter leaves out."""
+    """Run the adapter's check, the core's, then the protocol's, and list what the adapter leaves out."""
     if "deep" in inspect.signature(adapter.check).parameters:
         recs, problems = adapter.check(root, deep=deep)
-    else:
+    else:  # an adapter written against the older signature: check(root)
         recs, problems = adapter.check(root)
+    recs, core = core_checks(recs, problems, deep)
+    problems = [*problems, *core]
     scored, proto = protocol_problems(adapter, root, recs, protocol)
-    left = adapter.left_out(root) if hasattr(adapter, "left_out") else []
     return CheckReport(
         protocol,
         scored,
-        errors=[p for p in problems if getattr(p, "severity", "error") == "error"],
+        errors=errors_only(problems),
         protocol_errors=proto,
-        warnings=[p for p in problems if getattr(p, "severity", "error") != "error"],
-        left_out=list(left),
+        warnings=[p for p in problems if not p.is_error],
+        left_out=list(adapter.left_out(root)),
     )
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .boards import _group_key, board_names
+from .boards import board_group, board_names
 from .errors import HrbenchError
 from .results import Results, dataset_label, not_run_reason
 from .store import Store, default_store_path
@@ -83,7 +83,7 @@ def runs_frame(results: Results, complete: bool = True) -> pd.DataFrame:
         versions = json.loads(r.get("versions_json") or "{}")
         rows.append({
             **{k: r[k] for k in ("run_key", "method", "profile", "protocol", "seed", "train_fraction")},
-            "board": names.get(_group_key(r), ""),
+            "board": names.get(board_group(r), ""),
             "dataset_label": dataset_label(r),
             **{k: r[k] for k in ("dataset", "train_dataset", "protocol_path", "protocol_sha256", "protocol_desc",
                                  "dataset_fingerprint", "n_folds", "threads", "command", "created_at",

@@ -76,31 +76,39 @@ def coverage_problems(
     path: str | Path | None,
     recording_id: str | None,
     what: str = "ground truth",
+    *,
+    start_s: float = 0.0,
+    longer_ok: bool = False,
 ) -> list[Problem]:
     """An error when the signal does not span the video (< 90 % of it, or > 110 % long).
 
     Why both sides: a truncated file leaves clips without a reference, and a
-    file far longer than the video is most often another recording's.
+    file far longer than the video is most often another recording's.  The
+    video is ``[start_s, video_s)`` s (a recording's ``window``: the part a
+    run reads).  ``longer_ok`` keeps only the first rule, for signals that
+    may run before and after the video (MAHNOB-HCI's ECG).
     """
-    if video_s <= 0:
+    length_s = video_s - start_s
+    if length_s <= 0:
         return []
     start, end = signal_span(sig)
-    overlap = min(end, video_s) - max(start, 0.0)
+    overlap = min(end, video_s) - max(start, start_s)
     length = end - start
     lo, hi = COVERAGE_RANGE
-    if overlap < lo * video_s:
+    of = f"the video's {length_s:.1f} s" if start_s == 0 else f"the video's {start_s:.1f}-{video_s:.1f} s"
+    if overlap < lo * length_s:
         return _problem(
             path,
-            f"{what} covers {max(overlap, 0.0):.1f} s of the video's {video_s:.1f} s "
-            f"({100 * max(overlap, 0.0) / video_s:.0f} %, at least {100 * lo:.0f} % needed): "
+            f"{what} covers {max(overlap, 0.0):.1f} s of {of} "
+            f"({100 * max(overlap, 0.0) / length_s:.0f} %, at least {100 * lo:.0f} % needed): "
             "truncated, or from another recording?",
             recording_id,
         )
-    if length > hi * video_s:
+    if length > hi * length_s and not longer_ok:
         return _problem(
             path,
-            f"{what} lasts {length:.1f} s but the video {video_s:.1f} s "
-            f"({100 * length / video_s:.0f} %, at most {100 * hi:.0f} % allowed): "
+            f"{what} lasts {length:.1f} s but the video {length_s:.1f} s "
+            f"({100 * length / length_s:.0f} %, at most {100 * hi:.0f} % allowed): "
             "from another recording?",
             recording_id,
         )

@@ -41,7 +41,10 @@ from collections.abc import Callable
 
 import pluggy
 
+#: Marks the hook declarations below (hrbench's own; plugins never use it).
 hookspec = pluggy.HookspecMarker("hrbench")
+#: Decorates a plugin's hook functions (``@hookimpl def register_methods(register): ...``); without it
+#: hrbench never calls the function, and a function named like a hook but undecorated fails the plugin.
 hookimpl = pluggy.HookimplMarker("hrbench")
 
 
@@ -75,9 +78,10 @@ def register_datasets(register: Callable[[type], None]) -> None:
     Recordings must be picklable (they travel to worker processes), ids
     unique and stable across scans (results are keyed on them), ground truth
     as long as the video, and ``timestamps`` -- when given -- strictly rising,
-    one per frame, starting at the first frame (otherwise the run falls back
-    to the nominal fps).  See ``docs/datasets.md``; check with
-    :func:`hrbench.testing.check_adapter`.
+    one per frame, starting at the first frame (otherwise the run stops with
+    an error naming the recording).  See ``docs/datasets.md``; check with
+    :func:`hrbench.testing.check_adapter` and ``hrbench datasets check``,
+    which runs the core's checks of every recording after the adapter's own.
     """
 
 
@@ -118,5 +122,6 @@ def register_roi_schemes(register: Callable[[type], None]) -> None:
 
     Why a hook: the built-in ``face_skin``, ``cheek_grid`` and ``face_grid``
     are registered through it by the core itself (:mod:`hrbench.roi`), so a
-    plugin's scheme is found exactly as they are.  See ``docs/roi_schemes.md``.
+    plugin's scheme is found exactly as they are.  See ``docs/roi_schemes.md``;
+    check with :func:`hrbench.testing.check_roi_scheme`.
     """

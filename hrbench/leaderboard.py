@@ -8,7 +8,8 @@ The work is split by question:
   aside, board names that never collide and never leave the output folder;
 * :mod:`hrbench.inference` -- subject-level paired tests, Holm correction,
   Friedman/Nemenyi, and the verdicts boards state;
-* :mod:`hrbench.render` -- markdown and figures;
+* :mod:`hrbench.render` and :mod:`hrbench.render_sections` -- markdown and
+  figures; :mod:`hrbench.breakdowns` -- errors grouped by a recording property;
 * :mod:`hrbench.board_files` -- the output folder: never replacing a file
   hrbench did not write, removing boards whose runs left the store.
 
@@ -22,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from .board_files import default_out_dir, write_boards, write_index
+from .board_text import HEADER
 from .boards import BOOT_N, BOOT_SEED, Board, NotRun, Row, build_boards, safe_name
+from .breakdowns import HR_RANGES, breakdown_keys, breakdown_table, render_breakdown
 from .errors import ConfigError
 from .inference import (
     MC_RESAMPLES,
@@ -34,14 +37,14 @@ from .inference import (
     subject_wilcoxon,
     verdicts,
 )
-from .render import BREAKDOWNS, HEADER, HR_RANGES, breakdown_table, render, render_breakdown
+from .render import render
 from .results import VideoSet
 from .store import Store
 
 __all__ = [
-    "BOOT_N", "BOOT_SEED", "BREAKDOWNS", "HEADER", "HR_RANGES", "Board", "NotRun", "Row", "VideoSet",
-    "breakdown_table", "build_boards", "compare", "default_out_dir", "paired_errors", "render", "render_breakdown", "safe_name",
-    "verdicts", "write_boards", "write_index",
+    "BOOT_N", "BOOT_SEED", "HEADER", "HR_RANGES", "Board", "NotRun", "Row", "VideoSet",
+    "breakdown_keys", "breakdown_table", "build_boards", "compare", "default_out_dir", "paired_errors", "render",
+    "render_breakdown", "safe_name", "verdicts", "write_boards", "write_index",
 ]
 
 
@@ -49,7 +52,8 @@ def _check_pairable(ra: Row, rb: Row) -> None:
     for field in ("protocol_sha256", "fingerprint"):
         va, vb = getattr(ra, field), getattr(rb, field)
         if va and vb and va != vb:
-            raise ConfigError(f"{ra.label} and {rb.label} ran under different {field.replace('_', ' ')}s ({va[:12]} vs {vb[:12]}); their errors cannot be paired")
+            raise ConfigError(f"{ra.label} and {rb.label} ran under different {field.replace('_', ' ')}s "
+                              f"({va[:12]} vs {vb[:12]}); their errors cannot be paired")
 
 
 def paired_errors(ra: Row, rb: Row) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +79,8 @@ def _find(board: Board, method: str) -> Row | None:
         return exact[0]
     named = [r for r in rows if r.method == method]
     if len(named) > 1:
-        raise ConfigError(f"{method!r} has several rows on {board.name}: {', '.join(r.label.rstrip(' †') for r in named)}; name one of them")
+        labels = ", ".join(r.label.rstrip(" †") for r in named)
+        raise ConfigError(f"{method!r} has several rows on {board.name}: {labels}; name one of them")
     return named[0] if named else None
 
 

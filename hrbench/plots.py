@@ -109,7 +109,15 @@ def learning_curves(curves: dict[str, list[dict[str, np.ndarray]]], title: str, 
             x, y = mean_curve(cs, key)
             if len(x):
                 n = sum(key in c for c in cs)
-                ax.plot(x, y, style, color=colour, marker="o" if len(x) < 30 else None, ms=3, label=f"{name} ({what}, mean of {n})")
+                ax.plot(
+                    x,
+                    y,
+                    style,
+                    color=colour,
+                    marker="o" if len(x) < 30 else None,
+                    ms=3,
+                    label=f"{name} ({what}, mean of {n})",
+                )
     ax.set_xlabel("epoch")
     ax.set_ylabel("L1 loss (bpm)")
     ax.set_title(title, fontsize=10)
@@ -118,7 +126,7 @@ def learning_curves(curves: dict[str, list[dict[str, np.ndarray]]], title: str, 
     return _save(fig, path)
 
 
-def _cliques(names: list[str], sig) -> list[tuple[int, int]]:
+def nemenyi_cliques(names: list[str], sig) -> list[tuple[int, int]]:
     """Maximal runs of rank-ordered methods whose pairwise Nemenyi p >= 0.05.
 
     Deterministic (no set iteration), so the figure's bytes never depend on
@@ -140,7 +148,7 @@ def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
     r = [float(ranks[m]) for m in order]
     n = len(order)
     half = (n + 1) // 2  # labels go half to the left, half to the right
-    cliques = _cliques(order, sig_matrix)
+    cliques = nemenyi_cliques(order, sig_matrix)
     depth = max(half, 0.4 + 0.25 * len(cliques)) + 0.8
     fig, ax = plt.subplots(figsize=(6.4, 1.0 + 0.32 * depth))
     lo, hi = np.floor(min(r)), np.ceil(max(r))
@@ -156,7 +164,14 @@ def cd_diagram(ranks, sig_matrix, title: str, path: Path) -> Path:
         y = -(k + 1) if left else -(n - k)
         xt = lo - 0.05 if left else hi + 0.05
         ax.plot([x, x, xt], [0, y, y], color="0.3", lw=1)
-        ax.text(xt, y, f"{m} ({x:.2f})  " if left else f"  ({x:.2f}) {m}", ha="right" if left else "left", va="center", fontsize=8)
+        ax.text(
+            xt,
+            y,
+            f"{m} ({x:.2f})  " if left else f"  ({x:.2f}) {m}",
+            ha="right" if left else "left",
+            va="center",
+            fontsize=8,
+        )
     for level, (a, b) in enumerate(cliques):
         y = -0.4 - 0.25 * level
         ax.plot([r[a] - 0.03, r[b] + 0.03], [y, y], color="k", lw=3)

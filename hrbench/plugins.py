@@ -32,8 +32,12 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, hookspecs
+from . import __version__, hookspecs, roi
+from .dataset import DatasetAdapter
 from .errors import ConfigError
+from .landmarks import Landmarker
+from .method import Method
+from .roi import RoiScheme
 
 GROUP = "hrbench"
 
@@ -146,14 +150,10 @@ def _selected(names: list[str]) -> set[str] | None:
     return wanted
 
 
-def _bases() -> dict[str, type]:
-    """The base class each kind must subclass (imported here, not at module top: cheap modules first)."""
-    from .dataset import DatasetAdapter
-    from .landmarks import Landmarker
-    from .method import Method
-    from .roi import RoiScheme
-
-    return {"methods": Method, "datasets": DatasetAdapter, "landmarkers": Landmarker, "roi_schemes": RoiScheme}
+#: The base class each kind must subclass.
+BASES: dict[str, type] = {
+    "methods": Method, "datasets": DatasetAdapter, "landmarkers": Landmarker, "roi_schemes": RoiScheme,
+}
 
 
 def validate_registration(kind: str, obj: Any) -> str:
@@ -169,7 +169,7 @@ def validate_registration(kind: str, obj: Any) -> str:
         if not Path(obj).is_dir():
             raise RegistrationError(f"register_protocols: {str(obj)!r} is not a directory")
         return str(obj)
-    base = _bases()[kind]
+    base = BASES[kind]
     hook = next(h for h, k in HOOKS.items() if k == kind)
     if not isinstance(obj, type):
         if inspect.isroutine(obj):
@@ -219,13 +219,56 @@ def _hook_problems(pm: pluggy.PluginManager, module: Any, plugin: str) -> str | 
         if not callable(fn) or hasattr(fn, marker):
             continue
         if attr in HOOKS:
-            return f"{attr} is not decorated with @hookimpl (from hrbench.api import hookimpl), so hrbench would never call it"
+            return (f"{attr} is not decorated with @hookimpl (from hrbench.api import hookimpl), "
+                    "so hrbench would never call it")
         close = difflib.get_close_matches(attr, list(HOOKS), n=1, cutoff=0.85)
         if close:
             return f"function {attr!r} looks like hook {close[0]!r} but is neither named nor decorated as one"
     if not pm.get_hookcallers(module):
         return f"defines no @hookimpl function (hooks: {', '.join(HOOKS)})"
     return None
+
+
+def _registrar(kind: str, info: PluginInfo, reg: Registry, staged: list[tuple[str, str, Any]],
+               errors: list[str]) -> Callable[[Any], None]:
+    """The ``register`` callback one hook of one plugin gets: validate, refuse duplicates, stage."""
+
+    def register(obj: Any) -> None:
+        try:
+            name = validate_registration(kind, obj)
+            if kind != "protocols":
+                table: dict[str, Any] = getattr(reg, kind)
+                if name in table or (kind, name) in reg.conflicts:
+                    other = reg.owner.get((kind, name), "?")
+                    reg.conflicts.setdefault((kind, name), [other]).append(info.name)
+                    raise RegistrationError(f"{SINGULAR[kind]} {name!r} is already registered by plugin {other!r}")
+                if any(k == kind and n == name for k, n, _ in staged):
+                    raise RegistrationError(f"{SINGULAR[kind]} {name!r} registered twice")
+        except RegistrationError as exc:
+            errors.append(exc.message)
+            raise
+        staged.append((kind, name, obj))
+
+    return register
+
+
+def _call_hooks(pm: pluggy.PluginManager, module: Any, info: PluginInfo, reg: Registry,
+                staged: list[tuple[str, str, Any]]) -> list[str]:
+    """Call each of the plugin's hooks with its ``register`` callback; the errors, one line each."""
+    errors: list[str] = []
+    for hc in pm.get_hookcallers(module) or []:
+        kind = HOOKS[hc.name]
+        for impl in hc.get_hookimpls():
+            if impl.plugin is not module:
+                continue
+            args = {"register": _registrar(kind, info, reg, staged, errors)}
+            try:
+                impl.function(**{a: args[a] for a in impl.argnames})
+            except RegistrationError:
+                pass  # recorded in `errors`
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the others
+                errors.append(f"{hc.name} failed: {type(exc).__name__}: {exc}")
+    return errors
 
 
 def _load_plugin(pm: pluggy.PluginManager, module: Any, info: PluginInfo, reg: Registry) -> None:
@@ -241,41 +284,7 @@ def _load_plugin(pm: pluggy.PluginManager, module: Any, info: PluginInfo, reg: R
         info.error = _one_line(problem)
         return
     staged: list[tuple[str, str, Any]] = []
-    errors: list[str] = []
-
-    def make(kind: str) -> Callable[[Any], None]:
-        def register(obj: Any) -> None:
-            try:
-                name = validate_registration(kind, obj)
-                if kind != "protocols":
-                    table: dict[str, Any] = getattr(reg, kind)
-                    if name in table or (kind, name) in reg.conflicts:
-                        other = reg.owner.get((kind, name), "?")
-                        reg.conflicts.setdefault((kind, name), [other]).append(info.name)
-                        raise RegistrationError(
-                            f"{SINGULAR[kind]} {name!r} is already registered by plugin {other!r}"
-                        )
-                    if any(k == kind and n == name for k, n, _ in staged):
-                        raise RegistrationError(f"{SINGULAR[kind]} {name!r} registered twice")
-            except RegistrationError as exc:
-                errors.append(exc.message)
-                raise
-            staged.append((kind, name, obj))
-
-        return register
-
-    for hc in pm.get_hookcallers(module) or []:
-        kind = HOOKS[hc.name]
-        for impl in hc.get_hookimpls():
-            if impl.plugin is not module:
-                continue
-            args = {"register": make(kind)}
-            try:
-                impl.function(**{a: args[a] for a in impl.argnames})
-            except RegistrationError:
-                pass  # recorded in `errors`
-            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop the others
-                errors.append(f"{hc.name} failed: {type(exc).__name__}: {exc}")
+    errors = _call_hooks(pm, module, info, reg, staged)
     if errors:  # all or nothing: a half-registered plugin is harder to reason about
         info.error = _one_line(f"plugin {info.name!r}: {errors[0]}")
         pm.unregister(name=info.name)
@@ -302,7 +311,8 @@ def _check_roi_schemes(reg: Registry) -> None:
             continue
         known = ", ".join(sorted(reg.roi_schemes))
         info.error = info.error or _one_line(
-            f"plugin {owner!r}: method {name!r} uses ROI scheme {scheme!r}, which no plugin registers (known: {known})"
+            f"plugin {owner!r}: method {name!r} uses ROI scheme {scheme!r}, which no plugin registers "
+            f"(known: {known})"
         )
         for kind, names in info.registered.items():
             for n in names:
@@ -320,8 +330,6 @@ def load_registry(only: set[str] | None = None) -> Registry:
     load just the landmarker's plugin instead of importing torch for nothing).
     The core's built-ins are always registered first.
     """
-    from . import roi
-
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     reg = Registry()
@@ -362,3 +370,35 @@ def get_registry(refresh: bool = False) -> Registry:
     if _REGISTRY is None or refresh:
         _REGISTRY = load_registry()
     return _REGISTRY
+
+
+class UnknownRoiScheme(ConfigError, KeyError):
+    """No registered scheme has this name (a KeyError too: it is a failed lookup by name)."""
+
+    __str__ = ConfigError.__str__  # KeyError would quote the message
+
+
+def scheme_class(name: str) -> type[RoiScheme]:
+    """The registered ROI scheme class called ``name``.
+
+    Why here and not in :mod:`hrbench.roi`: a plugin's scheme is known only
+    to the host, and the host imports :mod:`hrbench.roi` (for the base class
+    and the built-ins), so the lookup by name sits above both.  Built-ins are
+    answered without loading the plugin registry: worker processes (spawned,
+    fresh) measure them on every video, and no plugin can register a
+    built-in's name, so the answer is the registry's.
+    """
+    cls = roi.ROI_SCHEMES.get(name)
+    if cls is not None:
+        return cls
+    reg = get_registry()
+    if name in reg.roi_schemes:
+        return reg.roi_schemes[name]
+    known = ", ".join(sorted(reg.roi_schemes)) or ", ".join(sorted(roi.ROI_SCHEMES))
+    failed = "".join(f"; plugin {p.name!r} failed to load: {p.error}" for p in reg.failed())
+    raise UnknownRoiScheme(f"unknown ROI scheme {name!r}; known: {known}{failed}")
+
+
+def get_scheme(name: str) -> RoiScheme:
+    """An instance of the registered scheme ``name`` (UnknownRoiScheme, a KeyError, if none)."""
+    return scheme_class(name)()

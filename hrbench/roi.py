@@ -27,8 +27,9 @@ Schemes:
 Registration: schemes are registered through the ``register_roi_schemes``
 hook (:mod:`hrbench.hookspecs`).  The three built-ins above are registered by
 the core's own hookimpl below, exactly as a plugin registers its scheme, and
-:func:`get_scheme` looks names up in the plugin registry -- so a plugin can
-add a scheme (it cannot replace a built-in: names are unique).
+the host (:func:`hrbench.plugins.get_scheme`) looks names up in the plugin
+registry -- so a plugin can add a scheme (it cannot replace a built-in: names
+are unique).  This module never imports the host: the host imports it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ import cv2
 import numpy as np
 
 from . import landmarks as lm
-from .errors import ConfigError
 from .hookspecs import hookimpl
 
 
@@ -101,7 +101,8 @@ def _channel_means(img: np.ndarray) -> np.ndarray:
     return (sums / (img.shape[0] * img.shape[1]))[None].astype(np.float32)
 
 
-def _clip_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
+def clip_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
+    """The integer pixel box a scheme crops for ``(x0, y0, x1, y1)``: inside the frame, at least one pixel."""
     xa, ya = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
     xb, yb = min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))
     return xa, ya, max(xa + 1, xb), max(ya + 1, yb)
@@ -131,7 +132,7 @@ class FaceSkin(RoiScheme):
         poly = np.concatenate([jaw, forehead])
         x0, y0 = poly.min(axis=0)
         x1, y1 = poly.max(axis=0)
-        xa, ya, xb, yb = _clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
+        xa, ya, xb, yb = clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
         crop = frame[ya:yb, xa:xb]
         mask = np.zeros(crop.shape[:2], np.uint8)
         off = np.array([xa, ya], dtype=np.float32)
@@ -167,7 +168,7 @@ class CheekGrid(RoiScheme):
     def _means(self, frame: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         h, w = frame.shape[:2]
         x0, y0, x1, y1 = (0, 0, w, h) if landmarks is None else self.box(landmarks)
-        xa, ya, xb, yb = _clip_box(x0, y0, x1, y1, w, h)
+        xa, ya, xb, yb = clip_box(x0, y0, x1, y1, w, h)
         crop = frame[ya:yb, xa:xb]
         rect = cv2.resize(crop, (self.width, self.height), interpolation=cv2.INTER_AREA)
         return block_means(rect, self.rows, self.cols)
@@ -206,7 +207,8 @@ class FaceGrid(RoiScheme):
         if landmarks is None:
             face = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
         else:
-            face = cv2.warpAffine(frame, self.affine(landmarks), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            face = cv2.warpAffine(frame, self.affine(landmarks), (self.size, self.size), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
         return block_means(face, self.rows, self.cols)
 
 
@@ -232,34 +234,3 @@ def register_roi_schemes(register) -> None:  # noqa: ANN001 - pluggy passes a ca
     """The core's own hookimpl: the built-in schemes, registered like a plugin's."""
     for cls in ROI_SCHEMES.values():
         register(cls)
-
-
-class UnknownRoiScheme(ConfigError, KeyError):
-    """No registered scheme has this name (a KeyError, as before the registry existed)."""
-
-    __str__ = ConfigError.__str__  # KeyError would quote the message
-
-
-def scheme_class(name: str) -> type[RoiScheme]:
-    """The registered scheme class called ``name``.
-
-    Built-ins are answered without loading the plugin registry: worker
-    processes (spawned, fresh) measure them on every video, and no plugin can
-    register a built-in's name, so the answer is the registry's.
-    """
-    cls = ROI_SCHEMES.get(name)
-    if cls is not None:
-        return cls
-    from .plugins import get_registry
-
-    reg = get_registry()
-    if name in reg.roi_schemes:
-        return reg.roi_schemes[name]
-    known = ", ".join(sorted(reg.roi_schemes)) or ", ".join(sorted(ROI_SCHEMES))
-    failed = "".join(f"; plugin {p.name!r} failed to load: {p.error}" for p in reg.plugins if p.error)
-    raise UnknownRoiScheme(f"unknown ROI scheme {name!r}; known: {known}{failed}")
-
-
-def get_scheme(name: str) -> RoiScheme:
-    """An instance of the registered scheme ``name`` (UnknownRoiScheme, a KeyError, if none)."""
-    return scheme_class(name)()

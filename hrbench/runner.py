@@ -55,7 +55,7 @@ from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
 from .protocol import Protocol, find_protocol
 from .provenance import resolve_device
-from .roi import get_scheme
+from .plugins import get_scheme
 from .store import Store, default_store_path
 from .threads import ThreadPlan, apply_threads, configure_threads
 

@@ -53,9 +53,9 @@ from .fsutil import (
     stable_hash,
     tree_fingerprint,
 )
-from .plugins import Registry
+from .plugins import Registry, get_scheme
 from .recording import Recording
-from .roi import RoiScheme, get_scheme
+from .roi import RoiScheme
 from .video import iter_frames, probe
 
 

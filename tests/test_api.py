@@ -18,6 +18,7 @@ def test_every_public_name_is_the_core_object_itself():
         hr,
         landmarks,
         method,
+        plugins,
         recording,
         roi,
         signals,
@@ -27,7 +28,7 @@ def test_every_public_name_is_the_core_object_itself():
     origin = {
         "hookimpl": hookspecs, "Method": method, "Param": method, "RunContext": method, "Clips": clips,
         "DatasetAdapter": dataset, "Problem": dataset, "Recording": recording, "FrameSource": recording,
-        "Signal": recording, "Landmarker": landmarks, "N_LANDMARKS": landmarks, "RoiScheme": roi, "get_scheme": roi,
+        "Signal": recording, "Landmarker": landmarks, "N_LANDMARKS": landmarks, "RoiScheme": roi, "get_scheme": plugins,
         "spectral_hr": hr, "estimate_hr": hr, "hr_spectrum": hr, "bandpass": hr, "HRSettings": hr,
         "HrbenchError": errors, "RecordingError": errors, "ConfigError": errors, "PrerequisiteMissing": errors,
         "fill_missing_frames": signals, "read_column": textio, "read_text": textio, "OPTIONAL_HEADER": textio,

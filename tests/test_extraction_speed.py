@@ -25,8 +25,8 @@ from hrbench.roi import (
     FaceGrid,
     RoiScheme,
     _channel_means,
-    _clip_box,
     block_means,
+    clip_box,
 )
 from hrbench.video import iter_frames
 
@@ -39,7 +39,7 @@ def old_measure(name: str, frame: np.ndarray, pts: np.ndarray | None) -> np.ndar
     if name == "cheek_grid":
         s = CheekGrid()
         x0, y0, x1, y1 = (0, 0, w, h) if pts is None else s.box(pts)
-        xa, ya, xb, yb = _clip_box(x0, y0, x1, y1, w, h)
+        xa, ya, xb, yb = clip_box(x0, y0, x1, y1, w, h)
         rect = cv2.resize(frame[ya:yb, xa:xb], (s.width, s.height), interpolation=cv2.INTER_AREA).astype(np.float32)
         return rect.reshape(s.rows, 10, s.cols, 10, 3).mean(axis=(1, 3)).reshape(s.n_rois, 3)
     if name == "face_grid":
@@ -59,7 +59,7 @@ def old_measure(name: str, frame: np.ndarray, pts: np.ndarray | None) -> np.ndar
     poly = np.concatenate([jaw, brows[::-1] - np.array([0.0, lift], dtype=np.float32)])
     x0, y0 = poly.min(axis=0)
     x1, y1 = poly.max(axis=0)
-    xa, ya, xb, yb = _clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
+    xa, ya, xb, yb = clip_box(x0, y0, x1 + 1, y1 + 1, w, h)
     crop = frame[ya:yb, xa:xb]
     mask = np.zeros(crop.shape[:2], np.uint8)
     off = np.array([xa, ya], dtype=np.float32)

@@ -42,7 +42,7 @@ DESC = "3-fold subject-exclusive split, seed 0; per-video HR = median of its cli
 
 def add_run(store: Store, key: str, method: str, errors: dict[str, float] | None, *, dataset="ds", label="", protocol="subject_exclusive",
             sha="a" * 64, fp="f" * 16, seed=0, profile="default", created="2024-01-01T00:00:00", notes=None, train=None, fraction=1.0,
-            desc=DESC):
+            desc=DESC, meta=None):
     _ensure_columns(store)
     store.ensure_run(key, {
         "method": method, "profile": profile, "params_json": "{}", "protocol": protocol, "protocol_path": f"protocols/{protocol}.toml",
@@ -52,7 +52,8 @@ def add_run(store: Store, key: str, method: str, errors: dict[str, float] | None
         "skipped_json": "[]", "n_folds": 1, "complete": 1, "created_at": created, "command": "", "threads": 2,
     })
     if errors is not None:
-        videos = [(rid, subject(rid), REF[rid] + e, REF[rid], {}) for rid, e in sorted(errors.items())]
+        videos = [(rid, subject(rid), REF[rid] + e, REF[rid], meta(rid) if meta else {})
+                  for rid, e in sorted(errors.items())]
         store.write_fold(key, FoldResult(0, 2, 20, TRAIN_HR, 0.0, 0.0, [], videos))
 
 
@@ -378,3 +379,33 @@ def test_the_run_table_names_structured_notes_instead_of_printing_them(store, tm
     console.print(run_table(tmp_path / "s.sqlite", summary))
     text = console.export_text()
     assert "train_maps=80, tables: hist, learning_curve" in text and "epoch" not in text and "{" not in text
+
+
+def test_breakdown_by_any_meta_key_the_adapter_provides(store, tmp_path, capsys):
+    def country(rid):
+        return {"country": "FI" if int(rid[1:3]) < 5 else "JP", "scenario": "still"}
+
+    add_run(store, "g", "good", GOOD, meta=country)
+    add_run(store, "b", "bad", BASELINE_LIKE, meta=country)
+    out = tmp_path / "lb"
+    written = write_boards(store, out, by="country")
+    breakdown = out / "ds-subject_exclusive-by-country.md"
+    assert breakdown in written
+    text = breakdown.read_text()
+    assert "| country | n | good | bad |" in text and "| FI | 10 |" in text and "| JP | 10 |" in text
+    # Breakdowns by any key survive a full rewrite and stay out of the index; they go with their board.
+    write_boards(store, out)
+    assert breakdown.exists() and "by-country" not in (out / "README.md").read_text()
+    store.db.execute("DELETE FROM runs")
+    store.db.commit()
+    assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out)]) == 2
+    assert not breakdown.exists()
+
+
+def test_an_absent_breakdown_key_is_one_line_naming_the_keys(store, tmp_path, capsys):
+    add_run(store, "g", "good", GOOD, meta=lambda rid: {"scenario": "still"})
+    rc = main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "lb"), "--by", "country"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "--by country" in err[0] and "available: hr_range, scenario, subject" in err[0]
+    assert not (tmp_path / "lb").exists()  # refused before writing anything

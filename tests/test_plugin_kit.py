@@ -59,6 +59,59 @@ def test_every_registered_landmarker_conforms(name):
         assert all(r.status == "passed" for r in results), results
 
 
+
+@pytest.mark.parametrize("name", sorted(_REG.roi_schemes))
+def test_every_registered_roi_scheme_conforms(name):
+    results = testing.check_roi_scheme(_REG.roi_scheme(name))
+    assert all(r.status == "passed" for r in results), results
+
+
+def test_kit_catches_broken_roi_schemes():
+    from hrbench.api import RoiScheme
+
+    class Whole(RoiScheme):
+        name = "whole"
+        n_rois = 2
+
+        def measure(self, frame, landmarks):
+            m = frame.reshape(-1, 3).mean(axis=0).astype(np.float32)
+            return np.stack([m, m])
+
+    assert {r.status for r in testing.check_roi_scheme(Whole)} == {"passed"}
+
+    class Bgr(Whole):
+        def measure(self, frame, landmarks):
+            return super().measure(frame, landmarks)[:, ::-1]
+
+    class BgrEntry(Whole):
+        def measure_bgr(self, frame_bgr, landmarks):
+            return self.measure(frame_bgr, landmarks)  # forgets to reorder the channels
+
+    class Unit(Whole):
+        def measure(self, frame, landmarks):
+            return super().measure(frame, landmarks) / 255.0
+
+    class Short(Whole):
+        n_rois = 3
+
+    class Paints(Whole):
+        def measure(self, frame, landmarks):
+            frame[:2] = 0
+            return super().measure(frame, landmarks)
+
+    def failed(cls):
+        with pytest.raises(testing.ConformanceError) as exc:
+            testing.check_roi_scheme(cls)
+        return _failed(exc.value)
+
+    assert "uniform_frame_gives_its_rgb" in failed(Bgr)
+    assert failed(BgrEntry) == {"measure_bgr_matches_measure"}
+    assert "uniform_frame_gives_its_rgb" in failed(Unit)
+    assert "face_means_shape_and_finite" in failed(Short)
+    assert "input_not_modified" in failed(Paints)
+    ids = [cid for cid, _ in testing.iter_checks([Whole])]
+    assert ids[0] == "roi_scheme-whole-subclass_and_name" and len(ids) == len(testing.roi_scheme_checks(Whole))
+
 # -- adapters: each on a miniature copy of its layout -----------------------------------------
 
 
@@ -238,6 +291,11 @@ def test_plugins_check_prints_a_table(thirdparty_site, monkeypatch, capsys):
     assert main(["plugins", "--check"]) == 0
     out = capsys.readouterr().out
     assert "conformance checks" in out and "example_green" in out and "FAILED" not in out
+    flat = " ".join(out.split())
+    # Every skipped check says why: an adapter without data is checked as a class, its recordings skipped.
+    assert "skipped dataset example_folder (recordings): no default data root" in flat
+    assert all(line.split(": ", 1)[-1].strip() for line in out.splitlines() if line.startswith("skipped "))
+    assert "roi_scheme" in flat and "face_skin" in flat  # the core's schemes are checked too
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
     plugins.get_registry(refresh=True)
     assert main(["plugins", "--check"]) == 1

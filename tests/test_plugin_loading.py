@@ -183,11 +183,11 @@ def test_plugin_roi_scheme_is_found_through_the_registry(site):
     plugins.get_registry(refresh=True)
     reg = plugins.get_registry()
     assert errors(reg)["roi_hr"] is None and reg.owner[("roi_schemes", "roi_hr_forehead")] == "roi_hr"
-    assert roi.get_scheme("roi_hr_forehead").n_rois == 2
+    assert plugins.get_scheme("roi_hr_forehead").n_rois == 2
     assert reg.core is not None and reg.core.registered["roi_schemes"] == ["face_skin", "cheek_grid", "face_grid"]
-    assert roi.get_scheme("face_skin").__class__ is roi.FaceSkin  # built-ins unchanged
+    assert plugins.get_scheme("face_skin").__class__ is roi.FaceSkin  # built-ins unchanged
     with pytest.raises(KeyError, match="unknown ROI scheme 'nope'"):
-        roi.get_scheme("nope")
+        plugins.get_scheme("nope")
 
 
 def test_method_with_unregistered_roi_scheme_fails_its_plugin(site):
@@ -207,7 +207,7 @@ def test_method_with_unregistered_roi_scheme_fails_its_plugin(site):
     assert "noroi_hr_lost" not in reg.methods
 
 
-def test_plugins_command_names_the_failure_and_exits_1_on_check(site, capsys):
+def test_plugins_command_names_the_failure_and_exits_1(site, capsys):
     site("typo2_hr", """
         @hookimpl
         def register_methodz(register):
@@ -216,9 +216,10 @@ def test_plugins_command_names_the_failure_and_exits_1_on_check(site, capsys):
     from hrbench import plugins
 
     plugins.get_registry(refresh=True)
-    assert main(["plugins"]) == 0
-    out = capsys.readouterr().out
-    assert "typo2_hr" in out and "failed" in out and "hrbench (core)" in out
+    assert main(["plugins"]) == 1  # CI of a plugin package fails on a plugin that does not load
+    captured = capsys.readouterr()
+    assert "typo2_hr" in captured.out and "failed" in captured.out and "hrbench (core)" in captured.out
+    assert "hrbench: plugin 'typo2_hr' failed to load: unknown hook 'register_methodz'" in captured.err
     assert main(["run", "--method", "typo2_hr_good", "--store", "/nonexistent/s.sqlite"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "plugin 'typo2_hr' failed to load" in err[0]
@@ -229,3 +230,15 @@ def test_listing_plugins_does_not_import_torch_or_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent).stdout
     assert "'torch'" not in out and "torchvision" not in out, out
+
+
+def test_roi_never_imports_the_plugin_host():
+    """The host imports :mod:`hrbench.roi` (base class, built-ins); the reverse import would be a cycle."""
+    import ast
+
+    import hrbench.roi
+
+    tree = ast.parse(Path(hrbench.roi.__file__).read_text())
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m.lstrip(".").split(".")[-1] == "plugins" or m == "hrbench.plugins"}

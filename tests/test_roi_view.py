@@ -131,9 +131,41 @@ def test_method_without_pulse_is_a_message_not_a_crash(face_folder, tmp_path, ca
     # Default output folder: ./hrbench-inspect/<dataset>-<recording>/ with a file-safe name.
     out = tmp_path / "hrbench-inspect" / "folder-videos_anna_rest"
     text = (out / "summary.txt").read_text()
-    assert _summary_value(text, "pulse HR").startswith("n/a") and "no pulse()" in text
+    assert _summary_value(text, "pulse HR").startswith("n/a") and "no pulse (produces_pulse is False)" in text
     assert abs(_bpm(text, "reference HR") - HR) < 1.0
     _assert_png(out / "signals.png")
+
+
+def test_a_third_party_methods_pulse_is_shown(face_folder, tmp_path):
+    """A plugin's method with its own ROI scheme: its pulse comes from predict_pulse on that scheme's traces."""
+    import dataclasses
+
+    from hrbench.api import Method, fill_missing_frames, spectral_hr
+    from hrbench.plugins import get_registry
+    from hrbench.roi_view import inspect_recording
+
+    class CheekGreen(Method):
+        name = "cheek_green"
+        roi_scheme = "cheek_grid"  # 200 blocks: not the face_skin trace inspect draws in its first row
+        produces_pulse = True
+
+        def predict_pulse(self, clips):
+            rgb, valid = fill_missing_frames(clips.traces.mean(axis=1))  # a lost frame is NaN in every block
+            g = rgb[..., 1]
+            out = g / np.maximum(g.mean(axis=-1, keepdims=True), 1e-12) - 1.0
+            out[valid < 0.5] = np.nan
+            return out
+
+        def predict(self, clips):
+            return spectral_hr(self.predict_pulse(clips), clips.fps, clips.hr_settings)
+
+    reg = get_registry()
+    reg = dataclasses.replace(reg, methods={**reg.methods, "cheek_green": CheekGreen})
+    res = inspect_recording("folder", "videos/anna rest", data_root=face_folder, out=tmp_path / "cg",
+                            method="cheek_green", n_frames=1, registry=reg)
+    text = res.summary.read_text()
+    assert abs(res.hr_pulse - HR) < 3.0, text
+    assert _summary_value(text, "method") == "cheek_green" and abs(_bpm(text, "pulse HR") - HR) < 3.0
 
 
 def test_errors_are_one_line(face_folder, tmp_path, capsys):

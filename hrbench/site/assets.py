@@ -32,7 +32,9 @@ def classic_script(module_js: str, source: str = "bundle") -> str:
     """An ES-module bundle with a single ``export {...}`` as a classic script exposing its exports on ``window``."""
     found = list(_EXPORT.finditer(module_js))
     if len(found) != 1:
-        raise HrbenchError(f"expected one `export {{...}}` statement in the DataTables bundle, found {len(found)}", source)
+        raise HrbenchError(
+            f"expected one `export {{...}}` statement in the DataTables bundle, found {len(found)}", source
+        )
     m = found[0]
     pairs = []
     for part in m.group(1).split(","):
@@ -41,7 +43,7 @@ def classic_script(module_js: str, source: str = "bundle") -> str:
         if len(names) > 2 or not _NAME.fullmatch(local):
             raise HrbenchError(f"cannot read the DataTables bundle's export {part.strip()!r}", source)
         pairs.append(f"{json.dumps(alias)}: {local}")
-    body = module_js[: m.start()] + module_js[m.end():]
+    body = module_js[: m.start()] + module_js[m.end() :]
     return f'(function () {{\n"use strict";\n{body}\nwindow.{GLOBAL} = {{{", ".join(pairs)}}};\n}})();\n'
 
 
@@ -49,8 +51,10 @@ def _read(package: str, name: str) -> bytes:
     try:
         return resources.files(package).joinpath(name).read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise HrbenchError(f"the site needs {name} from the Python package {package.split('.')[0]!r} ({exc}); "
-                           "reinstall hrbench's dependencies") from None
+        raise HrbenchError(
+            f"the site needs {name} from the Python package {package.split('.')[0]!r} ({exc}); "
+            "reinstall hrbench's dependencies"
+        ) from None
 
 
 def assets() -> dict[str, bytes]:

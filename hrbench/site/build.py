@@ -34,8 +34,12 @@ OWNED = ("assets", "boards", "index.html", "runs")
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("hrbench.site", "templates"), autoescape=True, undefined=StrictUndefined,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader("hrbench.site", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def is_generated_site(folder: Path) -> bool:
@@ -56,9 +60,13 @@ def render_pages(store: Store) -> dict[str, str]:
         raise HrbenchError("no complete runs in the store; nothing to build a site from", store.path)
     boards = build_boards(store)
     env = _environment()
-    pages = {"index.html": env.get_template("index.html").render(root="", plots=False, **index_context(boards, runs, res))}
+    pages = {
+        "index.html": env.get_template("index.html").render(root="", plots=False, **index_context(boards, runs, res))
+    }
     for board in boards:
-        pages[board_href(board.name)] = env.get_template("board.html").render(root="../", plots=True, **board_context(board, res))
+        pages[board_href(board.name)] = env.get_template("board.html").render(
+            root="../", plots=True, **board_context(board, res)
+        )
     videos = videos_frame(res, runs)
     by_run = dict(iter(videos.groupby("run_key", sort=True)))
     empty = videos.iloc[0:0]
@@ -72,10 +80,15 @@ def render_pages(store: Store) -> dict[str, str]:
 def _prepare(out_dir: Path) -> None:
     """Refuse a folder that is not ours (or not a folder); then remove what the last build wrote."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise HrbenchError("the site's output folder would go here, but this is not a folder (pass another --out)", out_dir)
+        raise HrbenchError(
+            "the site's output folder would go here, but this is not a folder (pass another --out)", out_dir
+        )
     if out_dir.is_dir() and any(out_dir.iterdir()) and not is_generated_site(out_dir):
-        raise HrbenchError("folder is not empty and holds no site written by `hrbench site`; refusing to write into it "
-                           "(move it, or pass another --out)", out_dir)
+        raise HrbenchError(
+            "folder is not empty and holds no site written by `hrbench site`; refusing to write into it "
+            "(move it, or pass another --out)",
+            out_dir,
+        )
     for name in OWNED:
         path = out_dir / name
         if path.is_dir() and not path.is_symlink():
@@ -97,5 +110,7 @@ def build_site(store: Store, out_dir: Path) -> list[Path]:
             path.write_text(html, encoding="utf-8")
             written.append(path)
     except OSError as exc:
-        raise HrbenchError(f"cannot write the site ({exc.strerror or exc})", getattr(exc, "filename", None) or out_dir) from None
+        raise HrbenchError(
+            f"cannot write the site ({exc.strerror or exc})", getattr(exc, "filename", None) or out_dir
+        ) from None
     return sorted(written)

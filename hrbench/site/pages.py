@@ -23,15 +23,30 @@ from markupsafe import Markup
 from ..boards import BOOT_N, BOOT_SEED, WITHIN_BPM, Board, Row, safe_name
 from ..inference import baseline_cell, board_power, format_p, verdicts
 from ..metrics import Metrics
-from ..render import power_line
+from ..render_sections import power_line
 from ..results import Results, display_notes, is_structured
 from ..stats import Interval
-from . import figures
+from .figures import (
+    bland_altman,
+    breakdown,
+    breakdown_keys,
+    cd_diagram,
+    hr_distributions,
+    learning_curves,
+    per_subject_errors,
+    to_html,
+)
 
 _MD = MarkdownIt("commonmark", {"html": False})
 #: The board table's metric columns: (field, header, digits, percent), in the markdown boards' order.
-METRICS = (("hr_me", "HRme (bpm)", 2, False), ("hr_sd", "HRsd (bpm)", 2, False), ("hr_rmse", "HRrmse (bpm)", 2, False),
-           ("hr_mer", "HRmer", 2, True), ("mae", "MAE (bpm)", 2, False), ("r", "r", 3, False))
+METRICS = (
+    ("hr_me", "HRme (bpm)", 2, False),
+    ("hr_sd", "HRsd (bpm)", 2, False),
+    ("hr_rmse", "HRrmse (bpm)", 2, False),
+    ("hr_mer", "HRmer", 2, True),
+    ("mae", "MAE (bpm)", 2, False),
+    ("r", "r", 3, False),
+)
 NAN_ORDER = "1e308"  # sorts missing values after every number (DataTables reads data-order)
 
 
@@ -95,9 +110,14 @@ def _seeds(row: Row) -> dict[str, str]:
 def _board_row(board: Board, row: Row) -> dict[str, Any]:
     vs = "–" if row.is_baseline else baseline_cell(board.tests.against_baseline(row.label) if board.tests else None)
     return {
-        "label": row_name(row), "profile": row.profile, "baseline": row.is_baseline,
+        "label": row_name(row),
+        "profile": row.profile,
+        "baseline": row.is_baseline,
         "metrics": [_metric_cell(row.metrics, row.ci, f, d, p) for f, _, d, p in METRICS],
-        "n": row.metrics.n, "seeds": _seeds(row), "beats_baseline": md(vs), "notes": _notes_text(row),
+        "n": row.metrics.n,
+        "seeds": _seeds(row),
+        "beats_baseline": md(vs),
+        "notes": _notes_text(row),
         "runs": [{"href": run_href(k), "seed": s} for k, s in zip(row.run_keys, row.seeds, strict=True)],
     }
 
@@ -116,26 +136,48 @@ def _video_table(board: Board) -> dict[str, Any]:
     body = []
     for rid in sorted(info):
         d = info[rid]
-        body.append({
-            "id": rid, "subject": d["subject"], "ref": {"text": num(d["ref"], 1), "order": order(d["ref"])},
-            "meta": [str(d["meta"].get(k, "")) for k in keys],
-            "errors": [{"text": num(errors[rid].get(r.label)), "order": order(errors[rid].get(r.label))} for r in rows],
-        })
+        body.append(
+            {
+                "id": rid,
+                "subject": d["subject"],
+                "ref": {"text": num(d["ref"], 1), "order": order(d["ref"])},
+                "meta": [str(d["meta"].get(k, "")) for k in keys],
+                "errors": [
+                    {"text": num(errors[rid].get(r.label)), "order": order(errors[rid].get(r.label))} for r in rows
+                ],
+            }
+        )
     return {"meta_keys": keys, "methods": [row_name(r) for r in rows], "rows": body}
 
 
 def _comparisons(board: Board) -> list[dict[str, Any]]:
     if board.tests is None:
         return []
-    return [{"a": c.a, "against": "baseline" if c.kind == "baseline" else c.b, "subjects": c.test.n_subjects,
-             "diff": {"text": num(c.test.mean_diff), "order": order(c.test.mean_diff)},
-             "p": {"text": format_p(c.test.p_value), "order": order(c.test.p_value)},
-             "p_holm": {"text": format_p(c.p_holm), "order": order(c.p_holm)}} for c in board.tests.comparisons]
+    return [
+        {
+            "a": c.a,
+            "against": "baseline" if c.kind == "baseline" else c.b,
+            "subjects": c.test.n_subjects,
+            "diff": {"text": num(c.test.mean_diff), "order": order(c.test.mean_diff)},
+            "p": {"text": format_p(c.test.p_value), "order": order(c.test.p_value)},
+            "p_holm": {"text": format_p(c.p_holm), "order": order(c.p_holm)},
+        }
+        for c in board.tests.comparisons
+    ]
 
 
 def _windows(board: Board) -> list[dict[str, Any]]:
-    return [{"label": row_name(r), "n": r.windows.n_windows, "mae": num(r.windows.mae), "within": f"{r.windows.within:.1%}",
-             "declined": f"{r.windows.declined:.1%}"} for r in board.rows if r.windows is not None]
+    return [
+        {
+            "label": row_name(r),
+            "n": r.windows.n_windows,
+            "mae": num(r.windows.mae),
+            "within": f"{r.windows.within:.1%}",
+            "declined": f"{r.windows.declined:.1%}",
+        }
+        for r in board.rows
+        if r.windows is not None
+    ]
 
 
 def power_html(board: Board) -> Markup | None:
@@ -150,23 +192,23 @@ def _figures(board: Board, res: Results) -> list[dict[str, Any]]:
 
     def add(fid: str, title: str, fig: Any, height: int = 420) -> None:
         if fig is not None:
-            out.append({"id": fid, "title": title, "html": Markup(figures.to_html(fig, f"fig-{fid}", height))})
+            out.append({"id": fid, "title": title, "html": Markup(to_html(fig, f"fig-{fid}", height))})
 
     ranked = board.ranked
     if not ranked:
         return out
-    add("subjects", "Per-subject errors", figures.per_subject_errors(board))
-    add("bland-altman", "Agreement (Bland-Altman)", figures.bland_altman(board))
+    add("subjects", "Per-subject errors", per_subject_errors(board))
+    add("bland-altman", "Agreement (Bland-Altman)", bland_altman(board))
     train = res.fold_train_hr(ranked[0].run_key)
     v0 = ranked[0].videos
     test: dict[int, list[float]] = {}
     for ref, fold in zip(v0.ref, v0.folds, strict=True):
         test.setdefault(fold, []).append(float(ref))
-    add("hr-distribution", "HR distributions", figures.hr_distributions(train, test), 340)
-    add("critical-difference", "Critical-difference diagram", figures.cd_diagram(board), 120 + 34 * len(ranked))
-    add("learning-curves", "Learning curves", figures.learning_curves(board))
-    for key in figures.breakdown_keys(board):
-        add(f"by-{safe_name(key)}", f"By {key}", figures.breakdown(board, key), 380)
+    add("hr-distribution", "HR distributions", hr_distributions(train, test), 340)
+    add("critical-difference", "Critical-difference diagram", cd_diagram(board), 120 + 34 * len(ranked))
+    add("learning-curves", "Learning curves", learning_curves(board))
+    for key in breakdown_keys(board):
+        add(f"by-{safe_name(key)}", f"By {key}", breakdown(board, key), 380)
     return out
 
 
@@ -177,17 +219,28 @@ def board_context(board: Board, res: Results) -> dict[str, Any]:
     skipped = sorted({tuple(s) for r in board.runs for s in json.loads(r["skipped_json"])})
     fraction = [r for r in board.fraction_runs if r["train_fraction"] < 1]
     return {
-        "board": board, "title": f"{board.label} · {board.protocol}" + (f" · trained on {board.train_dataset}" if board.cross else ""),
-        "protocol_path": run0["protocol_path"], "protocol_desc": run0["protocol_desc"], "n_recordings": ranked[0].metrics.n if ranked else 0,
-        "n_subjects": len(set(ranked[0].videos.subjects)) if ranked else 0, "skipped": skipped,
+        "board": board,
+        "title": f"{board.label} · {board.protocol}" + (f" · trained on {board.train_dataset}" if board.cross else ""),
+        "protocol_path": run0["protocol_path"],
+        "protocol_desc": run0["protocol_desc"],
+        "n_recordings": ranked[0].metrics.n if ranked else 0,
+        "n_subjects": len(set(ranked[0].videos.subjects)) if ranked else 0,
+        "skipped": skipped,
         "boot": f"bootstrap over subjects ({BOOT_N} resamples per seed, seed {BOOT_SEED}, pooled over training seeds)",
-        "power": power_html(board), "verdicts": [md(v) for v in verdicts(board)],
-        "headers": [h for _, h, _, _ in METRICS], "rows": [_board_row(board, r) for r in board.rows],
-        "not_run": [{"method": n.method, "profile": n.profile, "reason": n.reason, "href": run_href(n.run_key)} for n in board.not_run],
+        "power": power_html(board),
+        "verdicts": [md(v) for v in verdicts(board)],
+        "headers": [h for _, h, _, _ in METRICS],
+        "rows": [_board_row(board, r) for r in board.rows],
+        "not_run": [
+            {"method": n.method, "profile": n.profile, "reason": n.reason, "href": run_href(n.run_key)}
+            for n in board.not_run
+        ],
         "comparisons": _comparisons(board),
         "friedman": board.tests.friedman if board.tests is not None else None,
-        "windows": _windows(board), "within_bpm": f"{WITHIN_BPM:g}",
-        "videos": _video_table(board), "figures": _figures(board, res),
+        "windows": _windows(board),
+        "within_bpm": f"{WITHIN_BPM:g}",
+        "videos": _video_table(board),
+        "figures": _figures(board, res),
         "runs": [_run_summary(r, board.name) for r in [*board.runs, *fraction]],
     }
 
@@ -195,10 +248,21 @@ def board_context(board: Board, res: Results) -> dict[str, Any]:
 def _run_summary(run: dict[str, Any], board: str) -> dict[str, Any]:
     versions = json.loads(run.get("versions_json") or "{}")
     reason = json.loads(run.get("notes_json") or "{}").get("not_run")
-    return {"href": run_href(run["run_key"]), "key": run["run_key"], "board": board, "board_href": board_href(board) if board else "",
-            "method": run["method"], "profile": run["profile"], "seed": run["seed"], "fraction": f"{run['train_fraction']:g}",
-            "params": run["params_json"], "threads": run.get("threads") or "–", "status": "ran" if reason is None else "not run",
-            "version": versions.get("hrbench", ""), "created": run["created_at"]}
+    return {
+        "href": run_href(run["run_key"]),
+        "key": run["run_key"],
+        "board": board,
+        "board_href": board_href(board) if board else "",
+        "method": run["method"],
+        "profile": run["profile"],
+        "seed": run["seed"],
+        "fraction": f"{run['train_fraction']:g}",
+        "params": run["params_json"],
+        "threads": run.get("threads") or "–",
+        "status": "ran" if reason is None else "not run",
+        "version": versions.get("hrbench", ""),
+        "created": run["created_at"],
+    }
 
 
 def index_context(boards: list[Board], runs: pd.DataFrame, results: Results) -> dict[str, Any]:
@@ -206,29 +270,71 @@ def index_context(boards: list[Board], runs: pd.DataFrame, results: Results) -> 
     items = []
     for b in boards:
         best = b.ranked[0] if b.ranked else None
-        items.append({
-            "board": b, "href": board_href(b.name), "power": power_html(b), "verdicts": [md(v) for v in verdicts(b)],
-            "n_methods": len(b.ranked), "n_subjects": len(set(best.videos.subjects)) if best else 0,
-            "n_recordings": best.metrics.n if best else 0,
-            "best": f"{best.label.rstrip(' †')} ({num(best.metrics.mae)} bpm)" if best else "–",
-        })
+        items.append(
+            {
+                "board": b,
+                "href": board_href(b.name),
+                "power": power_html(b),
+                "verdicts": [md(v) for v in verdicts(b)],
+                "n_methods": len(b.ranked),
+                "n_subjects": len(set(best.videos.subjects)) if best else 0,
+                "n_recordings": best.metrics.n if best else 0,
+                "best": f"{best.label.rstrip(' †')} ({num(best.metrics.mae)} bpm)" if best else "–",
+            }
+        )
     by_key = {r["run_key"]: r for r in results.runs()}
     all_runs = [_run_summary(by_key[k], b) for k, b in zip(runs["run_key"], runs["board"], strict=True)]
     return {"boards": items, "runs": all_runs, "title": "hrbench leaderboards"}
 
 
 def _fold_rows(res: Results, run_key: str) -> list[dict[str, Any]]:
-    rows = res.store.query("SELECT fold, n_train_videos, n_train_clips, n_test_videos, fit_seconds, predict_seconds FROM folds"
-                           " WHERE run_key = ? ORDER BY fold", (run_key,))
+    rows = res.store.query(
+        "SELECT fold, n_train_videos, n_train_clips, n_test_videos, fit_seconds, predict_seconds FROM folds"
+        " WHERE run_key = ? ORDER BY fold",
+        (run_key,),
+    )
     notes = res.fold_notes(run_key)
     out = []
     for r, n in zip(rows, notes, strict=True):
         shown = display_notes(n)
-        out.append({"fold": r["fold"] + 1, "n_train_videos": r["n_train_videos"], "n_train_clips": r["n_train_clips"],
-                    "n_test_videos": r["n_test_videos"], "fit": num(r["fit_seconds"], 1), "predict": num(r["predict_seconds"], 1),
-                    "notes": "; ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(shown.items())),
-                    "tables": ", ".join(sorted(k for k, v in n.items() if is_structured(v)))})
+        out.append(
+            {
+                "fold": r["fold"] + 1,
+                "n_train_videos": r["n_train_videos"],
+                "n_train_clips": r["n_train_clips"],
+                "n_test_videos": r["n_test_videos"],
+                "fit": num(r["fit_seconds"], 1),
+                "predict": num(r["predict_seconds"], 1),
+                "notes": "; ".join(
+                    f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(shown.items())
+                ),
+                "tables": ", ".join(sorted(k for k, v in n.items() if is_structured(v))),
+            }
+        )
     return out
+
+
+def _predictions(videos: pd.DataFrame, meta_cols: list[str]) -> list[dict[str, Any]]:
+    """One row per video of a run page's prediction table: id, subject, fold, HRs, error, meta."""
+    preds = []
+    for rec in videos.to_dict("records"):
+        preds.append(
+            {
+                "id": rec["recording_id"],
+                "subject": rec["subject"],
+                "fold": int(rec["fold"]) + 1,
+                "cells": [
+                    {"text": num(rec[c], 1 if c != "error" else 2), "order": order(rec[c])}
+                    for c in ("hr_pred", "hr_ref")
+                ]
+                + [
+                    {"text": num(rec["error"]), "order": order(rec["error"])},
+                    {"text": num(rec["abs_error"]), "order": order(rec["abs_error"])},
+                ],
+                "meta": ["" if pd.isna(rec[c]) else str(rec[c]) for c in meta_cols],
+            }
+        )
+    return preds
 
 
 def run_context(run: dict[str, Any], board: str, res: Results, videos: pd.DataFrame) -> dict[str, Any]:
@@ -237,32 +343,47 @@ def run_context(run: dict[str, Any], board: str, res: Results, videos: pd.DataFr
     plan = versions.pop("thread_plan", None)
     notes = json.loads(run.get("notes_json") or "{}")
     meta_cols = [c for c in videos.columns if c.startswith("meta.") and videos[c].notna().any()]
-    preds = []
-    for rec in videos.to_dict("records"):
-        preds.append({
-            "id": rec["recording_id"], "subject": rec["subject"], "fold": int(rec["fold"]) + 1,
-            "cells": [{"text": num(rec[c], 1 if c != "error" else 2), "order": order(rec[c])} for c in ("hr_pred", "hr_ref")]
-            + [{"text": num(rec["error"]), "order": order(rec["error"])}, {"text": num(rec["abs_error"]), "order": order(rec["abs_error"])}],
-            "meta": ["" if pd.isna(rec[c]) else str(rec[c]) for c in meta_cols],
-        })
     facts = [
-        ("Run key", run["run_key"]), ("Method", run["method"]), ("Profile", run["profile"]), ("Parameters", run["params_json"]),
-        ("Command", run.get("command") or "–"), ("Protocol", f"{run['protocol']} ({run['protocol_path']})"),
-        ("Protocol sha256", run["protocol_sha256"]), ("Protocol description", run["protocol_desc"]),
-        ("Dataset", run.get("dataset_label") or run["dataset"]), ("Adapter", run["dataset"]),
-        ("Dataset fingerprint", run["dataset_fingerprint"]), ("Trained on", run["train_dataset"]), ("Seed", str(run["seed"])),
-        ("Training fraction", f"{run['train_fraction']:g}"), ("Folds", str(run["n_folds"])),
-        ("Complete", "yes" if run["complete"] else "no"), ("Threads", str(run.get("threads") or "–")), ("Stored", run["created_at"]),
+        ("Run key", run["run_key"]),
+        ("Method", run["method"]),
+        ("Profile", run["profile"]),
+        ("Parameters", run["params_json"]),
+        ("Command", run.get("command") or "–"),
+        ("Protocol", f"{run['protocol']} ({run['protocol_path']})"),
+        ("Protocol sha256", run["protocol_sha256"]),
+        ("Protocol description", run["protocol_desc"]),
+        ("Dataset", run.get("dataset_label") or run["dataset"]),
+        ("Adapter", run["dataset"]),
+        ("Dataset fingerprint", run["dataset_fingerprint"]),
+        ("Trained on", run["train_dataset"]),
+        ("Seed", str(run["seed"])),
+        ("Training fraction", f"{run['train_fraction']:g}"),
+        ("Folds", str(run["n_folds"])),
+        ("Complete", "yes" if run["complete"] else "no"),
+        ("Threads", str(run.get("threads") or "–")),
+        ("Stored", run["created_at"]),
     ]
     skipped = [{"id": s[0], "path": s[1], "why": s[2]} for s in json.loads(run.get("skipped_json") or "[]")]
     return {
-        "title": f"{run['method']} · {run.get('dataset_label') or run['dataset']} · {run['protocol']} · seed {run['seed']}",
-        "run": run, "board": board, "board_href": board_href(board) if board else "", "facts": facts,
+        "title": f"{run['method']} · {run.get('dataset_label') or run['dataset']} · {run['protocol']} "
+        f"· seed {run['seed']}",
+        "run": run,
+        "board": board,
+        "board_href": board_href(board) if board else "",
+        "facts": facts,
         "not_run": notes.get("not_run"),
-        "notes": [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in sorted(display_notes(notes).items()) if k != "not_run"],
+        "notes": [
+            (k, v if isinstance(v, str) else json.dumps(v))
+            for k, v in sorted(display_notes(notes).items())
+            if k != "not_run"
+        ],
         "tables": sorted(k for k, v in notes.items() if is_structured(v)),
         "versions": sorted((k, str(v)) for k, v in versions.items()),
-        "plan": sorted((k, json.dumps(v) if not isinstance(v, str) else v) for k, v in plan.items()) if isinstance(plan, dict) else [],
-        "folds": _fold_rows(res, run["run_key"]), "meta_cols": [c.removeprefix("meta.") for c in meta_cols], "preds": preds,
+        "plan": sorted((k, json.dumps(v) if not isinstance(v, str) else v) for k, v in plan.items())
+        if isinstance(plan, dict)
+        else [],
+        "folds": _fold_rows(res, run["run_key"]),
+        "meta_cols": [c.removeprefix("meta.") for c in meta_cols],
+        "preds": _predictions(videos, meta_cols),
         "skipped": skipped,
     }
