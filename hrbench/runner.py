@@ -50,12 +50,11 @@ from .folds import FoldLoop, LoopResult, run_remote
 from .fsutil import cache_dir
 from .method import Method, RunContext
 from .plan import MethodPlan, RunPlan
-from .plugins import Registry, get_registry
+from .plugins import Registry, get_registry, get_scheme
 from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
 from .protocol import Protocol, find_protocol
 from .provenance import resolve_device
-from .plugins import get_scheme
 from .store import Store, default_store_path
 from .threads import ThreadPlan, apply_threads, configure_threads
 
