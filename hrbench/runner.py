@@ -257,7 +257,7 @@ class Runner:
         if len(self.method_classes) != 1:
             raise ConfigError("explain takes exactly one method")
         name, cls = next(iter(self.method_classes.items()))
-        if not hasattr(cls, "explain"):
+        if not cls.explains:
             raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
         hub = self._hub()
         with hub:
