@@ -5,7 +5,7 @@ must turn a garbled ground-truth column into a one-line error naming the file
 and the line -- never skip the line, because a silently dropped sample shifts
 every later one in time.  Third parties used to copy ``read_column`` from the
 first-party ``_common`` plugin module; it lives here now, re-exported by
-:mod:`hrbench.api` (``hrbench_plugins.datasets._common`` imports it from here).
+:mod:`hrbench.api`, where the first-party adapters import it too.
 
 Line endings (LF, CRLF, CR) and a UTF-8 or UTF-16 byte-order mark are
 accepted -- VIPL-HR ships CRLF files written on Windows.

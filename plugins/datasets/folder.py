@@ -39,7 +39,7 @@ video (every clip gets that reference).  Coverage tolerance: at its stated
 by ``check``; it is never stretched to fit.  Rows with ``path`` starting with
 ``#`` are skipped (comments).  Every malformed row is reported with its line
 number; ``check`` additionally makes every check a run makes
-(:func:`._common.recording_checks`: frames, a signal spanning 90-110 % of
+(:func:`hrbench.api.recording_checks`: frames, a signal spanning 90-110 % of
 the video, a flat or implausible signal).
 """
 
@@ -53,21 +53,23 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from hrbench.dataset import Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import OPTIONAL_HEADER, read_column
-from hrbench.video import probe, verify_frames
-
-from ._common import (
+from hrbench.api import (
+    OPTIONAL_HEADER,
+    FrameSource,
+    HrbenchError,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Signal,
     checked_signal,
     coverage_error,
+    hookimpl,
     problem_of,
+    read_column,
     recording_checks,
     require_dir,
-    video_length,
+    verify_frames,
 )
 
 MANIFEST = "manifest.csv"
@@ -114,15 +116,13 @@ def load_folder_signal(
         values = read_column(p, header=OPTIONAL_HEADER, recording_id=recording_id, quote=False)
     sig = checked_signal(Signal(kind, values, float(fs)), p, recording_id)  # type: ignore[arg-type]
     if video is not None:
-        _, duration = video_length(video, fps)
-        coverage_error(sig, duration, p, recording_id)
+        coverage_error(sig, video.duration(fps), p, recording_id)
     return sig
 
 
 def constant_hr_signal(hr: float, frames_path: str, kind: str, pattern: str, fps: float) -> Signal:
     """A reference HR given as one number: a flat bpm track spanning the whole video."""
-    n, duration = video_length(FrameSource(Path(frames_path), kind, pattern), fps)  # type: ignore[arg-type]
-    end = max(duration, 1.0)
+    end = max(FrameSource(Path(frames_path), kind, pattern).duration(fps), 1.0)  # type: ignore[arg-type]
     return Signal("hr", np.array([hr, hr]), 1.0 / end, times=np.array([0.0, end]))
 
 
@@ -159,6 +159,8 @@ class FolderAdapter(RecordedAdapter):
     )
     #: Two folders are two datasets: the board label is ``folder-<folder name>`` (``--name`` overrides).
     label_from_root: ClassVar[bool] = True
+    #: Manifests are users' files: paths leading outside their folder need ``allow_outside=True``.
+    reads_manifest: ClassVar[bool] = True
 
     def __init__(self, manifest: str = MANIFEST, allow_outside: bool = False) -> None:
         self.manifest = manifest
@@ -261,7 +263,7 @@ class FolderAdapter(RecordedAdapter):
             if path.stat().st_size == 0:
                 raise RecordingError("video file is empty", path, rid)
             if fps is None:
-                _, fps = probe(FrameSource(path, "video"))  # container metadata, no decoding
+                fps = FrameSource(path, "video").frame_rate()  # container metadata, no decoding
                 if not fps or fps <= 0:
                     raise RecordingError(
                         "frame rate unknown: the container gives none; add an fps column", path, rid
@@ -347,7 +349,7 @@ class FolderAdapter(RecordedAdapter):
             raise HrbenchError("manifest lists no recordings", manifest)
         return recs, problems
 
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         if rec.meta.get("ground_truth") == "manifest hr":
             # A constant hr from the manifest spans the video by construction: frames only.
             n, problems = verify_frames(rec.frames, rec.id, deep)

@@ -80,15 +80,23 @@ from typing import Any, ClassVar
 import numpy as np
 import pyedflib
 
-from hrbench.dataset import LeftOut, Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.gt_checks import flatness_problems
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import signal_hr
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.video import probe, verify_frames
-
-from ._common import RecordedAdapter, checked_signal, problem_of, require_dir
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    LeftOut,
+    Problem,
+    RecordedAdapter,
+    Recording,
+    RecordingError,
+    Signal,
+    checked_signal,
+    flatness_problems,
+    hookimpl,
+    problem_of,
+    require_dir,
+    signal_hr,
+    verify_frames,
+)
 
 VIDEO_PATTERN = "*C1 trigger*.avi"
 ECG_CHANNEL = "EXG3"
@@ -314,7 +322,7 @@ class MahnobHCIAdapter(RecordedAdapter):
             if not wanted:
                 continue  # tagging or (by default) neutral session
             bdf, m = wanted[0]
-            self._scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
+            self.scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
         if n_dirs == 0:
             raise HrbenchError(f"no session folders (expected {_LAYOUT})", sessions)
         return recs, problems
@@ -349,13 +357,12 @@ class MahnobHCIAdapter(RecordedAdapter):
         return out
 
     # -- deep validation ---------------------------------------------------
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         # Frames first, as a run reads them: a truncated container is an error, not a short video.
         n, frame_problems = verify_frames(rec.frames, rec.id, deep)
         if frame_problems:
             return frame_problems
-        _, container_fps = probe(rec.frames)
-        video_s = n / (rec.fps or container_fps)
+        video_s = n / (rec.fps or rec.frames.frame_rate())
         bdf = Path(rec.gt_path or "")
         with _open_bdf(bdf, rec.id) as reader:
             first, last, fs_status = status_span(reader, bdf, rec.id)

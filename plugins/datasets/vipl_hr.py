@@ -83,19 +83,23 @@ from typing import ClassVar
 
 import numpy as np
 
-from hrbench.dataset import LeftOut, Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import read_column
-from hrbench.timing import Repaired, TimingFault, repair_times
-from hrbench.video import probe
-
-from ._common import (
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    LeftOut,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Repaired,
+    Signal,
+    TimingFault,
     checked_signal,
+    hookimpl,
     problem_of,
+    read_column,
     recording_checks,
+    repair_times,
     require_dir,
 )
 
@@ -162,7 +166,7 @@ def vipl_video_duration(
     """
     n = 0
     if use_container or times is None:
-        n, _ = probe(FrameSource(Path(video_path)))
+        n = FrameSource(Path(video_path)).frame_count()
     if n <= 0 and times is not None:
         n = len(times)
     if n <= 0:
@@ -290,7 +294,7 @@ class VIPLHRAdapter(RecordedAdapter):
         )
         err = wave_rate_error(n_wave, duration, self.wave_hz)
         if err and times is not None:  # a time.txt short of the video makes the wave look long: blame the cause
-            n_video, _ = probe(FrameSource(video))
+            n_video = FrameSource(video).frame_count()
             if n_video > len(times):
                 raise RecordingError(f"{len(times)} timestamps for {n_video} frames: fewer than the frames", time_txt, rid)
         if err:
@@ -348,7 +352,7 @@ class VIPLHRAdapter(RecordedAdapter):
                     problems.append(Problem(str(tdir), "no source<S> folders", None))
                 for src in sources:
                     build = partial(self._scan_one, pdir.name, tdir.name, src, problems)
-                    self._scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
+                    self.scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
         return recs, problems
 
     def left_out(self, root: Path) -> list[LeftOut]:
@@ -372,9 +376,9 @@ class VIPLHRAdapter(RecordedAdapter):
         return out
 
     # -- deep validation ---------------------------------------------------
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         video = rec.frames.path
-        n, _ = probe(rec.frames)
+        n = rec.frames.frame_count()
         if n <= 0:
             return [Problem(str(video), "cannot open video or read its frame count", rec.id)]
         problems = []

@@ -40,9 +40,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from hrbench.errors import HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.landmarks import N_LANDMARKS, Landmarker
+from hrbench.api import N_LANDMARKS, HrbenchError, Landmarker, hookimpl
 
 # File names of the current face-alignment release (1.5.0), used in messages when
 # the package itself is not installed (an installed package is asked instead).

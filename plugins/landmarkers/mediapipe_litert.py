@@ -88,9 +88,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hrbench.errors import HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.landmarks import N_LANDMARKS, Landmarker
+from hrbench.api import N_LANDMARKS, HrbenchError, Landmarker, hookimpl
 
 # fmt: off
 MESH_TO_IBUG68 = np.array([
@@ -298,7 +296,7 @@ class _Model:
     def __init__(self, path: Path) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        from hrbench.progress import quiet_native_stderr
+        from hrbench.api import quiet_native_stderr
 
         try:
             self.it = Interpreter(model_path=str(path), num_threads=1)
@@ -320,6 +318,7 @@ class MediaPipeLitert(Landmarker):
 
     name = "mediapipe_litert"
     version = "2"  # 2: integer-factor INTER_AREA pre-shrink (traces differ slightly from 1)
+    reads_bgr = True  # landmarks_bgr: the decoder's frames, no per-frame colour conversion
 
     def __init__(self, presence_threshold: float = 0.5, tiles: bool = True) -> None:
         ok, why = self.available()

@@ -94,17 +94,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.method import Method, Param
-from hrbench.signals import without_frames
-from hrbench.subsets import training_clips
+from hrbench.api import (
+    Clips,
+    ConfigError,
+    HrbenchError,
+    Method,
+    Param,
+    fill_missing_frames,
+    hookimpl,
+    training_clips,
+    without_frames,
+)
 
 from .deep.augment import histogram_edges, label_histogram
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
 from .deep.heads import HEADS
-from .deep.stmap import fill_nan
+from .deep.stmap import SERIES_FILL
 
 if TYPE_CHECKING:
     from .deep.attention import AttentionResNet
@@ -272,13 +277,14 @@ class _RhythmResNet(Method):
         heldout = None
         if len(held):  # plain crops of the held-out subjects' clips, the length the net is trained on
             frames = self._map_frames(train)
-            heldout = (self._maps(fill_nan(np.asarray(train.traces[held][:, :, :frames], dtype=np.float32)), clips.fps),
+            heldout = (self._maps(fill_missing_frames(np.asarray(train.traces[held][:, :, :frames], dtype=np.float32),
+                                                       **SERIES_FILL)[0], clips.fps),
                        np.asarray(train.hr[held], dtype=np.float32))
             train, idx = train.subset(fit_part), idx[fit_part]
         labels = np.asarray(train.hr, dtype=np.float64)
         band = tuple(float(b) for b in clips.hr_settings.band_bpm)
         frames = self._map_frames(train)
-        traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
+        traces = fill_missing_frames(np.asarray(train.traces, dtype=np.float32), **SERIES_FILL)[0]
         edges = self._da_edges(band) if self.use_da else None
         data = self._epoch_data(traces, labels, frames, edges, clips.fps)
         self.train_clip_ids_ = ([f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)] if train.starts is None

@@ -88,12 +88,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError, PrerequisiteMissing
-from hrbench.hookspecs import hookimpl
-from hrbench.method import Method, Param
-from hrbench.signals import without_frames
-from hrbench.subsets import training_clips
+from hrbench.api import (
+    Clips,
+    ConfigError,
+    HrbenchError,
+    Method,
+    Param,
+    PrerequisiteMissing,
+    hookimpl,
+    training_clips,
+    without_frames,
+)
 
 from .deep.curves import fit_with_curve, heldout_split
 from .deep.heads import HEADS

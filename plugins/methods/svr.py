@@ -42,16 +42,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from scipy import signal as sps
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings, bandpass
-from hrbench.method import Method, Param
-from hrbench.signals import without_frames
-from hrbench.subsets import training_clips
+from hrbench.api import (
+    Clips,
+    ConfigError,
+    HrbenchError,
+    HRSettings,
+    Method,
+    Param,
+    bandpass,
+    fill_missing_frames,
+    hookimpl,
+    training_clips,
+    without_frames,
+)
 
-from ._fastica import _sym_decorrelate, fastica_batch  # noqa: F401 - _sym_decorrelate re-exported from its old home
-from .deep.stmap import fill_nan
+from ._fastica import fastica_batch
 
 if TYPE_CHECKING:
     from sklearn.compose import TransformedTargetRegressor
@@ -112,7 +117,10 @@ def clip_features(traces: np.ndarray, fps: float, settings: HRSettings, n_bins: 
     if traces.ndim != 4 or traces.shape[1] != 1 or traces.shape[-1] != 3:
         raise HrbenchError(f"svr expects face_skin clip traces (n, 1, T, 3), got shape {traces.shape}")
     n = len(traces)
-    rgb = np.transpose(fill_nan(np.asarray(traces[:, 0], dtype=np.float64)), (0, 2, 1))  # (n, 3, T)
+    # Each channel filled on its own, as numpy.interp does (float32 when something was filled).
+    filled, _ = fill_missing_frames(np.asarray(traces[:, 0], dtype=np.float64), per_channel=True, dtype=np.float32,
+                                    copy=False, arithmetic="interp")
+    rgb = np.transpose(filled, (0, 2, 1))  # (n, 3, T)
     z = _preprocess(rgb, fps, settings)
     comps = fastica_batch(z, seed) if n else z  # (n, 3, T)
     spec_c, _ = _band_spectrum(comps, fps, settings)

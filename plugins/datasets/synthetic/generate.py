@@ -53,9 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hrbench.errors import HrbenchError
-from hrbench.executor import handle_termination, stop_pool, worker_initializer
-from hrbench.fsutil import cache_dir
+from hrbench.api import HrbenchError, cache_dir, handle_termination, stop_pool, worker_initializer
 
 from .population import RecordingPlan, Subject, plan_recordings, sample_subjects
 from .settings import GENERATOR_VERSION, SyntheticSettings

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from hrbench.fsutil import stable_hash
+from hrbench.api import stable_hash
 
 from .scenarios import SCENARIO_NAMES
 

@@ -80,7 +80,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrbench.errors import HrbenchError
+from hrbench.api import HrbenchError
 
 #: Default range of resampling factors (HR * f).
 DEFAULT_FACTORS: tuple[float, float] = (2.0 / 3.0, 1.5)

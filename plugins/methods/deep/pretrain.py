@@ -34,9 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hrbench.errors import HrbenchError
-from hrbench.fsutil import notice, stable_hash
-from hrbench.method import RunContext
+from hrbench.api import HrbenchError, RunContext, notice, stable_hash
 
 from .resnet import LABEL_SIGMA_BPM, HRRegressor
 from .synrhythm import SynRhythmSettings, rhythm_maps

@@ -44,7 +44,7 @@ from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 from torchvision.models.resnet import BasicBlock
 
-from hrbench.errors import HrbenchError
+from hrbench.api import HrbenchError
 
 from .heads import HEADS
 from .stmap import IMAGENET_MEAN, IMAGENET_STD

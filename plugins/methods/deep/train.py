@@ -40,8 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hrbench.errors import HrbenchError
-from hrbench.fsutil import atomic_write_bytes
+from hrbench.api import HrbenchError, atomic_write_bytes
 
 EpochData = Callable[[int], tuple[np.ndarray, np.ndarray]]
 Advance = Callable[..., None]
