@@ -32,7 +32,6 @@ from .errors import RecordingError
 from .hr import reference_hr
 from .protocol import Protocol
 from .recording import Recording, Signal
-from .subsets import round_robin  # noqa: F401 - its old home; the policy lives in hrbench.subsets
 from .traces import Traces
 
 

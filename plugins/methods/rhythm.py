@@ -89,6 +89,8 @@ protocol's HR band.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -108,7 +110,7 @@ from hrbench.api import (
 
 from .deep.augment import histogram_edges, label_histogram
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
-from .deep.heads import HEADS
+from .deep.params import training_params
 from .deep.stmap import SERIES_FILL
 
 if TYPE_CHECKING:
@@ -123,19 +125,16 @@ CITATION = (
 )
 
 _COMMON: dict[str, Param] = {
-    "epochs": Param(10, "training epochs, each of one map per selected training clip (paper profile: 50)", int, low=1, high=1000),
-    "lr": Param(1e-3, "Adam learning rate (RhythmNet: 0.001)", float, low=1e-6, high=1.0),
-    "batch_size": Param(32, "mini-batch size (not stated in the paper)", int, low=2, high=4096),
-    "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
-    "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
-    "detrend_hz": Param(0.5, "high-pass every map row at this cut-off (Hz) before min-max scaling (0 = off, as RhythmNet)", float, low=0.0, high=0.7),
+    **training_params({
+        "epochs": "training epochs, each of one map per selected training clip (paper profile: 50)",
+        "lr": "RhythmNet: 0.001",
+        "batch_size": "not stated in the paper",
+        "detrend_hz": "as RhythmNet",
+        "holdout": "",
+        "head": "RhythmNet",
+    }),
     "colour": Param("pos", "map channels: the POS chrominance channels (3; default), the poster's RGB+YUV (6), "
                            "RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
-    "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
-    "holdout": Param(0.15, "share of the training subjects held out to measure the held-out loss per epoch and keep "
-                           "the best epoch (0 = none: train on all, keep the last epoch)", float, low=0.0, high=0.5),
-    "head": Param("regression", "'regression' (RhythmNet: one output, L1 loss) or 'bins' (a distribution over 1-bpm bins "
-                          "trained against a Gaussian around the reference; prediction = its mean)", str, choices=HEADS),
 }
 _ATTENTION: dict[str, Param] = {
     "reduction": Param(16, "channel-attention bottleneck ratio (CBAM: 16)", int, choices=(2, 4, 8, 16, 32)),
@@ -158,6 +157,55 @@ _SAID_MISSING: set[str] = set()
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "clip"
+
+
+def _imagenet(method: Method) -> Path | None:
+    """The ImageNet ResNet-18 weights when present; else None, said once per process (random init)."""
+    from .deep.resnet import imagenet_weights_path
+
+    path = imagenet_weights_path()
+    if path.is_file():
+        return path
+    if str(path) not in _SAID_MISSING:
+        _SAID_MISSING.add(str(path))
+        method.context.say(
+            f"{method.name}: no ImageNet ResNet-18 weights at {path} (hrbench never downloads; "
+            f"copy resnet18-f37072fd.pth from download.pytorch.org/models there); using random init"
+        )
+    return None
+
+
+@contextmanager
+def _counted_steps(model: Any) -> Iterator[list[int]]:
+    """``[n]``: the optimiser steps taken on ``model`` inside the block.
+
+    Real steps, counted by a hook, not a formula that could drift from the
+    trainer's batching.
+    """
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    first = next(model.parameters())
+    steps = [0]
+
+    def count(opt: Any, *_: Any) -> None:
+        if opt.param_groups[0]["params"][0] is first:
+            steps[0] += 1
+
+    hook = register_optimizer_step_post_hook(count)
+    try:
+        yield steps
+    finally:
+        hook.remove()
+
+
+def _da_notes(plans: list[Any], labels: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
+    """Run notes of the HR-balancing augmentation: how much was resampled, and the first epoch's histogram."""
+    return {
+        "da_resampled_share": round(float(np.mean([p.resampled for p in plans])), 3),
+        "da_hist_edges_bpm": [round(float(e), 2) for e in edges],
+        "da_hist_epoch0": {"before": label_histogram(labels, edges).tolist(),
+                           "after": label_histogram(plans[0].labels(labels), edges).tolist()},
+    }
 
 
 class _RhythmResNet(Method):
@@ -194,27 +242,13 @@ class _RhythmResNet(Method):
         self.epoch_plans_: list[Any] = []  # deep.augment.EpochPlan (not imported at module level)
 
     # -- model -------------------------------------------------------------
-    def _imagenet(self) -> Path | None:
-        from .deep.resnet import imagenet_weights_path
-
-        path = imagenet_weights_path()
-        if path.is_file():
-            return path
-        if str(path) not in _SAID_MISSING:
-            _SAID_MISSING.add(str(path))
-            self.context.say(
-                f"{self.name}: no ImageNet ResNet-18 weights at {path} (hrbench never downloads; "
-                f"copy resnet18-f37072fd.pth from download.pytorch.org/models there); using random init"
-            )
-        return None
-
     def _new_model(self, band: tuple[float, float]) -> AttentionResNet:
         from .deep.attention import AttentionResNet
 
         mean, std = channel_stats(self.colour)
         model = AttentionResNet(
             self.width, band, in_channels=n_channels(self.colour), channel_mean=mean, channel_std=std,
-            attention=self.use_attention, reduction=self._params.get("reduction", 16), imagenet=self._imagenet(),
+            attention=self.use_attention, reduction=self._params.get("reduction", 16), imagenet=_imagenet(self),
             head=self.head,
         )
         self.run_notes["init"] = model.init
@@ -266,9 +300,6 @@ class _RhythmResNet(Method):
 
     # -- Method API --------------------------------------------------------
     def fit(self, clips: Clips) -> _RhythmResNet:
-        import torch
-        from torch.optim.optimizer import register_optimizer_step_post_hook
-
         from .deep.curves import fit_with_curve, heldout_split
         from .deep.train import seeded
 
@@ -289,33 +320,17 @@ class _RhythmResNet(Method):
         data = self._epoch_data(traces, labels, frames, edges, clips.fps)
         self.train_clip_ids_ = ([f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)] if train.starts is None
                                 else [f"{rid}@{float(st):.3f}" for rid, st in zip(train.recording_ids, train.starts, strict=True)])
-        steps = 0
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
-            first = next(model.parameters())
-
-            def count(opt: torch.optim.Optimizer, *_: Any) -> None:
-                # Real optimiser steps, not a formula that could drift from the trainer's batching.
-                nonlocal steps
-                if opt.param_groups[0]["params"][0] is first:
-                    steps += 1
-
-            hook = register_optimizer_step_post_hook(count)
-            advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
-            try:
+            with _counted_steps(model) as steps:
+                advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
                 losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)
-            finally:
-                hook.remove()
         self.run_notes["train_maps"] = len(train)
-        self.run_notes["train_steps"] = steps
+        self.run_notes["train_steps"] = steps[0]
         self.run_notes["map_frames"] = frames
         self.run_notes["train_l1_bpm"] = round(losses[-1], 3)
         if edges is not None:
-            plans = self.epoch_plans_
-            self.run_notes["da_resampled_share"] = round(float(np.mean([p.resampled for p in plans])), 3)
-            self.run_notes["da_hist_edges_bpm"] = [round(float(e), 2) for e in edges]
-            self.run_notes["da_hist_epoch0"] = {"before": label_histogram(labels, edges).tolist(),
-                                                "after": label_histogram(plans[0].labels(labels), edges).tolist()}
+            self.run_notes.update(_da_notes(self.epoch_plans_, labels, edges))
         self._model, self._frames, self.train_losses_ = model, frames, losses
         return self
 
@@ -340,6 +355,8 @@ class _RhythmResNet(Method):
 
 class _Explains:
     """``explain()`` for the attention variants: spatial attention overlaid on the map, as PNGs."""
+
+    explains: ClassVar[bool] = True
 
     def explain(self, clips: Clips, out_dir: Path) -> list[Path]:
         """Save one PNG per clip: the map, then each stage's ROI x time attention over it."""
