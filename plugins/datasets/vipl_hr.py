@@ -79,7 +79,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -412,56 +412,59 @@ class VIPLHRAdapter(RecordedAdapter):
     # -- official folds ----------------------------------------------------
     def official_folds(self, root: Path) -> list[list[str]]:
         """Subject ids (``p<N>``) of each official fold, from ``fold/fold<i>.mat`` in fold order."""
-        import scipy.io
+        return read_official_folds(root)
 
-        root = require_dir(root, "VIPL-HR", "fold/fold1.mat .. fold5.mat next to data/")
-        fold_dir = root / "fold"
-        if not fold_dir.is_dir() and root.name == "data":
-            fold_dir = root.parent / "fold"
-        files = sorted(
-            (
-                (int(m.group(1)), p)
-                for p in (fold_dir.iterdir() if fold_dir.is_dir() else [])
-                if (m := _FOLD.match(p.name))
-            ),
-        )
-        if not files:
-            raise HrbenchError("no official fold files fold1.mat .. fold5.mat", fold_dir)
-        numbers = [i for i, _ in files]
-        if numbers != list(range(1, len(files) + 1)):
-            raise HrbenchError(
-                f"fold files are numbered {numbers}, expected 1..{len(files)}", fold_dir
-            )
-        folds: list[list[str]] = []
-        seen: dict[str, int] = {}
-        for i, path in files:
-            try:
-                mat = scipy.io.loadmat(str(path))
-            except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line
-                raise HrbenchError(
-                    f"cannot read MATLAB file ({type(exc).__name__}: {exc})", path
-                ) from None
-            key = f"fold{i}"
-            if key not in mat:
-                have = ", ".join(k for k in mat if not k.startswith("__")) or "none"
-                raise HrbenchError(f"variable {key!r} not found (variables: {have})", path)
-            arr = np.asarray(mat[key])
-            if arr.dtype.kind not in "iuf" or arr.size == 0:
-                raise HrbenchError(
-                    f"variable {key!r} is not a non-empty numeric array of subject numbers", path
-                )
-            nums = arr.ravel().astype(np.float64)
-            if not np.all((nums == np.round(nums)) & (nums > 0)):
-                raise HrbenchError(
-                    f"variable {key!r} holds values that are not subject numbers", path
-                )
-            fold = [f"p{int(v)}" for v in nums]
-            for s in fold:
-                if s in seen:
-                    raise HrbenchError(f"subject {s} is in fold {seen[s]} and fold {i}", path)
-                seen[s] = i
-            folds.append(fold)
-        return folds
+
+def read_official_folds(root: Path) -> list[list[str]]:
+    """Subject ids (``p<N>``) of each official fold, from ``fold/fold<i>.mat`` next to ``data/``.
+
+    Every fold file must be there (numbered 1..k without a gap), and no
+    subject may be in two folds.
+    """
+    import scipy.io
+
+    root = require_dir(root, "VIPL-HR", "fold/fold1.mat .. fold5.mat next to data/")
+    fold_dir = root / "fold"
+    if not fold_dir.is_dir() and root.name == "data":
+        fold_dir = root.parent / "fold"
+    files = sorted(
+        (int(m.group(1)), p)
+        for p in (fold_dir.iterdir() if fold_dir.is_dir() else [])
+        if (m := _FOLD.match(p.name))
+    )
+    if not files:
+        raise HrbenchError("no official fold files fold1.mat .. fold5.mat", fold_dir)
+    numbers = [i for i, _ in files]
+    if numbers != list(range(1, len(files) + 1)):
+        raise HrbenchError(f"fold files are numbered {numbers}, expected 1..{len(files)}", fold_dir)
+    folds: list[list[str]] = []
+    seen: dict[str, int] = {}
+    for i, path in files:
+        try:
+            mat = scipy.io.loadmat(str(path))
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line
+            raise HrbenchError(f"cannot read MATLAB file ({type(exc).__name__}: {exc})", path) from None
+        fold = _fold_subjects(mat, f"fold{i}", path)
+        for s in fold:
+            if s in seen:
+                raise HrbenchError(f"subject {s} is in fold {seen[s]} and fold {i}", path)
+            seen[s] = i
+        folds.append(fold)
+    return folds
+
+
+def _fold_subjects(mat: dict[str, Any], key: str, path: Path) -> list[str]:
+    """The subject ids held by variable ``key`` of a loaded fold file."""
+    if key not in mat:
+        have = ", ".join(k for k in mat if not k.startswith("__")) or "none"
+        raise HrbenchError(f"variable {key!r} not found (variables: {have})", path)
+    arr = np.asarray(mat[key])
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise HrbenchError(f"variable {key!r} is not a non-empty numeric array of subject numbers", path)
+    nums = arr.ravel().astype(np.float64)
+    if not np.all((nums == np.round(nums)) & (nums > 0)):
+        raise HrbenchError(f"variable {key!r} holds values that are not subject numbers", path)
+    return [f"p{int(v)}" for v in nums]
 
 
 @hookimpl
