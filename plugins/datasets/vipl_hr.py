@@ -360,20 +360,13 @@ class VIPLHRAdapter(RecordedAdapter):
         if self.include_nir:
             return []
         data = _find_data_dir(require_dir(root, "VIPL-HR", _LAYOUT))
-        out = []
-        for pdir in _sorted_numeric(list(data.iterdir()), _SUBJECT):
-            for tdir in sorted(t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name)):
-                nir = tdir / "source4"
-                if nir.is_dir():
-                    out.append(
-                        LeftOut(
-                            str(nir),
-                            "near-infrared camera (source4): the RGB protocols use source1-3; "
-                            "VIPLHRAdapter(include_nir=True) keeps it",
-                            f"{pdir.name}_{tdir.name}_source4",
-                        )
-                    )
-        return out
+        why = "near-infrared camera (source4): the RGB protocols use source1-3; VIPLHRAdapter(include_nir=True) keeps it"
+        return [
+            LeftOut(str(tdir / "source4"), why, f"{pdir.name}_{tdir.name}_source4")
+            for pdir in _sorted_numeric(list(data.iterdir()), _SUBJECT)
+            for tdir in sorted(t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name))
+            if (tdir / "source4").is_dir()
+        ]
 
     # -- deep validation ---------------------------------------------------
     def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
