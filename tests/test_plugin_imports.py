@@ -37,7 +37,8 @@ def test_the_check_sees_every_import_form():
     source = (
         "import hrbench.video\nfrom hrbench import gt_checks\nfrom hrbench.fsutil import notice\n"
         "def f():\n    from hrbench.progress import phase\n"
-        "import hrbench\nfrom hrbench.api import Method\nfrom hrbench.testing import check_method\nimport hrbench_plugins\n"
+        "import hrbench\nfrom hrbench.api import Method\nfrom hrbench.testing import check_method\n"
+        "import hrbench_plugins\n"
     )
     assert [m for _, m in outside_imports(source)] == [
         "hrbench.video", "hrbench.gt_checks", "hrbench.fsutil", "hrbench.progress", "hrbench",

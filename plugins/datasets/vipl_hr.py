@@ -260,6 +260,12 @@ def _sorted_numeric(paths: list[Path], pattern: re.Pattern[str]) -> list[Path]:
     return sorted((p for p in paths if pattern.match(p.name) and p.is_dir()), key=key)
 
 
+#: Why ``left_out`` lists the near-infrared recordings.
+_NIR_LEFT_OUT = (
+    "near-infrared camera (source4): the RGB protocols use source1-3; VIPLHRAdapter(include_nir=True) keeps it"
+)
+
+
 class VIPLHRAdapter(RecordedAdapter):
     """VIPL-HR: 107 subjects, 9 tasks, 3 RGB devices (+ NIR), BVP ground truth."""
 
@@ -296,7 +302,9 @@ class VIPLHRAdapter(RecordedAdapter):
         if err and times is not None:  # a time.txt short of the video makes the wave look long: blame the cause
             n_video = FrameSource(video).frame_count()
             if n_video > len(times):
-                raise RecordingError(f"{len(times)} timestamps for {n_video} frames: fewer than the frames", time_txt, rid)
+                raise RecordingError(
+                    f"{len(times)} timestamps for {n_video} frames: fewer than the frames", time_txt, rid
+                )
         if err:
             raise RecordingError(err, wave, rid)
         fps = (len(times) - 1) / float(times[-1]) if times is not None else NOMINAL_FPS
@@ -360,9 +368,8 @@ class VIPLHRAdapter(RecordedAdapter):
         if self.include_nir:
             return []
         data = _find_data_dir(require_dir(root, "VIPL-HR", _LAYOUT))
-        why = "near-infrared camera (source4): the RGB protocols use source1-3; VIPLHRAdapter(include_nir=True) keeps it"
         return [
-            LeftOut(str(tdir / "source4"), why, f"{pdir.name}_{tdir.name}_source4")
+            LeftOut(str(tdir / "source4"), _NIR_LEFT_OUT, f"{pdir.name}_{tdir.name}_source4")
             for pdir in _sorted_numeric(list(data.iterdir()), _SUBJECT)
             for tdir in sorted(t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name))
             if (tdir / "source4").is_dir()

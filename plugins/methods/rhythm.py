@@ -141,12 +141,14 @@ _ATTENTION: dict[str, Param] = {
 }
 _DA: dict[str, Param] = {
     "da_factor_min": Param(2 / 3, "smallest resampling factor (HR * f; 1/1.5)", float, low=0.4, high=1.0),
-    "da_factor_max": Param(1.5, "largest resampling factor (at most train_clip_factor = 1.5)", float, low=1.0, high=1.5),
+    "da_factor_max": Param(1.5, "largest resampling factor (at most train_clip_factor = 1.5)", float,
+                           low=1.0, high=1.5),
     "da_low_bpm": Param(45.0, "lower end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_high_bpm": Param(150.0, "upper end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_bin_bpm": Param(10.0, "histogram bin width used to pick the factors", float, low=0.5, high=100.0),
     "da_prob": Param(0.5, "probability that a clip's map in an epoch is its resampled copy instead of its plain crop "
-                          "(0.5: epochs drawn from the poster's originals + copies; 0: no augmentation)", float, low=0.0, high=1.0),
+                          "(0.5: epochs drawn from the poster's originals + copies; 0: no augmentation)", float,
+                    low=0.0, high=1.0),
 }
 _PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0,
                           "colour": "rgb+yuv", "holdout": 0.0, "head": "regression"}
@@ -198,6 +200,13 @@ def _counted_steps(model: Any) -> Iterator[list[int]]:
         hook.remove()
 
 
+def _clip_ids(train: Clips, idx: np.ndarray) -> list[str]:
+    """Names of training clips: ``recording@start s``, or ``recording#index`` when starts are unknown."""
+    if train.starts is None:
+        return [f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)]
+    return [f"{rid}@{float(st):.3f}" for rid, st in zip(train.recording_ids, train.starts, strict=True)]
+
+
 def _da_notes(plans: list[Any], labels: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
     """Run notes of the HR-balancing augmentation: how much was resampled, and the first epoch's histogram."""
     return {
@@ -225,7 +234,9 @@ class _RhythmResNet(Method):
         super().__init__(*args, **kwargs)
         if self.use_da:
             if self.da_low_bpm >= self.da_high_bpm:
-                raise ConfigError(f"method {self.name}: da_low_bpm={self.da_low_bpm} must be below da_high_bpm={self.da_high_bpm}")
+                raise ConfigError(
+                    f"method {self.name}: da_low_bpm={self.da_low_bpm} must be below da_high_bpm={self.da_high_bpm}"
+                )
             if self.da_bin_bpm > self.da_high_bpm - self.da_low_bpm:
                 raise ConfigError(f"method {self.name}: da_bin_bpm={self.da_bin_bpm} is wider than the DA range")
             if self.da_factor_max > self.train_clip_factor + 1e-9:
@@ -270,13 +281,16 @@ class _RhythmResNet(Method):
         lo = max(self.da_low_bpm, band[0])
         hi = min(self.da_high_bpm, band[1])
         if lo >= hi:
-            raise ConfigError(f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}")
+            raise ConfigError(
+                f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}"
+            )
         return histogram_edges((lo, hi), self.da_bin_bpm)
 
     def _epoch_data(
         self, traces: np.ndarray, labels: np.ndarray, frames: int, edges: np.ndarray | None, fps: float
     ) -> Any:
-        """``data(epoch) -> (maps, labels)`` for the trainer: one map per clip, the plain crop or (DA) its resampled copy.
+        """``data(epoch) -> (maps, labels)`` for the trainer: one map per clip, the plain crop or (DA) its resampled
+        copy.
 
         The crop offsets come from their own generator, seeded by (seed,
         epoch) alone, so all four variants crop alike; the augmentation draws
@@ -318,8 +332,7 @@ class _RhythmResNet(Method):
         traces = fill_missing_frames(np.asarray(train.traces, dtype=np.float32), **SERIES_FILL)[0]
         edges = self._da_edges(band) if self.use_da else None
         data = self._epoch_data(traces, labels, frames, edges, clips.fps)
-        self.train_clip_ids_ = ([f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)] if train.starts is None
-                                else [f"{rid}@{float(st):.3f}" for rid, st in zip(train.recording_ids, train.starts, strict=True)])
+        self.train_clip_ids_ = _clip_ids(train, idx)
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
             with _counted_steps(model) as steps:
@@ -373,7 +386,11 @@ class _Explains:
             x = torch.from_numpy(maps.astype(np.float32)).to(device)
             hr, spatial = model(x, return_attention=True)
             rows, cols = maps.shape[2], maps.shape[3]
-            att = [torch.nn.functional.interpolate(s, size=(rows, cols), mode="bilinear", align_corners=False)[:, 0].cpu().numpy() for s in spatial]
+            att = [
+                torch.nn.functional.interpolate(s, size=(rows, cols), mode="bilinear", align_corners=False)[:, 0]
+                .cpu().numpy()
+                for s in spatial
+            ]
         hr = np.clip(hr.cpu().numpy(), *clips.hr_settings.band_bpm)
         seconds = cols * self.time_pool / clips.fps  # type: ignore[attr-defined]
         extent = (0.0, seconds, rows - 0.5, -0.5)
@@ -381,19 +398,23 @@ class _Explains:
         paths: list[Path] = []
         for i in range(len(clips)):
             m = maps[i].astype(np.float32) / 255.0
-            rgb = np.stack([m[channels.index(c)] for c in ("R", "G", "B")], -1) if "R" in channels else np.stack([m[0]] * 3, -1)
+            if "R" in channels:
+                rgb = np.stack([m[channels.index(c)] for c in ("R", "G", "B")], -1)
+            else:
+                rgb = np.stack([m[0]] * 3, -1)
             grey = m.mean(axis=0)
             fig = Figure(figsize=(8.0, 1.6 * (1 + len(att))), dpi=100, layout="constrained")
             axes = fig.subplots(1 + len(att), 1, sharex=True)
             ref = "" if clips.hr is None else f", reference {float(clips.hr[i]):.1f} bpm"
             axes[0].imshow(rgb, aspect="auto", extent=extent, interpolation="nearest")
-            axes[0].set_title(f"{clips.recording_ids[i]} @ {0 if clips.starts is None else float(clips.starts[i]):.1f} s: "
-                              f"predicted {hr[i]:.1f} bpm{ref}", fontsize=9)
+            start = 0 if clips.starts is None else float(clips.starts[i])
+            axes[0].set_title(f"{clips.recording_ids[i]} @ {start:.1f} s: predicted {hr[i]:.1f} bpm{ref}", fontsize=9)
             axes[0].set_ylabel("ROI\n(R,G,B)", fontsize=8)
             for k, a in enumerate(att):
                 ax = axes[k + 1]
                 ax.imshow(grey, aspect="auto", extent=extent, cmap="gray", interpolation="nearest")
-                im = ax.imshow(a[i], aspect="auto", extent=extent, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0, interpolation="bilinear")
+                im = ax.imshow(a[i], aspect="auto", extent=extent, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0,
+                               interpolation="bilinear")
                 ax.set_ylabel(f"ROI\nstage {k + 1}", fontsize=8)
                 fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
             axes[-1].set_xlabel("time in clip (s)")

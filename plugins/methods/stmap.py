@@ -127,7 +127,8 @@ _COMMON: dict[str, Param] = {
         "holdout": ", as the paper",
         "head": "the paper",
     }, head="bins"),
-    "pool_h": Param(2, "average this many neighbouring cheek-block rows (of 10) into one map row group", int, choices=(1, 2, 5, 10)),
+    "pool_h": Param(2, "average this many neighbouring cheek-block rows (of 10) into one map row group", int,
+                    choices=(1, 2, 5, 10)),
     "pool_w": Param(4, "average this many neighbouring cheek-block columns (of 20)", int, choices=(1, 2, 4, 5, 10, 20)),
     "colour": Param("pos", "map channels: 'rgb' (the paper: R, G, B scaled apart) or 'pos' (chrominance: POS pulse, "
                            "S1, S2 of every row; cancels intensity changes common to R, G, B)", str, choices=COLOURS),
@@ -214,8 +215,8 @@ class _StmapResNet(Method):
         init = self._start_weights(model)
         self.run_notes["init"] = init
         if self.synthetic_init:
-            geometry = MapGeometry(self.spec.n_rows(clips.n_rois), clips.clip_len, clips.fps, self.time_pool, self.detrend_hz,
-                                   self.colour)
+            geometry = MapGeometry(self.spec.n_rows(clips.n_rois), clips.clip_len, clips.fps, self.time_pool,
+                                   self.detrend_hz, self.colour)
             config = PretrainConfig(
                 maps_per_epoch=self.synth_maps,
                 epochs=self.synth_epochs,

@@ -108,7 +108,9 @@ def n_features(n_bins: int, n_peaks: int) -> int:
     return 6 * (n_bins + 2 * n_peaks)
 
 
-def clip_features(traces: np.ndarray, fps: float, settings: HRSettings, n_bins: int, n_peaks: int = 1, seed: int = 0) -> np.ndarray:
+def clip_features(
+    traces: np.ndarray, fps: float, settings: HRSettings, n_bins: int, n_peaks: int = 1, seed: int = 0
+) -> np.ndarray:
     """Hsu-2014-style features of face_skin clips ``(n, 1, T, 3)`` -> ``(n, n_features(n_bins, n_peaks))``.
 
     Per signal (R, G, B, ICA 1-3): ``n_bins`` binned band spectrum, then the
@@ -130,7 +132,8 @@ def clip_features(traces: np.ndarray, fps: float, settings: HRSettings, n_bins: 
     parts = []
     if n_bins:
         edges = np.linspace(0, spec.shape[-1], n_bins + 1).round().astype(int)
-        parts.append(np.stack([spec[..., a:b].sum(axis=-1) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=-1))
+        bins = [spec[..., a:b].sum(axis=-1) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        parts.append(np.stack(bins, axis=-1))
     if n_peaks:
         parts.append(_top_peaks(spec.reshape(-1, spec.shape[-1]), bpm, n_peaks).reshape(n, 6, 2 * n_peaks))
     feats = np.concatenate(parts, axis=-1).reshape(n, -1)
@@ -148,9 +151,11 @@ class SVRMethod(Method):
     supervised = True
     params: ClassVar[dict[str, Param]] = {
         "C": Param(10.0, "SVR penalty C (target standardised)", float, low=1e-6),
-        "epsilon": Param(0.05, "SVR epsilon-tube half width, in standard deviations of the training HR", float, low=0.0),
+        "epsilon": Param(0.05, "SVR epsilon-tube half width, in standard deviations of the training HR", float,
+                         low=0.0),
         "gamma": Param("scale", "RBF gamma: 'scale', 'auto' or a positive number", str),
-        "n_bins": Param(0, "bins of each normalised in-band spectrum (0 = none; chosen on synthetic-dev)", int, low=0, high=512),
+        "n_bins": Param(0, "bins of each normalised in-band spectrum (0 = none; chosen on synthetic-dev)", int,
+                        low=0, high=512),
         "n_peaks": Param(1, "highest spectral peaks per signal, as (bpm, power share) features", int, low=0, high=20),
         "max_train_clips": Param(4000, "at most this many training clips, spread over videos (0 = all)", int, low=0),
     }
@@ -182,7 +187,8 @@ class SVRMethod(Method):
         from sklearn.svm import SVR
 
         train, idx = training_clips(self, clips, self.max_train_clips)
-        pipe = Pipeline([("scale", StandardScaler()), ("svr", SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma=self._gamma()))])
+        svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma=self._gamma())
+        pipe = Pipeline([("scale", StandardScaler()), ("svr", svr)])
         model = TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
         model.fit(self._features(train), np.asarray(train.hr, dtype=np.float64))
         self.run_notes["train_clips"] = len(idx)

@@ -191,7 +191,8 @@ class SyntheticAdapter(DatasetAdapter):
             raise HrbenchError(f"does not describe recording {rid!r}", info_path)
         if subject not in subjects:
             raise HrbenchError(f"subject {subject!r} of {rid} is not listed", root / SUBJECTS)
-        for fname in (info.get("video", VIDEO_FILE), info.get("bvp", BVP_FILE), info.get("timestamps", TIMESTAMPS_FILE)):
+        files = (info.get("video", VIDEO_FILE), info.get("bvp", BVP_FILE), info.get("timestamps", TIMESTAMPS_FILE))
+        for fname in files:
             if not (d / fname).is_file():
                 raise HrbenchError("file not found", d / fname)
         try:

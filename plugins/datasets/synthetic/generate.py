@@ -90,7 +90,9 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _render_subject(settings: SyntheticSettings, plans: list[RecordingPlan], out: str) -> list[tuple[str, float, float]]:
+def _render_subject(
+    settings: SyntheticSettings, plans: list[RecordingPlan], out: str
+) -> list[tuple[str, float, float]]:
     """Render one subject's recordings; (id, wall seconds, CPU seconds) each."""
     from . import render
 

@@ -111,7 +111,10 @@ def _subject_layers(look: faces.Look) -> faces.FaceLayers:
 
 
 def _dot3(v: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """``v @ n`` for a 3-vector and a (3, N) array, as three products and two sums (no BLAS: see optics.matmul_exact)."""
+    """``v @ n`` for a 3-vector and a (3, N) array, as three products and two sums.
+
+    No BLAS: see optics.matmul_exact.
+    """
     return v[0] * n[0] + v[1] * n[1] + v[2] * n[2]
 
 
@@ -447,7 +450,10 @@ def recording_fingerprint(out_dir: Path) -> str:
 
 
 class _MjpegWriter:
-    """Frames in, a Motion-JPEG AVI out on close (:func:`.camera.write_mjpeg_avi`); the interface of :class:`.h264.H264Writer`."""
+    """Frames in, a Motion-JPEG AVI out on close (:func:`.camera.write_mjpeg_avi`).
+
+    The interface of :class:`.h264.H264Writer`.
+    """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: float, quality: int) -> None:
         self.path, self.size, self.fps, self.quality = path, size, fps, quality

@@ -223,7 +223,8 @@ def pooled_series(traces: np.ndarray, spec: MapSpec) -> np.ndarray:
     """
     if traces.ndim != 4 or traces.shape[-1] != 3:
         raise HrbenchError(f"expected clip traces (n, n_rois, T, 3), got shape {traces.shape}")
-    return pool_blocks(fill_missing_frames(np.asarray(traces, dtype=np.float32), **SERIES_FILL)[0], spec.pool_h, spec.pool_w)
+    filled, _ = fill_missing_frames(np.asarray(traces, dtype=np.float32), **SERIES_FILL)
+    return pool_blocks(filled, spec.pool_h, spec.pool_w)
 
 
 def maps_from_series(series: np.ndarray, spec: MapSpec, *, fps: float = 0.0) -> np.ndarray:

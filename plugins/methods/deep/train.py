@@ -157,7 +157,10 @@ def predict_maps(model: nn.Module, maps: np.ndarray, *, batch_size: int = 128, d
     """
     model.to(device).to(memory_format=torch.channels_last).eval()
     with torch.no_grad():
-        out = [model(_batch(maps[a : a + batch_size], device, True)).float().cpu().numpy() for a in range(0, len(maps), batch_size)]
+        out = [
+            model(_batch(maps[a : a + batch_size], device, True)).float().cpu().numpy()
+            for a in range(0, len(maps), batch_size)
+        ]
     return np.concatenate(out).astype(np.float64) if out else np.empty(0)
 
 
