@@ -472,7 +472,7 @@ def _method_pulse(method_cls: type, rgb: np.ndarray, valid: np.ndarray, fps: flo
         return _Pulse(None, float("nan"), f"method {name}: pulse() failed ({type(exc).__name__}: {exc})")
     if not np.isfinite(x).all():
         return _Pulse(x, float("nan"), f"method {name}: pulse is not finite")
-    hr = estimate_hr(x, fps, settings, filtered=bool(getattr(method_cls, "prefiltered", False)))
+    hr = estimate_hr(x, fps, settings, filtered=bool(method_cls.pulse_prefiltered))
     return _Pulse(x, hr, "")
 
 
