@@ -1,30 +1,60 @@
 """The one import a plugin needs: ``from hrbench.api import ...``.
 
 Why a facade: plugins used to reach into whichever module held a name
-(``hrbench.hookspecs``, ``hrbench.method``, even private first-party plugin
-modules such as ``hrbench_plugins.methods._classic``), so every internal move
-broke someone else's package.  Everything here is re-exported, never copied
-(``hrbench.api.Method is hrbench.method.Method``), and is the supported
-surface: names in this module keep working across releases; anything imported
-from elsewhere may move.
+(``hrbench.hookspecs``, ``hrbench.video``, even private first-party plugin
+modules), so every internal move broke someone else's package.  Everything
+here is re-exported, never copied (``hrbench.api.Method is
+hrbench.method.Method``), and is the supported surface: names in this module
+keep working across releases; anything imported from elsewhere may move.
+hrbench's own plugins (``hrbench_plugins``) import nothing else from hrbench,
+and a test keeps it so.
 
 By kind of plugin (``docs/`` has one page each, with a worked example):
 
 * every plugin: :data:`hookimpl`; errors :class:`HrbenchError`,
-  :class:`RecordingError`, :class:`ConfigError`, :class:`PrerequisiteMissing`;
+  :class:`RecordingError`, :class:`ConfigError`, :class:`PrerequisiteMissing`.
 * methods: :class:`Method`, :class:`Param`, :class:`RunContext`,
-  :class:`Clips`, the heart-rate estimator (:func:`spectral_hr` a.k.a.
-  :func:`estimate_hr`, :func:`hr_spectrum`, :func:`bandpass`,
-  :class:`HRSettings`) and :func:`fill_missing_frames` (the NaN contract);
+  :class:`Clips`; :class:`PulseMethod`, the base of a method whose heart
+  rate is the spectral peak of its pulse (it writes ``predict``);
+  the heart-rate estimator (:func:`spectral_hr` a.k.a. :func:`estimate_hr`,
+  :func:`hr_spectrum`, :func:`bandpass`, :class:`HRSettings`); the NaN
+  contract's helpers :func:`fill_missing_frames` (the one gap filler) and
+  :func:`without_frames`; windowed pulses with overlap-add
+  (:func:`window_param`, :func:`window_frames`, :func:`even_window`,
+  :func:`ola_starts`, :func:`overlap_add`, :func:`windowed_pulse`);
+  supervised methods' training-set caps (:func:`training_clips`,
+  :func:`select_training`); colour spaces (:func:`rgb_to_yuv`).
 * dataset adapters: :class:`DatasetAdapter`, :class:`Recording`,
-  :class:`FrameSource`, :class:`Signal`, :class:`Problem`, and strict text
-  reading (:func:`read_column`, :func:`read_text`, :data:`OPTIONAL_HEADER`);
-* landmarkers: :class:`Landmarker`, :data:`N_LANDMARKS`;
-* ROI schemes: :class:`RoiScheme`, :func:`get_scheme`;
+  :class:`FrameSource` (its ``frame_count()``/``duration()`` read a video's
+  length without decoding), :class:`Signal`, :class:`Problem`,
+  :class:`LeftOut`, :func:`errors_only`; :class:`RecordedAdapter`, the base
+  of an adapter of a recorded dataset (it writes ``scan`` and ``check``),
+  with :func:`recording_checks` (every check a run makes on a recording),
+  :func:`require_dir`, :func:`problem_of`, :func:`checked_signal` (a flat
+  ground truth is an error), :func:`coverage_error` (one that does not span
+  the video), :func:`flatness_problems`, :func:`signal_hr` and
+  :func:`verify_frames`; strict text reading (:func:`read_column`,
+  :func:`read_text`, :data:`OPTIONAL_HEADER`); frame-time repair
+  (:func:`repair_times`, :class:`Repaired`, :class:`TimingFault`).
+* landmarkers: :class:`Landmarker`, :data:`N_LANDMARKS`.
+* ROI schemes: :class:`RoiScheme`, :func:`get_scheme`.
+* long jobs of a plugin's own (generating a dataset, pretraining): a
+  progress bar (:func:`phase`), silencing native libraries' stderr
+  (:func:`quiet_native_stderr`), hrbench's cache folder (:func:`cache_dir`),
+  content hashes (:func:`stable_hash`), crash-safe writes
+  (:func:`atomic_write_bytes`), one-line notices (:func:`notice`), and a
+  worker pool that stops cleanly on Ctrl-C or SIGTERM
+  (:func:`handle_termination`, :func:`worker_initializer`,
+  :func:`stop_pool`).
 * results in pandas: :func:`read_results` (runs, per-video and per-window
   predictions of a results store as tidy DataFrames, :class:`ResultFrames`;
   see :mod:`hrbench.frames`).  Loaded on first use, so importing this module
   for a plugin does not import pandas.
+
+Optional capabilities are declared on the base classes, never probed:
+``Method.produces_pulse``/``pulse_prefiltered``/``explains``,
+``DatasetAdapter.label_from_root``/``reads_manifest``/``official_folds()``,
+``Landmarker.version``/``reads_bgr``.
 
 Conformance checks live in :mod:`hrbench.testing` (imported separately: it
 builds synthetic data and is only needed in tests).
@@ -35,17 +65,34 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .clips import Clips
-from .dataset import DatasetAdapter, Problem
+from .dataset import DatasetAdapter, LeftOut, Problem, errors_only
 from .errors import ConfigError, HrbenchError, PrerequisiteMissing, RecordingError
+from .executor import handle_termination, stop_pool, worker_initializer
+from .fsutil import atomic_write_bytes, cache_dir, notice, stable_hash
+from .gt_checks import flatness_problems
 from .hookspecs import hookimpl
-from .hr import HRSettings, bandpass, estimate_hr, hr_spectrum, spectral_hr
+from .hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
 from .landmarks import N_LANDMARKS, Landmarker
 from .method import Method, Param, RunContext
+from .overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
 from .plugins import get_scheme
+from .progress import phase, quiet_native_stderr
+from .pulse_method import PulseMethod, window_param
+from .recorded import (
+    RecordedAdapter,
+    checked_signal,
+    coverage_error,
+    problem_of,
+    recording_checks,
+    require_dir,
+)
 from .recording import FrameSource, Recording, Signal
-from .roi import RoiScheme
-from .signals import fill_missing_frames
+from .roi import RoiScheme, rgb_to_yuv
+from .signals import fill_missing_frames, without_frames
+from .subsets import select_training, training_clips
 from .textio import OPTIONAL_HEADER, read_column, read_text
+from .timing import Repaired, TimingFault, repair_times
+from .video import verify_frames
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
     from .frames import ResultFrames, read_results
@@ -60,26 +107,60 @@ __all__ = [
     "HRSettings",
     "HrbenchError",
     "Landmarker",
+    "LeftOut",
     "Method",
     "Param",
     "PrerequisiteMissing",
     "Problem",
+    "PulseMethod",
+    "RecordedAdapter",
     "Recording",
     "RecordingError",
+    "Repaired",
     "ResultFrames",
     "RoiScheme",
     "RunContext",
     "Signal",
+    "TimingFault",
+    "atomic_write_bytes",
     "bandpass",
+    "cache_dir",
+    "checked_signal",
+    "coverage_error",
+    "errors_only",
     "estimate_hr",
+    "even_window",
     "fill_missing_frames",
+    "flatness_problems",
     "get_scheme",
+    "handle_termination",
     "hookimpl",
     "hr_spectrum",
+    "notice",
+    "ola_starts",
+    "overlap_add",
+    "phase",
+    "problem_of",
+    "quiet_native_stderr",
     "read_column",
     "read_results",
     "read_text",
+    "recording_checks",
+    "repair_times",
+    "require_dir",
+    "rgb_to_yuv",
+    "select_training",
+    "signal_hr",
     "spectral_hr",
+    "stable_hash",
+    "stop_pool",
+    "training_clips",
+    "verify_frames",
+    "window_frames",
+    "window_param",
+    "windowed_pulse",
+    "without_frames",
+    "worker_initializer",
 ]
 
 _LAZY = {"read_results": "frames", "ResultFrames": "frames"}

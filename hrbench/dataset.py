@@ -79,11 +79,23 @@ class DatasetAdapter(ABC):
         name: registry name (``--dataset``).
         description: one line for ``hrbench plugins``.
         needs_root: False for datasets hrbench can build itself (synthetic).
+        label_from_root: two data folders served by this adapter are two
+            datasets (a generic adapter such as ``folder``): the board label
+            is ``<name>-<folder name>`` unless ``--name`` gives one.
+        reads_manifest: the adapter reads a user's manifest of paths, and its
+            constructor takes ``allow_outside=True`` (``--allow-outside``) to
+            accept paths that lead outside the manifest's folder.
+
+    Optional capabilities are declared here, with their defaults, rather than
+    probed: the core reads these attributes and calls :meth:`official_folds`
+    and :meth:`left_out` on every adapter.
     """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
     needs_root: ClassVar[bool] = True
+    label_from_root: ClassVar[bool] = False
+    reads_manifest: ClassVar[bool] = False
 
     def default_root(self) -> Path | None:
         """Where the data lives when ``--data-root`` is not given (None: must be given)."""
@@ -115,6 +127,13 @@ class DatasetAdapter(ABC):
         only; it should be as cheap as a scan (list folders, read no signal).
         """
         return []
+
+    def official_folds(self, root: Path) -> list[list[str]] | None:
+        """The dataset's own folds: the subject ids of each fold, in fold order; None when it ships none.
+
+        Protocols with ``split: official`` need them; the default ships none.
+        """
+        return None
 
     def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
         """Deep validation for ``hrbench datasets check`` (may read signals).

@@ -34,10 +34,14 @@ class Landmarker(ABC):
     Class attributes:
         name: registry name (``--landmarker``).
         version: bump when outputs change; part of the ROI-trace cache key.
+        reads_bgr: the landmarker implements :meth:`landmarks_bgr`, so the
+            extractor hands it the decoder's BGR frames and spares a colour
+            conversion per frame.
     """
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
+    reads_bgr: ClassVar[bool] = False
 
     def reset(self) -> None:  # noqa: B027 - optional hook
         """Forget tracking state; called before the first frame of each video."""
@@ -45,6 +49,10 @@ class Landmarker(ABC):
     @abstractmethod
     def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
         """Return ``(68, 2)`` float32 pixel coordinates, or ``None`` if no face is found."""
+
+    def landmarks_bgr(self, frame_bgr: np.ndarray) -> np.ndarray | None:
+        """:meth:`__call__` on a BGR frame; landmarkers with ``reads_bgr`` implement it without converting."""
+        return self(np.ascontiguousarray(frame_bgr[..., ::-1]))
 
     @classmethod
     def available(cls) -> tuple[bool, str]:

@@ -114,6 +114,8 @@ class Method(ABC):
             of aggregating per-clip predictions.
         pulse_prefiltered: its pulse is already band-passed to the
             protocol's HR band; the estimator must not filter it again.
+        explains: the method implements :meth:`explain` (``hrbench
+            explain``: what a trained model looks at in a few test clips).
     """
 
     name: ClassVar[str]
@@ -129,6 +131,7 @@ class Method(ABC):
     train_clip_factor: ClassVar[float] = 1.0
     produces_pulse: ClassVar[bool] = False
     pulse_prefiltered: ClassVar[bool] = False
+    explains: ClassVar[bool] = False
 
     def __init__(self, context: RunContext | None = None, profile: str = "default", **overrides: Any) -> None:
         self.context = context or RunContext()
@@ -177,3 +180,10 @@ class Method(ABC):
         reads the ground truth -- so a method never carries its own peak picker.
         """
         raise NotImplementedError(f"method {self.name} produces no pulse waveform")
+
+    def explain(self, clips: Clips, out_dir: Path) -> list[Path]:
+        """For methods with ``explains``: save explanations of ``clips`` (e.g. attention maps) under ``out_dir``.
+
+        Called after :meth:`fit` on one fold; returns the files written.
+        """
+        raise NotImplementedError(f"method {self.name} has no explanations to show")

@@ -14,7 +14,6 @@ recordings into the run's folds.
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from collections.abc import Callable
@@ -83,7 +82,7 @@ def make_adapter(registry: Registry, name: str, allow_outside: bool = False) -> 
     cls = registry.dataset(name)
     if not allow_outside:
         return cls()
-    if "allow_outside" not in inspect.signature(cls).parameters:
+    if not cls.reads_manifest:
         raise ConfigError(f"--allow-outside: dataset {name} reads no manifest of paths (it applies to e.g. folder)")
     return cls(allow_outside=True)
 
@@ -96,7 +95,7 @@ def dataset_label(adapter: DatasetAdapter, name: str, root: Path, explicit: str 
     """
     if explicit:
         return explicit
-    if getattr(adapter, "label_from_root", False):
+    if adapter.label_from_root:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(root).resolve().name).strip("._-") or "data"
         return f"{name}-{slug[:48]}"
     return name
@@ -227,7 +226,7 @@ class DataPrep:
 
     def extract(self, recs: list[Recording], schemes: list[str]) -> tuple[dict[str, dict[str, Path]], list[Problem]]:
         cls = self.reg.landmarker(self.o.landmarker) if any(r.roi == "face" for r in recs) else None
-        version = getattr(cls, "version", "1") if cls else "0"
+        version = cls.version if cls else "0"
         self._lm_version = version
         found: dict[str, dict[str, Path]] = {}
         todo: list[Recording] = []
@@ -309,9 +308,9 @@ class DataPrep:
                 if train_label == label:
                     train_label = f"{train_label}@train"
         elif self.protocol.split == "official":
-            if not hasattr(adapter, "official_folds"):
-                raise ConfigError(f"dataset {o.dataset} ships no official folds for protocol {self.protocol.name}")
             official = adapter.official_folds(test_root)
+            if official is None:
+                raise ConfigError(f"dataset {o.dataset} ships no official folds for protocol {self.protocol.name}")
         timings["scan_s"] = time.perf_counter() - t_start
         # Landmarking dominates extraction; measuring every built-in scheme in the
         # same pass costs little and spares the next method a second pass.

@@ -95,9 +95,9 @@ def split_problems(
     official: Any = None
     try:
         if protocol.split == "official":
-            if not hasattr(adapter, "official_folds"):
-                return [Problem(str(root), f"{tag}needs the dataset's official folds; {adapter.name} ships none")]
             official = adapter.official_folds(root)
+            if official is None:
+                return [Problem(str(root), f"{tag}needs the dataset's official folds; {adapter.name} ships none")]
         folds = protocol.folds(recordings, official)
     except HrbenchError as exc:
         return [Problem(exc.path or str(root), tag + exc.message)]

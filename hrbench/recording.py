@@ -71,6 +71,44 @@ class FrameSource:
 
         return sorted(self.path.glob(self.pattern), key=key)
 
+    def probe(self) -> tuple[int, float]:
+        """(frame count, frame rate) from the container's header or the image count; no frame decoded.
+
+        Why here: an adapter needs a video's length at scan time (to check that
+        its ground truth spans it) and should not have to import OpenCV for it.
+        The frame rate is 0.0 when unknown (a folder of images has none; a
+        container that cannot be opened gives (0, 0.0) -- decoding reports why).
+        """
+        if self.kind == "images":
+            return len(self.image_files()), 0.0
+        import cv2  # on first use: importing an adapter must not pay for OpenCV
+
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            if not cap.isOpened():
+                return 0, 0.0
+            return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS))
+        finally:
+            cap.release()
+
+    def frame_count(self) -> int:
+        """Frames the container's header lists (or images in the folder); 0 when it cannot be read."""
+        return self.probe()[0]
+
+    def frame_rate(self) -> float:
+        """The container's frame rate; 0.0 when it gives none (always for a folder of images)."""
+        return self.probe()[1]
+
+    def duration(self, fps: float = 0.0) -> float:
+        """Seconds the frames last at ``fps`` (the recording's nominal rate), else at the container's rate.
+
+        0.0 when neither rate is known.  Header-based: a truncated container
+        claims its full length (``hrbench datasets check`` finds that).
+        """
+        n, container_fps = self.probe()
+        rate = fps if fps > 0 else container_fps
+        return n / rate if rate > 0 else 0.0
+
 
 @dataclass(frozen=True)
 class Recording:

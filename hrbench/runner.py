@@ -278,7 +278,7 @@ class Runner:
             raise ConfigError("explain takes exactly one method")
         m = self.plan.methods[0]
         name, cls = m.name, m.cls
-        if not hasattr(cls, "explain"):
+        if not cls.explains:
             raise ConfigError(f"method {name} has no explanations to show (it defines no explain())")
         hub = self._hub()
         with hub:

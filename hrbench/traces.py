@@ -254,7 +254,7 @@ def extract(rec: Recording, schemes: list[str], landmarker: object | None) -> di
     objs = [get_scheme(s) for s in schemes]
     if landmarker is not None:
         landmarker.reset()
-    lm_bgr = getattr(landmarker, "landmarks_bgr", None)
+    lm_bgr = landmarker.landmarks_bgr if landmarker is not None and landmarker.reads_bgr else None
     bgr_native = [type(o).measure_bgr is not RoiScheme.measure_bgr for o in objs]
     need_rgb = (landmarker is not None and lm_bgr is None) or not all(bgr_native)
     cap = _expected_frames(rec) or 1024
@@ -322,7 +322,7 @@ def extract_and_cache(
         from .plugins import get_registry
 
         cls = (_plugin_registry(plugin) if plugin else get_registry()).landmarker(landmarker_name)
-        version = getattr(cls, "version", "1")
+        version = cls.version
     tag = landmarker_tag(rec, landmarker_name, version)
     paths = {s: cache_path(cache_root, trace_key(fp, s, tag)) for s in schemes}
     metas = {s: entry_meta(fp, s, tag) for s in schemes}

@@ -147,16 +147,8 @@ def _truncated(expected: int, n: int) -> str:
 
 
 def probe(source: FrameSource) -> tuple[int, float]:
-    """(frame count, fps) from container metadata, without decoding; fps 0 if unknown."""
-    if source.kind == "images":
-        return len(source.image_files()), 0.0
-    cap = cv2.VideoCapture(str(source.path))
-    try:
-        if not cap.isOpened():
-            return 0, 0.0
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS))
-    finally:
-        cap.release()
+    """(frame count, fps) from container metadata, without decoding: :meth:`FrameSource.probe`."""
+    return source.probe()
 
 
 def _count_decodable(path: Path) -> int:

@@ -7,44 +7,90 @@ import pytest
 
 import hrbench.api as api
 
+ORIGIN = {
+    "hookspecs": "hookimpl",
+    "errors": "HrbenchError RecordingError ConfigError PrerequisiteMissing",
+    "method": "Method Param RunContext",
+    "pulse_method": "PulseMethod window_param",
+    "overlap": "window_frames even_window ola_starts overlap_add windowed_pulse",
+    "clips": "Clips",
+    "hr": "spectral_hr estimate_hr hr_spectrum bandpass HRSettings signal_hr",
+    "signals": "fill_missing_frames without_frames",
+    "subsets": "training_clips select_training",
+    "dataset": "DatasetAdapter Problem LeftOut errors_only",
+    "recorded": "RecordedAdapter recording_checks require_dir problem_of checked_signal coverage_error",
+    "recording": "Recording FrameSource Signal",
+    "gt_checks": "flatness_problems",
+    "video": "verify_frames",
+    "textio": "read_column read_text OPTIONAL_HEADER",
+    "timing": "repair_times Repaired TimingFault",
+    "landmarks": "Landmarker N_LANDMARKS",
+    "roi": "RoiScheme rgb_to_yuv",
+    "plugins": "get_scheme",
+    "progress": "phase quiet_native_stderr",
+    "fsutil": "cache_dir stable_hash atomic_write_bytes notice",
+    "executor": "handle_termination worker_initializer stop_pool",
+    "frames": "read_results ResultFrames",
+}
+
 
 def test_every_public_name_is_the_core_object_itself():
-    from hrbench import (
-        clips,
-        dataset,
-        errors,
-        frames,
-        hookspecs,
-        hr,
-        landmarks,
-        method,
-        plugins,
-        recording,
-        roi,
-        signals,
-        textio,
-    )
+    import importlib
 
-    origin = {
-        "hookimpl": hookspecs, "Method": method, "Param": method, "RunContext": method, "Clips": clips,
-        "DatasetAdapter": dataset, "Problem": dataset, "Recording": recording, "FrameSource": recording,
-        "Signal": recording, "Landmarker": landmarks, "N_LANDMARKS": landmarks, "RoiScheme": roi, "get_scheme": plugins,
-        "spectral_hr": hr, "estimate_hr": hr, "hr_spectrum": hr, "bandpass": hr, "HRSettings": hr,
-        "HrbenchError": errors, "RecordingError": errors, "ConfigError": errors, "PrerequisiteMissing": errors,
-        "fill_missing_frames": signals, "read_column": textio, "read_text": textio, "OPTIONAL_HEADER": textio,
-        "read_results": frames, "ResultFrames": frames,
-    }
+    origin = {name: module for module, names in ORIGIN.items() for name in names.split()}
     assert set(api.__all__) == set(origin)
     for name, module in origin.items():
-        assert getattr(api, name) is getattr(module, name), name
+        assert getattr(api, name) is getattr(importlib.import_module(f"hrbench.{module}"), name), name
 
 
-def test_moved_helpers_stay_importable_from_their_old_homes():
-    from hrbench_plugins.datasets import _common
-    from hrbench_plugins.methods import _classic
+def test_api_names_each_of_its_exports_in_its_docstring():
+    missing = [n for n in api.__all__ if n not in api.__doc__]
+    assert not missing, f"hrbench.api's docstring does not document {missing}"
 
-    assert _classic.fill_missing_frames is api.fill_missing_frames
-    assert _common.read_column is api.read_column and _common.OPTIONAL_HEADER is api.OPTIONAL_HEADER
+
+def test_pulse_method_predicts_the_heart_rate_of_its_pulse():
+    fs, t = 30.0, np.arange(300) / 30.0
+
+    class Sine(api.PulseMethod):
+        name = "sine"
+
+        def predict_pulse(self, clips):
+            out = np.tile(np.sin(2 * np.pi * 1.25 * t), (len(clips), 1))
+            out[1] = np.nan  # a clip without a pulse
+            return out
+
+    clips = api.Clips(np.zeros((3, 1, 300, 3), np.float32), fs, np.array(["a", "b", "c"]), np.array(["s"] * 3))
+    m = Sine()
+    hr = m.predict(clips)
+    assert m.produces_pulse and np.isnan(hr[1]) and np.allclose(hr[[0, 2]], 75.0, atol=0.5)
+    assert m.run_notes == {"nan_clips": 1}
+
+
+def test_window_param_declares_seconds_and_the_pyvhr_default():
+    p = api.window_param("projection")
+    assert (p.default, p.type, p.low, p.high) == (6.0, float, 0.5, 600.0) and p.help.startswith("projection window")
+    assert api.window_param("x", 1.6, low=0.2, note="n").help == "x window length in seconds (n)"
+
+
+def test_declared_capabilities_have_defaults_on_the_bases(tmp_path):
+    class Plain(api.DatasetAdapter):
+        name = "plain"
+
+        def scan(self, root):
+            return []
+
+    a = Plain()
+    assert a.official_folds(tmp_path) is None and not a.label_from_root and not a.reads_manifest
+    assert not api.Method.explains and api.Landmarker.version == "1" and not api.Landmarker.reads_bgr
+
+
+def test_frame_source_knows_a_videos_length_without_decoding(tmp_path):
+    for i in range(4):
+        (tmp_path / f"{i:03d}.png").write_bytes(b"x")
+    images = api.FrameSource(tmp_path, "images", "*.png")
+    assert images.frame_count() == 4 and images.frame_rate() == 0.0
+    assert images.duration() == 0.0 and images.duration(2.0) == 2.0
+    assert api.FrameSource(tmp_path / "missing.avi").frame_count() == 0
 
 
 def test_fill_missing_frames_fills_and_counts():
@@ -55,6 +101,29 @@ def test_fill_missing_frames_fills_and_counts():
     np.testing.assert_allclose(filled[0, :, 0], [1, 1, 2, 3, 4, 5])
     np.testing.assert_allclose(frac, [4 / 6, 0.0])
     assert np.isnan(rgb[0, 0, 0])  # input untouched
+
+
+def test_fill_missing_frames_options_cover_every_gap_filler():
+    rng = np.random.default_rng(3)
+    x = rng.normal(100, 20, (2, 4, 50, 3)).astype(np.float32)
+    x[0, 1, 5:9, 1] = np.nan  # one channel only
+    x[1, 2, :3] = np.nan  # a clip start
+    x[1, 3, :, 0] = np.nan  # a channel with no valid frame
+    out, frac = api.fill_missing_frames(x, per_channel=True, dtype=np.float32, copy=False, arithmetic="interp")
+    assert out.dtype == np.float32 and frac.shape == (2, 4, 3) and frac[1, 3, 0] == 0.0
+    t = np.arange(50)
+    y = x[0, 1, :, 1]
+    ok = np.isfinite(y)
+    assert np.array_equal(out[0, 1, :, 1], np.interp(t, t[ok], y[ok]).astype(np.float32))  # numpy.interp, bit for bit
+    assert np.array_equal(out[0, 1, :, 0], x[0, 1, :, 0]) and np.all(out[1, 3, :, 0] == 0.0)
+    joint, frac = api.fill_missing_frames(x[0, 1])  # one (T, 3) series; the frame is missing in every channel
+    assert frac == 46 / 50 and not np.array_equal(joint[5:9, 0], x[0, 1, 5:9, 0])
+    clean = x[0, 0]
+    assert api.fill_missing_frames(clean, copy=False)[0] is clean and api.fill_missing_frames(clean)[0] is not clean
+    valid = np.ones(50, bool)
+    valid[10] = False  # a frame without a face: missing although finite
+    filled, _ = api.fill_missing_frames(clean, valid=valid)
+    assert np.allclose(filled[10], (clean[9].astype(float) + clean[11]) / 2)
 
 
 def test_read_column_is_strict_and_names_the_line(tmp_path):

@@ -36,11 +36,12 @@ from test_classic_methods import (
     two_roi_clips,
 )
 
+from hrbench import overlap
+from hrbench.api import window_frames
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError
 from hrbench.hr import HRSettings, bandpass
-from hrbench_plugins.methods import _overlap, chrom, ica, lgi, omit, pbv, pos
-from hrbench_plugins.methods._classic import window_frames
+from hrbench_plugins.methods import chrom, ica, lgi, omit, pbv, pos
 
 NEW = [lgi.LgiMethod, pbv.PbvMethod, omit.OmitMethod]
 
@@ -58,13 +59,13 @@ OLA_CASES = [
 
 @pytest.mark.parametrize(("n_frames", "fps", "window_s"), OLA_CASES)
 def test_overlap_add_weights_sum_to_one(n_frames, fps, window_s):
-    L = _overlap.even_window(window_frames(window_s, fps, n_frames, minimum=8), n_frames)
+    L = overlap.even_window(window_frames(window_s, fps, n_frames, minimum=8), n_frames)
     if n_frames <= L:
         pytest.skip("one window covers the clip")
-    starts = _overlap.ola_starts(n_frames, L)
+    starts = overlap.ola_starts(n_frames, L)
     H = L // 2
     assert starts[0] == 0 and starts[-1] + L == n_frames  # every frame covered, tail included
-    wsum = _overlap.ola_weight_sum(n_frames, starts, L)
+    wsum = overlap.ola_weight_sum(n_frames, starts, L)
     # On the half-window grid the raw tapers sum to one: nothing to divide out.
     grid = starts[starts % H == 0]
     end = min(grid[-1] + L - H, starts[-1] if starts[-1] % H else n_frames)
@@ -95,9 +96,9 @@ def test_overlap_add_reconstructs_consistent_windows(n_frames, L):
     """Windows cut from one signal stitch back to that signal: no modulation at the hop rate."""
     rng = np.random.default_rng(n_frames + L)
     x = rng.normal(size=(3, n_frames))
-    starts = _overlap.ola_starts(n_frames, L)
+    starts = overlap.ola_starts(n_frames, L)
     seg = x[:, starts[:, None] + np.arange(L)]
-    out = _overlap.overlap_add(seg, starts, n_frames)
+    out = overlap.overlap_add(seg, starts, n_frames)
     H = L // 2
     np.testing.assert_allclose(out[:, H : n_frames - H], x[:, H : n_frames - H], rtol=0, atol=1e-12)
 

@@ -24,11 +24,11 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 from sklearn.decomposition import FastICA
 
+from hrbench.api import fill_missing_frames
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError
 from hrbench.hr import HRSettings, bandpass
 from hrbench_plugins.methods import chrom, green, ica, pos
-from hrbench_plugins.methods._classic import fill_missing_frames
 
 FPS = 30.0
 T = 300
@@ -147,7 +147,7 @@ def reference_windows(n_frames: int, window_s: float) -> tuple[int, list[int]]:
     """(L, starts) of the reference overlap-add: an even ``L`` frames every ``L / 2`` frames,
     plus one window ending at the last frame if the grid does not; one window if the clip is shorter.
 
-    Written as a plain loop, independent of the plugins' ``_overlap`` module, and
+    Written as a plain loop, independent of the core's ``hrbench.overlap`` module, and
     shared by every windowed reference here and in ``test_classic_extra``.
     """
     L = int(round(window_s * FPS))

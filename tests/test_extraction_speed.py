@@ -204,7 +204,11 @@ def test_extract_equals_the_previous_algorithm(landmarker, face_video, skin_vide
 
 
 def test_a_landmarker_without_a_bgr_entry_point_gets_rgb_frames(landmarker, face_video):
-    class RgbOnly:  # a plugin landmarker: __call__(rgb) and reset() only
+    from hrbench.api import Landmarker
+
+    class RgbOnly(Landmarker):  # a plugin landmarker: __call__(rgb) and reset() only (reads_bgr False)
+        name = "rgb_only"
+
         def reset(self) -> None:
             landmarker.reset()
 

@@ -97,4 +97,3 @@ def test_svr_still_imports_the_batched_fastica():
     from hrbench_plugins.methods import _fastica, svr
 
     assert svr.fastica_batch is _fastica.fastica_batch
-    assert svr._sym_decorrelate is _fastica._sym_decorrelate

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
+from hrbench.api import fill_missing_frames
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
 from hrbench.method import RunContext
 from hrbench_plugins.methods import stmap as plugin
 from hrbench_plugins.methods.deep.resnet import HRRegressor, imagenet_weights_path, load_imagenet
 from hrbench_plugins.methods.deep.selection import select_training
-from hrbench_plugins.methods.deep.stmap import MapSpec, fill_nan, maps_from_traces
+from hrbench_plugins.methods.deep.stmap import SERIES_FILL, MapSpec, maps_from_traces
 from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_maps
 from hrbench_plugins.methods.deep.train import predict_maps, seeded, train_regressor
 
@@ -62,7 +63,7 @@ def test_lost_frames_are_interpolated_and_dead_rows_are_zero() -> None:
     x = np.tile(np.arange(10, dtype=np.float32)[None, None, :, None], (1, 2, 1, 3))
     x[0, 0, 3:6, 1] = np.nan
     x[0, 1, :, 2] = np.nan
-    filled = fill_nan(x)
+    filled = fill_missing_frames(x, **SERIES_FILL)[0]
     assert np.allclose(filled[0, 0, :, 1], np.arange(10))
     assert np.all(filled[0, 1, :, 2] == 0)
     maps = maps_from_traces(np.repeat(x, 100, axis=1)[:, :200], MapSpec())

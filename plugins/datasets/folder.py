@@ -39,7 +39,7 @@ video (every clip gets that reference).  Coverage tolerance: at its stated
 by ``check``; it is never stretched to fit.  Rows with ``path`` starting with
 ``#`` are skipped (comments).  Every malformed row is reported with its line
 number; ``check`` additionally makes every check a run makes
-(:func:`._common.recording_checks`: frames, a signal spanning 90-110 % of
+(:func:`hrbench.api.recording_checks`: frames, a signal spanning 90-110 % of
 the video, a flat or implausible signal).
 """
 
@@ -47,27 +47,30 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from hrbench.dataset import Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import OPTIONAL_HEADER, read_column
-from hrbench.video import probe, verify_frames
-
-from ._common import (
+from hrbench.api import (
+    OPTIONAL_HEADER,
+    FrameSource,
+    HrbenchError,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Signal,
     checked_signal,
     coverage_error,
+    hookimpl,
     problem_of,
+    read_column,
     recording_checks,
     require_dir,
-    video_length,
+    verify_frames,
 )
 
 MANIFEST = "manifest.csv"
@@ -114,15 +117,13 @@ def load_folder_signal(
         values = read_column(p, header=OPTIONAL_HEADER, recording_id=recording_id, quote=False)
     sig = checked_signal(Signal(kind, values, float(fs)), p, recording_id)  # type: ignore[arg-type]
     if video is not None:
-        _, duration = video_length(video, fps)
-        coverage_error(sig, duration, p, recording_id)
+        coverage_error(sig, video.duration(fps), p, recording_id)
     return sig
 
 
 def constant_hr_signal(hr: float, frames_path: str, kind: str, pattern: str, fps: float) -> Signal:
     """A reference HR given as one number: a flat bpm track spanning the whole video."""
-    n, duration = video_length(FrameSource(Path(frames_path), kind, pattern), fps)  # type: ignore[arg-type]
-    end = max(duration, 1.0)
+    end = max(FrameSource(Path(frames_path), kind, pattern).duration(fps), 1.0)  # type: ignore[arg-type]
     return Signal("hr", np.array([hr, hr]), 1.0 / end, times=np.array([0.0, end]))
 
 
@@ -150,8 +151,83 @@ def _number(row: dict[str, str], col: str, line: int, positive: bool = True) -> 
     return v
 
 
+def find_manifest(root: Path, manifest: str) -> Path:
+    """The manifest: ``root`` itself when it is a CSV file, else ``root/manifest``."""
+    root = Path(root).expanduser()
+    if root.is_file() and root.suffix.lower() == ".csv":
+        return root
+    root = require_dir(root, "folder dataset", f"a directory holding {manifest}")
+    path = root / manifest
+    if not path.is_file():
+        raise HrbenchError(
+            f"no {manifest} (expected a CSV with columns path, subject and hr, "
+            "or signal_path + signal_kind + signal_fs; see `hrbench plugins`/the folder adapter docs)",
+            path,
+        )
+    return path
+
+
+def read_manifest(manifest: Path) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row with lower-case keys and stripped cells) of each row; the header is checked."""
+    try:
+        text = manifest.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HrbenchError(f"manifest is not UTF-8 text (byte {exc.start})", manifest) from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise HrbenchError("manifest is empty (expected a header row: path,subject,hr,...)", manifest)
+    cols = [c.strip().lower() for c in reader.fieldnames]
+    missing = [c for c in _REQUIRED if c not in cols]
+    has_hr = "hr" in cols
+    has_sig = all(c in cols for c in ("signal_path", "signal_kind", "signal_fs"))
+    if missing or not (has_hr or has_sig):
+        need = ", ".join(missing) if missing else "hr, or signal_path + signal_kind + signal_fs"
+        # The header's own cells are not quoted: the "manifest" may be any file.
+        raise HrbenchError(
+            f"line 1: manifest lacks column(s) {need} ({len(cols)} column(s) in the header)", manifest
+        )
+    rows = []
+    for row in reader:
+        # Cells beyond the header land under the key None (a list): ignored like extra columns.
+        clean = {
+            k.strip().lower(): (v or "").strip()
+            for k, v in row.items()
+            if k is not None and not isinstance(v, list)
+        }
+        rows.append((reader.line_num, clean))
+    return rows
+
+
+def row_frames(path: Path, rel: str, rid: str, fps: float | None, where: str) -> tuple[FrameSource, float]:
+    """The frame source of a manifest row and its frame rate (the row's, else the container's)."""
+    kind: Literal["video", "images"]
+    if path.is_dir():
+        pattern = _image_pattern(path)
+        if pattern is None:
+            raise RecordingError(f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path, rid)
+        kind = "images"
+        if fps is None:
+            raise ValueError(f"{where}: fps is required for a folder of frames ({rel})")
+    elif path.is_file():
+        pattern, kind = "*.jpg", "video"
+        if path.stat().st_size == 0:
+            raise RecordingError("video file is empty", path, rid)
+        if fps is None:
+            fps = FrameSource(path, "video").frame_rate()  # container metadata, no decoding
+            if not fps or fps <= 0:
+                raise RecordingError("frame rate unknown: the container gives none; add an fps column", path, rid)
+    else:
+        raise RecordingError("video or frame folder not found", path, rid)
+    return FrameSource(path, kind, pattern), float(fps)
+
+
 class FolderAdapter(RecordedAdapter):
-    """Your own recordings: videos or frame folders listed in ``manifest.csv``."""
+    """Your own recordings: videos or frame folders listed in ``manifest.csv``.
+
+    The manifest's layout is read by :func:`find_manifest`, :func:`read_manifest`
+    and :func:`row_frames`; the class holds what depends on its settings (which
+    manifest, whether paths may leave its folder) and the ground truth of a row.
+    """
 
     name: ClassVar[str] = "folder"
     description: ClassVar[str] = (
@@ -159,14 +235,18 @@ class FolderAdapter(RecordedAdapter):
     )
     #: Two folders are two datasets: the board label is ``folder-<folder name>`` (``--name`` overrides).
     label_from_root: ClassVar[bool] = True
+    #: Manifests are users' files: paths leading outside their folder need ``allow_outside=True``.
+    reads_manifest: ClassVar[bool] = True
 
     def __init__(self, manifest: str = MANIFEST, allow_outside: bool = False) -> None:
         self.manifest = manifest
         #: Accept manifest paths that resolve outside the manifest's folder.
         self.allow_outside = allow_outside
 
-    def _inside(self, base: Path, path: Path, line: int, col: str) -> Path:
-        """``path``, or a ValueError when it leaves ``base`` and that is not allowed."""
+    def _inside(self, base: Path, cell: str, line: int, col: str) -> Path:
+        """The path a manifest cell names (relative to ``base``), or a ValueError when it leaves ``base``."""
+        path = Path(cell).expanduser()
+        path = path if path.is_absolute() else base / path
         if self.allow_outside:
             return path
         try:
@@ -180,60 +260,12 @@ class FolderAdapter(RecordedAdapter):
             )
         return path
 
-    def _manifest_path(self, root: Path) -> Path:
-        root = Path(root).expanduser()
-        if root.is_file() and root.suffix.lower() == ".csv":
-            return root
-        root = require_dir(root, "folder dataset", f"a directory holding {self.manifest}")
-        path = root / self.manifest
-        if not path.is_file():
-            raise HrbenchError(
-                f"no {self.manifest} (expected a CSV with columns path, subject and hr, "
-                "or signal_path + signal_kind + signal_fs; see `hrbench plugins`/the folder adapter docs)",
-                path,
-            )
-        return path
-
-    @staticmethod
-    def _read_rows(manifest: Path) -> list[tuple[int, dict[str, str]]]:
-        try:
-            text = manifest.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise HrbenchError(f"manifest is not UTF-8 text (byte {exc.start})", manifest) from None
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise HrbenchError(
-                "manifest is empty (expected a header row: path,subject,hr,...)", manifest
-            )
-        cols = [c.strip().lower() for c in reader.fieldnames]
-        missing = [c for c in _REQUIRED if c not in cols]
-        has_hr = "hr" in cols
-        has_sig = all(c in cols for c in ("signal_path", "signal_kind", "signal_fs"))
-        if missing or not (has_hr or has_sig):
-            need = ", ".join(missing) if missing else "hr, or signal_path + signal_kind + signal_fs"
-            # The header's own cells are not quoted: the "manifest" may be any file.
-            raise HrbenchError(
-                f"line 1: manifest lacks column(s) {need} ({len(cols)} column(s) in the header)",
-                manifest,
-            )
-        rows = []
-        for row in reader:
-            # Cells beyond the header land under the key None (a list): ignored like extra columns.
-            clean = {
-                k.strip().lower(): (v or "").strip()
-                for k, v in row.items()
-                if k is not None and not isinstance(v, list)
-            }
-            rows.append((reader.line_num, clean))
-        return rows
-
     def _row(self, base: Path, manifest: Path, line: int, row: dict[str, str]) -> Recording:
         where = f"line {line}"
         rel = row.get("path", "")
         if not rel:
             raise ValueError(f"{where}: path is empty")
-        path = Path(rel).expanduser()
-        path = self._inside(base, path if path.is_absolute() else base / path, line, "path")
+        path = self._inside(base, rel, line, "path")
         # Default id: the path as written, extension dropped for files only ("frames/a.b" is a folder).
         rid = (
             row.get("id") or (Path(rel).with_suffix("") if path.is_file() else Path(rel)).as_posix()
@@ -244,71 +276,14 @@ class FolderAdapter(RecordedAdapter):
         roi = (row.get("roi") or "face").lower()
         if roi not in ROIS:
             raise ValueError(f"{where}: roi is not one of {', '.join(ROIS)}")
-        fps = _number(row, "fps", line)
-        # Frames ---------------------------------------------------------------
-        kind: Literal["video", "images"]
-        if path.is_dir():
-            pattern = _image_pattern(path)
-            if pattern is None:
-                raise RecordingError(
-                    f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path, rid
-                )
-            kind = "images"
-            if fps is None:
-                raise ValueError(f"{where}: fps is required for a folder of frames ({rel})")
-        elif path.is_file():
-            pattern, kind = "*.jpg", "video"
-            if path.stat().st_size == 0:
-                raise RecordingError("video file is empty", path, rid)
-            if fps is None:
-                _, fps = probe(FrameSource(path, "video"))  # container metadata, no decoding
-                if not fps or fps <= 0:
-                    raise RecordingError(
-                        "frame rate unknown: the container gives none; add an fps column", path, rid
-                    )
-        else:
-            raise RecordingError("video or frame folder not found", path, rid)
-        frames = FrameSource(path, kind, pattern)
-        # Ground truth ----------------------------------------------------------
-        hr = _number(row, "hr", line)
-        sig_path = row.get("signal_path", "")
-        if hr is not None and sig_path:
-            raise ValueError(f"{where}: give either hr or signal_path, not both")
-        meta: dict[str, Any] = {"manifest_line": line}
-        if hr is not None:
-            if not HR_RANGE[0] <= hr <= HR_RANGE[1]:
-                raise ValueError(f"{where}: hr is outside {HR_RANGE[0]:g}-{HR_RANGE[1]:g} bpm")
-            gt = partial(constant_hr_signal, hr, str(path), kind, pattern, float(fps))
-            gt_path = manifest
-            meta["ground_truth"] = "manifest hr"
-        elif sig_path:
-            sp = Path(sig_path).expanduser()
-            sp = self._inside(base, sp if sp.is_absolute() else base / sp, line, "signal_path")
-            skind = (row.get("signal_kind") or "").lower()
-            if skind not in SIGNAL_KINDS:
-                raise ValueError(
-                    f"{where}: signal_kind is not one of {', '.join(SIGNAL_KINDS)}"
-                )
-            sfs = _number(row, "signal_fs", line)
-            if sfs is None:
-                raise ValueError(f"{where}: signal_fs is required with signal_path")
-            if not sp.is_file():
-                raise RecordingError("signal file not found", sp, rid)
-            if sp.stat().st_size == 0:
-                raise RecordingError("signal file is empty", sp, rid)
-            gt = partial(load_folder_signal, str(sp), skind, sfs, rid, frames, float(fps))
-            gt_path = sp
-            meta["ground_truth"] = f"{skind} signal"
-        else:
-            raise ValueError(
-                f"{where}: no ground truth (give hr, or signal_path + signal_kind + signal_fs)"
-            )
+        frames, fps = row_frames(path, rel, rid, _number(row, "fps", line), where)
+        gt, gt_path, meta = self._ground_truth(base, manifest, line, row, rid, frames, fps)
         return Recording(
             dataset=self.name,
             id=rid,
             subject=subject,
             session=row.get("session", ""),
-            fps=float(fps),
+            fps=fps,
             frames=frames,
             ground_truth=gt,
             roi=roi,  # type: ignore[arg-type]
@@ -316,30 +291,55 @@ class FolderAdapter(RecordedAdapter):
             gt_path=gt_path,
         )
 
+    def _ground_truth(
+        self, base: Path, manifest: Path, line: int, row: dict[str, str], rid: str, frames: FrameSource, fps: float
+    ) -> tuple[Callable[[], Signal], Path, dict[str, Any]]:
+        """(loader, file, meta) of a row's ground truth: its ``hr`` value or its signal file."""
+        where = f"line {line}"
+        hr = _number(row, "hr", line)
+        sig_path = row.get("signal_path", "")
+        if hr is not None and sig_path:
+            raise ValueError(f"{where}: give either hr or signal_path, not both")
+        if hr is not None:
+            if not HR_RANGE[0] <= hr <= HR_RANGE[1]:
+                raise ValueError(f"{where}: hr is outside {HR_RANGE[0]:g}-{HR_RANGE[1]:g} bpm")
+            gt = partial(constant_hr_signal, hr, str(frames.path), frames.kind, frames.pattern, fps)
+            return gt, manifest, {"manifest_line": line, "ground_truth": "manifest hr"}
+        if not sig_path:
+            raise ValueError(f"{where}: no ground truth (give hr, or signal_path + signal_kind + signal_fs)")
+        sp = self._inside(base, sig_path, line, "signal_path")
+        skind = (row.get("signal_kind") or "").lower()
+        if skind not in SIGNAL_KINDS:
+            raise ValueError(f"{where}: signal_kind is not one of {', '.join(SIGNAL_KINDS)}")
+        sfs = _number(row, "signal_fs", line)
+        if sfs is None:
+            raise ValueError(f"{where}: signal_fs is required with signal_path")
+        if not sp.is_file():
+            raise RecordingError("signal file not found", sp, rid)
+        if sp.stat().st_size == 0:
+            raise RecordingError("signal file is empty", sp, rid)
+        gt = partial(load_folder_signal, str(sp), skind, sfs, rid, frames, fps)
+        return gt, sp, {"manifest_line": line, "ground_truth": f"{skind} signal"}
+
     def scan_with_problems(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        manifest = self._manifest_path(root)
+        manifest = find_manifest(root, self.manifest)
         base = manifest.parent
         recs: list[Recording] = []
         problems: list[Problem] = []
         seen: dict[str, int] = {}
-        rows = self._read_rows(manifest)
-        for line, row in rows:
+        for line, row in read_manifest(manifest):
             if row.get("path", "").startswith("#") or not any(row.values()):
                 continue
             try:
                 rec = self._row(base, manifest, line, row)
             except ValueError as exc:
-                problems.append(
-                    Problem(str(manifest), str(exc), row.get("id") or row.get("path") or None)
-                )
+                problems.append(Problem(str(manifest), str(exc), row.get("id") or row.get("path") or None))
                 continue
             except (HrbenchError, OSError) as exc:
                 problems.append(problem_of(exc, row.get("id") or None, manifest))
                 continue
             if rec.id in seen:
-                problems.append(
-                    Problem(str(manifest), f"line {line}: id repeats line {seen[rec.id]}", rec.id)
-                )
+                problems.append(Problem(str(manifest), f"line {line}: id repeats line {seen[rec.id]}", rec.id))
                 continue
             seen[rec.id] = line
             recs.append(rec)
@@ -347,7 +347,7 @@ class FolderAdapter(RecordedAdapter):
             raise HrbenchError("manifest lists no recordings", manifest)
         return recs, problems
 
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         if rec.meta.get("ground_truth") == "manifest hr":
             # A constant hr from the manifest spans the video by construction: frames only.
             n, problems = verify_frames(rec.frames, rec.id, deep)

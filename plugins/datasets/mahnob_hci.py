@@ -80,15 +80,23 @@ from typing import Any, ClassVar
 import numpy as np
 import pyedflib
 
-from hrbench.dataset import LeftOut, Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.gt_checks import flatness_problems
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import signal_hr
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.video import probe, verify_frames
-
-from ._common import RecordedAdapter, checked_signal, problem_of, require_dir
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    LeftOut,
+    Problem,
+    RecordedAdapter,
+    Recording,
+    RecordingError,
+    Signal,
+    checked_signal,
+    flatness_problems,
+    hookimpl,
+    problem_of,
+    require_dir,
+    signal_hr,
+    verify_frames,
+)
 
 VIDEO_PATTERN = "*C1 trigger*.avi"
 ECG_CHANNEL = "EXG3"
@@ -314,7 +322,7 @@ class MahnobHCIAdapter(RecordedAdapter):
             if not wanted:
                 continue  # tagging or (by default) neutral session
             bdf, m = wanted[0]
-            self._scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
+            self.scan_into(recs, problems, partial(self._scan_session, d, bdf, m), d.name, d)
         if n_dirs == 0:
             raise HrbenchError(f"no session folders (expected {_LAYOUT})", sessions)
         return recs, problems
@@ -349,80 +357,84 @@ class MahnobHCIAdapter(RecordedAdapter):
         return out
 
     # -- deep validation ---------------------------------------------------
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         # Frames first, as a run reads them: a truncated container is an error, not a short video.
         n, frame_problems = verify_frames(rec.frames, rec.id, deep)
         if frame_problems:
             return frame_problems
-        _, container_fps = probe(rec.frames)
-        video_s = n / (rec.fps or container_fps)
+        video_s = n / (rec.fps or rec.frames.frame_rate())
         bdf = Path(rec.gt_path or "")
-        with _open_bdf(bdf, rec.id) as reader:
-            first, last, fs_status = status_span(reader, bdf, rec.id)
-        span_s = (last - first + 1) / fs_status
-        problems = []
-        if abs(span_s - video_s) > max(SPAN_TOLERANCE_S, SPAN_TOLERANCE_REL * video_s):
-            problems.append(
-                Problem(
-                    str(bdf),
-                    f"Status channel marks {span_s:.1f} s of video but the video lasts {video_s:.1f} s ({n} frames)",
-                    rec.id,
-                )
-            )
-        t0, t1 = rec.window if rec.window is not None else (0.0, video_s)
-        if rec.window is not None and video_s < t1 - 0.5 / rec.fps:
-            # A run keeps the frames inside the window, so a shorter video is cut at its end.
-            lo, hi = self.window_frames or (0, 0)
-            kept = max(0, n - lo)
-            what = (
-                f"video lasts {video_s:.1f} s ({n} frames), shorter than the protocol window "
-                f"{t0:.1f}-{t1:.1f} s (frames {lo + 1}-{hi})"
-            )
-            if kept < 2:
-                problems.append(Problem(str(rec.frames.path), f"{what}: no frame is left after the cut", rec.id))
-                return problems
-            problems.append(
-                Problem(
-                    str(rec.frames.path),
-                    f"{what}: the window is cut at the video's end, {t0:.1f}-{video_s:.1f} s "
-                    f"({kept} frames after the cut)",
-                    rec.id,
-                    "warning",
-                )
-            )
-            t1 = video_s
-        try:
-            sig = rec.load_ground_truth()
-        except HrbenchError as exc:
-            return problems + [problem_of(exc, rec.id)]
-        flat = flatness_problems(sig, bdf, rec.id)
-        problems += flat
-        if any(p.is_error for p in flat):
+        problems = status_span_problems(bdf, rec.id, n, video_s)
+        t0, t1, cut = window_cut(rec, n, video_s, self.window_frames)
+        problems += cut
+        if any(p.is_error for p in cut):
             return problems
-        if t1 - t0 < CHECK_SPAN_S:
-            # Too short a cut to read an HR from: the ECG is checked over the video's last
-            # seconds instead; whether the protocol can score so short a window is
-            # `hrbench datasets check --protocol`'s question, not the data's.
-            t0 = max(0.0, t1 - CHECK_SPAN_S)
-        times = sig.sample_times()
-        if times[0] > t0 + 1.0 / sig.fs or times[-1] < t1 - 1.0 / sig.fs:
-            problems.append(
-                Problem(
-                    str(bdf),
-                    f"{self.ecg_channel} covers {times[0]:.1f}-{times[-1]:.1f} s of the video clock, not {t0:.1f}-{t1:.1f} s",
-                    rec.id,
-                )
-            )
-            return problems
-        try:
-            signal_hr(sig, t0, t1)
-        except ValueError as exc:
-            problems.append(
-                Problem(
-                    str(bdf), f"{self.ecg_channel} unusable over {t0:.1f}-{t1:.1f} s: {exc}", rec.id
-                )
-            )
+        return problems + ecg_problems(rec, bdf, t0, t1, self.ecg_channel)
+
+
+def status_span_problems(bdf: Path, recording_id: str, n: int, video_s: float) -> list[Problem]:
+    """An error when the Status channel marks a video span of another length than the video's."""
+    with _open_bdf(bdf, recording_id) as reader:
+        first, last, fs_status = status_span(reader, bdf, recording_id)
+    span_s = (last - first + 1) / fs_status
+    if abs(span_s - video_s) <= max(SPAN_TOLERANCE_S, SPAN_TOLERANCE_REL * video_s):
+        return []
+    return [
+        Problem(
+            str(bdf),
+            f"Status channel marks {span_s:.1f} s of video but the video lasts {video_s:.1f} s ({n} frames)",
+            recording_id,
+        )
+    ]
+
+
+def window_cut(
+    rec: Recording, n: int, video_s: float, window_frames: tuple[int, int] | None
+) -> tuple[float, float, list[Problem]]:
+    """The span a run reads -- the protocol window, cut at the video's end -- and the problem of a cut.
+
+    A run keeps the frames inside the window, so a shorter video is cut at its
+    end: a warning, or an error when no frame is left after the cut.
+    """
+    t0, t1 = rec.window if rec.window is not None else (0.0, video_s)
+    if rec.window is None or video_s >= t1 - 0.5 / rec.fps:
+        return t0, t1, []
+    lo, hi = window_frames or (0, 0)
+    kept = max(0, n - lo)
+    what = (
+        f"video lasts {video_s:.1f} s ({n} frames), shorter than the protocol window "
+        f"{t0:.1f}-{t1:.1f} s (frames {lo + 1}-{hi})"
+    )
+    where = str(rec.frames.path)
+    if kept < 2:
+        return t0, t1, [Problem(where, f"{what}: no frame is left after the cut", rec.id)]
+    message = f"{what}: the window is cut at the video's end, {t0:.1f}-{video_s:.1f} s ({kept} frames after the cut)"
+    return t0, video_s, [Problem(where, message, rec.id, "warning")]
+
+
+def ecg_problems(rec: Recording, bdf: Path, t0: float, t1: float, channel: str) -> list[Problem]:
+    """Whether the ECG is flat, covers ``t0``-``t1`` on the video clock, and gives a heart rate there."""
+    try:
+        sig = rec.load_ground_truth()
+    except HrbenchError as exc:
+        return [problem_of(exc, rec.id)]
+    problems = flatness_problems(sig, bdf, rec.id)
+    if any(p.is_error for p in problems):
         return problems
+    if t1 - t0 < CHECK_SPAN_S:
+        # Too short a cut to read an HR from: the ECG is checked over the video's last
+        # seconds instead; whether the protocol can score so short a window is
+        # `hrbench datasets check --protocol`'s question, not the data's.
+        t0 = max(0.0, t1 - CHECK_SPAN_S)
+    times = sig.sample_times()
+    if times[0] > t0 + 1.0 / sig.fs or times[-1] < t1 - 1.0 / sig.fs:
+        what = f"{channel} covers {times[0]:.1f}-{times[-1]:.1f} s of the video clock, not {t0:.1f}-{t1:.1f} s"
+        return problems + [Problem(str(bdf), what, rec.id)]
+    try:
+        signal_hr(sig, t0, t1)
+    except ValueError as exc:
+        problems.append(Problem(str(bdf), f"{channel} unusable over {t0:.1f}-{t1:.1f} s: {exc}", rec.id))
+    return problems
 
 
 @hookimpl

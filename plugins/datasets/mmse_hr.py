@@ -62,14 +62,16 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from hrbench.dataset import Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import read_column
-
-from ._common import (
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Signal,
+    hookimpl,
+    read_column,
     recording_checks,
     require_dir,
 )
@@ -186,10 +188,10 @@ class MMSEHRAdapter(RecordedAdapter):
         problems: list[Problem] = []
         for key in sorted(set(frames) | set(physio)):
             build = partial(self._scan_one, root, key, frames.get(key, []), physio.get(key, []))
-            self._scan_into(recs, problems, build, f"{key[0]}_{key[1]}", root)
+            self.scan_into(recs, problems, build, f"{key[0]}_{key[1]}", root)
         return recs, problems
 
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         problems = recording_checks(rec, deep)
         if any(p.is_error for p in problems):
             return problems

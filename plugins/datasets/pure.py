@@ -57,18 +57,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hrbench.dataset import Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import read_text
-from hrbench.timing import TimingFault, repair_times
-
-from ._common import (
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Signal,
+    TimingFault,
     checked_signal,
     coverage_error,
+    hookimpl,
+    read_text,
     recording_checks,
+    repair_times,
     require_dir,
 )
 
@@ -252,10 +255,10 @@ class PUREAdapter(RecordedAdapter):
         recs: list[Recording] = []
         for rid in sorted(found):
             js, frames, m = found[rid]
-            self._scan_into(recs, problems, partial(self._scan_one, js, frames, m, problems), rid, js)
+            self.scan_into(recs, problems, partial(self._scan_one, js, frames, m, problems), rid, js)
         return recs, problems
 
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         return recording_checks(
             rec,
             deep,

@@ -71,19 +71,22 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from hrbench.dataset import Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import read_text
-from hrbench.timing import Repaired, TimingFault, repair_times
-from hrbench.video import probe
-
-from ._common import (
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Repaired,
+    Signal,
+    TimingFault,
     checked_signal,
     coverage_error,
+    hookimpl,
+    read_text,
     recording_checks,
+    repair_times,
     require_dir,
 )
 
@@ -257,7 +260,7 @@ class UBFCrPPGAdapter(RecordedAdapter):
         if video.stat().st_size == 0:
             raise RecordingError("video file is empty", video, rid)
         t, _, _, notes = _read_noted(str(gt), layout, rid)
-        n, container_fps = probe(FrameSource(video))
+        n, container_fps = FrameSource(video).probe()
         if n <= 0:
             raise RecordingError("cannot open video or read its frame count", video, rid)
         use_times = layout == "DATASET_2" and len(t) >= n
@@ -321,10 +324,10 @@ class UBFCrPPGAdapter(RecordedAdapter):
                 continue
             seen[rid] = d
             gt = d / (GT2 if layout == "DATASET_2" else GT1)
-            self._scan_into(recs, problems, partial(self._scan_one, d, layout, gt, problems), rid, d)
+            self.scan_into(recs, problems, partial(self._scan_one, d, layout, gt, problems), rid, d)
         return recs, problems
 
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         layout: Layout = rec.meta["part"]
         return recording_checks(
             rec,

@@ -79,23 +79,27 @@ from __future__ import annotations
 import re
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from hrbench.dataset import LeftOut, Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hookspecs import hookimpl
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import read_column
-from hrbench.timing import Repaired, TimingFault, repair_times
-from hrbench.video import probe
-
-from ._common import (
+from hrbench.api import (
+    FrameSource,
+    HrbenchError,
+    LeftOut,
+    Problem,
     RecordedAdapter,
+    Recording,
+    RecordingError,
+    Repaired,
+    Signal,
+    TimingFault,
     checked_signal,
+    hookimpl,
     problem_of,
+    read_column,
     recording_checks,
+    repair_times,
     require_dir,
 )
 
@@ -162,7 +166,7 @@ def vipl_video_duration(
     """
     n = 0
     if use_container or times is None:
-        n, _ = probe(FrameSource(Path(video_path)))
+        n = FrameSource(Path(video_path)).frame_count()
     if n <= 0 and times is not None:
         n = len(times)
     if n <= 0:
@@ -256,6 +260,12 @@ def _sorted_numeric(paths: list[Path], pattern: re.Pattern[str]) -> list[Path]:
     return sorted((p for p in paths if pattern.match(p.name) and p.is_dir()), key=key)
 
 
+#: Why ``left_out`` lists the near-infrared recordings.
+_NIR_LEFT_OUT = (
+    "near-infrared camera (source4): the RGB protocols use source1-3; VIPLHRAdapter(include_nir=True) keeps it"
+)
+
+
 class VIPLHRAdapter(RecordedAdapter):
     """VIPL-HR: 107 subjects, 9 tasks, 3 RGB devices (+ NIR), BVP ground truth."""
 
@@ -290,9 +300,11 @@ class VIPLHRAdapter(RecordedAdapter):
         )
         err = wave_rate_error(n_wave, duration, self.wave_hz)
         if err and times is not None:  # a time.txt short of the video makes the wave look long: blame the cause
-            n_video, _ = probe(FrameSource(video))
+            n_video = FrameSource(video).frame_count()
             if n_video > len(times):
-                raise RecordingError(f"{len(times)} timestamps for {n_video} frames: fewer than the frames", time_txt, rid)
+                raise RecordingError(
+                    f"{len(times)} timestamps for {n_video} frames: fewer than the frames", time_txt, rid
+                )
         if err:
             raise RecordingError(err, wave, rid)
         fps = (len(times) - 1) / float(times[-1]) if times is not None else NOMINAL_FPS
@@ -348,7 +360,7 @@ class VIPLHRAdapter(RecordedAdapter):
                     problems.append(Problem(str(tdir), "no source<S> folders", None))
                 for src in sources:
                     build = partial(self._scan_one, pdir.name, tdir.name, src, problems)
-                    self._scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
+                    self.scan_into(recs, problems, build, f"{pdir.name}_{tdir.name}_{src.name}", src)
         return recs, problems
 
     def left_out(self, root: Path) -> list[LeftOut]:
@@ -356,25 +368,17 @@ class VIPLHRAdapter(RecordedAdapter):
         if self.include_nir:
             return []
         data = _find_data_dir(require_dir(root, "VIPL-HR", _LAYOUT))
-        out = []
-        for pdir in _sorted_numeric(list(data.iterdir()), _SUBJECT):
-            for tdir in sorted(t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name)):
-                nir = tdir / "source4"
-                if nir.is_dir():
-                    out.append(
-                        LeftOut(
-                            str(nir),
-                            "near-infrared camera (source4): the RGB protocols use source1-3; "
-                            "VIPLHRAdapter(include_nir=True) keeps it",
-                            f"{pdir.name}_{tdir.name}_source4",
-                        )
-                    )
-        return out
+        return [
+            LeftOut(str(tdir / "source4"), _NIR_LEFT_OUT, f"{pdir.name}_{tdir.name}_source4")
+            for pdir in _sorted_numeric(list(data.iterdir()), _SUBJECT)
+            for tdir in sorted(t for t in pdir.iterdir() if t.is_dir() and _TASK.match(t.name))
+            if (tdir / "source4").is_dir()
+        ]
 
     # -- deep validation ---------------------------------------------------
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
         video = rec.frames.path
-        n, _ = probe(rec.frames)
+        n = rec.frames.frame_count()
         if n <= 0:
             return [Problem(str(video), "cannot open video or read its frame count", rec.id)]
         problems = []
@@ -408,56 +412,59 @@ class VIPLHRAdapter(RecordedAdapter):
     # -- official folds ----------------------------------------------------
     def official_folds(self, root: Path) -> list[list[str]]:
         """Subject ids (``p<N>``) of each official fold, from ``fold/fold<i>.mat`` in fold order."""
-        import scipy.io
+        return read_official_folds(root)
 
-        root = require_dir(root, "VIPL-HR", "fold/fold1.mat .. fold5.mat next to data/")
-        fold_dir = root / "fold"
-        if not fold_dir.is_dir() and root.name == "data":
-            fold_dir = root.parent / "fold"
-        files = sorted(
-            (
-                (int(m.group(1)), p)
-                for p in (fold_dir.iterdir() if fold_dir.is_dir() else [])
-                if (m := _FOLD.match(p.name))
-            ),
-        )
-        if not files:
-            raise HrbenchError("no official fold files fold1.mat .. fold5.mat", fold_dir)
-        numbers = [i for i, _ in files]
-        if numbers != list(range(1, len(files) + 1)):
-            raise HrbenchError(
-                f"fold files are numbered {numbers}, expected 1..{len(files)}", fold_dir
-            )
-        folds: list[list[str]] = []
-        seen: dict[str, int] = {}
-        for i, path in files:
-            try:
-                mat = scipy.io.loadmat(str(path))
-            except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line
-                raise HrbenchError(
-                    f"cannot read MATLAB file ({type(exc).__name__}: {exc})", path
-                ) from None
-            key = f"fold{i}"
-            if key not in mat:
-                have = ", ".join(k for k in mat if not k.startswith("__")) or "none"
-                raise HrbenchError(f"variable {key!r} not found (variables: {have})", path)
-            arr = np.asarray(mat[key])
-            if arr.dtype.kind not in "iuf" or arr.size == 0:
-                raise HrbenchError(
-                    f"variable {key!r} is not a non-empty numeric array of subject numbers", path
-                )
-            nums = arr.ravel().astype(np.float64)
-            if not np.all((nums == np.round(nums)) & (nums > 0)):
-                raise HrbenchError(
-                    f"variable {key!r} holds values that are not subject numbers", path
-                )
-            fold = [f"p{int(v)}" for v in nums]
-            for s in fold:
-                if s in seen:
-                    raise HrbenchError(f"subject {s} is in fold {seen[s]} and fold {i}", path)
-                seen[s] = i
-            folds.append(fold)
-        return folds
+
+def read_official_folds(root: Path) -> list[list[str]]:
+    """Subject ids (``p<N>``) of each official fold, from ``fold/fold<i>.mat`` next to ``data/``.
+
+    Every fold file must be there (numbered 1..k without a gap), and no
+    subject may be in two folds.
+    """
+    import scipy.io
+
+    root = require_dir(root, "VIPL-HR", "fold/fold1.mat .. fold5.mat next to data/")
+    fold_dir = root / "fold"
+    if not fold_dir.is_dir() and root.name == "data":
+        fold_dir = root.parent / "fold"
+    files = sorted(
+        (int(m.group(1)), p)
+        for p in (fold_dir.iterdir() if fold_dir.is_dir() else [])
+        if (m := _FOLD.match(p.name))
+    )
+    if not files:
+        raise HrbenchError("no official fold files fold1.mat .. fold5.mat", fold_dir)
+    numbers = [i for i, _ in files]
+    if numbers != list(range(1, len(files) + 1)):
+        raise HrbenchError(f"fold files are numbered {numbers}, expected 1..{len(files)}", fold_dir)
+    folds: list[list[str]] = []
+    seen: dict[str, int] = {}
+    for i, path in files:
+        try:
+            mat = scipy.io.loadmat(str(path))
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line
+            raise HrbenchError(f"cannot read MATLAB file ({type(exc).__name__}: {exc})", path) from None
+        fold = _fold_subjects(mat, f"fold{i}", path)
+        for s in fold:
+            if s in seen:
+                raise HrbenchError(f"subject {s} is in fold {seen[s]} and fold {i}", path)
+            seen[s] = i
+        folds.append(fold)
+    return folds
+
+
+def _fold_subjects(mat: dict[str, Any], key: str, path: Path) -> list[str]:
+    """The subject ids held by variable ``key`` of a loaded fold file."""
+    if key not in mat:
+        have = ", ".join(k for k in mat if not k.startswith("__")) or "none"
+        raise HrbenchError(f"variable {key!r} not found (variables: {have})", path)
+    arr = np.asarray(mat[key])
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise HrbenchError(f"variable {key!r} is not a non-empty numeric array of subject numbers", path)
+    nums = arr.ravel().astype(np.float64)
+    if not np.all((nums == np.round(nums)) & (nums > 0)):
+        raise HrbenchError(f"variable {key!r} holds values that are not subject numbers", path)
+    return [f"p{int(v)}" for v in nums]
 
 
 @hookimpl

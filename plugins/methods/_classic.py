@@ -1,4 +1,4 @@
-"""Shared plumbing of the four classic unsupervised methods (green, ICA, CHROM, POS).
+"""Shared plumbing of the classic unsupervised methods (green, ICA, CHROM, POS, LGI, PBV, OMIT).
 
 Why one base class: every classic method is "RGB trace -> pulse waveform ->
 spectral peak".  Only the middle step differs, so each plugin implements
@@ -9,22 +9,24 @@ spectral peak".  Only the middle step differs, so each plugin implements
   ROI 0 of, say, a 200-block cheek grid.
 * missing frames: a frame whose R, G or B is NaN/inf (face lost, dropped
   frame) is filled by linear interpolation in time from its valid neighbours
-  (nearest valid value at the clip ends), vectorised over clips.  A clip
-  with fewer than :data:`MIN_VALID_FRACTION` valid frames, or whose mean
-  colour is not positive in every channel (no skin: black or broken frames),
-  gets ``NaN`` instead of a made-up heart rate, and ``run_notes`` counts them.
-* output: :func:`hrbench.hr.spectral_hr` on the pulse with the protocol's HR
-  settings -- the same estimator that reads the ground truth, so no method
-  carries its own peak picker (a method whose pulse is already band-passed,
-  CHROM, sets ``prefiltered`` so it is not filtered twice).  A pulse row that
+  (nearest valid value at the clip ends), vectorised over clips
+  (:func:`hrbench.api.fill_missing_frames`).  A clip with fewer than
+  :data:`MIN_VALID_FRACTION` valid frames, or whose mean colour is not
+  positive in every channel (no skin: black or broken frames), gets ``NaN``
+  instead of a made-up heart rate.
+* output: :class:`hrbench.api.PulseMethod` reads the heart rate of the pulse
+  with the core's estimator -- the one that reads the ground truth, so no
+  method carries its own peak picker (a method whose pulse is already
+  band-passed, CHROM, sets ``pulse_prefiltered`` so it is not filtered
+  twice) -- and counts the ``NaN`` clips in ``run_notes``.  A pulse row that
   is not finite (e.g. ICA failed on a degenerate clip) also yields ``NaN``.
 
 The helpers below are small numerical pieces shared by several methods
-(window lengths, the smoothness-priors cut-off; missing-frame filling is
-:func:`hrbench.signals.fill_missing_frames`, public for third parties);
-windowed overlap-add lives in :mod:`._overlap`.  A pulse that is exactly
-flat (e.g. grey R = G = B input to a projection that cancels it) has no
-heart rate: it is NaN, not the band edge a spectral peak picker would return.
+(the smoothness-priors cut-off); window lengths and windowed overlap-add are
+the core's (:func:`hrbench.api.window_frames`, :mod:`hrbench.overlap`).  A
+pulse that is exactly flat (e.g. grey R = G = B input to a projection that
+cancels it) has no heart rate: it is NaN, not the band edge a spectral peak
+picker would return.
 """
 
 from __future__ import annotations
@@ -34,11 +36,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError
-from hrbench.hr import HRSettings, spectral_hr
-from hrbench.method import Method
-from hrbench.signals import fill_missing_frames  # moved to the core; still importable from here
+from hrbench.api import Clips, ConfigError, HRSettings, PulseMethod, fill_missing_frames
 
 #: Below this fraction of valid frames a clip is mostly invented by
 #: interpolation; its heart rate is reported as NaN rather than guessed.
@@ -51,11 +49,6 @@ DEFAULT_HR = HRSettings()
 EPS = 1e-12
 
 
-def window_frames(seconds: float, fps: float, T: int, minimum: int = 2) -> int:
-    """A window length in frames for ``seconds`` at ``fps``, within ``[minimum, T]``."""
-    return int(min(T, max(minimum, round(seconds * fps))))
-
-
 def lambda_for_cutoff(cutoff_hz: float, fps: float) -> float:
     """Smoothness-priors ``lambda`` whose trend filter has half power at ``cutoff_hz``.
 
@@ -66,21 +59,11 @@ def lambda_for_cutoff(cutoff_hz: float, fps: float) -> float:
     return float(1.0 / (2.0 - 2.0 * np.cos(w)))
 
 
-class ClassicMethod(Method):
+class ClassicMethod(PulseMethod):
     """Unsupervised ``face_skin`` method: RGB -> pulse -> spectral heart rate."""
 
     roi_scheme: ClassVar[str] = "face_skin"
     supervised: ClassVar[bool] = False
-    produces_pulse: ClassVar[bool] = True
-    #: True when :meth:`pulse` already band-passes to the protocol's HR band
-    #: (CHROM): filtering twice would square the filter's roll-off at the
-    #: band edges and favour the second harmonic of a slow heart rate.
-    prefiltered: ClassVar[bool] = False
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if "prefiltered" in cls.__dict__:  # a subclass setting pulse_prefiltered itself keeps it
-            cls.pulse_prefiltered = cls.prefiltered
 
     @abstractmethod
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
@@ -106,15 +89,4 @@ class ClassicMethod(Method):
         flat = finite.copy()
         flat[finite] = ~(out[finite].std(axis=-1) > 1e-12 * (np.abs(out[finite]).max(axis=-1) + 1e-300))
         out[flat] = np.nan
-        return out
-
-    def predict(self, clips: Clips) -> np.ndarray:
-        pulse = self.predict_pulse(clips)
-        finite = np.isfinite(pulse).all(axis=-1)
-        out = np.full(len(clips), np.nan)
-        if finite.any():
-            out[finite] = spectral_hr(pulse[finite], clips.fps, clips.hr_settings, filtered=self.prefiltered)
-        n_bad = int(np.isnan(out).sum())
-        if n_bad:
-            self.run_notes["nan_clips"] = self.run_notes.get("nan_clips", 0) + n_bad
         return out

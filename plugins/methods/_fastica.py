@@ -59,6 +59,52 @@ def _sym_decorrelate(w: np.ndarray) -> np.ndarray:
     return inv_sqrt @ w
 
 
+def _whitened(z: np.ndarray, like_sklearn: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Whitened ``(n, c, T)`` channels (identity covariance) and ``(n,)`` True where that was possible.
+
+    A clip whose channels are not finite or of rank < c is left unusable (False).
+    ``like_sklearn`` orders the basis as scikit-learn does: decreasing variance,
+    the first entry of each eigenvector positive.
+    """
+    T = z.shape[-1]
+    finite = np.isfinite(z).all(axis=(1, 2))
+    x = z - z.mean(axis=-1, keepdims=True)
+    xs = x if finite.all() else np.where(finite[:, None, None], x, 0.0)
+    vals, vecs = np.linalg.eigh(xs @ np.swapaxes(xs, -1, -2) / T)  # (n, c), (n, c, c)
+    ok = finite & (vals.min(axis=-1) > 1e-10 * np.maximum(vals.max(axis=-1), 1e-30))
+    if like_sklearn:
+        vals, vecs = vals[..., ::-1], vecs[..., ::-1]
+        vecs = vecs * np.where(vecs[..., :1, :] < 0, -1.0, 1.0)
+    k = np.swapaxes(vecs, -1, -2) / np.sqrt(np.clip(vals, 1e-30, None))[..., :, None]  # whitening D^-1/2 E^T
+    return k @ x, ok
+
+
+def _iterate(w: np.ndarray, xw: np.ndarray, ok: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Run the symmetric fixed-point iteration on ``w`` in place; ``(converged, n_iter)`` per problem.
+
+    Only the usable problems (``ok``) iterate, each until its own change drops below ``tol``.
+    """
+    n, T = len(w), xw.shape[-1]
+    active = ok.copy()
+    converged = np.zeros(n, dtype=bool)
+    n_iter = np.zeros(n, dtype=np.int64)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        wa, xa = w[active], xw[active]
+        g = np.tanh(wa @ xa)  # (m, c, T)
+        w_new = (g @ np.swapaxes(xa, -1, -2)) / T - (1 - g**2).mean(axis=-1)[..., None] * wa
+        w_new = _sym_decorrelate(w_new)
+        lim = np.abs(np.abs(np.einsum("mij,mij->mi", w_new, wa)) - 1).max(axis=-1)
+        idx = np.flatnonzero(active)
+        w[idx] = w_new
+        n_iter[idx] += 1
+        done = idx[lim < tol]
+        converged[done] = True
+        active[done] = False
+    return converged, n_iter
+
+
 @overload
 def fastica_batch(
     z: np.ndarray, seed: int = ..., max_iter: int = ..., tol: float = ..., *,
@@ -99,37 +145,13 @@ def fastica_batch(
     """
     z = np.ascontiguousarray(z, dtype=np.float64)  # one memory layout: the same arithmetic for any caller
     n, c, T = z.shape
-    finite = np.isfinite(z).all(axis=(1, 2))
-    x = z - z.mean(axis=-1, keepdims=True)
-    xs = x if finite.all() else np.where(finite[:, None, None], x, 0.0)
-    vals, vecs = np.linalg.eigh(xs @ np.swapaxes(xs, -1, -2) / T)  # (n, c), (n, c, c)
-    ok = finite & (vals.min(axis=-1) > 1e-10 * np.maximum(vals.max(axis=-1), 1e-30))
-    if like_sklearn:  # decreasing variance, first entry of each eigenvector positive
-        vals, vecs = vals[..., ::-1], vecs[..., ::-1]
-        vecs = vecs * np.where(vecs[..., :1, :] < 0, -1.0, 1.0)
+    xw, ok = _whitened(z, like_sklearn)
+    if like_sklearn:
         w0 = np.random.RandomState(seed).normal(size=(c, c))
     else:
         w0 = np.random.default_rng(seed).standard_normal((c, c))
-    k = np.swapaxes(vecs, -1, -2) / np.sqrt(np.clip(vals, 1e-30, None))[..., :, None]  # whitening D^-1/2 E^T
-    xw = k @ x  # (n, c, T), identity covariance where ok
     w = _sym_decorrelate(np.broadcast_to(w0, (n, c, c)).copy())
-    active = ok.copy()
-    converged = np.zeros(n, dtype=bool)
-    n_iter = np.zeros(n, dtype=np.int64)
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        wa, xa = w[active], xw[active]
-        g = np.tanh(wa @ xa)  # (m, c, T)
-        w_new = (g @ np.swapaxes(xa, -1, -2)) / T - (1 - g**2).mean(axis=-1)[..., None] * wa
-        w_new = _sym_decorrelate(w_new)
-        lim = np.abs(np.abs(np.einsum("mij,mij->mi", w_new, wa)) - 1).max(axis=-1)
-        idx = np.flatnonzero(active)
-        w[idx] = w_new
-        n_iter[idx] += 1
-        done = idx[lim < tol]
-        converged[done] = True
-        active[done] = False
+    converged, n_iter = _iterate(w, xw, ok, max_iter, tol)
     s = w @ xw
     s /= np.maximum(s.std(axis=-1, keepdims=True), 1e-12)
     s[~ok] = np.where(np.isfinite(xw[~ok]), xw[~ok], 0.0)

@@ -26,7 +26,7 @@ changing conditions) and stitches the interval signals with Hann windows and
    of a clip uncovered);
 2. in each window RGB is divided by the window's mean colour, ``Xs, Ys`` are
    formed and band-passed with the protocol's HR band (zero-phase Butterworth,
-   :func:`hrbench.hr.bandpass`, the same filter the HR estimator uses; the
+   :func:`hrbench.api.bandpass`, the same filter the HR estimator uses; the
    paper's own filter is not specified closely enough to copy), applied as
    one precomputed ``L x L`` matrix to all windows of all clips at once
    (long windows are filtered directly, so memory stays ``O(n T)``);
@@ -50,7 +50,7 @@ windows are as short, is less affected).  The paper-like 1.6 s stays the
 default; ``--param window_s=...`` trades adaptivity for that.
 
 The stitched pulse is already band-limited, so the HR estimator is told not
-to band-pass it again (``prefiltered``): a second pass squares the filter's
+to band-pass it again (``pulse_prefiltered``): a second pass squares the filter's
 roll-off at the band edges, and on synthetic clips at 45 bpm (2nd harmonic at
 0.4 of the fundamental) that was enough for the harmonic to win.
 """
@@ -61,12 +61,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings, bandpass
-from hrbench.method import Param
+from hrbench.api import (
+    HRSettings,
+    bandpass,
+    even_window,
+    hookimpl,
+    ola_starts,
+    overlap_add,
+    window_frames,
+    window_param,
+)
 
-from ._classic import DEFAULT_HR, EPS, ClassicMethod, window_frames
-from ._overlap import even_window, ola_starts, overlap_add
+from ._classic import DEFAULT_HR, EPS, ClassicMethod
 
 #: Fewest frames per window: below this the in-window band-pass is meaningless.
 MIN_WINDOW_FRAMES = 8
@@ -92,7 +98,7 @@ def window_bandpass_matrix(L: int, fps: float, band_hz: tuple[float, float], ord
 
 
 def window_bandpass(x: np.ndarray, fps: float, band_hz: tuple[float, float], order: int) -> np.ndarray:
-    """:func:`hrbench.hr.bandpass` along the last axis of ``x``, via the cached matrix for short windows."""
+    """:func:`hrbench.api.bandpass` along the last axis of ``x``, via the cached matrix for short windows."""
     L = x.shape[-1]
     if L <= MAX_MATRIX_FRAMES:
         return x @ window_bandpass_matrix(L, fps, band_hz, order)
@@ -106,16 +112,8 @@ class ChromMethod(ClassicMethod):
         "G. de Haan, V. Jeanne. Robust pulse rate from chrominance-based rPPG. "
         "IEEE Transactions on Biomedical Engineering 60(10):2878-2886, 2013."
     )
-    prefiltered = True
-    params = {
-        "window_s": Param(
-            1.6,
-            "overlap-add window length in seconds (>= clip length: single window per clip)",
-            float,
-            low=0.5,
-            high=600.0,
-        ),
-    }
+    pulse_prefiltered = True
+    params = {"window_s": window_param("overlap-add", 1.6, note=">= clip length: single window per clip")}
 
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
         n, T, _ = rgb.shape

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings
+from hrbench.api import HRSettings, hookimpl
 
 from ._classic import DEFAULT_HR, EPS, ClassicMethod
 

@@ -71,9 +71,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solveh_banded
 
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings
-from hrbench.method import Param
+from hrbench.api import HRSettings, Param, hookimpl
 
 from ._classic import DEFAULT_HR, EPS, ClassicMethod, lambda_for_cutoff
 from ._fastica import fastica_batch

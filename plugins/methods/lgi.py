@@ -26,7 +26,7 @@ recording of several minutes would assume a single skin/illumination
 direction for all of it, a different method.  So ``window_s`` defaults to
 pyVHR's 6 s; the windows (hop of half a window) are made zero-mean and
 stitched by Hann overlap-add into one pulse per clip
-(:func:`hrbench_plugins.methods._overlap.windowed_pulse`), since hrbench reads
+(:func:`hrbench.api.windowed_pulse`), since hrbench reads
 one heart rate per clip.  The stitching is hrbench's; each window's
 projection is the toolboxes'.  A ``window_s`` at least as long as the clip
 gives the toolboxes' single projection per clip.
@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.hookspecs import hookimpl
+from hrbench.api import hookimpl, window_param
 
-from ._overlap import WindowedProjection, window_param
+from ._overlap import WindowedProjection
 
 
 def lgi_windows(seg: np.ndarray) -> np.ndarray:

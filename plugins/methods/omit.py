@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.hookspecs import hookimpl
+from hrbench.api import hookimpl, window_param
 
 from ._classic import EPS
-from ._overlap import WindowedProjection, window_param
+from ._overlap import WindowedProjection
 
 
 def omit_windows(seg: np.ndarray) -> np.ndarray:

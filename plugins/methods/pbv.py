@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.hookspecs import hookimpl
+from hrbench.api import hookimpl, window_param
 
 from ._classic import EPS
-from ._overlap import WindowedProjection, window_param
+from ._overlap import WindowedProjection
 
 #: ``Q`` with a larger condition number is treated as singular: its solution
 #: is dominated by rounding, not by the data.

@@ -39,11 +39,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings
-from hrbench.method import Param
+from hrbench.api import HRSettings, hookimpl, window_frames, window_param
 
-from ._classic import DEFAULT_HR, EPS, ClassicMethod, window_frames
+from ._classic import DEFAULT_HR, EPS, ClassicMethod
 
 #: The projection plane orthogonal to the (normalised) skin tone [1, 1, 1].
 P = np.array([[0.0, 1.0, -1.0], [-2.0, 1.0, 1.0]])
@@ -95,15 +93,7 @@ class PosMethod(ClassicMethod):
         "W. Wang, A. C. den Brinker, S. Stuijk, G. de Haan. Algorithmic principles of remote PPG. "
         "IEEE Transactions on Biomedical Engineering 64(7):1479-1491, 2017."
     )
-    params = {
-        "window_s": Param(
-            1.6,
-            "sliding window length in seconds (paper: 32 frames at 20 fps; >= clip: one window)",
-            float,
-            low=0.2,
-            high=600.0,
-        ),
-    }
+    params = {"window_s": window_param("sliding", 1.6, low=0.2, note="paper: 32 frames at 20 fps; >= clip: one window")}
 
     def pulse(self, rgb: np.ndarray, fps: float, settings: HRSettings = DEFAULT_HR) -> np.ndarray:
         T = rgb.shape[1]

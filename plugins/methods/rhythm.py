@@ -89,22 +89,29 @@ protocol's HR band.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.method import Method, Param
-from hrbench.signals import without_frames
-from hrbench.subsets import training_clips
+from hrbench.api import (
+    Clips,
+    ConfigError,
+    HrbenchError,
+    Method,
+    Param,
+    fill_missing_frames,
+    hookimpl,
+    training_clips,
+    without_frames,
+)
 
 from .deep.augment import histogram_edges, label_histogram
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
-from .deep.heads import HEADS
-from .deep.stmap import fill_nan
+from .deep.params import training_params
+from .deep.stmap import SERIES_FILL
 
 if TYPE_CHECKING:
     from .deep.attention import AttentionResNet
@@ -118,31 +125,30 @@ CITATION = (
 )
 
 _COMMON: dict[str, Param] = {
-    "epochs": Param(10, "training epochs, each of one map per selected training clip (paper profile: 50)", int, low=1, high=1000),
-    "lr": Param(1e-3, "Adam learning rate (RhythmNet: 0.001)", float, low=1e-6, high=1.0),
-    "batch_size": Param(32, "mini-batch size (not stated in the paper)", int, low=2, high=4096),
-    "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
-    "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
-    "detrend_hz": Param(0.5, "high-pass every map row at this cut-off (Hz) before min-max scaling (0 = off, as RhythmNet)", float, low=0.0, high=0.7),
+    **training_params({
+        "epochs": "training epochs, each of one map per selected training clip (paper profile: 50)",
+        "lr": "RhythmNet: 0.001",
+        "batch_size": "not stated in the paper",
+        "detrend_hz": "as RhythmNet",
+        "holdout": "",
+        "head": "RhythmNet",
+    }),
     "colour": Param("pos", "map channels: the POS chrominance channels (3; default), the poster's RGB+YUV (6), "
                            "RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
-    "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
-    "holdout": Param(0.15, "share of the training subjects held out to measure the held-out loss per epoch and keep "
-                           "the best epoch (0 = none: train on all, keep the last epoch)", float, low=0.0, high=0.5),
-    "head": Param("regression", "'regression' (RhythmNet: one output, L1 loss) or 'bins' (a distribution over 1-bpm bins "
-                          "trained against a Gaussian around the reference; prediction = its mean)", str, choices=HEADS),
 }
 _ATTENTION: dict[str, Param] = {
     "reduction": Param(16, "channel-attention bottleneck ratio (CBAM: 16)", int, choices=(2, 4, 8, 16, 32)),
 }
 _DA: dict[str, Param] = {
     "da_factor_min": Param(2 / 3, "smallest resampling factor (HR * f; 1/1.5)", float, low=0.4, high=1.0),
-    "da_factor_max": Param(1.5, "largest resampling factor (at most train_clip_factor = 1.5)", float, low=1.0, high=1.5),
+    "da_factor_max": Param(1.5, "largest resampling factor (at most train_clip_factor = 1.5)", float,
+                           low=1.0, high=1.5),
     "da_low_bpm": Param(45.0, "lower end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_high_bpm": Param(150.0, "upper end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_bin_bpm": Param(10.0, "histogram bin width used to pick the factors", float, low=0.5, high=100.0),
     "da_prob": Param(0.5, "probability that a clip's map in an epoch is its resampled copy instead of its plain crop "
-                          "(0.5: epochs drawn from the poster's originals + copies; 0: no augmentation)", float, low=0.0, high=1.0),
+                          "(0.5: epochs drawn from the poster's originals + copies; 0: no augmentation)", float,
+                    low=0.0, high=1.0),
 }
 _PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0,
                           "colour": "rgb+yuv", "holdout": 0.0, "head": "regression"}
@@ -153,6 +159,62 @@ _SAID_MISSING: set[str] = set()
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "clip"
+
+
+def _imagenet(method: Method) -> Path | None:
+    """The ImageNet ResNet-18 weights when present; else None, said once per process (random init)."""
+    from .deep.resnet import imagenet_weights_path
+
+    path = imagenet_weights_path()
+    if path.is_file():
+        return path
+    if str(path) not in _SAID_MISSING:
+        _SAID_MISSING.add(str(path))
+        method.context.say(
+            f"{method.name}: no ImageNet ResNet-18 weights at {path} (hrbench never downloads; "
+            f"copy resnet18-f37072fd.pth from download.pytorch.org/models there); using random init"
+        )
+    return None
+
+
+@contextmanager
+def _counted_steps(model: Any) -> Iterator[list[int]]:
+    """``[n]``: the optimiser steps taken on ``model`` inside the block.
+
+    Real steps, counted by a hook, not a formula that could drift from the
+    trainer's batching.
+    """
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    first = next(model.parameters())
+    steps = [0]
+
+    def count(opt: Any, *_: Any) -> None:
+        if opt.param_groups[0]["params"][0] is first:
+            steps[0] += 1
+
+    hook = register_optimizer_step_post_hook(count)
+    try:
+        yield steps
+    finally:
+        hook.remove()
+
+
+def _clip_ids(train: Clips, idx: np.ndarray) -> list[str]:
+    """Names of training clips: ``recording@start s``, or ``recording#index`` when starts are unknown."""
+    if train.starts is None:
+        return [f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)]
+    return [f"{rid}@{float(st):.3f}" for rid, st in zip(train.recording_ids, train.starts, strict=True)]
+
+
+def _da_notes(plans: list[Any], labels: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
+    """Run notes of the HR-balancing augmentation: how much was resampled, and the first epoch's histogram."""
+    return {
+        "da_resampled_share": round(float(np.mean([p.resampled for p in plans])), 3),
+        "da_hist_edges_bpm": [round(float(e), 2) for e in edges],
+        "da_hist_epoch0": {"before": label_histogram(labels, edges).tolist(),
+                           "after": label_histogram(plans[0].labels(labels), edges).tolist()},
+    }
 
 
 class _RhythmResNet(Method):
@@ -172,7 +234,9 @@ class _RhythmResNet(Method):
         super().__init__(*args, **kwargs)
         if self.use_da:
             if self.da_low_bpm >= self.da_high_bpm:
-                raise ConfigError(f"method {self.name}: da_low_bpm={self.da_low_bpm} must be below da_high_bpm={self.da_high_bpm}")
+                raise ConfigError(
+                    f"method {self.name}: da_low_bpm={self.da_low_bpm} must be below da_high_bpm={self.da_high_bpm}"
+                )
             if self.da_bin_bpm > self.da_high_bpm - self.da_low_bpm:
                 raise ConfigError(f"method {self.name}: da_bin_bpm={self.da_bin_bpm} is wider than the DA range")
             if self.da_factor_max > self.train_clip_factor + 1e-9:
@@ -189,27 +253,13 @@ class _RhythmResNet(Method):
         self.epoch_plans_: list[Any] = []  # deep.augment.EpochPlan (not imported at module level)
 
     # -- model -------------------------------------------------------------
-    def _imagenet(self) -> Path | None:
-        from .deep.resnet import imagenet_weights_path
-
-        path = imagenet_weights_path()
-        if path.is_file():
-            return path
-        if str(path) not in _SAID_MISSING:
-            _SAID_MISSING.add(str(path))
-            self.context.say(
-                f"{self.name}: no ImageNet ResNet-18 weights at {path} (hrbench never downloads; "
-                f"copy resnet18-f37072fd.pth from download.pytorch.org/models there); using random init"
-            )
-        return None
-
     def _new_model(self, band: tuple[float, float]) -> AttentionResNet:
         from .deep.attention import AttentionResNet
 
         mean, std = channel_stats(self.colour)
         model = AttentionResNet(
             self.width, band, in_channels=n_channels(self.colour), channel_mean=mean, channel_std=std,
-            attention=self.use_attention, reduction=self._params.get("reduction", 16), imagenet=self._imagenet(),
+            attention=self.use_attention, reduction=self._params.get("reduction", 16), imagenet=_imagenet(self),
             head=self.head,
         )
         self.run_notes["init"] = model.init
@@ -231,13 +281,16 @@ class _RhythmResNet(Method):
         lo = max(self.da_low_bpm, band[0])
         hi = min(self.da_high_bpm, band[1])
         if lo >= hi:
-            raise ConfigError(f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}")
+            raise ConfigError(
+                f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}"
+            )
         return histogram_edges((lo, hi), self.da_bin_bpm)
 
     def _epoch_data(
         self, traces: np.ndarray, labels: np.ndarray, frames: int, edges: np.ndarray | None, fps: float
     ) -> Any:
-        """``data(epoch) -> (maps, labels)`` for the trainer: one map per clip, the plain crop or (DA) its resampled copy.
+        """``data(epoch) -> (maps, labels)`` for the trainer: one map per clip, the plain crop or (DA) its resampled
+        copy.
 
         The crop offsets come from their own generator, seeded by (seed,
         epoch) alone, so all four variants crop alike; the augmentation draws
@@ -261,9 +314,6 @@ class _RhythmResNet(Method):
 
     # -- Method API --------------------------------------------------------
     def fit(self, clips: Clips) -> _RhythmResNet:
-        import torch
-        from torch.optim.optimizer import register_optimizer_step_post_hook
-
         from .deep.curves import fit_with_curve, heldout_split
         from .deep.train import seeded
 
@@ -272,44 +322,28 @@ class _RhythmResNet(Method):
         heldout = None
         if len(held):  # plain crops of the held-out subjects' clips, the length the net is trained on
             frames = self._map_frames(train)
-            heldout = (self._maps(fill_nan(np.asarray(train.traces[held][:, :, :frames], dtype=np.float32)), clips.fps),
+            heldout = (self._maps(fill_missing_frames(np.asarray(train.traces[held][:, :, :frames], dtype=np.float32),
+                                                       **SERIES_FILL)[0], clips.fps),
                        np.asarray(train.hr[held], dtype=np.float32))
             train, idx = train.subset(fit_part), idx[fit_part]
         labels = np.asarray(train.hr, dtype=np.float64)
         band = tuple(float(b) for b in clips.hr_settings.band_bpm)
         frames = self._map_frames(train)
-        traces = fill_nan(np.asarray(train.traces, dtype=np.float32))
+        traces = fill_missing_frames(np.asarray(train.traces, dtype=np.float32), **SERIES_FILL)[0]
         edges = self._da_edges(band) if self.use_da else None
         data = self._epoch_data(traces, labels, frames, edges, clips.fps)
-        self.train_clip_ids_ = ([f"{rid}#{i}" for rid, i in zip(train.recording_ids, idx, strict=True)] if train.starts is None
-                                else [f"{rid}@{float(st):.3f}" for rid, st in zip(train.recording_ids, train.starts, strict=True)])
-        steps = 0
+        self.train_clip_ids_ = _clip_ids(train, idx)
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
-            first = next(model.parameters())
-
-            def count(opt: torch.optim.Optimizer, *_: Any) -> None:
-                # Real optimiser steps, not a formula that could drift from the trainer's batching.
-                nonlocal steps
-                if opt.param_groups[0]["params"][0] is first:
-                    steps += 1
-
-            hook = register_optimizer_step_post_hook(count)
-            advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
-            try:
+            with _counted_steps(model) as steps:
+                advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
                 losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)
-            finally:
-                hook.remove()
         self.run_notes["train_maps"] = len(train)
-        self.run_notes["train_steps"] = steps
+        self.run_notes["train_steps"] = steps[0]
         self.run_notes["map_frames"] = frames
         self.run_notes["train_l1_bpm"] = round(losses[-1], 3)
         if edges is not None:
-            plans = self.epoch_plans_
-            self.run_notes["da_resampled_share"] = round(float(np.mean([p.resampled for p in plans])), 3)
-            self.run_notes["da_hist_edges_bpm"] = [round(float(e), 2) for e in edges]
-            self.run_notes["da_hist_epoch0"] = {"before": label_histogram(labels, edges).tolist(),
-                                                "after": label_histogram(plans[0].labels(labels), edges).tolist()}
+            self.run_notes.update(_da_notes(self.epoch_plans_, labels, edges))
         self._model, self._frames, self.train_losses_ = model, frames, losses
         return self
 
@@ -335,6 +369,8 @@ class _RhythmResNet(Method):
 class _Explains:
     """``explain()`` for the attention variants: spatial attention overlaid on the map, as PNGs."""
 
+    explains: ClassVar[bool] = True
+
     def explain(self, clips: Clips, out_dir: Path) -> list[Path]:
         """Save one PNG per clip: the map, then each stage's ROI x time attention over it."""
         import torch
@@ -350,7 +386,11 @@ class _Explains:
             x = torch.from_numpy(maps.astype(np.float32)).to(device)
             hr, spatial = model(x, return_attention=True)
             rows, cols = maps.shape[2], maps.shape[3]
-            att = [torch.nn.functional.interpolate(s, size=(rows, cols), mode="bilinear", align_corners=False)[:, 0].cpu().numpy() for s in spatial]
+            att = [
+                torch.nn.functional.interpolate(s, size=(rows, cols), mode="bilinear", align_corners=False)[:, 0]
+                .cpu().numpy()
+                for s in spatial
+            ]
         hr = np.clip(hr.cpu().numpy(), *clips.hr_settings.band_bpm)
         seconds = cols * self.time_pool / clips.fps  # type: ignore[attr-defined]
         extent = (0.0, seconds, rows - 0.5, -0.5)
@@ -358,19 +398,23 @@ class _Explains:
         paths: list[Path] = []
         for i in range(len(clips)):
             m = maps[i].astype(np.float32) / 255.0
-            rgb = np.stack([m[channels.index(c)] for c in ("R", "G", "B")], -1) if "R" in channels else np.stack([m[0]] * 3, -1)
+            if "R" in channels:
+                rgb = np.stack([m[channels.index(c)] for c in ("R", "G", "B")], -1)
+            else:
+                rgb = np.stack([m[0]] * 3, -1)
             grey = m.mean(axis=0)
             fig = Figure(figsize=(8.0, 1.6 * (1 + len(att))), dpi=100, layout="constrained")
             axes = fig.subplots(1 + len(att), 1, sharex=True)
             ref = "" if clips.hr is None else f", reference {float(clips.hr[i]):.1f} bpm"
             axes[0].imshow(rgb, aspect="auto", extent=extent, interpolation="nearest")
-            axes[0].set_title(f"{clips.recording_ids[i]} @ {0 if clips.starts is None else float(clips.starts[i]):.1f} s: "
-                              f"predicted {hr[i]:.1f} bpm{ref}", fontsize=9)
+            start = 0 if clips.starts is None else float(clips.starts[i])
+            axes[0].set_title(f"{clips.recording_ids[i]} @ {start:.1f} s: predicted {hr[i]:.1f} bpm{ref}", fontsize=9)
             axes[0].set_ylabel("ROI\n(R,G,B)", fontsize=8)
             for k, a in enumerate(att):
                 ax = axes[k + 1]
                 ax.imshow(grey, aspect="auto", extent=extent, cmap="gray", interpolation="nearest")
-                im = ax.imshow(a[i], aspect="auto", extent=extent, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0, interpolation="bilinear")
+                im = ax.imshow(a[i], aspect="auto", extent=extent, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0,
+                               interpolation="bilinear")
                 ax.set_ylabel(f"ROI\nstage {k + 1}", fontsize=8)
                 fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
             axes[-1].set_xlabel("time in clip (s)")

@@ -88,15 +88,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError, PrerequisiteMissing
-from hrbench.hookspecs import hookimpl
-from hrbench.method import Method, Param
-from hrbench.signals import without_frames
-from hrbench.subsets import training_clips
+from hrbench.api import (
+    Clips,
+    ConfigError,
+    HrbenchError,
+    Method,
+    Param,
+    PrerequisiteMissing,
+    hookimpl,
+    training_clips,
+    without_frames,
+)
 
 from .deep.curves import fit_with_curve, heldout_split
-from .deep.heads import HEADS
+from .deep.params import training_params
 from .deep.stmap import COLOURS, MapSpec, maps_from_series, maps_from_traces, pooled_series
 from .deep.synrhythm import SynRhythmSettings
 
@@ -113,21 +118,20 @@ CITATION = (
 )
 
 _COMMON: dict[str, Param] = {
-    "epochs": Param(10, "fine-tuning epochs on the face clips (paper: at most 30)", int, low=1, high=1000),
-    "lr": Param(1e-3, "Adam learning rate (paper: 0.001)", float, low=1e-6, high=1.0),
-    "batch_size": Param(32, "mini-batch size (paper: not stated)", int, low=2, high=4096),
-    "width": Param(16, "ResNet-18 width: channels of the first stage (64 = the real ResNet-18)", int, choices=(8, 16, 32, 64)),
-    "pool_h": Param(2, "average this many neighbouring cheek-block rows (of 10) into one map row group", int, choices=(1, 2, 5, 10)),
+    # The shared training parameters (deep/params.py); a default of stmap's own goes in as a keyword.
+    **training_params({
+        "epochs": "fine-tuning epochs on the face clips (paper: at most 30)",
+        "lr": "paper: 0.001",
+        "batch_size": "paper: not stated",
+        "detrend_hz": "the paper",
+        "holdout": ", as the paper",
+        "head": "the paper",
+    }, head="bins"),
+    "pool_h": Param(2, "average this many neighbouring cheek-block rows (of 10) into one map row group", int,
+                    choices=(1, 2, 5, 10)),
     "pool_w": Param(4, "average this many neighbouring cheek-block columns (of 20)", int, choices=(1, 2, 4, 5, 10, 20)),
-    "time_pool": Param(2, "average this many consecutive frames (2: 30 fps -> 15 fps)", int, choices=(1, 2, 3)),
-    "detrend_hz": Param(0.5, "high-pass every map row at this cut-off (Hz) before min-max scaling (0 = off, the paper)", float, low=0.0, high=0.7),
-    "max_train_maps": Param(600, "at most this many training clips per fold, spread over videos (0 = all)", int, low=0),
     "colour": Param("pos", "map channels: 'rgb' (the paper: R, G, B scaled apart) or 'pos' (chrominance: POS pulse, "
                            "S1, S2 of every row; cancels intensity changes common to R, G, B)", str, choices=COLOURS),
-    "holdout": Param(0.15, "share of the training subjects held out to measure the held-out loss per epoch and keep "
-                           "the best epoch (0 = none: train on all, keep the last epoch, as the paper)", float, low=0.0, high=0.5),
-    "head": Param("bins", "'regression' (the paper: one output, L1 loss) or 'bins' (a distribution over 1-bpm bins "
-                          "trained against a Gaussian around the reference; prediction = its mean)", str, choices=HEADS),
     "da_prob": Param(0.5, "probability that a training map is its clip resampled in time to another HR, label "
                           "scaled alike (factors 2/3-1.5; 0 = off, the paper)", float, low=0.0, high=1.0),
     "da_factors": Param("balance", "how resampling factors are drawn: 'balance' (FG 2019: towards the emptiest 10-bpm "

@@ -42,16 +42,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from scipy import signal as sps
 
-from hrbench.clips import Clips
-from hrbench.errors import ConfigError, HrbenchError
-from hrbench.hookspecs import hookimpl
-from hrbench.hr import HRSettings, bandpass
-from hrbench.method import Method, Param
-from hrbench.signals import without_frames
-from hrbench.subsets import training_clips
+from hrbench.api import (
+    Clips,
+    ConfigError,
+    HrbenchError,
+    HRSettings,
+    Method,
+    Param,
+    bandpass,
+    fill_missing_frames,
+    hookimpl,
+    training_clips,
+    without_frames,
+)
 
-from ._fastica import _sym_decorrelate, fastica_batch  # noqa: F401 - _sym_decorrelate re-exported from its old home
-from .deep.stmap import fill_nan
+from ._fastica import fastica_batch
 
 if TYPE_CHECKING:
     from sklearn.compose import TransformedTargetRegressor
@@ -103,7 +108,9 @@ def n_features(n_bins: int, n_peaks: int) -> int:
     return 6 * (n_bins + 2 * n_peaks)
 
 
-def clip_features(traces: np.ndarray, fps: float, settings: HRSettings, n_bins: int, n_peaks: int = 1, seed: int = 0) -> np.ndarray:
+def clip_features(
+    traces: np.ndarray, fps: float, settings: HRSettings, n_bins: int, n_peaks: int = 1, seed: int = 0
+) -> np.ndarray:
     """Hsu-2014-style features of face_skin clips ``(n, 1, T, 3)`` -> ``(n, n_features(n_bins, n_peaks))``.
 
     Per signal (R, G, B, ICA 1-3): ``n_bins`` binned band spectrum, then the
@@ -112,7 +119,10 @@ def clip_features(traces: np.ndarray, fps: float, settings: HRSettings, n_bins: 
     if traces.ndim != 4 or traces.shape[1] != 1 or traces.shape[-1] != 3:
         raise HrbenchError(f"svr expects face_skin clip traces (n, 1, T, 3), got shape {traces.shape}")
     n = len(traces)
-    rgb = np.transpose(fill_nan(np.asarray(traces[:, 0], dtype=np.float64)), (0, 2, 1))  # (n, 3, T)
+    # Each channel filled on its own, as numpy.interp does (float32 when something was filled).
+    filled, _ = fill_missing_frames(np.asarray(traces[:, 0], dtype=np.float64), per_channel=True, dtype=np.float32,
+                                    copy=False, arithmetic="interp")
+    rgb = np.transpose(filled, (0, 2, 1))  # (n, 3, T)
     z = _preprocess(rgb, fps, settings)
     comps = fastica_batch(z, seed) if n else z  # (n, 3, T)
     spec_c, _ = _band_spectrum(comps, fps, settings)
@@ -122,7 +132,8 @@ def clip_features(traces: np.ndarray, fps: float, settings: HRSettings, n_bins: 
     parts = []
     if n_bins:
         edges = np.linspace(0, spec.shape[-1], n_bins + 1).round().astype(int)
-        parts.append(np.stack([spec[..., a:b].sum(axis=-1) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=-1))
+        bins = [spec[..., a:b].sum(axis=-1) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        parts.append(np.stack(bins, axis=-1))
     if n_peaks:
         parts.append(_top_peaks(spec.reshape(-1, spec.shape[-1]), bpm, n_peaks).reshape(n, 6, 2 * n_peaks))
     feats = np.concatenate(parts, axis=-1).reshape(n, -1)
@@ -140,9 +151,11 @@ class SVRMethod(Method):
     supervised = True
     params: ClassVar[dict[str, Param]] = {
         "C": Param(10.0, "SVR penalty C (target standardised)", float, low=1e-6),
-        "epsilon": Param(0.05, "SVR epsilon-tube half width, in standard deviations of the training HR", float, low=0.0),
+        "epsilon": Param(0.05, "SVR epsilon-tube half width, in standard deviations of the training HR", float,
+                         low=0.0),
         "gamma": Param("scale", "RBF gamma: 'scale', 'auto' or a positive number", str),
-        "n_bins": Param(0, "bins of each normalised in-band spectrum (0 = none; chosen on synthetic-dev)", int, low=0, high=512),
+        "n_bins": Param(0, "bins of each normalised in-band spectrum (0 = none; chosen on synthetic-dev)", int,
+                        low=0, high=512),
         "n_peaks": Param(1, "highest spectral peaks per signal, as (bpm, power share) features", int, low=0, high=20),
         "max_train_clips": Param(4000, "at most this many training clips, spread over videos (0 = all)", int, low=0),
     }
@@ -174,7 +187,8 @@ class SVRMethod(Method):
         from sklearn.svm import SVR
 
         train, idx = training_clips(self, clips, self.max_train_clips)
-        pipe = Pipeline([("scale", StandardScaler()), ("svr", SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma=self._gamma()))])
+        svr = SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma=self._gamma())
+        pipe = Pipeline([("scale", StandardScaler()), ("svr", svr)])
         model = TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
         model.fit(self._features(train), np.asarray(train.hr, dtype=np.float64))
         self.run_notes["train_clips"] = len(idx)

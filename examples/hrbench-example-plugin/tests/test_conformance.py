@@ -9,7 +9,9 @@ from hrbench_example_plugin import ExampleFolder, ExampleGreen, write_example_da
 from hrbench.testing import check_adapter, check_method, parametrize_with_checks
 
 # Module level: parametrisation needs the data root when tests are collected.
-DATA = write_example_dataset(Path(tempfile.mkdtemp(prefix="hrbench-example-")) / "data", {"a1": 64.0, "a2": 90.0, "b1": 75.0, "b2": 110.0})
+DATA = write_example_dataset(
+    Path(tempfile.mkdtemp(prefix="hrbench-example-")) / "data", {"a1": 64.0, "a2": 90.0, "b1": 75.0, "b2": 110.0}
+)
 
 
 @parametrize_with_checks([ExampleGreen, (ExampleFolder, DATA)])

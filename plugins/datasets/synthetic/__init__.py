@@ -30,7 +30,7 @@ Tests and scripts can render a tiny copy quickly::
 
 from __future__ import annotations
 
-from hrbench.hookspecs import hookimpl
+from hrbench.api import hookimpl
 
 from .adapter import (
     SyntheticAdapter,

@@ -20,11 +20,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hrbench.dataset import DatasetAdapter, Problem
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.progress import phase
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.video import probe
+from hrbench.api import (
+    DatasetAdapter,
+    FrameSource,
+    HrbenchError,
+    Problem,
+    Recording,
+    RecordingError,
+    Signal,
+    phase,
+)
 
 from .generate import MANIFEST, SUBJECTS, dataset_dir, generate, is_complete
 from .interference import COMPETITOR_FIELDS
@@ -186,7 +191,8 @@ class SyntheticAdapter(DatasetAdapter):
             raise HrbenchError(f"does not describe recording {rid!r}", info_path)
         if subject not in subjects:
             raise HrbenchError(f"subject {subject!r} of {rid} is not listed", root / SUBJECTS)
-        for fname in (info.get("video", VIDEO_FILE), info.get("bvp", BVP_FILE), info.get("timestamps", TIMESTAMPS_FILE)):
+        files = (info.get("video", VIDEO_FILE), info.get("bvp", BVP_FILE), info.get("timestamps", TIMESTAMPS_FILE))
+        for fname in files:
             if not (d / fname).is_file():
                 raise HrbenchError("file not found", d / fname)
         try:
@@ -218,7 +224,7 @@ class SyntheticAdapter(DatasetAdapter):
             try:
                 sig = rec.load_ground_truth()
                 ts = rec.timestamps() if rec.timestamps else None
-                n_frames, _ = probe(rec.frames)
+                n_frames = rec.frames.frame_count()
                 if n_frames == 0:
                     raise RecordingError("cannot open video or it has no frames", rec.frames.path, rec.id)
                 if ts is not None and n_frames != len(ts):

@@ -26,6 +26,7 @@ mains flicker (100 or 120 Hz, mains frequency +-0.05 %).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -106,6 +107,19 @@ def make_trajectories(
     times: np.ndarray, sc: Scenario, subject: Subject, cardio: CardioSignal, duration: float,
     rng: np.random.Generator,
 ) -> Trajectories:
+    """Head and body motion, then light, drawn from ``rng`` in that order (the order fixes the dataset)."""
+    motion = _motion(times, sc, subject, cardio, rng)
+    light = _light(times, sc, duration, rng)
+    return Trajectories(
+        **motion, **light, spec_gain=np.full(len(times), sc.specular),
+        ae_drift=0.03 * smooth_noise(times, (0.01, 0.05), rng), flicker_phase=float(rng.uniform(0, 2 * np.pi)),
+    )
+
+
+def _motion(
+    times: np.ndarray, sc: Scenario, subject: Subject, cardio: CardioSignal, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Head pose, body shift and jaw over ``times``: sway, deliberate motion, breathing, heartbeat, speech."""
     n = len(times)
     habit = subject.motion_habit * sc.sway
 
@@ -132,8 +146,13 @@ def make_trajectories(
     jaw = _speech(times, rng) if sc.talking else np.zeros(n)
     if sc.talking:
         pitch = pitch + deg(1.5) * jaw  # the head dips a little with emphasis
+    return {"tx": tx, "ty": ty, "yaw": yaw, "pitch": pitch, "roll": roll, "scale": scale, "body_tx": body_tx,
+            "body_ty": body_ty, "jaw": jaw}
 
-    # Light.
+
+def _light(times: np.ndarray, sc: Scenario, duration: float, rng: np.random.Generator) -> dict[str, Any]:
+    """Light level, colour and direction over ``times`` (a change when the scenario has one), and flicker."""
+    n = len(times)
     level0 = float(rng.uniform(*sc.light_level))
     cct0 = float(rng.uniform(*sc.light_cct))
     dir0 = optics.unit([rng.uniform(-0.5, 0.5), rng.uniform(-0.6, -0.1), 1.0])
@@ -149,7 +168,7 @@ def make_trajectories(
         progress = np.zeros(n)
         dir1 = dir0
         flutter = 0.01
-    level = level0 * 2.0 ** (octaves * progress) * (1.0 + flutter * noise((0.01, 0.3)))
+    level = level0 * 2.0 ** (octaves * progress) * (1.0 + flutter * smooth_noise(times, (0.01, 0.3), rng))
     cct = np.clip(cct0 + dcct * progress, 1800.0, 9000.0)
     # Colour changes slowly: compute on a sparse grid and interpolate.
     sparse = np.arange(0, n, max(1, n // 60))
@@ -159,9 +178,5 @@ def make_trajectories(
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     f_depth = float(rng.uniform(*sc.flicker_depth))
     f_hz = float(rng.choice([100.0, 120.0])) * (1.0 + rng.normal(0.0, 0.0005)) if f_depth > 0 else 0.0
-    return Trajectories(
-        tx=tx, ty=ty, yaw=yaw, pitch=pitch, roll=roll, scale=scale, body_tx=body_tx, body_ty=body_ty, jaw=jaw,
-        level=level, colour=colour, light_dir=dirs, spec_gain=np.full(n, sc.specular),
-        ae_drift=0.03 * noise((0.01, 0.05)), flicker_hz=f_hz, flicker_depth=f_depth,
-        flicker_phase=float(rng.uniform(0, 2 * np.pi)), light_level=level0, light_cct=cct0,
-    )
+    return {"level": level, "colour": colour, "light_dir": dirs, "flicker_hz": f_hz, "flicker_depth": f_depth,
+            "light_level": level0, "light_cct": cct0}

@@ -371,7 +371,6 @@ def base_layers(name: str) -> FaceLayers:
     """Layers of a base photo (cached per process; treat as read-only)."""
     g = GEOMETRY[name]
     rgb = load_photo_rgb(name)
-    h, w = rgb.shape[:2]
     lm = Landmarks(
         np.array(g.eyes[0], float),
         np.array(g.eyes[1], float),
@@ -381,13 +380,47 @@ def base_layers(name: str) -> FaceLayers:
         np.array(g.chin, float),
         np.array(g.oval, float),
     )
-    iod = lm.iod
-    eye_y = 0.5 * (lm.eye_a[1] + lm.eye_b[1])
-    mouth_c = 0.5 * (lm.mouth_a + lm.mouth_b)
-    mouth_w = float(optics.norm_exact(lm.mouth_b - lm.mouth_a))
-    shape = (h, w)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    oval, area, eyes, skin = _skin_masks(rgb, g, lm)
+    regions = _regions(oval, area, skin, g, lm)
+    height, head, r2 = _head_shape(rgb.shape[:2], lm)
+    person = _blur(_poly_mask(rgb.shape[:2], g.person), 1.2)
+    person = np.maximum(person, _blur((r2 < 0.8).astype(np.float32), 1.2))
+    spec_zone = (
+        regions[0] * 1.0
+        + regions[2] * 1.0
+        + regions[1] * 0.55
+        + regions[3] * 0.5
+        + regions[4] * 0.3
+    )
+    albedo = optics.display_to_linear(rgb[..., ::-1]).astype(np.float32)
+    # Behind the person: filled backdrop.  The hole reaches ~2 px beyond the matte's
+    # half-way line, so the soft edge blends into the real photo (a thin halo, no ghost).
+    hole = cv2.dilate((person > 0.5).astype(np.float32), np.ones((5, 5), np.uint8))
+    background = fill_holes(albedo, hole)
+    # Re-colouring covers the whole face outline and extra skin (wrinkles, shadows and glasses
+    # frames included, so nothing keeps the photo's tone), eyes mostly spared.
+    tone_area = np.clip(area * (1.0 - 0.85 * eyes), 0.0, 1.0)
+    tone_area = _blur(tone_area.astype(np.float32), 0.04 * lm.iod)
+    return FaceLayers(
+        albedo=albedo,
+        background=background.astype(np.float32),
+        matte=person.astype(np.float32),
+        skin=skin,
+        regions=regions,
+        height=height,
+        spec=spec_zone.astype(np.float32),
+        head=head,
+        landmarks=lm,
+        tone_area=tone_area,
+    )
 
+
+def _skin_masks(
+    rgb: np.ndarray, g: PhotoGeometry, lm: Landmarks
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Face oval, skin area (oval + extra skin), eyes, and the skin weight (skin-coloured, no eyes or brows)."""
+    iod = lm.iod
+    shape = rgb.shape[:2]
     oval = _poly_mask(shape, g.oval)
     extra = np.zeros(shape, np.float32)
     for cx, cy, ax, ay in g.extra_skin:
@@ -399,16 +432,28 @@ def base_layers(name: str) -> FaceLayers:
     brows = np.zeros(shape, np.float32)
     for e in (lm.eye_a, lm.eye_b):
         brows = np.maximum(brows, _ellipse_mask(shape, e[0], g.brow_y, 0.34 * iod, 0.07 * iod))
-    mouth = _ellipse_mask(
-        shape, mouth_c[0], mouth_c[1] + 0.02 * iod, 0.5 * mouth_w + 0.06 * iod, 0.2 * iod
-    )
     ycc = _ycrcb_skin(rgb)
     k3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     ycc_clean = cv2.morphologyEx(cv2.morphologyEx(ycc, cv2.MORPH_OPEN, k3), cv2.MORPH_CLOSE, k3)
     skin = area * ycc_clean * (1.0 - eyes) * (1.0 - brows)
-    skin = _blur(skin, 0.8)
+    return oval, area, eyes, _blur(skin, 0.8)
 
-    # Regions, by priority: mouth/extra -> other, forehead, nose, cheeks, chin.
+
+def _mouth_mask(shape: tuple[int, int], lm: Landmarks) -> np.ndarray:
+    iod = lm.iod
+    mouth_c = 0.5 * (lm.mouth_a + lm.mouth_b)
+    mouth_w = float(optics.norm_exact(lm.mouth_b - lm.mouth_a))
+    return _ellipse_mask(shape, mouth_c[0], mouth_c[1] + 0.02 * iod, 0.5 * mouth_w + 0.06 * iod, 0.2 * iod)
+
+
+def _regions(oval: np.ndarray, area: np.ndarray, skin: np.ndarray, g: PhotoGeometry, lm: Landmarks) -> np.ndarray:
+    """Soft skin regions, by priority: mouth/extra -> other, forehead, nose, cheeks, chin; weighted by skin."""
+    iod = lm.iod
+    eye_y = 0.5 * (lm.eye_a[1] + lm.eye_b[1])
+    mouth_c = 0.5 * (lm.mouth_a + lm.mouth_b)
+    shape = oval.shape
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    mouth = _mouth_mask(shape, lm)
     nose_poly = [
         (0.5 * (lm.eye_a[0] + lm.eye_b[0]) - 0.12 * iod, eye_y + 0.05 * iod),
         (0.5 * (lm.eye_a[0] + lm.eye_b[0]) + 0.12 * iod, eye_y + 0.05 * iod),
@@ -432,8 +477,15 @@ def base_layers(name: str) -> FaceLayers:
     regions = np.stack([_blur(r, 0.08 * iod) for r in regions])
     regions /= np.maximum(regions.sum(axis=0, keepdims=True), 1e-6)
     regions *= skin[None]
+    return regions
 
-    # Head: ellipse around face + hair, used for the height field and head/body split.
+
+def _head_shape(shape: tuple[int, int], lm: Landmarks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Height field (an ellipsoid with a nose ridge), head-with-hair mask, and the face ellipse's r^2."""
+    iod = lm.iod
+    eye_y = 0.5 * (lm.eye_a[1] + lm.eye_b[1])
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     x0, y0, fw, fh = lm.face_box
     cx, cy = x0 + fw / 2, y0 + fh / 2
     ax, ay = 0.62 * fw, 0.62 * fh
@@ -457,37 +509,7 @@ def base_layers(name: str) -> FaceLayers:
     hu, hv = (xx - cx) / (0.85 * fw), (yy - (cy - 0.15 * fh)) / (0.85 * fh)
     head = _blur(np.clip((1.0 - hu**2 - hv**2) * 4.0, 0.0, 1.0).astype(np.float32), 0.1 * iod)
     head *= np.clip((lm.chin[1] + 0.1 * fh - yy) / (0.1 * fh), 0.0, 1.0)
-
-    person = _blur(_poly_mask(shape, g.person), 1.2)
-    person = np.maximum(person, _blur((r2 < 0.8).astype(np.float32), 1.2))
-    spec_zone = (
-        regions[0] * 1.0
-        + regions[2] * 1.0
-        + regions[1] * 0.55
-        + regions[3] * 0.5
-        + regions[4] * 0.3
-    )
-    albedo = optics.display_to_linear(rgb[..., ::-1]).astype(np.float32)
-    # Behind the person: filled backdrop.  The hole reaches ~2 px beyond the matte's
-    # half-way line, so the soft edge blends into the real photo (a thin halo, no ghost).
-    hole = cv2.dilate((person > 0.5).astype(np.float32), np.ones((5, 5), np.uint8))
-    background = fill_holes(albedo, hole)
-    # Re-colouring covers the whole face outline and extra skin (wrinkles, shadows and glasses
-    # frames included, so nothing keeps the photo's tone), eyes mostly spared.
-    tone_area = np.clip(area * (1.0 - 0.85 * eyes), 0.0, 1.0)
-    tone_area = _blur(tone_area.astype(np.float32), 0.04 * iod)
-    return FaceLayers(
-        albedo=albedo,
-        background=background.astype(np.float32),
-        matte=person.astype(np.float32),
-        skin=skin,
-        regions=regions,
-        height=height,
-        spec=spec_zone.astype(np.float32),
-        head=head,
-        landmarks=lm,
-        tone_area=tone_area,
-    )
+    return height, head, r2
 
 
 @dataclass(frozen=True)
@@ -523,8 +545,11 @@ def _shift_hue(lin_bgr: np.ndarray, degrees: float) -> np.ndarray:
 def subject_layers(look: Look) -> FaceLayers:
     """Base-photo layers re-coloured and reshaped for one subject."""
     base = base_layers(look.photo)
-    h, w = base.albedo.shape[:2]
-    # --- colour -----------------------------------------------------------
+    return _reshaped(_recoloured(base, look), base, look)
+
+
+def _recoloured(base: FaceLayers, look: Look) -> FaceLayers:
+    """The base layers with the subject's skin tone, hair lightness and backdrop hue."""
     skin_w = base.skin
     denom = max(float(skin_w.sum()), 1.0)
     mean_bgr = (base.albedo * skin_w[..., None]).reshape(-1, 3).sum(0) / denom
@@ -539,7 +564,7 @@ def subject_layers(look: Look) -> FaceLayers:
     backdrop = (1.0 - base.matte)[..., None]
     albedo = albedo + backdrop * (_shift_hue(albedo, look.hue_shift) - albedo)
     background = _shift_hue(base.background, look.hue_shift)
-    layers = FaceLayers(
+    return FaceLayers(
         albedo.astype(np.float32),
         background,
         base.matte,
@@ -550,7 +575,12 @@ def subject_layers(look: Look) -> FaceLayers:
         base.head,
         lm,
     )
-    # --- geometry ---------------------------------------------------------
+
+
+def _reshaped(layers: FaceLayers, base: FaceLayers, look: Look) -> FaceLayers:
+    """``layers`` mirrored, stretched and warped (a smooth random warp of the head) for one subject."""
+    h, w = base.albedo.shape[:2]
+    lm = base.landmarks
     cx, cy = lm.centre
     sx = look.aspect_x * (-1.0 if look.mirror else 1.0)
     # Forward map (photo -> subject): x' = cx + sx (x - cx), y' = cy + sy (y - cy).

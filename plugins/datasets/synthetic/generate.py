@@ -53,9 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hrbench.errors import HrbenchError
-from hrbench.executor import handle_termination, stop_pool, worker_initializer
-from hrbench.fsutil import cache_dir
+from hrbench.api import HrbenchError, cache_dir, handle_termination, stop_pool, worker_initializer
 
 from .population import RecordingPlan, Subject, plan_recordings, sample_subjects
 from .settings import GENERATOR_VERSION, SyntheticSettings
@@ -92,7 +90,9 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _render_subject(settings: SyntheticSettings, plans: list[RecordingPlan], out: str) -> list[tuple[str, float, float]]:
+def _render_subject(
+    settings: SyntheticSettings, plans: list[RecordingPlan], out: str
+) -> list[tuple[str, float, float]]:
     """Render one subject's recordings; (id, wall seconds, CPU seconds) each."""
     from . import render
 
@@ -163,6 +163,39 @@ def generate(
     return stats
 
 
+def _render_subjects(
+    settings: SyntheticSettings, tasks: list[list[RecordingPlan]], out: Path, n_workers: int,
+    collect: Callable[[list[tuple[str, float, float]]], None],
+) -> None:
+    """Render every subject's recordings, in this process or in ``n_workers`` spawned ones."""
+    if n_workers == 1:
+        import cv2
+
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            for task in tasks:
+                collect(_render_subject(settings, task, str(out)))
+        finally:
+            cv2.setNumThreads(threads)
+        return
+    ctx = mp.get_context("spawn")
+    # Workers die with this process (kill -9 included) and are terminated, not waited for,
+    # when generation is interrupted: see hrbench.executor.
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=worker_initializer,
+                                  initargs=(os.getpid(), _init_worker, ()))
+    futures: list[cf.Future] = []
+    try:
+        with handle_termination():
+            futures = [pool.submit(_render_subject, settings, task, str(out)) for task in tasks]
+            for fut in cf.as_completed(futures):
+                collect(fut.result())
+    except BaseException:
+        stop_pool(pool, futures)
+        raise
+    pool.shutdown(wait=True)
+
+
 def _generate_into(
     settings: SyntheticSettings, out: Path, name: str, workers: int | None,
     progress: Callable[[int, int], None] | None,
@@ -189,32 +222,7 @@ def _generate_into(
         if progress is not None:
             progress(done, len(plans))
 
-    if n_workers == 1:
-        import cv2
-
-        threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
-            for task in tasks:
-                collect(_render_subject(settings, task, str(out)))
-        finally:
-            cv2.setNumThreads(threads)
-    else:
-        ctx = mp.get_context("spawn")
-        # Workers die with this process (kill -9 included) and are terminated, not waited for,
-        # when generation is interrupted: see hrbench.executor.
-        pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=worker_initializer,
-                                      initargs=(os.getpid(), _init_worker, ()))
-        futures: list[cf.Future] = []
-        try:
-            with handle_termination():
-                futures = [pool.submit(_render_subject, settings, task, str(out)) for task in tasks]
-                for fut in cf.as_completed(futures):
-                    collect(fut.result())
-        except BaseException:
-            stop_pool(pool, futures)
-            raise
-        pool.shutdown(wait=True)
+    _render_subjects(settings, tasks, out, n_workers, collect)
     (out / SUBJECTS).write_text(_subjects_csv(subjects))
     manifest = {
         "name": name,

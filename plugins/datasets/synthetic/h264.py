@@ -64,7 +64,7 @@ def _av():
     try:
         import av
     except ImportError:  # pragma: no cover - a dependency of hrbench
-        from hrbench.errors import PrerequisiteMissing
+        from hrbench.api import PrerequisiteMissing
 
         raise PrerequisiteMissing("the embedded dataset's H.264 recordings need PyAV: pip install av") from None
     return av

@@ -143,7 +143,10 @@ def norm_exact(v: np.ndarray, axis: int | None = None, keepdims: bool = False) -
 
 
 def affine_inverse(m: np.ndarray) -> np.ndarray:
-    """Inverses of stacked 3x3 affine matrices (last row 0, 0, 1) in closed form (no LAPACK: see :func:`matmul_exact`)."""
+    """Inverses of stacked 3x3 affine matrices (last row 0, 0, 1) in closed form.
+
+    No LAPACK: see :func:`matmul_exact`.
+    """
     m = np.asarray(m, dtype=np.float64)
     a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
     tx, ty = m[..., 0, 2], m[..., 1, 2]

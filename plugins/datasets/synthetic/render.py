@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -110,7 +111,10 @@ def _subject_layers(look: faces.Look) -> faces.FaceLayers:
 
 
 def _dot3(v: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """``v @ n`` for a 3-vector and a (3, N) array, as three products and two sums (no BLAS: see optics.matmul_exact)."""
+    """``v @ n`` for a 3-vector and a (3, N) array, as three products and two sums.
+
+    No BLAS: see optics.matmul_exact.
+    """
     return v[0] * n[0] + v[1] * n[1] + v[2] * n[2]
 
 
@@ -208,6 +212,59 @@ def build_canvas(
     )
 
 
+def _head_matrix(
+    t: Trajectories, i: int, fw: float, face_c: np.ndarray, pivot: np.ndarray, m: float
+) -> np.ndarray:
+    """3x3 canvas -> frame transform of the head at frame ``i``."""
+    cx, cy = face_c
+    px, py = pivot
+
+    def T(x: float, y: float) -> np.ndarray:
+        return np.array([[1, 0, x], [0, 1, y], [0, 0, 1]], dtype=np.float64)
+
+    cr, sr = np.cos(t.roll[i]), np.sin(t.roll[i])
+    rot = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    fore = np.diag([np.cos(t.yaw[i]), np.cos(t.pitch[i]), 1.0])
+    sc = np.diag([t.scale[i], t.scale[i], 1.0])
+    shift = T(t.tx[i] * fw + 0.45 * fw * np.sin(t.yaw[i]), t.ty[i] * fw + 0.30 * fw * np.sin(t.pitch[i]))
+    out = shift
+    for f in (T(cx, cy), sc, T(-cx, -cy), T(px, py), rot, T(-px, -py), T(cx, cy), fore, T(-cx, -cy), T(-m, -m)):
+        out = optics.matmul_exact(out, f)
+    return out
+
+
+class _ActivePixels:
+    """The canvas's low-resolution fields, flattened and restricted to the "active" pixels.
+
+    Active: the head (curved normals, skin, highlights).  Elsewhere normals
+    are flat, so the field is one value per channel; this cuts the per-frame
+    work ~5x.
+    """
+
+    def __init__(self, canvas: Canvas) -> None:
+        hc, wc = canvas.head.shape
+        self.shape = (hc, wc)
+        normals = canvas.normals.reshape(3, -1).astype(np.float32)
+        head = canvas.head.reshape(-1).astype(np.float32)
+        spec = canvas.spec.reshape(-1).astype(np.float32)
+        pulse_maps = canvas.pulse_maps.reshape(len(canvas.pulse_maps), -1).astype(np.float32)
+        curved = np.abs(normals[0]) + np.abs(normals[1]) > 1e-4
+        active = curved | (head > 1e-4) | (spec > 1e-4) | (pulse_maps.sum(axis=0) > 0)
+        self.index = np.flatnonzero(active)
+        self.n = hc * wc
+        self.normals = np.ascontiguousarray(normals[:, self.index])
+        self.head = head[self.index]
+        self.pulse = np.ascontiguousarray(pulse_maps[:, self.index])
+        self.inv_ref = (1.0 / canvas.shade_ref.reshape(-1)[self.index]).astype(np.float32)
+        spec_act = spec[self.index]
+        self.spec_idx = np.flatnonzero(spec_act > 1e-4)  # specular only where there is skin
+        self.spec = spec_act[self.spec_idx]
+        # Specular enters as albedo x (S / albedo_low): light-coloured at low
+        # frequency, modulated by skin texture (pores and wrinkles do that to real highlights).
+        alb = canvas.albedo_low.reshape(-1, 3)[self.index][self.spec_idx].T
+        self.inv_albedo_spec = (1.0 / np.maximum(alb, 0.01)).astype(np.float32)
+
+
 class FrameRenderer:
     """Linear-light radiance of each frame of one recording.
 
@@ -238,7 +295,9 @@ class FrameRenderer:
         self.gx, self.gy = np.meshgrid(ux, uy)
         n = len(traj.tx)
         # Per-frame geometry and light, vectorised.
-        self.inv_head = optics.affine_inverse(np.stack([self._head_matrix(i) for i in range(n)]))
+        self.inv_head = optics.affine_inverse(
+            np.stack([_head_matrix(traj, i, fw, self.face_c, self.pivot, canvas.margin) for i in range(n)])
+        )
         rots = np.stack([optics.rotation_matrix(traj.yaw[i], traj.pitch[i], traj.roll[i]) for i in range(n)])
         self.l_head = optics.matmul_exact(traj.light_dir[:, None, :], rots)[:, 0].astype(np.float32)  # R^T l
         half = self.l_head + np.array([0.0, 0.0, 1.0], np.float32)
@@ -246,30 +305,7 @@ class FrameRenderer:
         lz = np.maximum(traj.light_dir[:, 2], 0.0)
         self.bg_ratio = (optics.AMBIENT + (1 - optics.AMBIENT) * lz) / (
             optics.AMBIENT + (1 - optics.AMBIENT) * max(REFERENCE_LIGHT[2], 0.0))
-        # Low-resolution canvas fields, flattened, restricted to the "active" pixels (the
-        # head: curved normals, skin, highlights).  Elsewhere normals are flat, so the
-        # field is one value per channel; this cuts the per-frame work ~5x.
-        hc, wc = canvas.head.shape
-        self.low_shape = (hc, wc)
-        normals = canvas.normals.reshape(3, -1).astype(np.float32)
-        head = canvas.head.reshape(-1).astype(np.float32)
-        spec = canvas.spec.reshape(-1).astype(np.float32)
-        pulse_maps = canvas.pulse_maps.reshape(len(canvas.pulse_maps), -1).astype(np.float32)
-        curved = np.abs(normals[0]) + np.abs(normals[1]) > 1e-4
-        active = curved | (head > 1e-4) | (spec > 1e-4) | (pulse_maps.sum(axis=0) > 0)
-        self.active = np.flatnonzero(active)
-        self.n_low = hc * wc
-        self.normals_act = np.ascontiguousarray(normals[:, self.active])
-        self.head_act = head[self.active]
-        self.pulse_act = np.ascontiguousarray(pulse_maps[:, self.active])
-        self.inv_ref_act = (1.0 / canvas.shade_ref.reshape(-1)[self.active]).astype(np.float32)
-        spec_act = spec[self.active]
-        self.spec_idx = np.flatnonzero(spec_act > 1e-4)  # specular only where there is skin
-        self.spec_act = spec_act[self.spec_idx]
-        # Specular enters as albedo x (S / albedo_low): light-coloured at low
-        # frequency, modulated by skin texture (pores and wrinkles do that to real highlights).
-        alb = canvas.albedo_low.reshape(-1, 3)[self.active][self.spec_idx].T
-        self.inv_albedo_spec = (1.0 / np.maximum(alb, 0.01)).astype(np.float32)
+        self.low = _ActivePixels(canvas)
         self._bg_gain: np.ndarray | None = None
         self._bg = canvas.background
         h, w = self.h, self.w
@@ -281,27 +317,6 @@ class FrameRenderer:
                np.empty((r, w, 4), np.float32), np.empty((r, w, 4), np.float32)]  # person, matte, 1-matte, lit, scene
         self._rows = [slice(r0, min(h, r0 + r)) for r0 in range(0, h, r)]
         self._bands = [[a[: sl.stop - sl.start] for a in buf] for sl in self._rows]
-
-    def _head_matrix(self, i: int) -> np.ndarray:
-        """3x3 canvas -> frame transform of the head at frame ``i``."""
-        t = self.traj
-        fw = self.fw
-        m = self.c.margin
-        cx, cy = self.face_c
-        px, py = self.pivot
-
-        def T(x: float, y: float) -> np.ndarray:
-            return np.array([[1, 0, x], [0, 1, y], [0, 0, 1]], dtype=np.float64)
-
-        cr, sr = np.cos(t.roll[i]), np.sin(t.roll[i])
-        rot = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-        fore = np.diag([np.cos(t.yaw[i]), np.cos(t.pitch[i]), 1.0])
-        sc = np.diag([t.scale[i], t.scale[i], 1.0])
-        shift = T(t.tx[i] * fw + 0.45 * fw * np.sin(t.yaw[i]), t.ty[i] * fw + 0.30 * fw * np.sin(t.pitch[i]))
-        out = shift
-        for f in (T(cx, cy), sc, T(-cx, -cy), T(px, py), rot, T(-px, -py), T(cx, cy), fore, T(-cx, -cy), T(-m, -m)):
-            out = optics.matmul_exact(out, f)
-        return out
 
     def maps(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Full-resolution (H, W, 2) and low-resolution (hl, wl, 2) sampling maps of frame ``i``.
@@ -340,25 +355,25 @@ class FrameRenderer:
         channel 3 is 1 (it multiplies the matte).  ``gains`` is light colour x
         white balance; light level and exposure are scalars applied by the camera.
         """
-        t = self.traj
-        n = self.normals_act
+        t, a = self.traj, self.low
+        n = a.normals
         shade_h = np.maximum(_dot3(self.l_head[i], n), 0.0)
         shade_b = np.maximum(_dot3(t.light_dir[i].astype(np.float32), n), 0.0)
-        shade_b += self.head_act * (shade_h - shade_b)
-        shade = (np.float32(optics.AMBIENT) + np.float32(1.0 - optics.AMBIENT) * shade_b) * self.inv_ref_act
-        spec = optics.pow_int(np.maximum(_dot3(self.half[i], n[:, self.spec_idx]), 0.0), SHININESS) * self.spec_act
+        shade_b += a.head * (shade_h - shade_b)
+        shade = (np.float32(optics.AMBIENT) + np.float32(1.0 - optics.AMBIENT) * shade_b) * a.inv_ref
+        spec = optics.pow_int(np.maximum(_dot3(self.half[i], n[:, a.spec_idx]), 0.0), SHININESS) * a.spec
         spec *= np.float32(SPEC_STRENGTH * t.spec_gain[i])
-        p = optics.matmul_exact(pulse.astype(np.float32)[None, :], self.pulse_act)[0]
+        p = optics.matmul_exact(pulse.astype(np.float32)[None, :], a.pulse)[0]
         flat = self.bg_ratio[i]  # shading ratio of flat, camera-facing surfaces
-        out = np.empty((4, self.n_low), np.float32)
+        out = np.empty((4, a.n), np.float32)
         for ch in range(3):
             f = shade * (1.0 - self.kappa[ch] * p)
-            f[self.spec_idx] += spec * self.inv_albedo_spec[ch]
+            f[a.spec_idx] += spec * a.inv_albedo_spec[ch]
             out[ch].fill(flat)
-            out[ch, self.active] = f
+            out[ch, a.index] = f
             out[ch] *= np.float32(gains[ch])
         out[3] = 1.0
-        return cv2.merge(list(out)).reshape(self.low_shape + (4,))
+        return cv2.merge(list(out)).reshape(a.shape + (4,))
 
     def _background(self, gain: np.ndarray) -> np.ndarray:
         """Background plate x per-channel gain, recomputed only when the gain moved by > 0.03 %."""
@@ -435,7 +450,10 @@ def recording_fingerprint(out_dir: Path) -> str:
 
 
 class _MjpegWriter:
-    """Frames in, a Motion-JPEG AVI out on close (:func:`.camera.write_mjpeg_avi`); the interface of :class:`.h264.H264Writer`."""
+    """Frames in, a Motion-JPEG AVI out on close (:func:`.camera.write_mjpeg_avi`).
+
+    The interface of :class:`.h264.H264Writer`.
+    """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: float, quality: int) -> None:
         self.path, self.size, self.fps, self.quality = path, size, fps, quality
@@ -530,17 +548,40 @@ def _render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir:
     with writer:
         exposures = _capture(times, traj, renderer, pulses, ae, awb, sensor, writer)
 
-    n_bvp = int(round(duration * settings.bvp_fs))
-    t_bvp = np.arange(n_bvp) / settings.bvp_fs
+    _write_signals(out_dir, cardio, times, duration, settings.bvp_fs)
+    info = _recording_info(plan, settings, cardio, times, traj, canvas.landmarks, amplitude, exposures)
+    info.update({
+        "video": video_file,
+        "codec": "h264" if plan.long else "mjpg",
+        "codec_quality": f"crf {settings.h264_crf}, {h264.PRESET}" if plan.long else f"jpeg {settings.jpeg_quality}",
+        "competitor": screen is not None,
+    })
+    if screen is not None:
+        info.update(screen.info(room_colour))
+    (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    return info
+
+
+def _write_signals(out_dir: Path, cardio: CardioSignal, times: np.ndarray, duration: float, bvp_fs: float) -> None:
+    """The reference BVP at ``bvp_fs`` and the frame times, as the dataset's two CSV files."""
+    n_bvp = int(round(duration * bvp_fs))
+    t_bvp = np.arange(n_bvp) / bvp_fs
     bvp = cardio.reference_bvp(t_bvp)
     lines = ["time_s,bvp"] + [f"{a:.6f},{b:.6f}" for a, b in zip(t_bvp, bvp, strict=True)]
     (out_dir / BVP_FILE).write_text("\n".join(lines) + "\n")
     lines = ["frame,time_s"] + [f"{k},{x:.6f}" for k, x in enumerate(times)]
     (out_dir / TIMESTAMPS_FILE).write_text("\n".join(lines) + "\n")
 
-    lm = canvas.landmarks
+
+def _recording_info(
+    plan: RecordingPlan, settings: SyntheticSettings, cardio: CardioSignal, times: np.ndarray, traj: Trajectories,
+    lm: faces.Landmarks, amplitude: float, exposures: np.ndarray,
+) -> dict[str, Any]:
+    """``info.json`` of a rendered recording: who, where, under which light, what the camera did."""
+    sc, subj, duration = SCENARIOS[plan.scenario], plan.subject, plan.duration_s
+    w, h = settings.size
     hr_inst = cardio.instantaneous_hr(times)
-    info = {
+    return {
         "id": plan.id,
         "subject": subj.id,
         "scenario": plan.scenario,
@@ -569,15 +610,7 @@ def _render_recording(plan: RecordingPlan, settings: SyntheticSettings, out_dir:
         "eyes": [[round(float(v), 2) for v in lm.eye_a], [round(float(v), 2) for v in lm.eye_b]],
         "mouth": [[round(float(v), 2) for v in lm.mouth_a], [round(float(v), 2) for v in lm.mouth_b]],
         "bvp_fs": settings.bvp_fs,
-        "video": video_file,
-        "codec": "h264" if plan.long else "mjpg",
-        "codec_quality": f"crf {settings.h264_crf}, {h264.PRESET}" if plan.long else f"jpeg {settings.jpeg_quality}",
-        "competitor": screen is not None,
         "bvp": BVP_FILE,
         "timestamps": TIMESTAMPS_FILE,
         "generator_version": GENERATOR_VERSION,
     }
-    if screen is not None:
-        info.update(screen.info(room_colour))
-    (out_dir / INFO_FILE).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-    return info

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from hrbench.fsutil import stable_hash
+from hrbench.api import stable_hash
 
 from .scenarios import SCENARIO_NAMES
 
@@ -111,7 +111,9 @@ class SyntheticSettings:
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError("jpeg_quality must be in 1..100")
         if not 0 <= self.long_recordings <= self.n_subjects:
-            raise ValueError(f"long_recordings must be in 0..n_subjects ({self.n_subjects}), got {self.long_recordings}")
+            raise ValueError(
+                f"long_recordings must be in 0..n_subjects ({self.n_subjects}), got {self.long_recordings}"
+            )
         if self.long_recordings and self.long_duration_s < self.duration_s:
             raise ValueError("long_duration_s must be at least duration_s")
         if not 0 <= self.h264_crf <= 51:

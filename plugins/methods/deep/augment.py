@@ -80,7 +80,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrbench.errors import HrbenchError
+from hrbench.api import HrbenchError
 
 #: Default range of resampling factors (HR * f).
 DEFAULT_FACTORS: tuple[float, float] = (2.0 / 3.0, 1.5)
@@ -273,7 +273,8 @@ def plan_epoch(
     if not 0.0 <= p_resample <= 1.0:
         raise HrbenchError(f"resampling probability must be in [0, 1], got {p_resample}")
     crop_starts = np.asarray(crop_starts, dtype=np.int64)
-    if crop_starts.shape != (len(labels),) or (len(crop_starts) and (crop_starts.min() < 0 or crop_starts.max() > clip_len - length)):
+    outside = len(crop_starts) and (crop_starts.min() < 0 or crop_starts.max() > clip_len - length)
+    if crop_starts.shape != (len(labels),) or outside:
         raise HrbenchError(f"need one crop start in 0..{clip_len - length} per clip ({len(labels)})")
     f_lo, f_hi = factor_range
     f_hi = max(1.0, min(f_hi, max_factor(clip_len, length)))

@@ -35,7 +35,7 @@ we follow RhythmNet by the same authors):
   15 fps (Nyquist 7.5 Hz, well above the 4 Hz band edge).  The ``paper``
   profile uses k = 1.
 * **Lost face** (NaN frames) is linearly interpolated per series before
-  scaling (:func:`.stmap.fill_nan`); a series with no finite value or a flat
+  scaling (:data:`.stmap.SERIES_FILL`); a series with no finite value or a flat
   one becomes a row of zeros.
 * **Detrending** (``highpass_hz``; off in the ``paper`` profile): as for the
   SynRhythm maps (:mod:`.stmap`), a zero-phase high-pass per series before
@@ -50,14 +50,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.errors import HrbenchError
-from hrbench.roi import rgb_to_yuv
+from hrbench.api import HrbenchError, fill_missing_frames, rgb_to_yuv
 
 from .stmap import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    SERIES_FILL,
     MapSpec,
-    fill_nan,
     highpass,
     minmax_rows,
     pool_time,
@@ -123,7 +122,7 @@ def face_maps(
         raise HrbenchError(f"clips of {T} frames leave only {frames} after time pooling {time_pool}")
     out = np.empty((n, n_channels(colour), n_rois, frames), dtype=np.float16)
     for a in range(0, n, chunk):
-        x = fill_nan(np.asarray(traces[a : a + chunk], dtype=np.float32))
+        x = fill_missing_frames(np.asarray(traces[a : a + chunk], dtype=np.float32), **SERIES_FILL)[0]
         if colour == "pos":
             spec = MapSpec(time_pool=time_pool, highpass_hz=highpass_hz, colour="pos")
             out[a : a + chunk] = series_to_maps(pool_time(x, time_pool), spec, fps / time_pool)

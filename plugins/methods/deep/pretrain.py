@@ -34,9 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hrbench.errors import HrbenchError
-from hrbench.fsutil import notice, stable_hash
-from hrbench.method import RunContext
+from hrbench.api import HrbenchError, RunContext, notice, stable_hash
 
 from .resnet import LABEL_SIGMA_BPM, HRRegressor
 from .synrhythm import SynRhythmSettings, rhythm_maps
@@ -67,15 +65,20 @@ class MapGeometry:
     colour: str = "rgb"
 
 
-def checkpoint_key(model: HRRegressor, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int) -> dict[str, Any]:
+def checkpoint_key(
+    model: HRRegressor, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int
+) -> dict[str, Any]:
+    band = [float(model.centre - model.half_width), float(model.centre + model.half_width)]
+    loss = "l1" if model.head == "regression" else f"bins-sigma{LABEL_SIGMA_BPM:g}"
     return {
         "code": CODE_VERSION,
         "generator": config.settings.key(),
-        "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6), "time_pool": geometry.time_pool,
-                "highpass_hz": geometry.highpass_hz, **({"colour": geometry.colour} if geometry.colour != "rgb" else {})},
-        "model": {"arch": "resnet18", "width": model.width, "band": [float(model.centre - model.half_width), float(model.centre + model.half_width)], "init": init},
-        "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr, "loss": "l1" if model.head == "regression" else f"bins-sigma{LABEL_SIGMA_BPM:g}",
-                  "optim": "adam"},
+        "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6),
+                "time_pool": geometry.time_pool, "highpass_hz": geometry.highpass_hz,
+                **({"colour": geometry.colour} if geometry.colour != "rgb" else {})},
+        "model": {"arch": "resnet18", "width": model.width, "band": band, "init": init},
+        "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size,
+                  "lr": config.lr, "loss": loss, "optim": "adam"},
         "seed": int(seed),
     }
 

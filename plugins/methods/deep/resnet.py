@@ -44,7 +44,7 @@ from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 from torchvision.models.resnet import BasicBlock
 
-from hrbench.errors import HrbenchError
+from hrbench.api import HrbenchError
 
 from .heads import HEADS
 from .stmap import IMAGENET_MEAN, IMAGENET_STD
@@ -133,7 +133,9 @@ def _resnet18(width: int) -> nn.Module:
 class HRRegressor(HRHeadMixin, nn.Module):
     """ResNet-18 mapping a ``(B, 3, rows, frames)`` map in 0..255 to HR in bpm."""
 
-    def __init__(self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0), head: str = "regression") -> None:
+    def __init__(
+        self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0), head: str = "regression"
+    ) -> None:
         super().__init__()
         if width < 1:
             raise ValueError(f"width must be positive, got {width}")

@@ -14,6 +14,6 @@ runner's fraction and the methods' caps cannot drift apart.
 
 from __future__ import annotations
 
-from hrbench.subsets import select_training
+from hrbench.api import select_training
 
 __all__ = ["select_training"]

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.signal as sps
 
-from hrbench.errors import HrbenchError
+from hrbench.api import HrbenchError, fill_missing_frames
 
 #: Map colour layouts: the paper's per-channel RGB, or the POS chrominance channels (h, S1, S2).
 COLOURS = ("rgb", "pos")
@@ -113,24 +113,10 @@ class MapSpec:
         return key
 
 
-def fill_nan(traces: np.ndarray) -> np.ndarray:
-    """Linearly interpolate NaN frames along the time axis (axis -2) of ``(..., T, 3)``.
-
-    Series without a finite value become zeros.  Returns a new array only when
-    something had to be filled.
-    """
-    bad = ~np.isfinite(traces)
-    if not bad.any():
-        return traces
-    out = np.array(traces, dtype=np.float32, copy=True)
-    moved = np.moveaxis(out, -2, -1)  # (..., 3, T) view
-    bad_series = np.moveaxis(bad, -2, -1).any(axis=-1)
-    t = np.arange(moved.shape[-1])
-    for idx in zip(*np.nonzero(bad_series), strict=True):
-        y = moved[idx]
-        ok = np.isfinite(y)
-        moved[idx] = np.interp(t, t[ok], y[ok]) if ok.any() else 0.0
-    return out
+#: How a map's series are gap-filled (:func:`hrbench.api.fill_missing_frames`): each channel of each ROI on
+#: its own, as :func:`numpy.interp` computes, float32; the traces themselves when nothing is missing.  A
+#: series without a finite value becomes zeros.
+SERIES_FILL = {"per_channel": True, "dtype": np.float32, "copy": False, "arithmetic": "interp"}
 
 
 def pool_blocks(traces: np.ndarray, pool_h: int, pool_w: int) -> np.ndarray:
@@ -237,7 +223,8 @@ def pooled_series(traces: np.ndarray, spec: MapSpec) -> np.ndarray:
     """
     if traces.ndim != 4 or traces.shape[-1] != 3:
         raise HrbenchError(f"expected clip traces (n, n_rois, T, 3), got shape {traces.shape}")
-    return pool_blocks(fill_nan(np.asarray(traces, dtype=np.float32)), spec.pool_h, spec.pool_w)
+    filled, _ = fill_missing_frames(np.asarray(traces, dtype=np.float32), **SERIES_FILL)
+    return pool_blocks(filled, spec.pool_h, spec.pool_w)
 
 
 def maps_from_series(series: np.ndarray, spec: MapSpec, *, fps: float = 0.0) -> np.ndarray:

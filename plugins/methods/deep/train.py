@@ -40,8 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hrbench.errors import HrbenchError
-from hrbench.fsutil import atomic_write_bytes
+from hrbench.api import HrbenchError, atomic_write_bytes
 
 EpochData = Callable[[int], tuple[np.ndarray, np.ndarray]]
 Advance = Callable[..., None]
@@ -68,6 +67,32 @@ def seeded(seed: int, device: str = "cpu") -> Iterator[None]:
 def _batch(x: np.ndarray, device: str, channels_last: bool = False) -> torch.Tensor:
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
     return t.contiguous(memory_format=torch.channels_last) if channels_last else t
+
+
+def _train_epoch(
+    model: nn.Module, opt: torch.optim.Optimizer, maps: np.ndarray, labels: np.ndarray, order: np.ndarray,
+    batch_size: int, device: str,
+) -> float:
+    """One pass over ``maps`` in ``order``, a step per mini-batch; the mean training L1 (bpm)."""
+    model.to(memory_format=torch.contiguous_format).train()
+    total, count = 0.0, 0
+    for a in range(0, len(order), batch_size):
+        idx = np.sort(order[a : a + batch_size])
+        if len(idx) < 2 and count:  # a lone sample breaks batch norm; drop it
+            continue
+        x = _batch(maps[idx], device)
+        y = torch.as_tensor(labels[idx], dtype=torch.float32, device=device)
+        if getattr(model, "head", "regression") == "regression":  # the paper's L1 on the regressed bpm
+            loss = l1 = nn.functional.l1_loss(model(x), y)
+        else:  # a distribution head trains on its own loss; the curve still reports L1 in bpm
+            loss, hr = model.training_loss(model.raw(x), y)
+            l1 = nn.functional.l1_loss(hr.detach(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += float(l1.detach()) * len(idx)
+        count += len(idx)
+    return total / max(count, 1)
 
 
 def train_regressor(
@@ -109,25 +134,7 @@ def train_regressor(
                 group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = torch.randperm(len(maps), generator=gen).numpy()
-        model.to(memory_format=torch.contiguous_format).train()
-        total, count = 0.0, 0
-        for a in range(0, len(order), batch_size):
-            idx = np.sort(order[a : a + batch_size])
-            if len(idx) < 2 and count:  # a lone sample breaks batch norm; drop it
-                continue
-            x = _batch(maps[idx], device)
-            y = torch.as_tensor(labels[idx], dtype=torch.float32, device=device)
-            if getattr(model, "head", "regression") == "regression":  # the paper's L1 on the regressed bpm
-                loss = l1 = nn.functional.l1_loss(model(x), y)
-            else:  # a distribution head trains on its own loss; the curve still reports L1 in bpm
-                loss, hr = model.training_loss(model.raw(x), y)
-                l1 = nn.functional.l1_loss(hr.detach(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(l1.detach()) * len(idx)
-            count += len(idx)
-        losses.append(total / max(count, 1))
+        losses.append(_train_epoch(model, opt, maps, labels, order, batch_size, device))
         if validation is not None:
             mae = float(np.mean(np.abs(predict_maps(model, validation[0], device=device) - validation[1])))
             if val_history is not None:
@@ -150,7 +157,10 @@ def predict_maps(model: nn.Module, maps: np.ndarray, *, batch_size: int = 128, d
     """
     model.to(device).to(memory_format=torch.channels_last).eval()
     with torch.no_grad():
-        out = [model(_batch(maps[a : a + batch_size], device, True)).float().cpu().numpy() for a in range(0, len(maps), batch_size)]
+        out = [
+            model(_batch(maps[a : a + batch_size], device, True)).float().cpu().numpy()
+            for a in range(0, len(maps), batch_size)
+        ]
     return np.concatenate(out).astype(np.float64) if out else np.empty(0)
 
 

@@ -15,19 +15,18 @@ import numpy as np
 
 from hrbench.api import (
     Clips,
-    DatasetAdapter,
     FrameSource,
-    HrbenchError,
-    Method,
     Param,
     Problem,
+    PulseMethod,
+    RecordedAdapter,
     Recording,
     RecordingError,
     Signal,
     fill_missing_frames,
     hookimpl,
     read_column,
-    spectral_hr,
+    require_dir,
 )
 
 __all__ = ["ExampleFolder", "ExampleGreen", "write_example_dataset"]
@@ -36,14 +35,18 @@ __all__ = ["ExampleFolder", "ExampleGreen", "write_example_dataset"]
 # -- a method ---------------------------------------------------------------------------
 
 
-class ExampleGreen(Method):
-    """The mean colour channel's spectral peak, honouring the NaN contract."""
+class ExampleGreen(PulseMethod):
+    """The mean colour channel's spectral peak, honouring the NaN contract.
+
+    A :class:`PulseMethod` writes only ``predict_pulse``: its ``predict`` reads each
+    pulse's heart rate with the core's estimator (the one that reads the ground truth)
+    and gives a clip whose pulse is not finite ``NaN``.
+    """
 
     name = "example_green"
     description = "example plugin: spectral peak of one colour channel of the face-skin trace"
     citation = "W. Verkruysse, L. O. Svaasand, J. S. Nelson. Optics Express 16(26), 2008."
     roi_scheme = "face_skin"  # one ROI: clips.traces is (n, 1, T, 3)
-    produces_pulse = True
     params = {
         "channel": Param(1, "colour channel: 0 red, 1 green, 2 blue", int, low=0, high=2),
         "min_valid": Param(0.5, "below this fraction of valid frames a clip gets NaN", float, low=0.0, high=1.0),
@@ -58,14 +61,6 @@ class ExampleGreen(Method):
         pulse = x / np.maximum(x.mean(axis=-1, keepdims=True), 1e-12) - 1.0
         pulse[valid < self.min_valid] = np.nan
         return pulse
-
-    def predict(self, clips: Clips) -> np.ndarray:
-        pulse = self.predict_pulse(clips)
-        out = np.full(len(clips), np.nan)
-        ok = np.isfinite(pulse).all(axis=-1)
-        if ok.any():  # the core's estimator: the same one that reads the ground truth
-            out[ok] = spectral_hr(pulse[ok], clips.fps, clips.hr_settings)
-        return out
 
 
 # -- a dataset adapter ------------------------------------------------------------------
@@ -86,57 +81,46 @@ def load_times(path: Path, recording_id: str) -> np.ndarray:
     return read_column(path, header="t", recording_id=recording_id)
 
 
-class ExampleFolder(DatasetAdapter):
+class ExampleFolder(RecordedAdapter):
+    """One folder per recording.
+
+    A :class:`RecordedAdapter` writes only ``scan_with_problems``: ``scan`` raises on the
+    first problem, and ``check`` (``hrbench datasets check``) makes every check a run
+    makes on each recording -- frames, timestamps, a ground truth that spans the video.
+    """
+
     name = "example_folder"
     description = "example plugin: one folder per recording (video.avi, bvp.csv, info.json)"
 
     def scan_with_problems(self, root: Path) -> tuple[list[Recording], list[Problem]]:
-        root = Path(root)
-        if not root.is_dir():
-            raise HrbenchError("dataset root is not a directory", root)
-        recordings, problems = [], []
+        root = require_dir(root, "example_folder", "one folder per recording")
+        recordings: list[Recording] = []
+        problems: list[Problem] = []
         for d in sorted(p for p in root.iterdir() if p.is_dir()):  # sorted: stable ids and order
-            rid = d.name
-            try:
-                info = json.loads((d / "info.json").read_text())
-                fps, bvp_fs, subject = float(info["fps"]), float(info["bvp_fs"]), str(info["subject"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                problems.append(Problem(str(d / "info.json"), f"unreadable ({type(exc).__name__})", rid))
-                continue
-            missing = [f for f in ("video.avi", "bvp.csv") if not (d / f).is_file()]
-            if missing:
-                problems.append(Problem(str(d / missing[0]), "file not found", rid))
-                continue
-            times = d / "timestamps.csv"
-            recordings.append(Recording(
-                dataset=self.name, id=rid, subject=subject, session="", fps=fps,
-                frames=FrameSource(d / "video.avi"),
-                # functools.partial of module-level functions: recordings must pickle.
-                ground_truth=functools.partial(load_bvp, d / "bvp.csv", bvp_fs, rid),
-                timestamps=functools.partial(load_times, times, rid) if times.is_file() else None,
-                roi="full-frame", gt_path=d / "bvp.csv",
-            ))
+            # One broken folder becomes a Problem of that recording; the others are still found.
+            self.scan_into(recordings, problems, functools.partial(self.recording, d), d.name, d)
         return recordings, problems
 
-    def scan(self, root: Path) -> list[Recording]:
-        recordings, problems = self.scan_with_problems(root)
-        if problems:
-            raise HrbenchError(problems[0].message, problems[0].path)
-        return recordings
-
-    def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        recordings, problems = self.scan_with_problems(root)
-        good = []
-        for rec in recordings:
-            try:
-                rec.load_ground_truth()
-                if rec.timestamps is not None:
-                    rec.timestamps()
-            except RecordingError as exc:
-                problems.append(Problem(exc.path or str(rec.frames.path), exc.message, rec.id))
-                continue
-            good.append(rec)
-        return good, problems
+    def recording(self, d: Path) -> Recording:
+        """The recording in folder ``d``, or a RecordingError naming the file that is wrong."""
+        rid = d.name
+        try:
+            info = json.loads((d / "info.json").read_text())
+            fps, bvp_fs, subject = float(info["fps"]), float(info["bvp_fs"]), str(info["subject"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RecordingError(f"unreadable ({type(exc).__name__})", d / "info.json", rid) from None
+        for f in ("video.avi", "bvp.csv"):
+            if not (d / f).is_file():
+                raise RecordingError("file not found", d / f, rid)
+        times = d / "timestamps.csv"
+        return Recording(
+            dataset=self.name, id=rid, subject=subject, session="", fps=fps,
+            frames=FrameSource(d / "video.avi"),
+            # functools.partial of module-level functions: recordings must pickle.
+            ground_truth=functools.partial(load_bvp, d / "bvp.csv", bvp_fs, rid),
+            timestamps=functools.partial(load_times, times, rid) if times.is_file() else None,
+            roi="full-frame", gt_path=d / "bvp.csv",
+        )
 
 
 def write_example_dataset(

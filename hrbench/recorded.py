@@ -1,22 +1,16 @@
-"""Helpers shared by the adapters of recorded datasets (MAHNOB-HCI, MMSE-HR, VIPL-HR, UBFC-rPPG, PURE, folder).
+"""Recorded datasets: the adapter base whose ``scan`` and ``check`` are written once.
 
-Why a shared module: every adapter has to turn the same kinds of damage --
-a missing file, an empty or garbled text column, a video the container
-cannot describe -- into the same one-line messages, and has to follow the
-same contract (:mod:`hrbench.dataset`): ``scan_with_problems`` returns the
-usable recordings plus a :class:`~hrbench.dataset.Problem` for each broken
-one, ``scan`` raises on the first problem, ``check`` goes deeper.
-
-Text columns (VIPL-HR ``wave.csv``, MMSE-HR ``Pulse Rate_BPM.txt``, signals
-of the folder adapter) are parsed strictly: any line that is not a number is
-reported with its line number instead of being skipped, because a silently
-dropped line shifts every later sample in time.  Line endings (LF, CRLF, CR)
-and a UTF-8 or UTF-16 byte-order mark are accepted -- VIPL-HR ships CRLF
-files written on Windows.
-
+Why in the core: every adapter of a recorded dataset -- first-party or a
+plugin author's -- has to turn the same kinds of damage (a missing file, an
+empty or garbled column, a video the container cannot describe) into the
+same one-line problems, and follow the same contract
+(:mod:`hrbench.dataset`): ``scan_with_problems`` returns the usable
+recordings plus a :class:`~hrbench.dataset.Problem` for each broken one,
+``scan`` raises on the first problem, ``check`` goes deeper.
 :class:`RecordedAdapter` holds that contract once: an adapter writes
-``scan_with_problems`` (and ``_check_one`` when it checks more than
-:func:`recording_checks` does); ``scan`` and ``check`` follow from them.
+``scan_with_problems`` (and :meth:`RecordedAdapter.check_recording` when it
+checks more than :func:`recording_checks` does); ``scan`` and ``check``
+follow from them.
 
 ``check`` makes every check a run would make (:func:`recording_checks`):
 frames (numbering holes, undecodable images, truncated containers, via
@@ -35,13 +29,18 @@ from pathlib import Path
 
 import numpy as np
 
-from hrbench import gt_checks
-from hrbench.dataset import DatasetAdapter, Problem, errors_only
-from hrbench.errors import HrbenchError, RecordingError
-from hrbench.recording import FrameSource, Recording, Signal
-from hrbench.textio import OPTIONAL_HEADER, _decode, read_column, read_text  # noqa: F401 - moved to the core; re-exported
-from hrbench.timing import first_fault
-from hrbench.video import probe, verify_frames
+from .dataset import DatasetAdapter, Problem, errors_only
+from .errors import HrbenchError, RecordingError
+from .gt_checks import (
+    coverage_problems,
+    disagreement_problems,
+    flat_reason,
+    hr_band_problems,
+    signal_problems,
+)
+from .recording import Recording, Signal
+from .timing import first_fault
+from .video import verify_frames
 
 
 def require_dir(root: Path, dataset: str, expected: str) -> Path:
@@ -52,13 +51,6 @@ def require_dir(root: Path, dataset: str, expected: str) -> Path:
     if not root.is_dir():
         raise HrbenchError(f"{dataset} root is not a directory (expected {expected})", root)
     return root
-
-
-def video_length(source: FrameSource, fps: float) -> tuple[int, float]:
-    """(frame count, duration in s) from container metadata or the image count; no decoding."""
-    n, container_fps = probe(source)
-    rate = fps if fps > 0 else container_fps
-    return n, (n / rate if rate > 0 else 0.0)
 
 
 def problem_of(
@@ -119,7 +111,7 @@ def checked_signal(sig: Signal, path: str | Path | None, recording_id: str | Non
     Called by every adapter's ground-truth loader, so a run stops on a flat
     signal instead of reading a heart rate (54.6 bpm) from its rounding noise.
     """
-    why = gt_checks.flat_reason(sig)
+    why = flat_reason(sig)
     if why:
         raise RecordingError(why, path, recording_id)
     return sig
@@ -129,7 +121,7 @@ def coverage_error(
     sig: Signal, video_s: float, path: str | Path | None, recording_id: str | None
 ) -> None:
     """Raise the coverage error of :func:`hrbench.gt_checks.coverage_problems`, for scans."""
-    for p in gt_checks.coverage_problems(sig, video_s, path, recording_id):
+    for p in coverage_problems(sig, video_s, path, recording_id):
         raise RecordingError(p.message, p.path, recording_id)
 
 
@@ -200,7 +192,7 @@ def recording_checks(
         sig = rec.load_ground_truth()
     except HrbenchError as exc:
         return problems + [problem_of(exc, rec.id, rec.gt_path)]
-    hrs, found = gt_checks.signal_problems(sig, duration, rec.gt_path, rec.id, aligned=aligned)
+    hrs, found = signal_problems(sig, duration, rec.gt_path, rec.id, aligned=aligned)
     problems += found
     if hr_channel is not None and hrs is not None:
         try:
@@ -209,10 +201,10 @@ def recording_checks(
             p = problem_of(exc, rec.id, hr_channel_path)
             return problems + [Problem(p.path, p.message, rec.id, "warning")]
         where = hr_channel_path or rec.gt_path
-        problems += gt_checks.hr_band_problems(
+        problems += hr_band_problems(
             t, bpm, where, rec.id, what=hr_channel_name, most_severity="warning"
         )
-        problems += gt_checks.disagreement_problems(
+        problems += disagreement_problems(
             sig, t, bpm, duration, where, rec.id, what=hr_channel_name, window_hr=hrs
         )
     return problems
@@ -223,8 +215,13 @@ class RecordedAdapter(DatasetAdapter):
 
     Why a base class: every such adapter answers ``scan`` with the first error
     of ``scan_with_problems`` (:func:`raise_first`) and ``check`` with
-    :meth:`_check_one` run on each recording it found (:func:`deep_check`);
+    :meth:`check_recording` run on each recording it found (:func:`deep_check`);
     writing those two methods once keeps the contract the same for all.
+
+    A subclass implements :meth:`scan_with_problems` (building each recording
+    through :meth:`scan_into`, so one damaged recording never hides the
+    others), and overrides :meth:`check_recording` only when it checks more
+    than a run does (e.g. a dataset's own HR channel against the waveform).
     """
 
     @abstractmethod
@@ -235,7 +232,7 @@ class RecordedAdapter(DatasetAdapter):
         return raise_first(*self.scan_with_problems(root))
 
     @staticmethod
-    def _scan_into(
+    def scan_into(
         recordings: list[Recording],
         problems: list[Problem],
         build: Callable[[], Recording],
@@ -253,9 +250,9 @@ class RecordedAdapter(DatasetAdapter):
         except (HrbenchError, OSError) as exc:
             problems.append(problem_of(exc, recording_id, where))
 
-    def _check_one(self, rec: Recording, deep: bool = False) -> list[Problem]:
-        """Problems of one recording; the default makes every check a run makes."""
+    def check_recording(self, rec: Recording, deep: bool = False) -> list[Problem]:
+        """Problems of one recording; the default makes every check a run makes (:func:`recording_checks`)."""
         return recording_checks(rec, deep)
 
     def check(self, root: Path, deep: bool = False) -> tuple[list[Recording], list[Problem]]:
-        return deep_check(*self.scan_with_problems(root), partial(self._check_one, deep=deep))
+        return deep_check(*self.scan_with_problems(root), partial(self.check_recording, deep=deep))
