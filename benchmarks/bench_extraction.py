@@ -40,8 +40,8 @@ from pathlib import Path
 import cv2
 
 from hrbench import traces
+from hrbench.data.recording import Recording
 from hrbench.plugins import get_registry, get_scheme
-from hrbench.recording import Recording
 from hrbench.roi import ROI_SCHEMES
 from hrbench.threads import apply_threads
 from hrbench.traces import extract

@@ -143,8 +143,8 @@ def task_seconds(c: dict[str, float], train_clips: float, test_videos: float) ->
 
 def copy_frames(root: Path) -> list[tuple[int, int, float]]:
     """(frames, pixels, fps) of every video of a VIPL-HR copy, from container headers (no decoding)."""
+    from hrbench.data.video import probe
     from hrbench.plugins import get_registry
-    from hrbench.video import probe
 
     adapter = get_registry().dataset("vipl_hr")()
     out = []

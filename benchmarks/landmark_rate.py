@@ -51,9 +51,9 @@ import numpy as np
 from scipy import stats
 
 from hrbench import traces
+from hrbench.data.recording import Recording
 from hrbench.hr import HRSettings, bandpass, spectral_hr
 from hrbench.plugins import get_registry, get_scheme
-from hrbench.recording import Recording
 from hrbench.threads import apply_threads
 
 #: The landmark rate studied against every frame.

@@ -32,12 +32,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hrbench.data.video import iter_frames
 from hrbench.errors import HrbenchError
 from hrbench.leaderboard import build_boards
 from hrbench.plugins import get_registry
 from hrbench.runner import Runner, RunOptions
 from hrbench.store import Store
-from hrbench.video import iter_frames
 
 CLASSIC = ("green", "ica", "chrom", "pos")
 TONES = ("I", "II", "III", "IV", "V", "VI")

@@ -1,7 +1,7 @@
 """The one import a plugin needs: ``from hrbench.api import ...``.
 
 Why a facade: plugins used to reach into whichever module held a name
-(``hrbench.hookspecs``, ``hrbench.video``, even private first-party plugin
+(``hrbench.hookspecs``, ``hrbench.data.video``, even private first-party plugin
 modules), so every internal move broke someone else's package.  Everything
 here is re-exported, never copied (``hrbench.api.Method is
 hrbench.method.Method``), and is the supported surface: names in this module
@@ -65,7 +65,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .clips import Clips
-from .dataset import DatasetAdapter, LeftOut, Problem, errors_only
+from .data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
+from .data.recording import FrameSource, Recording, Signal
+from .data.textio import OPTIONAL_HEADER, read_column, read_text
+from .data.timing import Repaired, TimingFault, repair_times
+from .data.video import verify_frames
 from .errors import ConfigError, HrbenchError, PrerequisiteMissing, RecordingError
 from .executor import handle_termination, stop_pool, worker_initializer
 from .fsutil import atomic_write_bytes, cache_dir, notice, stable_hash
@@ -86,13 +90,9 @@ from .recorded import (
     recording_checks,
     require_dir,
 )
-from .recording import FrameSource, Recording, Signal
 from .roi import RoiScheme, rgb_to_yuv
 from .signals import fill_missing_frames, without_frames
 from .subsets import select_training, training_clips
-from .textio import OPTIONAL_HEADER, read_column, read_text
-from .timing import Repaired, TimingFault, repair_times
-from .video import verify_frames
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
     from .frames import ResultFrames, read_results

@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .dataset import DatasetAdapter, LeftOut, Problem, errors_only
+from .data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
+from .data.recording import Recording
 from .protocol import Protocol
 from .protocol_check import protocol_problems
-from .recording import Recording
 from .recording_check import check_recording
 
 #: Recording ids shown per left-out reason before "and N more".

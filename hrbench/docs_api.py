@@ -27,7 +27,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import api, recording
+from . import api
+from .data import recording
 
 #: Where the page lives in a checkout.
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "api.md"

@@ -16,7 +16,7 @@ error --
   drops to single digits for hundreds of samples on several subjects
   (:func:`disagreement_problems`).
 
-Every function returns :class:`~hrbench.dataset.Problem` objects naming the
+Every function returns :class:`~hrbench.data.dataset.Problem` objects naming the
 file; ``severity="error"`` makes the recording unusable, ``"warning"`` is
 reported by ``hrbench datasets check`` but does not block a run.  Reference
 HRs are computed with :func:`hrbench.hr.signal_hr`, the estimator the run
@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 from scipy import signal as sps
 
-from .dataset import Problem, Severity
+from .data.dataset import Problem, Severity
+from .data.recording import Signal
 from .errors import RecordingError
 from .hr import HRSettings, signal_hr
-from .recording import Signal
 
 #: Ground truth must cover at least / at most this fraction of the video.
 COVERAGE_RANGE = (0.9, 1.1)

@@ -71,7 +71,7 @@ def register_datasets(register: Callable[[type], None]) -> None:
     """Register dataset adapters.
 
     Call ``register(AdapterClass)`` where ``AdapterClass`` subclasses
-    :class:`hrbench.dataset.DatasetAdapter`.  An adapter knows one on-disk
+    :class:`hrbench.data.dataset.DatasetAdapter`.  An adapter knows one on-disk
     layout: ``scan(root)`` lists recordings without decoding video, and
     ``check(root)`` reports every missing or malformed file.
 

@@ -33,7 +33,7 @@ from typing import Any
 import pluggy
 
 from . import __version__, hookspecs, roi
-from .dataset import DatasetAdapter
+from .data.dataset import DatasetAdapter
 from .errors import ConfigError
 from .landmarks import Landmarker
 from .method import Method

@@ -88,9 +88,9 @@ from typing import Any
 
 import numpy as np
 
+from .data.recording import Recording
 from .errors import ConfigError
 from .hr import WINDOW_PEAKS, HRSettings
-from .recording import Recording
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "protocols"
 _SCOPES = {"within", "cross"}

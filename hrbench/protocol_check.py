@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import DatasetAdapter, Problem
+from .data.dataset import DatasetAdapter, Problem
+from .data.recording import Recording
+from .data.video import probe
 from .errors import HrbenchError, RecordingError
 from .hr import reference_hr
 from .protocol import Protocol
-from .recording import Recording
 from .sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
 from .traces import frame_times
-from .video import probe
 
 
 def _frame_times(rec: Recording) -> np.ndarray | None:

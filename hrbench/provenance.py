@@ -40,9 +40,9 @@ import numpy as np
 
 from . import TRACE_CODE_VERSION, __version__
 from .cpu_pinning import kernels_in_use
+from .data.recording import Recording, Signal
 from .errors import ConfigError
 from .fsutil import arrays_checksum, stable_hash
-from .recording import Recording, Signal
 
 if TYPE_CHECKING:
     from .protocol import Protocol

@@ -4,8 +4,8 @@ Why in the core: every adapter of a recorded dataset -- first-party or a
 plugin author's -- has to turn the same kinds of damage (a missing file, an
 empty or garbled column, a video the container cannot describe) into the
 same one-line problems, and follow the same contract
-(:mod:`hrbench.dataset`): ``scan_with_problems`` returns the usable
-recordings plus a :class:`~hrbench.dataset.Problem` for each broken one,
+(:mod:`hrbench.data.dataset`): ``scan_with_problems`` returns the usable
+recordings plus a :class:`~hrbench.data.dataset.Problem` for each broken one,
 ``scan`` raises on the first problem, ``check`` goes deeper.
 :class:`RecordedAdapter` holds that contract once: an adapter writes
 ``scan_with_problems`` (and :meth:`RecordedAdapter.check_recording` when it
@@ -14,7 +14,7 @@ follow from them.
 
 ``check`` makes every check a run would make (:func:`recording_checks`):
 frames (numbering holes, undecodable images, truncated containers, via
-:func:`hrbench.video.verify_frames`), timestamps, and the ground truth
+:func:`hrbench.data.video.verify_frames`), timestamps, and the ground truth
 against the video (:mod:`hrbench.gt_checks`), so "no problems found" means a
 run will neither stop on a recording nor silently shorten it.  Problems carry
 a severity; only errors make a recording unusable.
@@ -29,7 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DatasetAdapter, Problem, errors_only
+from .data.dataset import DatasetAdapter, Problem, errors_only
+from .data.recording import Recording, Signal
+from .data.timing import first_fault
+from .data.video import verify_frames
 from .errors import HrbenchError, RecordingError
 from .gt_checks import (
     coverage_problems,
@@ -38,9 +41,6 @@ from .gt_checks import (
     hr_band_problems,
     signal_problems,
 )
-from .recording import Recording, Signal
-from .timing import first_fault
-from .video import verify_frames
 
 
 def require_dir(root: Path, dataset: str, expected: str) -> Path:
@@ -148,7 +148,7 @@ def timestamp_problems(
         ]
     fault = first_fault(ts[:n_frames], noun="timestamp") if n_frames > 0 else None
     if fault:
-        # First-party adapters repair isolated glitches (hrbench.timing) before this point.
+        # First-party adapters repair isolated glitches (hrbench.data.timing) before this point.
         return None, [Problem(where, f"{fault}: frame times must increase", rec.id)]
     return ts[:n_frames] - ts[0] if n_frames > 0 else ts, []
 

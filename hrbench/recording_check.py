@@ -7,7 +7,7 @@ half the video, timestamps that fall back to the nominal rate, or a video
 that does not decode -- and the run then failed.  These checks call the
 functions the run itself calls, never a copy of them:
 
-* frames: :func:`hrbench.video.verify_frames` (with ``deep``, every frame
+* frames: :func:`hrbench.data.video.verify_frames` (with ``deep``, every frame
   is decoded);
 * frame times: :func:`hrbench.traces.frame_times`, the run's rule
   (timestamps, else ``i / fps``), whose errors stop a run;
@@ -24,11 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import gt_checks
-from .dataset import Problem, errors_only
+from .data.dataset import Problem, errors_only
+from .data.recording import Recording, Signal
+from .data.video import verify_frames
 from .errors import HrbenchError
-from .recording import Recording, Signal
 from .traces import frame_times
-from .video import verify_frames
 
 
 def _problem_of(exc: Exception, rec: Recording, path: object) -> Problem:

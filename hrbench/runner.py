@@ -43,7 +43,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from .dataset import Problem
+from .data.dataset import Problem
 from .errors import ConfigError
 from .evaluate import batch
 from .folds import FoldLoop, LoopResult, run_remote

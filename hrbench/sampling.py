@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data.recording import Recording, Signal
 from .errors import RecordingError
 from .hr import reference_hr
 from .protocol import Protocol
-from .recording import Recording, Signal
 from .traces import Traces
 
 

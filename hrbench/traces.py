@@ -43,6 +43,8 @@ import cv2
 import numpy as np
 
 from . import TRACE_CODE_VERSION
+from .data.recording import Recording
+from .data.video import iter_frames, probe
 from .errors import HrbenchError, RecordingError
 from .fsutil import (
     StaleEntry,
@@ -54,9 +56,7 @@ from .fsutil import (
     tree_fingerprint,
 )
 from .plugins import Registry, get_scheme
-from .recording import Recording
 from .roi import RoiScheme
-from .video import iter_frames, probe
 
 
 @dataclass(frozen=True)

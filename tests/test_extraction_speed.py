@@ -18,7 +18,8 @@ import pytest
 
 from hrbench import landmarks as lm
 from hrbench import traces
-from hrbench.recording import FrameSource, Recording
+from hrbench.data.recording import FrameSource, Recording
+from hrbench.data.video import iter_frames
 from hrbench.roi import (
     ROI_SCHEMES,
     CheekGrid,
@@ -28,7 +29,6 @@ from hrbench.roi import (
     block_means,
     clip_box,
 )
-from hrbench.video import iter_frames
 
 SCHEMES = sorted(ROI_SCHEMES)
 

@@ -30,8 +30,8 @@ from miniature import (
     write_mini_vipl,
 )
 
+from hrbench.data.video import iter_frames
 from hrbench.errors import RecordingError
-from hrbench.video import iter_frames
 from hrbench_plugins.datasets.folder import FolderAdapter
 from hrbench_plugins.datasets.mahnob_hci import MahnobHCIAdapter
 from hrbench_plugins.datasets.mmse_hr import MMSEHRAdapter

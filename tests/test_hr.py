@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from hrbench.data.recording import Signal
 from hrbench.hr import HRSettings, ecg_hr, r_peaks, signal_hr, spectral_hr
-from hrbench.recording import Signal
 
 
 @pytest.mark.parametrize("bpm", [45.0, 61.3, 77.7, 102.4, 151.1, 210.0])

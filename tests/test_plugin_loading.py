@@ -119,7 +119,7 @@ def test_dataset_registration_must_subclass_the_adapter_base(site):
         def register_datasets(register):
             register(Good)
     """)
-    assert "does not subclass hrbench.dataset.DatasetAdapter" in errors(load("ds_hr"))["ds_hr"]
+    assert "does not subclass hrbench.data.dataset.DatasetAdapter" in errors(load("ds_hr"))["ds_hr"]
 
 
 def test_protocol_directory_must_exist(site, tmp_path):

@@ -295,8 +295,8 @@ def test_unusable_frame_timestamps_are_a_named_problem_not_a_nominal_rate(tmp_pa
     import numpy as np
     import pytest as _pytest
 
+    from hrbench.data.recording import FrameSource, Recording, Signal
     from hrbench.errors import RecordingError
-    from hrbench.recording import FrameSource, Recording, Signal
     from hrbench.traces import frame_times
 
     def rec(ts):

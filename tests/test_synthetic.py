@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 import pytest
 
+from hrbench.data.video import iter_frames, probe
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.fsutil import cache_dir
 from hrbench.hr import signal_hr, spectral_hr
-from hrbench.video import iter_frames, probe
 from hrbench_plugins.datasets.synthetic import (
     DEFAULT,
     LARGE,

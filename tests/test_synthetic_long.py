@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 import pytest
 
+from hrbench.data.recording import FrameSource
+from hrbench.data.video import iter_frames, probe
 from hrbench.hr import signal_hr
-from hrbench.recording import FrameSource
-from hrbench.video import iter_frames, probe
 from hrbench_plugins.datasets.synthetic import (
     DEFAULT,
     DEV,
@@ -106,7 +106,7 @@ def test_long_recording_is_h264_and_says_what_it_carries(long_root):
     # The recording's meta carries it too, so studies can break results down by it.
     assert long.meta["codec"] == "h264" and long.meta["competitor_bpm"] == info["competitor_bpm"]
     assert short.meta["codec"] == "mjpg" and "competitor_bpm" not in short.meta
-    # OpenCV (hrbench.video) decodes every frame; the adapter's own check passes.
+    # OpenCV (hrbench.data.video) decodes every frame; the adapter's own check passes.
     frames = list(iter_frames(long.frames, long.id))
     assert len(frames) == info["n_frames"] == len(long.timestamps()) == probe(long.frames)[0]
     assert frames[0].shape == (120, 160, 3)

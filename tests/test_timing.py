@@ -1,11 +1,11 @@
-"""hrbench.timing: isolated time glitches repaired with a note, systematic faults refused."""
+"""hrbench.data.timing: isolated time glitches repaired with a note, systematic faults refused."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hrbench.timing import MAX_REPAIR_FRACTION, TimingFault, first_fault, repair_times
+from hrbench.data.timing import MAX_REPAIR_FRACTION, TimingFault, first_fault, repair_times
 
 
 def _frames(n: int = 3000, fps: float = 30.0) -> np.ndarray:

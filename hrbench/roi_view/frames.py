@@ -5,12 +5,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..data.recording import FrameSource
 from ..errors import RecordingError
-from ..recording import FrameSource
 
 
 def read_frames(source: FrameSource, indices: list[int], recording_id: str | None = None) -> dict[int, np.ndarray]:
-    """Decode only the frames at ``indices`` (RGB uint8), numbered as :func:`hrbench.video.iter_frames` numbers them.
+    """Decode only the frames at ``indices`` (RGB uint8), numbered as :func:`hrbench.data.video.iter_frames` numbers them.
 
     Videos are stepped with ``grab()`` (no colour conversion of skipped
     frames) rather than seeking, because a seek lands on key frames in many

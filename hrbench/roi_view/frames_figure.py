@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from ..recording import Recording
+from ..data.recording import Recording
 from ..traces import Traces
 from .figures import COLOURS, plt, save
 from .geometry import (

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..clips import Clips
+from ..data.recording import Recording, Signal
 from ..errors import HrbenchError
 from ..hr import HRSettings, signal_hr, spectral_hr
 from ..method import Method, RunContext
-from ..recording import Recording, Signal
 
 
 @dataclass

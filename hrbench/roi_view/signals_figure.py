@@ -10,8 +10,8 @@ import numpy as np
 from scipy import signal as sps
 
 from .. import hr as hrmod
+from ..data.recording import Recording
 from ..hr import HRSettings, hr_spectrum
-from ..recording import Recording
 from ..signals import fill_missing_frames
 from .figures import mark_rates, note, plt, save, shade_lost
 from .signals import Pulse, Reference

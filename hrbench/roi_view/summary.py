@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..recording import Recording
+from ..data.recording import Recording
 from ..traces import Traces
 from .frames import lost_runs
 from .signals import Pulse, Reference

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dataset import DatasetAdapter, Problem
-from ..recording import Recording
-from ..video import probe
+from ..data.dataset import DatasetAdapter, Problem
+from ..data.recording import Recording
+from ..data.video import probe
 from .results import (
     Check,
     CheckResult,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..dataset import DatasetAdapter
+from ..data.dataset import DatasetAdapter
 from ..landmarks import Landmarker
 from ..plugins import get_registry
 from ..roi import RoiScheme

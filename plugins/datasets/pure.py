@@ -35,7 +35,7 @@ Choices:
   lost or gained files would otherwise be misaligned.
 * An isolated repeated or out-of-order timestamp (of ``/Image`` or
   ``/FullPackage``) is repaired and reported as a warning
-  (:mod:`hrbench.timing`); repeats in a row or on over 1 % of the entries
+  (:mod:`hrbench.data.timing`); repeats in a row or on over 1 % of the entries
   are errors.  Coverage tolerance: the waveform, at its own timestamps, must
   span 90-110 % of the frames (:data:`hrbench.gt_checks.COVERAGE_RANGE`).
 * ``pulseRate`` (the oximeter's HR read-out) is not the reference; ``check``
@@ -113,7 +113,7 @@ def read_pure_json(path: str | Path, recording_id: str | None = None) -> dict[st
     """Arrays of one PURE JSON file, times in s relative to the first image.
 
     Keys: ``image_t`` (per frame), ``gt_t``, ``waveform``, ``pulse_rate``, and
-    ``notes``: the isolated timestamp glitches repaired (:mod:`hrbench.timing`).
+    ``notes``: the isolated timestamp glitches repaired (:mod:`hrbench.data.timing`).
     """
     path = Path(path)
     text = read_text(path, recording_id)

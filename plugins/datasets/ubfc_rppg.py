@@ -42,7 +42,7 @@ Choices:
   third of the subjects (67.716 s at samples 2023 and 2024) while the PPG
   stays one sample per frame; the field's loaders do not read that row at
   all.  Such an isolated repeated or out-of-order time is repaired by
-  :func:`hrbench.timing.repair_times` (the sample's time set midway between
+  :func:`hrbench.data.timing.repair_times` (the sample's time set midway between
   its neighbours; the PPG value is kept) and reported as a warning by
   ``scan`` (so by runs, recorded with them) and ``check``.  Only systematic
   faults -- repeats in a row, more than 1 % of the samples, times that do
@@ -99,7 +99,7 @@ _LAYOUT = "subject folders holding vid.avi with ground_truth.txt (DATASET_2) or 
 
 
 def _repaired(t: np.ndarray, path: Path, rid: str | None, what: str) -> Repaired:
-    """The times with isolated glitches repaired (:mod:`hrbench.timing`), or a one-line error."""
+    """The times with isolated glitches repaired (:mod:`hrbench.data.timing`), or a one-line error."""
     try:
         return repair_times(t)
     except TimingFault as exc:

@@ -63,7 +63,7 @@ Choices the papers leave open:
   lines than the video has frames is an error of ``check`` (a run would
   silently fall back to the nominal rate), as is one with over 10 % more.
   An isolated repeated or out-of-order line is repaired and reported as a
-  warning (:mod:`hrbench.timing`); repeats in a row or on over 1 % of the
+  warning (:mod:`hrbench.data.timing`); repeats in a row or on over 1 % of the
   lines are errors.
 * ``source4`` (near-infrared) is left out by default and listed as such by
   ``hrbench datasets check`` (:meth:`VIPLHRAdapter.left_out`).
@@ -124,7 +124,7 @@ _LAYOUT = "data/p<N>/v<K>/source<S>/video.avi with wave.csv"
 def read_vipl_times(time_path: Path, recording_id: str | None = None) -> np.ndarray:
     """Frame times in seconds from the first frame, from a ``time.txt`` of milliseconds.
 
-    An isolated repeated or out-of-order line is repaired (:mod:`hrbench.timing`);
+    An isolated repeated or out-of-order line is repaired (:mod:`hrbench.data.timing`);
     :func:`vipl_time_notes` says which.
     """
     return _read_times(time_path, recording_id).times

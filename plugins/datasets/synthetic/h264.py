@@ -7,7 +7,7 @@ codec quantises small temporal changes away (a block coded as "skip" copies
 the previous frame, pulse and all) and smooths skin texture.  The MJPG of
 the other recordings codes every frame on its own and never shows that.
 PyAV's wheel ships FFmpeg with libx264, so encoding needs no download and
-no system FFmpeg; OpenCV's wheel decodes the files (``hrbench.video``).
+no system FFmpeg; OpenCV's wheel decodes the files (``hrbench.data.video``).
 
 Settings (:data:`PRESET`, the dataset's ``h264_crf``): ``veryfast`` is what
 real-time software encoders run at (OBS Studio's default).  CRF 16 gives

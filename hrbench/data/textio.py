@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RecordingError
+from ..errors import RecordingError
 
 #: Sentinel for :func:`read_column`: the first line may be a header or a value.
 OPTIONAL_HEADER = object()

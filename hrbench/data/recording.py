@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import RecordingError
+from ..errors import RecordingError
 
 SignalKind = Literal["bvp", "ecg", "hr"]
 

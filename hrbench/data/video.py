@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import RecordingError
 from .dataset import Problem
-from .errors import RecordingError
 from .recording import FrameSource
 
 #: Frames the header may list beyond those that decode before it is called truncation.
