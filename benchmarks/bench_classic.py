@@ -6,7 +6,7 @@ RGB frames at ``--fps`` (default 1,000 clips x 300 frames x 3 at 30 fps, the
 brief's reference case, where vectorised CHROM + Welch takes ~60 ms).
 
 Columns: ``pulse s`` is the method's own work (RGB -> pulse waveform),
-``predict s`` adds the shared :func:`hrbench.hr.spectral_hr` (also timed
+``predict s`` adds the shared :func:`hrbench.pulse.hr.spectral_hr` (also timed
 alone), ``clips/s`` is for ``predict``.  Each figure is the best of
 ``--repeat`` runs (ICA: one run on at most ``--ica-clips`` clips, since its
 batched FastICA iterates until the slowest clip converges), after a warm-up
@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from hrbench.clips import Clips
-from hrbench.hr import spectral_hr
+from hrbench.pulse.hr import spectral_hr
 from hrbench_plugins.methods.chrom import ChromMethod
 from hrbench_plugins.methods.green import GreenMethod
 from hrbench_plugins.methods.ica import IcaMethod

@@ -23,7 +23,7 @@ everywhere, it times:
 
 ``ratio`` is ms per window over JADE's (the target for hrbench's ICA is at
 most 1.5).  Accuracy, so that speed is not bought with it: the heart rate of
-each method's pulse by :func:`hrbench.hr.spectral_hr` (the estimator every
+each method's pulse by :func:`hrbench.pulse.hr.spectral_hr` (the estimator every
 run uses), against the known rate -- mean absolute error and share of
 windows within 3 bpm.  JADE's components are chosen by the same
 highest-in-band-peak rule as hrbench's (``JADE 2nd comp`` also shows Poh
@@ -55,8 +55,8 @@ from types import ModuleType
 
 import numpy as np
 
-from hrbench.hr import HRSettings, spectral_hr
 from hrbench.method import RunContext
+from hrbench.pulse.hr import HRSettings, spectral_hr
 from hrbench.threads import apply_threads
 from hrbench_plugins.methods.ica import IcaMethod, select_by_peak, unmixing_input
 

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from hrbench.clips import Clips
-from hrbench.hr import HRSettings
 from hrbench.method import RunContext
+from hrbench.pulse.hr import HRSettings
 from hrbench_plugins.methods.rhythm import (
     RhythmAttention,
     RhythmAttentionDA,

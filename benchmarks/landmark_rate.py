@@ -26,7 +26,7 @@ and the two are compared where it matters for rPPG:
   run, measured the same way (distance of each frame's points to the
   midpoint of its two neighbours) -- the scale the difference is judged on;
 * ``HR``: POS pulse of each ``face_skin`` trace over the whole video, heart
-  rate by :func:`hrbench.hr.spectral_hr`, and the reference's;
+  rate by :func:`hrbench.pulse.hr.spectral_hr`, and the reference's;
 * ``SNR``: of each POS pulse, in dB: periodogram power within 6 bpm of the
   reference HR and of its first harmonic over the rest of the 42-240 bpm
   band (de Haan & Jeanne 2013's SNR) -- how clean the trace is, which is
@@ -52,8 +52,8 @@ from scipy import stats
 
 from hrbench import traces
 from hrbench.data.recording import Recording
-from hrbench.hr import HRSettings, bandpass, spectral_hr
 from hrbench.plugins import get_registry, get_scheme
+from hrbench.pulse.hr import HRSettings, bandpass, spectral_hr
 from hrbench.threads import apply_threads
 
 #: The landmark rate studied against every frame.

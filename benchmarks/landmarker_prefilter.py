@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 from scipy import stats
 
-from hrbench.hr import HRSettings, spectral_hr
 from hrbench.plugins import get_registry
+from hrbench.pulse.hr import HRSettings, spectral_hr
 from hrbench.threads import apply_threads
 
 

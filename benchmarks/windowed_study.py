@@ -4,7 +4,7 @@ Why: on real ~60-s UBFC-rPPG videos ``whole_video`` gives POS MAE 1.34 but
 ``windowed`` (30-s windows, hop 15 s, median of the windows) 9.83: one or two
 of a video's three POS windows lock onto a narrow 54-62 bpm component that
 waxes and wanes, and the median keeps two of them.  The ``anchored`` window
-peak (:func:`hrbench.hr.window_hrs`) reads a recording's windows jointly.
+peak (:func:`hrbench.pulse.hr.window_hrs`) reads a recording's windows jointly.
 This study runs POS, CHROM and green under
 
 * ``whole_video`` (the shipped protocol),
@@ -47,9 +47,9 @@ import numpy as np
 
 from hrbench.boards import WITHIN_BPM, Board, Row, build_boards
 from hrbench.errors import HrbenchError
-from hrbench.hr import WINDOW_PEAKS
 from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.protocol import BUILTIN_DIR, Protocol, find_protocol, load_protocol
+from hrbench.pulse.hr import WINDOW_PEAKS
 from hrbench.results import Results
 from hrbench.store import Store
 
@@ -229,7 +229,7 @@ def study(store: Store, dataset: str, methods: list[str], variants: dict[str, Pr
         "`windowed` protocol (30-s windows, hop 15 s, a video's HR the median of its windows) with "
         "`[evaluation] window_peak` set to `plain` (each window's highest spectral peak) or `anchored` (a recording's "
         "windows read jointly: a window whose peak is more than 10 bpm from the rate all its windows agree on takes "
-        "its own highest peak near that rate, if at least half as high; `hrbench.hr.window_hrs`). "
+        "its own highest peak near that rate, if at least half as high; `hrbench.pulse.hr.window_hrs`). "
         "95 % intervals: bootstrap over subjects. Window-level: MAE over the windows a method predicted, and the "
         f"share of all windows within {WITHIN_BPM:g} bpm of their own reference.",
         "",

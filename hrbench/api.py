@@ -73,14 +73,15 @@ from .data.video import verify_frames
 from .errors import ConfigError, HrbenchError, PrerequisiteMissing, RecordingError
 from .executor import handle_termination, stop_pool, worker_initializer
 from .fsutil import atomic_write_bytes, cache_dir, notice, stable_hash
-from .gt_checks import flatness_problems
 from .hookspecs import hookimpl
-from .hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
 from .landmarks import N_LANDMARKS, Landmarker
 from .method import Method, Param, RunContext
-from .overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
 from .plugins import get_scheme
 from .progress import phase, quiet_native_stderr
+from .pulse.gt_checks import flatness_problems
+from .pulse.hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
+from .pulse.overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
+from .pulse.signals import fill_missing_frames, without_frames
 from .pulse_method import PulseMethod, window_param
 from .recorded import (
     RecordedAdapter,
@@ -91,7 +92,6 @@ from .recorded import (
     require_dir,
 )
 from .roi import RoiScheme, rgb_to_yuv
-from .signals import fill_missing_frames, without_frames
 from .subsets import select_training, training_clips
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)

@@ -20,8 +20,8 @@ Rules (see :mod:`hrbench.protocol`): under ``clips`` a video's HR is the
 protocol's aggregate of its clip predictions and its reference the same
 aggregate of all its clips' references (the same for every method).  Under ``whole`` / ``windowed`` a method
 that produces a pulse is run once per evaluation window and its HR read by
-:func:`hrbench.hr.window_hrs` -- each window's own spectral peak
-(``window_peak = "plain"``, i.e. :func:`hrbench.hr.spectral_hr`) or a
+:func:`hrbench.pulse.hr.window_hrs` -- each window's own spectral peak
+(``window_peak = "plain"``, i.e. :func:`hrbench.pulse.hr.spectral_hr`) or a
 recording's windows read jointly (``"anchored"``); a per-clip method is run
 on clips tiled over the window and the window's HR is the aggregate of
 those clips.  The reference of a window was read from the ground truth over
@@ -46,9 +46,9 @@ import numpy as np
 
 from .clips import Clips
 from .errors import HrbenchError
-from .hr import spectral_hr, window_hrs
 from .method import Method
 from .protocol import AGGREGATES, Protocol
+from .pulse.hr import spectral_hr, window_hrs
 from .sampling import RecordingClips
 
 
@@ -99,7 +99,7 @@ def _pulse_hr(method: Method, rc: RecordingClips, protocol: Protocol) -> np.ndar
     """HR of each evaluation window from the method's pulse over that window (by the protocol's ``window_peak``).
 
     Windows of one length share a batch and are read together by
-    :func:`hrbench.hr.window_hrs` (under ``windowed`` every window of a
+    :func:`hrbench.pulse.hr.window_hrs` (under ``windowed`` every window of a
     recording has one length, so ``anchored`` sees all of them).
     """
     ev = rc.evaluation
@@ -212,7 +212,7 @@ def check_predict_matches_pulse(method: Method, test: list[RecordingClips], prot
     rules the pulse, so a method whose two outputs disagree is scored as two
     different methods -- and a ``predict`` in Hz passes ``whole`` unnoticed.
     The pulse's HR is read as :meth:`Method.predict_pulse` documents
-    (:func:`hrbench.hr.spectral_hr`).  Run after the fold is scored, on
+    (:func:`hrbench.pulse.hr.spectral_hr`).  Run after the fold is scored, on
     :data:`PULSE_CHECK_CLIPS` clips, with the method's run notes restored, so
     it changes no stored number.  Most checked clips must disagree by more
     than :data:`PULSE_CHECK_BPM`: one hard clip is not a bug.

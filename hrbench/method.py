@@ -176,7 +176,7 @@ class Method(ABC):
 
         Clips may be as long as a whole recording.  A row the method cannot
         produce (too few valid frames) is all NaN.  The core turns a row into
-        a heart rate with :func:`hrbench.hr.spectral_hr` -- the estimator that
+        a heart rate with :func:`hrbench.pulse.hr.spectral_hr` -- the estimator that
         reads the ground truth -- so a method never carries its own peak picker.
         """
         raise NotImplementedError(f"method {self.name} produces no pulse waveform")

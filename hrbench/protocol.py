@@ -48,7 +48,7 @@ Evaluation rules (how a video's HR is scored):
   ``plain`` (each window's highest spectral peak) or ``anchored`` (the
   windows of a recording read jointly, so a competing component that owns
   some windows' highest peak does not take them; see
-  :func:`hrbench.hr.window_hrs`).  It applies to methods' pulses only, not
+  :func:`hrbench.pulse.hr.window_hrs`).  It applies to methods' pulses only, not
   to the reference (read from the ground truth) nor to clip predictors.
 
 Under ``whole`` and ``windowed``, methods that only predict one HR per clip
@@ -90,7 +90,7 @@ import numpy as np
 
 from .data.recording import Recording
 from .errors import ConfigError
-from .hr import WINDOW_PEAKS, HRSettings
+from .pulse.hr import WINDOW_PEAKS, HRSettings
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "protocols"
 _SCOPES = {"within", "cross"}
@@ -114,7 +114,7 @@ class EvalSettings:
     rule: str = "clips"  # clips | whole | windowed (see the module docstring)
     window_s: float = 30.0  # windowed only
     hop_s: float = 15.0  # windowed only
-    window_peak: str = "plain"  # windowed only: how a pulse's window HR is read (hrbench.hr.WINDOW_PEAKS)
+    window_peak: str = "plain"  # windowed only: how a pulse's window HR is read (hrbench.pulse.hr.WINDOW_PEAKS)
 
 
 @dataclass(frozen=True)

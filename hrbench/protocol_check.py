@@ -8,7 +8,7 @@ filled.  A copy could pass the adapter's check and still stop every run: a
 whose 5-35 s cut leaves one second.  The checks here compute exactly what
 the run computes, with the run's own functions
 (:func:`hrbench.sampling.uniform_grid`, :func:`hrbench.sampling.eval_bounds`,
-:func:`hrbench.hr.reference_hr`, :meth:`hrbench.protocol.Protocol.folds`), so
+:func:`hrbench.pulse.hr.reference_hr`, :meth:`hrbench.protocol.Protocol.folds`), so
 "no problems found" means the protocol will score every recording.
 
 Not checked here: whether the landmarker finds a face in enough frames (the
@@ -26,8 +26,8 @@ from .data.dataset import DatasetAdapter, Problem
 from .data.recording import Recording
 from .data.video import probe
 from .errors import HrbenchError, RecordingError
-from .hr import reference_hr
 from .protocol import Protocol
+from .pulse.hr import reference_hr
 from .sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
 from .traces import frame_times
 

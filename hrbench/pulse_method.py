@@ -3,11 +3,11 @@
 Why a base class: most rPPG methods are "traces -> pulse waveform -> spectral
 peak", and their ``predict`` was the same dozen lines in every plugin (and
 in the docs): take the pulse, give a clip without a finite pulse ``NaN``,
-hand the rest to :func:`hrbench.hr.spectral_hr` -- the estimator that reads
+hand the rest to :func:`hrbench.pulse.hr.spectral_hr` -- the estimator that reads
 the ground truth, so no method carries its own peak picker.
 :class:`PulseMethod` writes that once; a subclass implements only
 :meth:`~hrbench.method.Method.predict_pulse`.  Methods that compute their
-pulse over short windows stitch them with :mod:`hrbench.overlap` and declare
+pulse over short windows stitch them with :mod:`hrbench.pulse.overlap` and declare
 their window length with :func:`window_param`.
 """
 
@@ -19,8 +19,8 @@ from typing import ClassVar
 import numpy as np
 
 from .clips import Clips
-from .hr import spectral_hr
 from .method import Method, Param
+from .pulse.hr import spectral_hr
 
 #: pyVHR's analysis window (``Pipeline.run_on_video``: 6 s, 1 s stride): the default of :func:`window_param`.
 PYVHR_WINDOW_S = 6.0

@@ -15,7 +15,7 @@ follow from them.
 ``check`` makes every check a run would make (:func:`recording_checks`):
 frames (numbering holes, undecodable images, truncated containers, via
 :func:`hrbench.data.video.verify_frames`), timestamps, and the ground truth
-against the video (:mod:`hrbench.gt_checks`), so "no problems found" means a
+against the video (:mod:`hrbench.pulse.gt_checks`), so "no problems found" means a
 run will neither stop on a recording nor silently shorten it.  Problems carry
 a severity; only errors make a recording unusable.
 """
@@ -34,7 +34,7 @@ from .data.recording import Recording, Signal
 from .data.timing import first_fault
 from .data.video import verify_frames
 from .errors import HrbenchError, RecordingError
-from .gt_checks import (
+from .pulse.gt_checks import (
     coverage_problems,
     disagreement_problems,
     flat_reason,
@@ -120,7 +120,7 @@ def checked_signal(sig: Signal, path: str | Path | None, recording_id: str | Non
 def coverage_error(
     sig: Signal, video_s: float, path: str | Path | None, recording_id: str | None
 ) -> None:
-    """Raise the coverage error of :func:`hrbench.gt_checks.coverage_problems`, for scans."""
+    """Raise the coverage error of :func:`hrbench.pulse.gt_checks.coverage_problems`, for scans."""
     for p in coverage_problems(sig, video_s, path, recording_id):
         raise RecordingError(p.message, p.path, recording_id)
 
@@ -176,7 +176,7 @@ def recording_checks(
         rec: the recording.
         deep: decode every frame (``hrbench datasets check --deep``).
         aligned: the ground truth should span the video (see
-            :func:`hrbench.gt_checks.signal_problems`).
+            :func:`hrbench.pulse.gt_checks.signal_problems`).
         hr_channel: returns (times s, bpm) of the dataset's own HR read-out,
             compared with the waveform's HR (warnings only).
         hr_channel_path, hr_channel_name: where that channel lives, for messages.

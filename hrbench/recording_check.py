@@ -12,8 +12,8 @@ functions the run itself calls, never a copy of them:
 * frame times: :func:`hrbench.traces.frame_times`, the run's rule
   (timestamps, else ``i / fps``), whose errors stop a run;
 * ground truth: loaded through the recording, then
-  :func:`hrbench.gt_checks.flatness_problems` and
-  :func:`hrbench.gt_checks.coverage_problems` over the part of the video a
+  :func:`hrbench.pulse.gt_checks.flatness_problems` and
+  :func:`hrbench.pulse.gt_checks.coverage_problems` over the part of the video a
   run reads (its ``window``, else all of it).  A signal longer than the
   video is not an error here (it may run before and after it, as
   MAHNOB-HCI's ECG does): runs read only the part inside.
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gt_checks
 from .data.dataset import Problem, errors_only
 from .data.recording import Recording, Signal
 from .data.video import verify_frames
 from .errors import HrbenchError
+from .pulse import gt_checks
 from .traces import frame_times
 
 

@@ -12,7 +12,7 @@
    every ROI scheme and every method, so methods are compared on identical
    clips.
 4. The reference HR of each clip comes from the ground truth over exactly
-   the seconds the clip covers (:func:`hrbench.hr.reference_hr`).
+   the seconds the clip covers (:func:`hrbench.pulse.hr.reference_hr`).
 5. Under the ``whole`` and ``windowed`` evaluation rules
    (:mod:`hrbench.protocol`) the recording also gets its evaluation windows
    (:class:`EvalWindows`): the uniform traces over each window for methods
@@ -30,8 +30,8 @@ import numpy as np
 
 from .data.recording import Recording, Signal
 from .errors import RecordingError
-from .hr import reference_hr
 from .protocol import Protocol
+from .pulse.hr import reference_hr
 from .traces import Traces
 
 

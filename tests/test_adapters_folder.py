@@ -11,7 +11,7 @@ from miniature import read_mini_truth, write_mini_folder
 
 from hrbench.data.video import iter_frames
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hr import signal_hr, spectral_hr
+from hrbench.pulse.hr import signal_hr, spectral_hr
 from hrbench_plugins.datasets.folder import FolderAdapter
 
 HEADER = "path,subject,hr,signal_path,signal_kind,signal_fs,session,fps,roi"

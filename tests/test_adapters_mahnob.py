@@ -12,7 +12,7 @@ from _helpers import registered_datasets
 from miniature import read_mini_truth, write_avi, write_bdf, write_mini_mahnob
 
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.mahnob_hci import MahnobHCIAdapter, load_mahnob_ecg
 
 PRE_S = 3.0  # write_mini_mahnob's default Status pre-roll

@@ -10,7 +10,7 @@ from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_mmse
 
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.mmse_hr import MMSEHRAdapter
 
 FIRST_FRAMES = "first 10 subjects 2D"

@@ -11,7 +11,7 @@ from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_pure
 
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.pure import PUREAdapter
 
 

@@ -10,7 +10,7 @@ from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_ubfc
 
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.ubfc_rppg import UBFCrPPGAdapter, read_ubfc2
 
 

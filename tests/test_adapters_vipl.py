@@ -13,7 +13,7 @@ from _helpers import registered_datasets
 from miniature import read_mini_truth, write_mini_vipl
 
 from hrbench.errors import HrbenchError, RecordingError
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.vipl_hr import VIPLHRAdapter
 
 

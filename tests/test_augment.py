@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hrbench.errors import HrbenchError
-from hrbench.hr import HRSettings, spectral_hr
+from hrbench.pulse.hr import HRSettings, spectral_hr
 from hrbench_plugins.methods.deep.augment import (
     EpochPlan,
     balancing_factors,

@@ -36,11 +36,11 @@ from test_classic_methods import (
     two_roi_clips,
 )
 
-from hrbench import overlap
 from hrbench.api import window_frames
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError
-from hrbench.hr import HRSettings, bandpass
+from hrbench.pulse import overlap
+from hrbench.pulse.hr import HRSettings, bandpass
 from hrbench_plugins.methods import chrom, ica, lgi, omit, pbv, pos
 
 NEW = [lgi.LgiMethod, pbv.PbvMethod, omit.OmitMethod]

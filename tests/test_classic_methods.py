@@ -27,7 +27,7 @@ from sklearn.decomposition import FastICA
 from hrbench.api import fill_missing_frames
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError
-from hrbench.hr import HRSettings, bandpass
+from hrbench.pulse.hr import HRSettings, bandpass
 from hrbench_plugins.methods import chrom, green, ica, pos
 
 FPS = 30.0
@@ -147,7 +147,7 @@ def reference_windows(n_frames: int, window_s: float) -> tuple[int, list[int]]:
     """(L, starts) of the reference overlap-add: an even ``L`` frames every ``L / 2`` frames,
     plus one window ending at the last frame if the grid does not; one window if the clip is shorter.
 
-    Written as a plain loop, independent of the core's ``hrbench.overlap`` module, and
+    Written as a plain loop, independent of the core's ``hrbench.pulse.overlap`` module, and
     shared by every windowed reference here and in ``test_classic_extra``.
     """
     L = int(round(window_s * FPS))
@@ -178,7 +178,7 @@ def chrom_reference(rgb: np.ndarray, window_s: float = 1.6) -> np.ndarray:
         Rn, Gn, Bn = (win[:, k] / np.mean(win[:, k]) for k in range(3))
         Xs = 3 * Rn - 2 * Gn
         Ys = 1.5 * Rn + Gn - 1.5 * Bn
-        # hrbench.hr.bandpass's edge padding (scipy's default padlen is shorter).
+        # hrbench.pulse.hr.bandpass's edge padding (scipy's default padlen is shorter).
         padlen = min(L - 1, 3 * (2 * len(sos) + 1) * 3)
         Xf = sps.sosfiltfilt(sos, Xs, padlen=padlen)
         Yf = sps.sosfiltfilt(sos, Ys, padlen=padlen)

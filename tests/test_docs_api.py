@@ -11,7 +11,7 @@ import pytest
 
 import hrbench.api as api
 from hrbench import docs_api
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 

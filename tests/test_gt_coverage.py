@@ -16,7 +16,7 @@ from miniature import read_mini_truth, write_mini_mmse, write_mini_ubfc, write_m
 
 from hrbench.cli import main
 from hrbench.errors import RecordingError
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.mmse_hr import MMSEHRAdapter
 from hrbench_plugins.datasets.ubfc_rppg import UBFCrPPGAdapter
 from hrbench_plugins.datasets.vipl_hr import VIPLHRAdapter

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hrbench.data.recording import Signal
-from hrbench.hr import HRSettings, ecg_hr, r_peaks, signal_hr, spectral_hr
+from hrbench.pulse.hr import HRSettings, ecg_hr, r_peaks, signal_hr, spectral_hr
 
 
 @pytest.mark.parametrize("bpm", [45.0, 61.3, 77.7, 102.4, 151.1, 210.0])
@@ -115,7 +115,7 @@ def test_whole_window_ignores_intermittent_low_rate_components_that_capture_shor
 
 
 def test_hr_spectrum_switches_to_welch_only_for_long_windows():
-    from hrbench.hr import hr_spectrum, uses_welch
+    from hrbench.pulse.hr import hr_spectrum, uses_welch
 
     s = HRSettings()
     assert not uses_welch(300, 30.0, s) and uses_welch(480, 30.0, s)

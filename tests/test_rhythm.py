@@ -10,7 +10,7 @@ import torch
 
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
-from hrbench.hr import HRSettings, spectral_hr
+from hrbench.pulse.hr import HRSettings, spectral_hr
 from hrbench.roi import rgb_to_yuv
 from hrbench_plugins.methods.deep.attention import (
     CBAM,

@@ -163,7 +163,7 @@ class _Pulse(Method):
         return clips.traces[:, 0, :, 1]
 
     def predict(self, clips: Clips) -> np.ndarray:
-        from hrbench.hr import spectral_hr
+        from hrbench.pulse.hr import spectral_hr
 
         self.run_notes["predict_calls"] = self.run_notes.get("predict_calls", 0) + 1
         return spectral_hr(self.predict_pulse(clips), clips.fps, clips.hr_settings) + self.offsets[: len(clips)]

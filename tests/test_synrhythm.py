@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hrbench.hr import spectral_hr
+from hrbench.pulse.hr import spectral_hr
 from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_maps, rhythm_signals
 
 CLEAN = SynRhythmSettings(noise_max=0.0, step_p=0.0)

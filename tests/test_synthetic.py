@@ -21,7 +21,7 @@ import pytest
 from hrbench.data.video import iter_frames, probe
 from hrbench.errors import HrbenchError, RecordingError
 from hrbench.fsutil import cache_dir
-from hrbench.hr import signal_hr, spectral_hr
+from hrbench.pulse.hr import signal_hr, spectral_hr
 from hrbench_plugins.datasets.synthetic import (
     DEFAULT,
     LARGE,

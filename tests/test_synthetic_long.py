@@ -20,7 +20,7 @@ import pytest
 
 from hrbench.data.recording import FrameSource
 from hrbench.data.video import iter_frames, probe
-from hrbench.hr import signal_hr
+from hrbench.pulse.hr import signal_hr
 from hrbench_plugins.datasets.synthetic import (
     DEFAULT,
     DEV,

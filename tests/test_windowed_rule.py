@@ -27,8 +27,8 @@ import pytest
 
 from hrbench.clips import Clips
 from hrbench.errors import ConfigError
-from hrbench.hr import ANCHOR_DISTANCE_BPM, HRSettings, spectral_hr, window_hrs
 from hrbench.protocol import load_protocol
+from hrbench.pulse.hr import ANCHOR_DISTANCE_BPM, HRSettings, spectral_hr, window_hrs
 from hrbench.results import VideoSet
 from hrbench.sampling import eval_bounds
 from hrbench_plugins.methods import chrom, green, pos

@@ -8,7 +8,7 @@ functions), so recordings travel to worker processes unchanged.
 Ground truth is always a :class:`Signal` of one of three kinds -- a blood
 volume pulse (``bvp``), an ``ecg``, or an ``hr`` track in bpm -- and every
 dataset answers "what was the heart rate between seconds a and b" through the
-same estimator (:func:`hrbench.hr.reference_hr`).
+same estimator (:func:`hrbench.pulse.hr.reference_hr`).
 """
 
 from __future__ import annotations

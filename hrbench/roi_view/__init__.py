@@ -22,8 +22,8 @@ glance:
 What it shows is what the benchmark used: the traces are read through the
 same cache as ``hrbench run`` (:func:`hrbench.traces.extract_and_cache` with
 the registry's landmarker; extracted and cached on first use), heart rates
-come from :mod:`hrbench.hr` with the protocol's settings, and the reference
-is read by :func:`hrbench.hr.signal_hr` exactly as the runner reads it.  Only
+come from :mod:`hrbench.pulse.hr` with the protocol's settings, and the reference
+is read by :func:`hrbench.pulse.hr.signal_hr` exactly as the runner reads it.  Only
 the few frames shown are decoded again, and only they are given to the
 landmarker (each on its own, so a face the run *tracked* may occasionally
 not be re-detected on a lone frame; the figure says so when it happens).

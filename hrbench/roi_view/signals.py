@@ -4,9 +4,9 @@ The pulse comes through the public method contract, so any method a plugin
 registers is shown as the benchmark uses it: ``produces_pulse`` methods are
 given the span's traces of *their own* ROI scheme as one clip (NaN where the
 face was lost -- the NaN contract) and :meth:`~hrbench.method.Method.predict_pulse`
-returns the waveform; its HR is :func:`hrbench.hr.spectral_hr`, the
+returns the waveform; its HR is :func:`hrbench.pulse.hr.spectral_hr`, the
 estimator a run applies to it.  The reference is read by
-:func:`hrbench.hr.signal_hr` exactly as the runner reads it.
+:func:`hrbench.pulse.hr.signal_hr` exactly as the runner reads it.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 from ..clips import Clips
 from ..data.recording import Recording, Signal
 from ..errors import HrbenchError
-from ..hr import HRSettings, signal_hr, spectral_hr
 from ..method import Method, RunContext
+from ..pulse.hr import HRSettings, signal_hr, spectral_hr
 
 
 @dataclass

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
-from .. import hr as hrmod
 from ..data.recording import Recording
-from ..hr import HRSettings, hr_spectrum
-from ..signals import fill_missing_frames
+from ..pulse import hr as hrmod
+from ..pulse.hr import HRSettings, hr_spectrum
+from ..pulse.signals import fill_missing_frames
 from .figures import mark_rates, note, plt, save, shade_lost
 from .signals import Pulse, Reference
 

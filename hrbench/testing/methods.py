@@ -21,9 +21,9 @@ import numpy as np
 from rich.console import Console
 
 from ..clips import Clips
-from ..hr import spectral_hr
 from ..method import Method, Param, RunContext
 from ..plugins import scheme_class
+from ..pulse.hr import spectral_hr
 from ..roi import RoiScheme
 from .results import (
     Check,

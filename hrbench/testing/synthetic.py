@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..clips import Clips
-from ..hr import HRSettings
 from ..landmarks import N_LANDMARKS
+from ..pulse.hr import HRSettings
 
 #: Skin colour (mean RGB, 8-bit) and the direction of the blood-volume pulse in RGB
 #: (green strongest, as in skin reflectance).

@@ -35,7 +35,7 @@ Choices: a signal's first sample is taken at the first frame (sample ``i`` at
 ``i / signal_fs`` s); an ``hr`` value is a constant track over the whole
 video (every clip gets that reference).  Coverage tolerance: at its stated
 ``signal_fs`` a signal must span 90-110 % of the video
-(:data:`hrbench.gt_checks.COVERAGE_RANGE`), checked when a run loads it and
+(:data:`hrbench.pulse.gt_checks.COVERAGE_RANGE`), checked when a run loads it and
 by ``check``; it is never stretched to fit.  Rows with ``path`` starting with
 ``#`` are skipped (comments).  Every malformed row is reported with its line
 number; ``check`` additionally makes every check a run makes

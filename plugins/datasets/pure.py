@@ -37,7 +37,7 @@ Choices:
   ``/FullPackage``) is repaired and reported as a warning
   (:mod:`hrbench.data.timing`); repeats in a row or on over 1 % of the entries
   are errors.  Coverage tolerance: the waveform, at its own timestamps, must
-  span 90-110 % of the frames (:data:`hrbench.gt_checks.COVERAGE_RANGE`).
+  span 90-110 % of the frames (:data:`hrbench.pulse.gt_checks.COVERAGE_RANGE`).
 * ``pulseRate`` (the oximeter's HR read-out) is not the reference; ``check``
   compares it with the waveform's HR and warns when they disagree.
 * Subject id ``NN``, session ``MM``, recording id ``NN-MM``.

@@ -33,7 +33,7 @@ Choices:
   single digits for hundreds of samples): it is never the reference.
   ``check`` compares it with the waveform's HR over 10-s windows and warns
   when they disagree (median difference > 5 bpm) or when it leaves the HR
-  band for a long stretch (:mod:`hrbench.gt_checks`).
+  band for a long stretch (:mod:`hrbench.pulse.gt_checks`).
 * DATASET_2 frame times are the time row (one value per frame) when it has at
   least as many values as the video has frames; otherwise the container's
   frame rate is used (and ``check`` reports a ground truth that does not span
@@ -49,7 +49,7 @@ Choices:
   not increase overall -- make the recording unusable.  The same rule
   applies to DATASET_1's time column.
 * Coverage tolerance: the ground truth, at its own time stamps, must span
-  90-110 % of the video (:data:`hrbench.gt_checks.COVERAGE_RANGE`); it is
+  90-110 % of the video (:data:`hrbench.pulse.gt_checks.COVERAGE_RANGE`); it is
   never stretched, so inside that range a clip past its end has no reference
   and is reported by the run's estimator, not scored.
 * Subject id = the subject folder's name (``subject1``, ``10-gt``); one

@@ -38,7 +38,7 @@ Choices the papers leave open:
 
 * Ground truth is the BVP of ``wave.csv`` (Signal kind ``bvp``), so the
   reference HR of every clip comes from the same spectral estimator as the
-  predictions (:mod:`hrbench.hr`).  ``gt_HR.csv`` is a once-per-second
+  predictions (:mod:`hrbench.pulse.hr`).  ``gt_HR.csv`` is a once-per-second
   oximeter read-out that does not line up with short clips (and PhysFormer's
   authors note it "seems not accurate enough"); it is not used.
 * The wave carries no time axis; the dataset states 60 Hz, and that rate is

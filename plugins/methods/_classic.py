@@ -23,7 +23,7 @@ spectral peak".  Only the middle step differs, so each plugin implements
 
 The helpers below are small numerical pieces shared by several methods
 (the smoothness-priors cut-off); window lengths and windowed overlap-add are
-the core's (:func:`hrbench.api.window_frames`, :mod:`hrbench.overlap`).  A
+the core's (:func:`hrbench.api.window_frames`, :mod:`hrbench.pulse.overlap`).  A
 pulse that is exactly flat (e.g. grey R = G = B input to a projection that
 cancels it) has no heart rate: it is NaN, not the band edge a spectral peak
 picker would return.

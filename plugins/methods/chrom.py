@@ -85,7 +85,7 @@ MAX_MATRIX_FRAMES = 512
 
 @lru_cache(maxsize=32)
 def window_bandpass_matrix(L: int, fps: float, band_hz: tuple[float, float], order: int) -> np.ndarray:
-    """``(L, L)`` matrix ``M`` with ``x @ M == hrbench.hr.bandpass(x, ...)`` for windows of ``L``.
+    """``(L, L)`` matrix ``M`` with ``x @ M == hrbench.pulse.hr.bandpass(x, ...)`` for windows of ``L``.
 
     Zero-phase filtering with odd-extension padding is linear in the window,
     so it is one matrix: the filtered unit impulses.  Filtering thousands of

@@ -12,7 +12,7 @@ Choices where the paper is silent or specific to its setup:
 
 * The paper band-passed and Fourier-analysed the raw green trace; here the
   trace is divided by its clip mean (a unit-free relative change; it does
-  not move the spectral peak) and handed to :func:`hrbench.hr.spectral_hr`,
+  not move the spectral peak) and handed to :func:`hrbench.pulse.hr.spectral_hr`,
   which detrends, band-passes to the protocol's HR band and picks the peak.
 * ROI: the paper used a manually chosen forehead region; hrbench uses the
   ``face_skin`` ROI so that all classic methods see identical traces.

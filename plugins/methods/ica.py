@@ -37,7 +37,7 @@ Choices where the papers are silent or tied to their set-up:
   ``lambda`` is derived from the clip's fps; the default 0.5 Hz sits below
   the usual 0.7 Hz band edge so that slow heart rates survive.
 * Poh's 5-point moving average and 0.7-4 Hz band-pass after selection are
-  replaced by :func:`hrbench.hr.spectral_hr`'s band-pass to the protocol band.
+  replaced by :func:`hrbench.pulse.hr.spectral_hr`'s band-pass to the protocol band.
 * Poh 2011 used JADE and analysed 30 s windows moved by 1 s; here FastICA
   unmixes whatever span ``pulse`` is given, in one piece.  A whole recording
   handed over as one clip is therefore unmixed with one matrix for all of it

@@ -14,7 +14,7 @@ Algorithm 1 of the paper slides a window of ``l`` frames (32 at 20 fps =
 1.6 s, hence the default ``window_s`` = 1.6) one frame at a time; for every
 window ``[m, m + l)`` it normalises by the window mean ``mu_w``, projects,
 tunes, and overlap-adds ``h - mean(h)`` into the output ``H``.  No band-pass
-or taper is applied inside the algorithm; :func:`hrbench.hr.spectral_hr`
+or taper is applied inside the algorithm; :func:`hrbench.pulse.hr.spectral_hr`
 band-passes the result.
 
 Closed form used here (exact, not an approximation), so that all clips and

@@ -8,7 +8,7 @@ with the standard rPPG preprocessing of the era (Poh 2010/2011):
 
 1. the ``face_skin`` mean-RGB trace of a clip is divided by its mean
    (relative colour change), linearly detrended, band-passed to the HR band
-   (:func:`hrbench.hr.bandpass`) and z-scored per channel;
+   (:func:`hrbench.pulse.hr.bandpass`) and z-scored per channel;
 2. FastICA (3 components, logcosh, symmetric, unit-variance sources,
    seeded) unmixes the three channels -- scikit-learn's algorithm, vectorised
    over clips in :func:`fastica_batch` (module ``_fastica``, shared with

@@ -19,7 +19,7 @@ error --
 Every function returns :class:`~hrbench.data.dataset.Problem` objects naming the
 file; ``severity="error"`` makes the recording unusable, ``"warning"`` is
 reported by ``hrbench datasets check`` but does not block a run.  Reference
-HRs are computed with :func:`hrbench.hr.signal_hr`, the estimator the run
+HRs are computed with :func:`hrbench.pulse.hr.signal_hr`, the estimator the run
 itself uses, over windows as long as the default protocol's clips (10 s).
 """
 
@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from scipy import signal as sps
 
-from .data.dataset import Problem, Severity
-from .data.recording import Signal
-from .errors import RecordingError
+from ..data.dataset import Problem, Severity
+from ..data.recording import Signal
+from ..errors import RecordingError
 from .hr import HRSettings, signal_hr
 
 #: Ground truth must cover at least / at most this fraction of the video.

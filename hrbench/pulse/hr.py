@@ -47,8 +47,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal as sps
 
-from .data.recording import Recording, Signal
-from .errors import RecordingError
+from ..data.recording import Recording, Signal
+from ..errors import RecordingError
 
 
 @dataclass(frozen=True)
