@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from hrbench.clips import Clips
+from hrbench.plugin.clips import Clips
 from hrbench.pulse.hr import spectral_hr
 from hrbench_plugins.methods.chrom import ChromMethod
 from hrbench_plugins.methods.green import GreenMethod

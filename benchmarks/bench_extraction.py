@@ -41,8 +41,8 @@ import cv2
 
 from hrbench import traces
 from hrbench.data.recording import Recording
-from hrbench.plugins import get_registry, get_scheme
-from hrbench.roi import ROI_SCHEMES
+from hrbench.plugin.host import get_registry, get_scheme
+from hrbench.plugin.roi import ROI_SCHEMES
 from hrbench.threads import apply_threads
 from hrbench.traces import extract
 

@@ -55,7 +55,7 @@ from types import ModuleType
 
 import numpy as np
 
-from hrbench.method import RunContext
+from hrbench.plugin.method import RunContext
 from hrbench.pulse.hr import HRSettings, spectral_hr
 from hrbench.threads import apply_threads
 from hrbench_plugins.methods.ica import IcaMethod, select_by_peak, unmixing_input

@@ -20,7 +20,7 @@ import time
 import cv2
 import numpy as np
 
-from hrbench.plugins import get_registry
+from hrbench.plugin.host import get_registry
 
 
 def photos() -> dict[str, np.ndarray]:

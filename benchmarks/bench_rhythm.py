@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from hrbench.clips import Clips
-from hrbench.method import RunContext
+from hrbench.plugin.clips import Clips
+from hrbench.plugin.method import RunContext
 from hrbench.pulse.hr import HRSettings
 from hrbench_plugins.methods.rhythm import (
     RhythmAttention,

@@ -44,7 +44,7 @@ CHILD = textwrap.dedent("""
     from hrbench.threads import configure_threads
     plan = configure_threads(1, int(sys.argv[1]))
     import torch
-    from hrbench.method import RunContext
+    from hrbench.plugin.method import RunContext
     from hrbench_plugins.methods.deep import pretrain
     from hrbench_plugins.methods.deep.resnet import HRRegressor
     maps, epochs, width = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])

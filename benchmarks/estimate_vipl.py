@@ -59,8 +59,8 @@ def measure_extraction(seconds: float) -> dict[str, float]:
     import cv2
 
     from hrbench import traces
-    from hrbench.plugins import get_registry
-    from hrbench.roi import ROI_SCHEMES
+    from hrbench.plugin.host import get_registry
+    from hrbench.plugin.roi import ROI_SCHEMES
     from hrbench.threads import apply_threads
 
     apply_threads(1)
@@ -98,7 +98,7 @@ def measure_extraction(seconds: float) -> dict[str, float]:
 
 def fold_costs(store: Path) -> dict[str, dict[str, float]]:
     """Per method: fit and predict seconds as ``a + b * n`` over its stored folds, and the threads used."""
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     reg = get_registry()
     con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
@@ -144,7 +144,7 @@ def task_seconds(c: dict[str, float], train_clips: float, test_videos: float) ->
 def copy_frames(root: Path) -> list[tuple[int, int, float]]:
     """(frames, pixels, fps) of every video of a VIPL-HR copy, from container headers (no decoding)."""
     from hrbench.data.video import probe
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     adapter = get_registry().dataset("vipl_hr")()
     out = []

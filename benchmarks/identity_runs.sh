@@ -24,7 +24,7 @@ PROTOCOLS="${PROTOCOLS:-whole_video subject_exclusive}"
 if [ "$#" -gt 0 ]; then
     METHODS=("$@")
 else
-    mapfile -t METHODS < <("$PY" -c 'from hrbench.plugins import get_registry; print("\n".join(sorted(get_registry().methods)))')
+    mapfile -t METHODS < <("$PY" -c 'from hrbench.plugin.host import get_registry; print("\n".join(sorted(get_registry().methods)))')
     [ "${#METHODS[@]}" -gt 0 ] || { echo "identity_runs: no method registered (is hrbench importable by $PY?)" >&2; exit 2; }
 fi
 

@@ -52,7 +52,7 @@ from scipy import stats
 
 from hrbench import traces
 from hrbench.data.recording import Recording
-from hrbench.plugins import get_registry, get_scheme
+from hrbench.plugin.host import get_registry, get_scheme
 from hrbench.pulse.hr import HRSettings, bandpass, spectral_hr
 from hrbench.threads import apply_threads
 

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from scipy import stats
 
-from hrbench.plugins import get_registry
+from hrbench.plugin.host import get_registry
 from hrbench.pulse.hr import HRSettings, spectral_hr
 from hrbench.threads import apply_threads
 

@@ -327,7 +327,7 @@ def scoped(kv: str) -> list[str]:
     (``hrbench run`` refuses a bare key several selected methods share; a
     ``method.key=value`` passes through unchanged.)
     """
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     key, _, value = kv.partition("=")
     if "." in key:

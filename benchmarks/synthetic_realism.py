@@ -35,7 +35,7 @@ import numpy as np
 from hrbench.data.video import iter_frames
 from hrbench.errors import HrbenchError
 from hrbench.leaderboard import build_boards
-from hrbench.plugins import get_registry
+from hrbench.plugin.host import get_registry
 from hrbench.runner import Runner, RunOptions
 from hrbench.store import Store
 

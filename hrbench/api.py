@@ -1,10 +1,10 @@
 """The one import a plugin needs: ``from hrbench.api import ...``.
 
 Why a facade: plugins used to reach into whichever module held a name
-(``hrbench.hookspecs``, ``hrbench.data.video``, even private first-party plugin
+(``hrbench.plugin.hookspecs``, ``hrbench.data.video``, even private first-party plugin
 modules), so every internal move broke someone else's package.  Everything
 here is re-exported, never copied (``hrbench.api.Method is
-hrbench.method.Method``), and is the supported surface: names in this module
+hrbench.plugin.method.Method``), and is the supported surface: names in this module
 keep working across releases; anything imported from elsewhere may move.
 hrbench's own plugins (``hrbench_plugins``) import nothing else from hrbench,
 and a test keeps it so.
@@ -64,7 +64,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .clips import Clips
 from .data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
 from .data.recording import FrameSource, Recording, Signal
 from .data.textio import OPTIONAL_HEADER, read_column, read_text
@@ -73,17 +72,13 @@ from .data.video import verify_frames
 from .errors import ConfigError, HrbenchError, PrerequisiteMissing, RecordingError
 from .executor import handle_termination, stop_pool, worker_initializer
 from .fsutil import atomic_write_bytes, cache_dir, notice, stable_hash
-from .hookspecs import hookimpl
-from .landmarks import N_LANDMARKS, Landmarker
-from .method import Method, Param, RunContext
-from .plugins import get_scheme
-from .progress import phase, quiet_native_stderr
-from .pulse.gt_checks import flatness_problems
-from .pulse.hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
-from .pulse.overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
-from .pulse.signals import fill_missing_frames, without_frames
-from .pulse_method import PulseMethod, window_param
-from .recorded import (
+from .plugin.clips import Clips
+from .plugin.hookspecs import hookimpl
+from .plugin.host import get_scheme
+from .plugin.landmarks import N_LANDMARKS, Landmarker
+from .plugin.method import Method, Param, RunContext
+from .plugin.pulse_method import PulseMethod, window_param
+from .plugin.recorded import (
     RecordedAdapter,
     checked_signal,
     coverage_error,
@@ -91,7 +86,12 @@ from .recorded import (
     recording_checks,
     require_dir,
 )
-from .roi import RoiScheme, rgb_to_yuv
+from .plugin.roi import RoiScheme, rgb_to_yuv
+from .progress import phase, quiet_native_stderr
+from .pulse.gt_checks import flatness_problems
+from .pulse.hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
+from .pulse.overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
+from .pulse.signals import fill_missing_frames, without_frames
 from .subsets import select_training, training_clips
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)

@@ -44,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from .clips import Clips
 from .errors import HrbenchError
-from .method import Method
+from .plugin.clips import Clips
+from .plugin.method import Method
 from .protocol import AGGREGATES, Protocol
 from .pulse.hr import spectral_hr, window_hrs
 from .sampling import RecordingClips

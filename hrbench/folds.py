@@ -33,12 +33,12 @@ from typing import Any
 
 from rich.markup import escape
 
-from .clips import Clips
 from .errors import HrbenchError, PrerequisiteMissing
 from .evaluate import FoldScore, batch, check_predict_matches_pulse, score_fold, video_reference
-from .method import Method, RunContext
 from .plan import MethodPlan, RunPlan
-from .plugins import get_registry
+from .plugin.clips import Clips
+from .plugin.host import get_registry
+from .plugin.method import Method, RunContext
 from .prepare import Prepared
 from .progress import Advance, Hub
 from .protocol import Fold, Protocol

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .method import Method, RunContext
+from .plugin.method import Method, RunContext
 from .protocol import Protocol
 from .provenance import RunIdentity
 

@@ -28,11 +28,11 @@ from .data.dataset import DatasetAdapter, Problem
 from .data.recording import Recording
 from .errors import ConfigError, HrbenchError, RecordingError
 from .executor import LocalExecutor
-from .method import Method
-from .plugins import Registry
+from .plugin.host import Registry
+from .plugin.method import Method
+from .plugin.roi import ROI_SCHEMES
 from .protocol import Fold, Protocol
 from .provenance import inputs_fingerprint, recording_inputs
-from .roi import ROI_SCHEMES
 from .sampling import RecordingClips, clip_recording
 from .traces import cached_paths, extract_and_cache, landmarker_tag, load_traces, video_fingerprint
 

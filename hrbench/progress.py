@@ -16,7 +16,7 @@ each saying what, how far, the time elapsed and the time left::
 ``verbose`` prints a plain line for every item (a video, an epoch) and lets
 native libraries' own messages through (:func:`quiet_native_stderr`).
 
-The hub is what :class:`hrbench.method.RunContext` lends a method as
+The hub is what :class:`hrbench.plugin.method.RunContext` lends a method as
 ``progress(description, total) -> advance(n=1)``, so deep methods report
 their epochs the same way.
 """

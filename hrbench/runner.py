@@ -48,9 +48,9 @@ from .errors import ConfigError
 from .evaluate import batch
 from .folds import FoldLoop, LoopResult, run_remote
 from .fsutil import cache_dir
-from .method import Method, RunContext
 from .plan import MethodPlan, RunPlan
-from .plugins import Registry, get_registry, get_scheme
+from .plugin.host import Registry, get_registry, get_scheme
+from .plugin.method import Method, RunContext
 from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
 from .protocol import Protocol, find_protocol

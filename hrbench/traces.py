@@ -55,8 +55,8 @@ from .fsutil import (
     stable_hash,
     tree_fingerprint,
 )
-from .plugins import Registry, get_scheme
-from .roi import RoiScheme
+from .plugin.host import Registry, get_scheme
+from .plugin.roi import RoiScheme
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ def _grown(v: np.ndarray, cap: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _plugin_registry(plugin: str) -> Registry:
     """One plugin's registry, loaded once per worker process (not once per recording)."""
-    from .plugins import load_registry
+    from .plugin.host import load_registry
 
     return load_registry({plugin})
 
@@ -319,7 +319,7 @@ def extract_and_cache(
     landmarker = None
     version = "0"
     if rec.roi != "full-frame":
-        from .plugins import get_registry
+        from .plugin.host import get_registry
 
         cls = (_plugin_registry(plugin) if plugin else get_registry()).landmarker(landmarker_name)
         version = cls.version

@@ -32,9 +32,9 @@ def thirdparty_site(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-hr\nVersion: 1.2.3\n")
     (dist / "entry_points.txt").write_text("[hrbench]\nthirdparty = thirdparty_hr\n")
     monkeypatch.syspath_prepend(str(site))
-    from hrbench import plugins
+    from hrbench.plugin import host
 
-    plugins.get_registry(refresh=True)
+    host.get_registry(refresh=True)
     yield site
     sys.modules.pop("thirdparty_hr", None)
-    plugins.get_registry(refresh=True)
+    host.get_registry(refresh=True)

@@ -37,8 +37,8 @@ from test_classic_methods import (
 )
 
 from hrbench.api import window_frames
-from hrbench.clips import Clips
 from hrbench.errors import ConfigError
+from hrbench.plugin.clips import Clips
 from hrbench.pulse import overlap
 from hrbench.pulse.hr import HRSettings, bandpass
 from hrbench_plugins.methods import chrom, ica, lgi, omit, pbv, pos

@@ -25,8 +25,8 @@ from scipy.sparse.linalg import spsolve
 from sklearn.decomposition import FastICA
 
 from hrbench.api import fill_missing_frames
-from hrbench.clips import Clips
 from hrbench.errors import ConfigError
+from hrbench.plugin.clips import Clips
 from hrbench.pulse.hr import HRSettings, bandpass
 from hrbench_plugins.methods import chrom, green, ica, pos
 
@@ -112,7 +112,7 @@ def hook_registered(module) -> list[str]:
 
 def registry_of(monkeypatch, plugins: str):
     """The registry hrbench builds with only ``plugins`` (``HRBENCH_PLUGINS``, comma-separated) loaded."""
-    from hrbench.plugins import load_registry
+    from hrbench.plugin.host import load_registry
 
     monkeypatch.setenv("HRBENCH_PLUGINS", plugins)
     return load_registry()

@@ -92,7 +92,7 @@ def test_broken_plugin_is_reported_and_others_still_load(thirdparty_site, capsys
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-hr\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[hrbench]\nbroken = broken_hr_missing_module\n")
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     reg = get_registry(refresh=True)
     info = {p.name: p for p in reg.plugins}
@@ -103,7 +103,7 @@ def test_broken_plugin_is_reported_and_others_still_load(thirdparty_site, capsys
 
 
 def test_env_var_selects_plugins(thirdparty_site, monkeypatch):
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
     reg = get_registry(refresh=True)

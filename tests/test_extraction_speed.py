@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 import pytest
 
-from hrbench import landmarks as lm
 from hrbench import traces
 from hrbench.data.recording import FrameSource, Recording
 from hrbench.data.video import iter_frames
-from hrbench.roi import (
+from hrbench.plugin import landmarks as lm
+from hrbench.plugin.roi import (
     ROI_SCHEMES,
     CheekGrid,
     FaceGrid,
@@ -108,7 +108,7 @@ def recording(path: Path, roi: str = "face") -> Recording:
 
 @pytest.fixture(scope="module")
 def landmarker():
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     cls = get_registry().landmarker("mediapipe_litert")
     ok, why = cls.available()

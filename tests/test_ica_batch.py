@@ -7,7 +7,7 @@ import pytest
 from sklearn.decomposition import FastICA
 from test_classic_methods import CLEAN_HRS, FPS, NOISY_HRS, as_clips, make_traces, realistic_motion
 
-from hrbench.method import RunContext
+from hrbench.plugin.method import RunContext
 from hrbench_plugins.methods import ica
 from hrbench_plugins.methods._fastica import FastICAResult, fastica_batch
 

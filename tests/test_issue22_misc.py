@@ -25,7 +25,7 @@ from hrbench.board_files import default_out_dir, is_generated
 from hrbench.cli import main
 from hrbench.errors import ConfigError
 from hrbench.executor import LocalExecutor, WorkerDied
-from hrbench.method import Param
+from hrbench.plugin.method import Param
 from hrbench.store import Store
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -260,7 +260,7 @@ def test_folder_datasets_are_labelled_by_their_folder(tmp_path, capsys):
 
     from test_ray import write_folder_dataset
 
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
     from hrbench.prepare import dataset_label, make_adapter
 
     data = write_folder_dataset(tmp_path / "Clinic A", subjects=3, per_subject=1)

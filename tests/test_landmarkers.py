@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 import pytest
 
-from hrbench import landmarks as lm
 from hrbench.errors import HrbenchError
-from hrbench.roi import CheekGrid
+from hrbench.plugin import landmarks as lm
+from hrbench.plugin.roi import CheekGrid
 from hrbench_plugins.landmarkers import face_alignment as fa_plugin
 from hrbench_plugins.landmarkers import mediapipe_litert as mp
 
@@ -99,7 +99,7 @@ def _registered(module) -> list[type]:
 
 
 def test_both_plugins_register_through_entry_points(monkeypatch):
-    from hrbench.plugins import load_registry
+    from hrbench.plugin.host import load_registry
 
     monkeypatch.delenv("HRBENCH_PLUGINS", raising=False)
     reg = load_registry()

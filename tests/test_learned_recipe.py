@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hrbench.clips import Clips
-from hrbench.method import RunContext
+from hrbench.plugin.clips import Clips
+from hrbench.plugin.method import RunContext
 from hrbench_plugins.methods import rhythm as rhythm_plugin
 from hrbench_plugins.methods import stmap as plugin
 from hrbench_plugins.methods.deep.curves import heldout_split

@@ -11,7 +11,7 @@ import pytest
 
 from hrbench import testing
 from hrbench.cli import main
-from hrbench.plugins import get_registry
+from hrbench.plugin.host import get_registry
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hrbench-example-plugin"
 
@@ -284,10 +284,10 @@ def test_parametrize_with_checks_yields_one_case_per_check(thirdparty_site):
 
 
 def test_plugins_check_prints_a_table(thirdparty_site, monkeypatch, capsys):
-    from hrbench import plugins
+    from hrbench.plugin import host
 
     monkeypatch.setenv("HRBENCH_PLUGINS", "green,example")
-    plugins.get_registry(refresh=True)
+    host.get_registry(refresh=True)
     assert main(["plugins", "--check"]) == 0
     out = capsys.readouterr().out
     assert "conformance checks" in out and "example_green" in out and "FAILED" not in out
@@ -297,7 +297,7 @@ def test_plugins_check_prints_a_table(thirdparty_site, monkeypatch, capsys):
     assert all(line.split(": ", 1)[-1].strip() for line in out.splitlines() if line.startswith("skipped "))
     assert "roi_scheme" in flat and "face_skin" in flat  # the core's schemes are checked too
     monkeypatch.setenv("HRBENCH_PLUGINS", "thirdparty")
-    plugins.get_registry(refresh=True)
+    host.get_registry(refresh=True)
     assert main(["plugins", "--check"]) == 1
     out = capsys.readouterr().out
     assert "FAILED method tp_hz output_shape_finite_in_band" in " ".join(out.split())

@@ -48,14 +48,14 @@ def site(tmp_path, monkeypatch):
     yield install
     for name in added:
         sys.modules.pop(name, None)
-    from hrbench import plugins
+    from hrbench.plugin import host
 
     # Reload lazily, once sys.path no longer holds this site (a reload now would re-import these).
-    plugins._REGISTRY = None
+    host._REGISTRY = None
 
 
 def load(*names: str):
-    from hrbench.plugins import load_registry
+    from hrbench.plugin.host import load_registry
 
     return load_registry({*names, "green"})
 
@@ -94,7 +94,7 @@ def test_plugin_without_hooks_is_an_error(site):
 @pytest.mark.parametrize("body, message", [
     ("register(Good())", "an instance of Good"),
     ("register(len)", "function 'len'"),
-    ("register(int)", "int does not subclass hrbench.method.Method"),
+    ("register(int)", "int does not subclass hrbench.plugin.method.Method"),
     ("register(NoName)", "has no method name"),
     ("register(Abstract)", "is abstract (implement predict)"),
     ("register(Good)", "registered twice"),
@@ -178,16 +178,16 @@ def test_plugin_roi_scheme_is_found_through_the_registry(site):
         def register_methods(register):
             register(UsesIt)
     """)
-    from hrbench import plugins, roi
+    from hrbench.plugin import host, roi
 
-    plugins.get_registry(refresh=True)
-    reg = plugins.get_registry()
+    host.get_registry(refresh=True)
+    reg = host.get_registry()
     assert errors(reg)["roi_hr"] is None and reg.owner[("roi_schemes", "roi_hr_forehead")] == "roi_hr"
-    assert plugins.get_scheme("roi_hr_forehead").n_rois == 2
+    assert host.get_scheme("roi_hr_forehead").n_rois == 2
     assert reg.core is not None and reg.core.registered["roi_schemes"] == ["face_skin", "cheek_grid", "face_grid"]
-    assert plugins.get_scheme("face_skin").__class__ is roi.FaceSkin  # built-ins unchanged
+    assert host.get_scheme("face_skin").__class__ is roi.FaceSkin  # built-ins unchanged
     with pytest.raises(KeyError, match="unknown ROI scheme 'nope'"):
-        plugins.get_scheme("nope")
+        host.get_scheme("nope")
 
 
 def test_method_with_unregistered_roi_scheme_fails_its_plugin(site):
@@ -200,7 +200,7 @@ def test_method_with_unregistered_roi_scheme_fails_its_plugin(site):
         def register_methods(register):
             register(Lost)
     """)
-    from hrbench.plugins import load_registry
+    from hrbench.plugin.host import load_registry
 
     reg = load_registry()  # the full load judges ROI schemes (a partial one cannot)
     assert "uses ROI scheme 'no_such_scheme'" in errors(reg)["noroi_hr"]
@@ -213,9 +213,9 @@ def test_plugins_command_names_the_failure_and_exits_1(site, capsys):
         def register_methodz(register):
             register(Good)
     """)
-    from hrbench import plugins
+    from hrbench.plugin import host
 
-    plugins.get_registry(refresh=True)
+    host.get_registry(refresh=True)
     assert main(["plugins"]) == 1  # CI of a plugin package fails on a plugin that does not load
     captured = capsys.readouterr()
     assert "typo2_hr" in captured.out and "failed" in captured.out and "hrbench (core)" in captured.out
@@ -233,12 +233,13 @@ def test_listing_plugins_does_not_import_torch_or_sklearn():
 
 
 def test_roi_never_imports_the_plugin_host():
-    """The host imports :mod:`hrbench.roi` (base class, built-ins); the reverse import would be a cycle."""
+    """The host imports :mod:`hrbench.plugin.roi` (base class, built-ins); the reverse import would be a cycle."""
     import ast
 
-    import hrbench.roi
+    import hrbench.plugin.roi
 
-    tree = ast.parse(Path(hrbench.roi.__file__).read_text())
-    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    tree = ast.parse(Path(hrbench.plugin.roi.__file__).read_text())
+    imported = {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert not {m for m in imported if m.lstrip(".").split(".")[-1] == "plugins" or m == "hrbench.plugins"}
+    assert not {m for m in imported if m.lstrip(".").split(".")[-1] == "host"}

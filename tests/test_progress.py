@@ -113,7 +113,7 @@ def test_quiet_run_logs_no_progress(tmp_path):
 def test_litert_chatter_is_silenced_unless_verbose(tmp_path, native_logs):
     code = textwrap.dedent("""
         import numpy as np
-        from hrbench.plugins import get_registry
+        from hrbench.plugin.host import get_registry
         cls = get_registry().landmarker("mediapipe_litert")
         ok, why = cls.available()
         if not ok:

@@ -36,7 +36,7 @@ def _run(tiny: Path, tmp_path: Path, *extra: str) -> int:
 
 def _entries(tiny: Path) -> dict[str, Path]:
     """The trace cache entry of each recording (one scheme per recording here), by video fingerprint."""
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     fps = {traces.video_fingerprint(r): r.id for r in get_registry().dataset("tiny")().scan(tiny)}
     out = {}
@@ -99,7 +99,7 @@ def test_load_traces_refuses_a_damaged_entry_in_one_line(tmp_path):
 def test_damaged_checkpoint_is_retrained_with_a_notice(tmp_path, monkeypatch, capsys):
     import torch
 
-    from hrbench.method import RunContext
+    from hrbench.plugin.method import RunContext
     from hrbench_plugins.methods.deep import pretrain
     from hrbench_plugins.methods.deep.resnet import HRRegressor
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
+from hrbench.plugin.clips import Clips
+from hrbench.plugin.roi import rgb_to_yuv
 from hrbench.pulse.hr import HRSettings, spectral_hr
-from hrbench.roi import rgb_to_yuv
 from hrbench_plugins.methods.deep.attention import (
     CBAM,
     AttentionResNet,
@@ -225,7 +225,7 @@ def test_plugin_contract():
         assert cls.supervised and cls.roi_scheme == "face_grid" and "paper" in cls.profiles
         assert cls.train_clip_factor == 1.5  # every variant trains on the same long clips
         assert cls().get_params()["epochs"] == 10 and cls(profile="paper").get_params()["epochs"] == 50
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     reg = get_registry(refresh=True)
     for name in ("rhythm_resnet", "rhythm_attention", "rhythm_da", "rhythm_attention_da"):

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from hrbench.plugins import get_scheme
-from hrbench.roi import CheekGrid, FaceGrid, FaceSkin, rgb_to_yuv
+from hrbench.plugin.host import get_scheme
+from hrbench.plugin.roi import CheekGrid, FaceGrid, FaceSkin, rgb_to_yuv
 
 
 def canonical_landmarks(cx=160.0, cy=120.0, scale=1.0, angle=0.0):

@@ -23,7 +23,7 @@ from test_roi import canonical_landmarks
 
 from hrbench.cli import main
 from hrbench.errors import ConfigError
-from hrbench.roi import CheekGrid, FaceGrid, FaceSkin
+from hrbench.plugin.roi import CheekGrid, FaceGrid, FaceSkin
 from hrbench.roi_view import (
     cheek_grid_nodes,
     choose_frames,
@@ -141,7 +141,7 @@ def test_a_third_party_methods_pulse_is_shown(face_folder, tmp_path):
     import dataclasses
 
     from hrbench.api import Method, fill_missing_frames, spectral_hr
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
     from hrbench.roi_view import inspect_recording
 
     class CheekGreen(Method):

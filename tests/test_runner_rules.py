@@ -26,7 +26,7 @@ def _run(tiny, tmp_path, *args, store="s.sqlite"):
 
 
 def test_params_must_land_on_exactly_one_method(thirdparty_site):
-    from hrbench.plugins import get_registry
+    from hrbench.plugin.host import get_registry
 
     reg = get_registry()
     both = {"pos": reg.method("pos"), "chrom": reg.method("chrom")}

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from hrbench.api import fill_missing_frames
-from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
-from hrbench.method import RunContext
+from hrbench.plugin.clips import Clips
+from hrbench.plugin.method import RunContext
 from hrbench_plugins.methods import stmap as plugin
 from hrbench_plugins.methods.deep.resnet import HRRegressor, imagenet_weights_path, load_imagenet
 from hrbench_plugins.methods.deep.selection import select_training

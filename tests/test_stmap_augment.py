@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hrbench.clips import Clips
-from hrbench.method import RunContext
+from hrbench.plugin.clips import Clips
+from hrbench.plugin.method import RunContext
 from hrbench_plugins.methods import stmap as plugin
 from hrbench_plugins.methods.deep.augment import epoch_maps, histogram_edges
 from hrbench_plugins.methods.deep.stmap import (

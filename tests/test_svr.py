@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hrbench.clips import Clips
 from hrbench.errors import ConfigError, HrbenchError
-from hrbench.method import RunContext
+from hrbench.plugin.clips import Clips
+from hrbench.plugin.method import RunContext
 from hrbench_plugins.methods import svr as plugin
 
 

@@ -440,7 +440,7 @@ def test_generation_is_atomic_and_cached(tmp_path, monkeypatch):
 
 
 def test_adapters_registered_with_cache_roots(monkeypatch):
-    from hrbench.plugins import load_registry
+    from hrbench.plugin.host import load_registry
 
     monkeypatch.setenv("HRBENCH_PLUGINS", "synthetic")  # load only this entry point (fast)
     reg = load_registry()

@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hrbench.clips import Clips
 from hrbench.errors import ConfigError
+from hrbench.plugin.clips import Clips
 from hrbench.protocol import load_protocol
 from hrbench.pulse.hr import ANCHOR_DISTANCE_BPM, HRSettings, spectral_hr, window_hrs
 from hrbench.results import VideoSet

@@ -13,7 +13,7 @@ from ..errors import HrbenchError
 def _check(args: argparse.Namespace) -> int:
     """``datasets check NAME [ROOT]``: the copy, the core's per-recording checks and the protocol, in one report."""
     from ..dataset_check import check_dataset, print_report
-    from ..plugins import get_registry
+    from ..plugin.host import get_registry
     from ..prepare import make_adapter
     from ..protocol import find_protocol
 
@@ -34,7 +34,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     """List dataset adapters, or check a copy of a dataset."""
-    from ..plugins import get_registry
+    from ..plugin.host import get_registry
 
     if args.action == "check":
         return _check(args)
@@ -45,7 +45,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_protocols(args: argparse.Namespace) -> int:
     """List protocols with their hashes and one-line descriptions."""
-    from ..plugins import get_registry
+    from ..plugin.host import get_registry
     from ..protocol import available_protocols, load_protocol
 
     for name, path in sorted(available_protocols(get_registry().protocol_dirs).items()):

@@ -57,7 +57,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     Exit status 1 when a plugin failed to load or (with ``--check``) a check failed,
     so CI of a plugin package can run ``hrbench plugins`` or ``hrbench plugins --check``.
     """
-    from ..plugins import get_registry
+    from ..plugin.host import get_registry
 
     reg = get_registry()
     out = Console(width=200, emoji=False)
@@ -133,7 +133,7 @@ def _describe_method(out: Console, reg: Any, cls: Any) -> None:
 
 def cmd_methods(args: argparse.Namespace) -> int:
     """List methods, or describe one: what it needs, its parameters and profiles."""
-    from ..plugins import get_registry
+    from ..plugin.host import get_registry
 
     reg = get_registry()
     out = out_console()

@@ -11,7 +11,7 @@ import numpy as np
 from ..data.recording import Recording
 from ..errors import ConfigError, HrbenchError, RecordingError
 from ..fsutil import cache_dir
-from ..plugins import Registry, get_registry
+from ..plugin.host import Registry, get_registry
 from ..traces import Traces, extract_and_cache, load_traces
 from .frames import choose_frames, read_frames
 from .frames_figure import frames_figure

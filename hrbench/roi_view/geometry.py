@@ -1,11 +1,11 @@
 """Where each built-in ROI scheme's regions lie in a frame (image coordinates: pixel centre j at j, as imshow draws).
 
 The region geometry is recomputed from the scheme objects
-(:meth:`~hrbench.roi.CheekGrid.box`, :meth:`~hrbench.roi.FaceGrid.affine`)
+(:meth:`~hrbench.plugin.roi.CheekGrid.box`, :meth:`~hrbench.plugin.roi.FaceGrid.affine`)
 and, for ``face_skin``, from the same landmark rule as
-:meth:`~hrbench.roi.FaceSkin.measure`; the tests check that the drawn
+:meth:`~hrbench.plugin.roi.FaceSkin.measure`; the tests check that the drawn
 regions average to what the schemes measure, so a change to
-:mod:`hrbench.roi` that is not mirrored here fails them.
+:mod:`hrbench.plugin.roi` that is not mirrored here fails them.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .. import landmarks as lm
-from ..roi import CheekGrid, FaceGrid, clip_box
+from ..plugin import landmarks as lm
+from ..plugin.roi import CheekGrid, FaceGrid, clip_box
 
 
 def face_skin_polygons(pts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """The ``face_skin`` outline and its holes (eyes, outer lips), as :class:`FaceSkin` fills them.
 
-    Same rule as :meth:`hrbench.roi.FaceSkin.measure`: the jaw line closed
+    Same rule as :meth:`hrbench.plugin.roi.FaceSkin.measure`: the jaw line closed
     over the brows raised by 40 % of the brow-to-nose-tip height.
     """
     p = np.asarray(pts, dtype=np.float32)

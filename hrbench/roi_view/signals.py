@@ -3,7 +3,7 @@
 The pulse comes through the public method contract, so any method a plugin
 registers is shown as the benchmark uses it: ``produces_pulse`` methods are
 given the span's traces of *their own* ROI scheme as one clip (NaN where the
-face was lost -- the NaN contract) and :meth:`~hrbench.method.Method.predict_pulse`
+face was lost -- the NaN contract) and :meth:`~hrbench.plugin.method.Method.predict_pulse`
 returns the waveform; its HR is :func:`hrbench.pulse.hr.spectral_hr`, the
 estimator a run applies to it.  The reference is read by
 :func:`hrbench.pulse.hr.signal_hr` exactly as the runner reads it.
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..clips import Clips
 from ..data.recording import Recording, Signal
 from ..errors import HrbenchError
-from ..method import Method, RunContext
+from ..plugin.clips import Clips
+from ..plugin.method import Method, RunContext
 from ..pulse.hr import HRSettings, signal_hr, spectral_hr
 
 

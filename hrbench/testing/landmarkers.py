@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks import N_LANDMARKS, Landmarker
+from ..plugin.landmarks import N_LANDMARKS, Landmarker
 from .results import (
     Check,
     CheckResult,

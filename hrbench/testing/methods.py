@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from ..clips import Clips
-from ..method import Method, Param, RunContext
-from ..plugins import scheme_class
+from ..plugin.clips import Clips
+from ..plugin.host import scheme_class
+from ..plugin.method import Method, Param, RunContext
+from ..plugin.roi import RoiScheme
 from ..pulse.hr import spectral_hr
-from ..roi import RoiScheme
 from .results import (
     Check,
     CheckResult,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..plugins import RegistrationError, validate_registration
+from ..plugin.host import RegistrationError, validate_registration
 
 Status = Literal["passed", "failed", "skipped"]
 #: One check: its name and the callable that raises on failure.
@@ -85,7 +85,7 @@ def name_of(cls: Any) -> str:
 
 
 def registration(kind: str, cls: Any) -> None:
-    """Fail unless the host would accept ``cls`` as a ``kind`` (the rules of :mod:`hrbench.plugins`)."""
+    """Fail unless the host would accept ``cls`` as a ``kind`` (the rules of :mod:`hrbench.plugin.host`)."""
     try:
         validate_registration(kind, cls)
     except RegistrationError as exc:

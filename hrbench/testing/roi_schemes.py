@@ -4,7 +4,7 @@ Why these: trace extraction trusts a scheme in every frame of every video.
 A scheme that returns BGR instead of RGB, values scaled to 0-1, a shape
 other than its declared ``n_rois``, or that edits the frame it is lent does
 not crash a run -- it quietly changes every method's input.  Extraction
-calls :meth:`~hrbench.roi.RoiScheme.measure_bgr` (the decoder's channel
+calls :meth:`~hrbench.plugin.roi.RoiScheme.measure_bgr` (the decoder's channel
 order), so a scheme overriding it must agree with :meth:`measure`.  The
 frames are synthetic and the landmarks drawn
 (:func:`~hrbench.testing.synthetic.face_landmarks`), so no landmarker is needed.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..roi import RoiScheme
+from ..plugin.roi import RoiScheme
 from .results import Check, CheckResult, fail, name_of, raise_if_failed, registration, run_checks
 from .synthetic import SKIN_RGB, face_landmarks
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..data.dataset import DatasetAdapter
-from ..landmarks import Landmarker
-from ..plugins import get_registry
-from ..roi import RoiScheme
+from ..plugin.host import get_registry
+from ..plugin.landmarks import Landmarker
+from ..plugin.roi import RoiScheme
 from .adapters import adapter_checks, adapter_class_check
 from .landmarkers import landmarker_checks
 from .methods import method_checks

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..clips import Clips
-from ..landmarks import N_LANDMARKS
+from ..plugin.clips import Clips
+from ..plugin.landmarks import N_LANDMARKS
 from ..pulse.hr import HRSettings
 
 #: Skin colour (mean RGB, 8-bit) and the direction of the blood-volume pulse in RGB

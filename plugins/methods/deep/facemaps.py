@@ -3,7 +3,7 @@
 The poster builds its map from the aligned face cut into 5 x 5 = 25 blocks:
 each block's mean colour per frame is one row, each row's series is min-max
 scaled to [0, 255] independently, and the colour channels are stacked.  Here
-the input is a :class:`hrbench.clips.Clips` traces array
+the input is a :class:`hrbench.plugin.clips.Clips` traces array
 ``(n, n_rois, clip_len, 3)`` of the ``face_grid`` ROI scheme (25 blocks,
 row-major, raw mean RGB) and the output is ``(n, channels, rows, frames)`` --
 the channel-first layout a CNN takes -- in the paper's 0..255 units.
@@ -18,7 +18,7 @@ we follow RhythmNet by the same authors):
   than RGB); ``"rgb"`` is the SynRhythm-style colour map; ``"pos"`` is the
   chrominance map of :mod:`.stmap` (POS pulse, S1, S2 per row), which cancels
   the intensity changes common to R, G and B before scaling.  YUV comes from
-  :func:`hrbench.roi.rgb_to_yuv` applied to the *block means*: the BT.601
+  :func:`hrbench.plugin.roi.rgb_to_yuv` applied to the *block means*: the BT.601
   conversion is linear per pixel, so the YUV mean of a block equals the same
   linear map of its RGB mean -- exactly what converting the frame first and
   averaging afterwards would give, and one trace cache serves both.

@@ -2,7 +2,7 @@
 
 The paper turns each face clip into an ``n x T x 3`` image: one row per cheek
 block ROI, one column per frame, each row's R, G, B series min-max scaled to
-[0, 255] independently.  Here the input is a :class:`hrbench.clips.Clips`
+[0, 255] independently.  Here the input is a :class:`hrbench.plugin.clips.Clips`
 traces array ``(n, n_rois, clip_len, 3)`` of the ``cheek_grid`` scheme (10 x 20
 blocks, row-major) and the output is ``(n, 3, rows, frames)`` -- the channel-first
 layout a CNN takes -- still in the paper's 0..255 units.

@@ -6,7 +6,7 @@ after), ``fit(clips)`` learns (a no-op for unsupervised methods) and
 ``predict(clips)`` returns one heart rate in bpm per clip.
 
 A method declares what it consumes -- the ROI scheme of its traces -- and the
-runner hands it :class:`hrbench.clips.Clips` cut from cached traces.  It never
+runner hands it :class:`hrbench.plugin.clips.Clips` cut from cached traces.  It never
 sees a video, a dataset or a fold.  ``--profile NAME`` picks a named set of
 parameter overrides from :attr:`Method.profiles` (e.g. the paper's settings
 versus a CPU-friendly default); ``--param key=value`` overrides single values.
@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 from rich.console import Console
 
+from ..errors import ConfigError
 from .clips import Clips
-from .errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ in the docs): take the pulse, give a clip without a finite pulse ``NaN``,
 hand the rest to :func:`hrbench.pulse.hr.spectral_hr` -- the estimator that reads
 the ground truth, so no method carries its own peak picker.
 :class:`PulseMethod` writes that once; a subclass implements only
-:meth:`~hrbench.method.Method.predict_pulse`.  Methods that compute their
+:meth:`~hrbench.plugin.method.Method.predict_pulse`.  Methods that compute their
 pulse over short windows stitch them with :mod:`hrbench.pulse.overlap` and declare
 their window length with :func:`window_param`.
 """
@@ -18,9 +18,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..pulse.hr import spectral_hr
 from .clips import Clips
 from .method import Method, Param
-from .pulse.hr import spectral_hr
 
 #: pyVHR's analysis window (``Pipeline.run_on_video``: 6 s, 1 s stride): the default of :func:`window_param`.
 PYVHR_WINDOW_S = 6.0

@@ -32,9 +32,10 @@ from typing import Any
 
 import pluggy
 
-from . import __version__, hookspecs, roi
-from .data.dataset import DatasetAdapter
-from .errors import ConfigError
+from .. import __version__
+from ..data.dataset import DatasetAdapter
+from ..errors import ConfigError
+from . import hookspecs, roi
 from .landmarks import Landmarker
 from .method import Method
 from .roi import RoiScheme
@@ -333,7 +334,7 @@ def load_registry(only: set[str] | None = None) -> Registry:
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     reg = Registry()
-    reg.core = PluginInfo(name="hrbench", module="hrbench.roi", distribution="hrbench", version=__version__)
+    reg.core = PluginInfo(name="hrbench", module="hrbench.plugin.roi", distribution="hrbench", version=__version__)
     _load_plugin(pm, roi, reg.core, reg)
     if reg.core.error:  # pragma: no cover - the core's own hooks are tested
         raise ConfigError(f"hrbench core registration failed: {reg.core.error}")
@@ -381,8 +382,8 @@ class UnknownRoiScheme(ConfigError, KeyError):
 def scheme_class(name: str) -> type[RoiScheme]:
     """The registered ROI scheme class called ``name``.
 
-    Why here and not in :mod:`hrbench.roi`: a plugin's scheme is known only
-    to the host, and the host imports :mod:`hrbench.roi` (for the base class
+    Why here and not in :mod:`hrbench.plugin.roi`: a plugin's scheme is known only
+    to the host, and the host imports :mod:`hrbench.plugin.roi` (for the base class
     and the built-ins), so the lookup by name sits above both.  Built-ins are
     answered without loading the plugin registry: worker processes (spawned,
     fresh) measure them on every video, and no plugin can register a

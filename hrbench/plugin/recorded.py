@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.dataset import DatasetAdapter, Problem, errors_only
-from .data.recording import Recording, Signal
-from .data.timing import first_fault
-from .data.video import verify_frames
-from .errors import HrbenchError, RecordingError
-from .pulse.gt_checks import (
+from ..data.dataset import DatasetAdapter, Problem, errors_only
+from ..data.recording import Recording, Signal
+from ..data.timing import first_fault
+from ..data.video import verify_frames
+from ..errors import HrbenchError, RecordingError
+from ..pulse.gt_checks import (
     coverage_problems,
     disagreement_problems,
     flat_reason,

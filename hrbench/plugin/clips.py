@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .pulse.hr import HRSettings
+from ..pulse.hr import HRSettings
 
 
 @dataclass(frozen=True)

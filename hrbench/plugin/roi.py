@@ -25,9 +25,9 @@ Schemes:
   10 x 10 pixels, row-major.
 
 Registration: schemes are registered through the ``register_roi_schemes``
-hook (:mod:`hrbench.hookspecs`).  The three built-ins above are registered by
+hook (:mod:`hrbench.plugin.hookspecs`).  The three built-ins above are registered by
 the core's own hookimpl below, exactly as a plugin registers its scheme, and
-the host (:func:`hrbench.plugins.get_scheme`) looks names up in the plugin
+the host (:func:`hrbench.plugin.host.get_scheme`) looks names up in the plugin
 registry -- so a plugin can add a scheme (it cannot replace a built-in: names
 are unique).  This module never imports the host: the host imports it.
 """

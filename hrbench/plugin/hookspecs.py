@@ -12,7 +12,7 @@ advertised in its distribution's metadata under the entry-point group
     [project.entry-points.hrbench]
     my_method = "my_package.my_module"
 
-Loading is strict (:mod:`hrbench.plugins`), because a plugin that silently
+Loading is strict (:mod:`hrbench.plugin.host`), because a plugin that silently
 registers nothing is the hardest failure to debug:
 
 * a ``@hookimpl`` whose name is not one of the hooks below (``register_method``
@@ -30,7 +30,7 @@ registers nothing is the hardest failure to debug:
   "unknown method/dataset/..." error.
 
 Plugins run in an order pluggy chooses.  The core registers its own built-ins
-(the ROI schemes of :mod:`hrbench.roi`) through these same hooks.  A plugin
+(the ROI schemes of :mod:`hrbench.plugin.roi`) through these same hooks.  A plugin
 imports what it needs from :mod:`hrbench.api` only, and checks itself with
 :mod:`hrbench.testing`; ``docs/`` has one page per kind of plugin.
 """
@@ -53,7 +53,7 @@ def register_methods(register: Callable[[type], None]) -> None:
     """Register heart-rate estimation methods.
 
     Call ``register(MethodClass)`` once per method, where ``MethodClass`` is a
-    subclass of :class:`hrbench.method.Method` with a unique ``name``.  The
+    subclass of :class:`hrbench.plugin.method.Method` with a unique ``name``.  The
     class declares its ROI scheme, whether it is supervised, its parameters
     and profiles; the runner instantiates it once per fold.
 
@@ -90,7 +90,7 @@ def register_landmarkers(register: Callable[[type], None]) -> None:
     """Register face landmarkers.
 
     Call ``register(LandmarkerClass)`` where ``LandmarkerClass`` subclasses
-    :class:`hrbench.landmarks.Landmarker` and returns 68 iBUG points per
+    :class:`hrbench.plugin.landmarks.Landmarker` and returns 68 iBUG points per
     frame.  A landmarker that needs weights must load them from disk only
     (never download at run time) and say in ``available()`` what is missing.
     ``version`` is part of the trace-cache key: bump it when outputs change.
@@ -113,7 +113,7 @@ def register_roi_schemes(register: Callable[[type], None]) -> None:
     """Register ROI schemes: how a frame and its 68 landmarks become region means.
 
     Call ``register(SchemeClass)`` where ``SchemeClass`` subclasses
-    :class:`hrbench.roi.RoiScheme`, with a unique ``name``, a positive
+    :class:`hrbench.plugin.roi.RoiScheme`, with a unique ``name``, a positive
     integer ``n_rois`` and ``measure(frame, landmarks) -> (n_rois, 3)``
     float32 mean RGB (``landmarks`` is ``None`` for ``full-frame``
     recordings: measure the whole frame).  A method selects a scheme by name
@@ -121,7 +121,7 @@ def register_roi_schemes(register: Callable[[type], None]) -> None:
     ``version`` -- bump ``version`` when ``measure`` changes.
 
     Why a hook: the built-in ``face_skin``, ``cheek_grid`` and ``face_grid``
-    are registered through it by the core itself (:mod:`hrbench.roi`), so a
+    are registered through it by the core itself (:mod:`hrbench.plugin.roi`), so a
     plugin's scheme is found exactly as they are.  See ``docs/roi_schemes.md``;
     check with :func:`hrbench.testing.check_roi_scheme`.
     """
