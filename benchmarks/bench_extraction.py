@@ -8,7 +8,7 @@ file, and on that same file, in one process with one thread everywhere
 (``workers x threads`` = 1 x 1, as one extraction worker runs):
 
 * ``decode``: OpenCV decoding alone (``VideoCapture.read``, BGR frames);
-* ``extract``: :func:`hrbench.traces.extract` -- decode, landmarks and every
+* ``extract``: :func:`hrbench.traces.traces.extract` -- decode, landmarks and every
   built-in ROI scheme, as a run measures them;
 * ``ratio``: extract f/s over decode f/s (the target is >= 0.3; with the
   face mesh on every frame it is not met on the embedded MJPG videos: the
@@ -39,17 +39,17 @@ from pathlib import Path
 
 import cv2
 
-from hrbench import traces
 from hrbench.data.recording import Recording
 from hrbench.plugin.host import get_registry, get_scheme
 from hrbench.plugin.roi import ROI_SCHEMES
 from hrbench.threads import apply_threads
-from hrbench.traces import extract
+from hrbench.traces import traces
+from hrbench.traces.traces import extract
 
 
 @contextlib.contextmanager
 def first_frames(limit: int) -> Iterator[None]:
-    """Within the block, every decode in :mod:`hrbench.traces` stops after ``limit`` frames.
+    """Within the block, every decode in :mod:`hrbench.traces.traces` stops after ``limit`` frames.
 
     Why not a shortened copy of the file: re-encoding changes the very decode
     cost being compared (OpenCV's MJPG writer does not reproduce the

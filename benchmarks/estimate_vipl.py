@@ -11,7 +11,7 @@ visible-light videos of VIPL-HR.
 
 Measured (written to ``--json``, default ``<cache>/estimate_vipl.json``):
 
-* **extraction**: CPU seconds per frame of :func:`hrbench.traces.extract`
+* **extraction**: CPU seconds per frame of :func:`hrbench.traces.traces.extract`
   (decode + landmarks + every built-in scheme, one thread, as one worker
   runs it) and of plain decoding, on the first ``--seconds`` of an embedded
   640x480 video; the landmarker's part is taken as independent of the
@@ -58,10 +58,10 @@ def measure_extraction(seconds: float) -> dict[str, float]:
     """CPU seconds per frame: extraction and decode alone, one thread, first ``seconds`` of a 640x480 video."""
     import cv2
 
-    from hrbench import traces
     from hrbench.plugin.host import get_registry
     from hrbench.plugin.roi import ROI_SCHEMES
     from hrbench.threads import apply_threads
+    from hrbench.traces import traces
 
     apply_threads(1)
     cv2.setNumThreads(1)

@@ -50,11 +50,11 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from hrbench import traces
 from hrbench.data.recording import Recording
 from hrbench.plugin.host import get_registry, get_scheme
 from hrbench.pulse.hr import HRSettings, bandpass, spectral_hr
 from hrbench.threads import apply_threads
+from hrbench.traces import traces
 
 #: The landmark rate studied against every frame.
 LANDMARK_HZ = 15.0

@@ -154,7 +154,7 @@ def fit_and_score(method: Method, train: Clips | None, test: list[RecordingClips
 
 def fit_and_score_job(job: FoldJob) -> FoldOutcome:
     """Remote task body: load the method by name, then :func:`fit_and_score`."""
-    from .traces import _plugin_registry
+    from .traces.traces import _plugin_registry
 
     reg = _plugin_registry(job.plugin) if job.plugin else get_registry()
     cls = reg.method(job.method)

@@ -34,7 +34,13 @@ from .plugin.roi import ROI_SCHEMES
 from .protocol import Fold, Protocol
 from .provenance import inputs_fingerprint, recording_inputs
 from .sampling import RecordingClips, clip_recording
-from .traces import cached_paths, extract_and_cache, landmarker_tag, load_traces, video_fingerprint
+from .traces.traces import (
+    cached_paths,
+    extract_and_cache,
+    landmarker_tag,
+    load_traces,
+    video_fingerprint,
+)
 
 Advance = Callable[[int], None]
 TaskFactory = Callable[[str, int], Advance]

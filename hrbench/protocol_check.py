@@ -29,11 +29,11 @@ from .errors import HrbenchError, RecordingError
 from .protocol import Protocol
 from .pulse.hr import reference_hr
 from .sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
-from .traces import frame_times
+from .traces.traces import frame_times
 
 
 def _frame_times(rec: Recording) -> np.ndarray | None:
-    """Frame times a run would use, by the run's own rule (:func:`hrbench.traces.frame_times`).
+    """Frame times a run would use, by the run's own rule (:func:`hrbench.traces.traces.frame_times`).
 
     None when the frame count is unknown or the times are unusable: the
     adapter's check reports why (``timestamp_problems``).

@@ -101,7 +101,7 @@ def recording_inputs(rec: Recording, video_fp: str, landmarker: str, times: np.n
 
     ``video_fp``: the content fingerprint of its frames, hashed with what
     measured them (``landmarker``: its tag with version, and the trace code
-    version; :func:`hrbench.traces.landmarker_tag`); ``times``:
+    version; :func:`hrbench.traces.traces.landmarker_tag`); ``times``:
     the frame times its traces are used with; ``gt``: its ground truth as
     loaded.  Values are hashed with their dtype and shape, so a changed file
     that parses to the same numbers changes nothing.

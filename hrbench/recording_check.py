@@ -9,7 +9,7 @@ functions the run itself calls, never a copy of them:
 
 * frames: :func:`hrbench.data.video.verify_frames` (with ``deep``, every frame
   is decoded);
-* frame times: :func:`hrbench.traces.frame_times`, the run's rule
+* frame times: :func:`hrbench.traces.traces.frame_times`, the run's rule
   (timestamps, else ``i / fps``), whose errors stop a run;
 * ground truth: loaded through the recording, then
   :func:`hrbench.pulse.gt_checks.flatness_problems` and
@@ -28,7 +28,7 @@ from .data.recording import Recording, Signal
 from .data.video import verify_frames
 from .errors import HrbenchError
 from .pulse import gt_checks
-from .traces import frame_times
+from .traces.traces import frame_times
 
 
 def _problem_of(exc: Exception, rec: Recording, path: object) -> Problem:

@@ -32,7 +32,7 @@ from .data.recording import Recording, Signal
 from .errors import RecordingError
 from .protocol import Protocol
 from .pulse.hr import reference_hr
-from .traces import Traces
+from .traces.traces import Traces
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from hrbench.errors import RecordingError
 from hrbench.protocol import available_protocols, find_protocol
 from hrbench.protocol_check import protocol_problems
 from hrbench.sampling import clip_recording
-from hrbench.traces import Traces
+from hrbench.traces.traces import Traces
 from hrbench_plugins.datasets.mahnob_hci import MahnobHCIAdapter
 from hrbench_plugins.datasets.ubfc_rppg import UBFCrPPGAdapter
 

@@ -118,7 +118,7 @@ def test_shipped_field_protocols_load():
 
 def _traces_with_lost(lost: slice, seconds: float = 60.0, fps: float = 30.0, bpm: float = 75.0):
     from hrbench.data.recording import FrameSource, Recording, Signal
-    from hrbench.traces import Traces
+    from hrbench.traces.traces import Traces
 
     n = int(seconds * fps)
     t = np.arange(n) / fps

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 import pytest
 
-from hrbench import traces
 from hrbench.data.recording import FrameSource, Recording
 from hrbench.data.video import iter_frames
 from hrbench.plugin import landmarks as lm
@@ -29,6 +28,7 @@ from hrbench.plugin.roi import (
     block_means,
     clip_box,
 )
+from hrbench.traces import traces
 
 SCHEMES = sorted(ROI_SCHEMES)
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrbench import executor, fsutil, threads, traces
+from hrbench import executor, fsutil, threads
 from hrbench.cli import main
 from hrbench.errors import ConfigError, RecordingError
+from hrbench.traces import traces
 
 # -- trace cache entries ----------------------------------------------------------
 
@@ -297,7 +298,7 @@ def test_unusable_frame_timestamps_are_a_named_problem_not_a_nominal_rate(tmp_pa
 
     from hrbench.data.recording import FrameSource, Recording, Signal
     from hrbench.errors import RecordingError
-    from hrbench.traces import frame_times
+    from hrbench.traces.traces import frame_times
 
     def rec(ts):
         return Recording(dataset="t", id="v1", subject="s", session="x", fps=30.0, frames=FrameSource(tmp_path / "v.avi"),

@@ -5,8 +5,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from hrbench import fsutil, traces
+from hrbench import fsutil
 from hrbench.cli import main
+from hrbench.traces import traces
 
 
 @pytest.fixture

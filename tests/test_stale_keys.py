@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from miniature import read_mini_truth, use_faces, write_avi, write_mini_mmse, write_mini_vipl
 
-from hrbench import fsutil, traces
+from hrbench import fsutil
 from hrbench.cli import main
 from hrbench.store import Store
+from hrbench.traces import traces
 
 PROTOCOL = """
 name = "stale_mini"

@@ -130,7 +130,7 @@ def timestamp_problems(
 ) -> tuple[np.ndarray | None, list[Problem]]:
     """Frame times a run would use, and errors where the run would fall back to the nominal rate.
 
-    A run (:func:`hrbench.traces.frame_times`) silently uses ``fps`` when the
+    A run (:func:`hrbench.traces.traces.frame_times`) silently uses ``fps`` when the
     timestamps are fewer than the frames or do not increase: both are errors here.
     """
     if rec.timestamps is None:

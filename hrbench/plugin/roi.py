@@ -3,7 +3,7 @@
 A scheme maps one RGB frame plus its 68 landmarks to an ``(n_rois, 3)`` array
 of mean R, G, B values.  Stacked over a video that gives the ROI traces
 ``(n_rois, T, 3)`` that every method consumes; the traces are cached by
-:mod:`hrbench.traces`.
+:mod:`hrbench.traces.traces`.
 
 Recordings marked ``roi="full-frame"`` (pre-cropped skin videos) are measured
 with ``landmarks=None``: the whole frame plays the part of the face region.

@@ -20,7 +20,7 @@ glance:
 * ``summary.txt`` -- the numbers behind the figures (:mod:`.summary`).
 
 What it shows is what the benchmark used: the traces are read through the
-same cache as ``hrbench run`` (:func:`hrbench.traces.extract_and_cache` with
+same cache as ``hrbench run`` (:func:`hrbench.traces.traces.extract_and_cache` with
 the registry's landmarker; extracted and cached on first use), heart rates
 come from :mod:`hrbench.pulse.hr` with the protocol's settings, and the reference
 is read by :func:`hrbench.pulse.hr.signal_hr` exactly as the runner reads it.  Only

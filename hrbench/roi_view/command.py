@@ -12,7 +12,7 @@ from ..data.recording import Recording
 from ..errors import ConfigError, HrbenchError, RecordingError
 from ..fsutil import cache_dir
 from ..plugin.host import Registry, get_registry
-from ..traces import Traces, extract_and_cache, load_traces
+from ..traces.traces import Traces, extract_and_cache, load_traces
 from .frames import choose_frames, read_frames
 from .frames_figure import frames_figure
 from .signals import method_pulse, reference, why_no_pulse

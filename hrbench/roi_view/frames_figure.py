@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 
 from ..data.recording import Recording
-from ..traces import Traces
+from ..traces.traces import Traces
 from .figures import COLOURS, plt, save
 from .geometry import (
     cheek_grid_nodes,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.recording import Recording
-from ..traces import Traces
+from ..traces.traces import Traces
 from .frames import lost_runs
 from .signals import Pulse, Reference
 

@@ -42,11 +42,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import TRACE_CODE_VERSION
-from .data.recording import Recording
-from .data.video import iter_frames, probe
-from .errors import HrbenchError, RecordingError
-from .fsutil import (
+from .. import TRACE_CODE_VERSION
+from ..data.recording import Recording
+from ..data.video import iter_frames, probe
+from ..errors import HrbenchError, RecordingError
+from ..fsutil import (
     StaleEntry,
     load_npz_verified,
     memo_file_fingerprint,
@@ -55,8 +55,8 @@ from .fsutil import (
     stable_hash,
     tree_fingerprint,
 )
-from .plugin.host import Registry, get_scheme
-from .plugin.roi import RoiScheme
+from ..plugin.host import Registry, get_scheme
+from ..plugin.roi import RoiScheme
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ def _grown(v: np.ndarray, cap: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _plugin_registry(plugin: str) -> Registry:
     """One plugin's registry, loaded once per worker process (not once per recording)."""
-    from .plugin.host import load_registry
+    from ..plugin.host import load_registry
 
     return load_registry({plugin})
 
@@ -319,7 +319,7 @@ def extract_and_cache(
     landmarker = None
     version = "0"
     if rec.roi != "full-frame":
-        from .plugin.host import get_registry
+        from ..plugin.host import get_registry
 
         cls = (_plugin_registry(plugin) if plugin else get_registry()).landmarker(landmarker_name)
         version = cls.version
