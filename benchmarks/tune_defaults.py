@@ -44,9 +44,9 @@ from pathlib import Path
 from rich.console import Console
 
 from hrbench.boards import build_boards
+from hrbench.clips.protocol import find_protocol
 from hrbench.errors import HrbenchError
 from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
-from hrbench.protocol import find_protocol
 from hrbench.runner import Runner, RunOptions
 from hrbench.store import Store
 

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .clips.subsets import select_training, training_clips
 from .data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
 from .data.recording import FrameSource, Recording, Signal
 from .data.textio import OPTIONAL_HEADER, read_column, read_text
@@ -92,7 +93,6 @@ from .pulse.gt_checks import flatness_problems
 from .pulse.hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
 from .pulse.overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
 from .pulse.signals import fill_missing_frames, without_frames
-from .subsets import select_training, training_clips
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
     from .frames import ResultFrames, read_results

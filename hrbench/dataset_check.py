@@ -25,9 +25,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .clips.protocol import Protocol
 from .data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
 from .data.recording import Recording
-from .protocol import Protocol
 from .protocol_check import protocol_problems
 from .recording_check import check_recording
 

@@ -16,7 +16,7 @@ one per video -- and checks them before anything is stored:
   the rules read one or the other, so a ``predict`` in Hz next to a right
   ``predict_pulse`` would otherwise be stored silently under ``whole``.
 
-Rules (see :mod:`hrbench.protocol`): under ``clips`` a video's HR is the
+Rules (see :mod:`hrbench.clips.protocol`): under ``clips`` a video's HR is the
 protocol's aggregate of its clip predictions and its reference the same
 aggregate of all its clips' references (the same for every method).  Under ``whole`` / ``windowed`` a method
 that produces a pulse is run once per evaluation window and its HR read by
@@ -25,7 +25,7 @@ that produces a pulse is run once per evaluation window and its HR read by
 recording's windows read jointly (``"anchored"``); a per-clip method is run
 on clips tiled over the window and the window's HR is the aggregate of
 those clips.  The reference of a window was read from the ground truth over
-exactly that window (:mod:`hrbench.sampling`).
+exactly that window (:mod:`hrbench.clips.sampling`).
 
 Window-level results are kept, not only videos: each scored unit is one
 ``clip_predictions`` row of the store (``clip_index`` = the window's index
@@ -44,12 +44,12 @@ from typing import Any
 
 import numpy as np
 
+from .clips.protocol import AGGREGATES, Protocol
+from .clips.sampling import RecordingClips
 from .errors import HrbenchError
 from .plugin.clips import Clips
 from .plugin.method import Method
-from .protocol import AGGREGATES, Protocol
 from .pulse.hr import spectral_hr, window_hrs
-from .sampling import RecordingClips
 
 
 def batch(rcs: list[RecordingClips], scheme: str, protocol: Protocol, labels: bool, *, tiled: bool = False) -> Clips:

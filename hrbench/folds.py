@@ -33,6 +33,9 @@ from typing import Any
 
 from rich.markup import escape
 
+from .clips.protocol import Fold, Protocol
+from .clips.sampling import RecordingClips
+from .clips.subsets import fold_subset
 from .errors import HrbenchError, PrerequisiteMissing
 from .evaluate import FoldScore, batch, check_predict_matches_pulse, score_fold, video_reference
 from .plan import MethodPlan, RunPlan
@@ -41,11 +44,8 @@ from .plugin.host import get_registry
 from .plugin.method import Method, RunContext
 from .prepare import Prepared
 from .progress import Advance, Hub
-from .protocol import Fold, Protocol
 from .provenance import RunRecord, describe_changes, torch_threads
-from .sampling import RecordingClips
 from .store import FoldResult, Store
-from .subsets import fold_subset
 
 #: A fold's training clips of a method: (method class, the run's clips, the fold's training ids) -> clips.
 TrainClips = Callable[[type[Method], dict[str, RecordingClips], tuple[str, ...]], list[RecordingClips]]

@@ -19,8 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
+from .clips.protocol import Protocol
 from .plugin.method import Method, RunContext
-from .protocol import Protocol
 from .provenance import RunIdentity
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from rich.markup import escape
 
+from .clips.protocol import Fold, Protocol
+from .clips.sampling import RecordingClips, clip_recording
 from .data.dataset import DatasetAdapter, Problem
 from .data.recording import Recording
 from .errors import ConfigError, HrbenchError, RecordingError
@@ -31,9 +33,7 @@ from .executor import LocalExecutor
 from .plugin.host import Registry
 from .plugin.method import Method
 from .plugin.roi import ROI_SCHEMES
-from .protocol import Fold, Protocol
 from .provenance import inputs_fingerprint, recording_inputs
-from .sampling import RecordingClips, clip_recording
 from .traces.traces import (
     cached_paths,
     extract_and_cache,

@@ -7,8 +7,8 @@ filled.  A copy could pass the adapter's check and still stop every run: a
 1-frame video, 8-s recordings shorter than one 10-s clip, a MAHNOB session
 whose 5-35 s cut leaves one second.  The checks here compute exactly what
 the run computes, with the run's own functions
-(:func:`hrbench.sampling.uniform_grid`, :func:`hrbench.sampling.eval_bounds`,
-:func:`hrbench.pulse.hr.reference_hr`, :meth:`hrbench.protocol.Protocol.folds`), so
+(:func:`hrbench.clips.sampling.uniform_grid`, :func:`hrbench.clips.sampling.eval_bounds`,
+:func:`hrbench.pulse.hr.reference_hr`, :meth:`hrbench.clips.protocol.Protocol.folds`), so
 "no problems found" means the protocol will score every recording.
 
 Not checked here: whether the landmarker finds a face in enough frames (the
@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .clips.protocol import Protocol
+from .clips.sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
 from .data.dataset import DatasetAdapter, Problem
 from .data.recording import Recording
 from .data.video import probe
 from .errors import HrbenchError, RecordingError
-from .protocol import Protocol
 from .pulse.hr import reference_hr
-from .sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
 from .traces.traces import frame_times
 
 

@@ -45,7 +45,7 @@ from .errors import ConfigError
 from .fsutil import arrays_checksum, stable_hash
 
 if TYPE_CHECKING:
-    from .protocol import Protocol
+    from .clips.protocol import Protocol
 
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "torchvision", "opencv-python-headless", "ai-edge-litert")
 

@@ -17,7 +17,7 @@ Supervised methods run once per training seed (``--seeds N``: the seed and
 the N - 1 following), each seed its own run in the store; boards show the
 mean and spread over seeds.  Unsupervised methods have no seed to vary.
 Which training clips a fold keeps under ``--train-fraction`` is
-:mod:`hrbench.subsets`' policy.
+:mod:`hrbench.clips.subsets`' policy.
 
 Executors (``--executor``): ``local`` fits the folds one after another in
 this process (which may then use every CPU); ``ray`` sends each (method,
@@ -43,6 +43,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
+from .clips.protocol import Protocol, find_protocol
 from .data.dataset import Problem
 from .errors import ConfigError
 from .evaluate import batch
@@ -53,7 +54,6 @@ from .plugin.host import Registry, get_registry, get_scheme
 from .plugin.method import Method, RunContext
 from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
-from .protocol import Protocol, find_protocol
 from .provenance import resolve_device
 from .store import Store, default_store_path
 from .threads import ThreadPlan, apply_threads, configure_threads

@@ -16,7 +16,7 @@ ORIGIN = {
     "plugin.clips": "Clips",
     "pulse.hr": "spectral_hr estimate_hr hr_spectrum bandpass HRSettings signal_hr",
     "pulse.signals": "fill_missing_frames without_frames",
-    "subsets": "training_clips select_training",
+    "clips.subsets": "training_clips select_training",
     "data.dataset": "DatasetAdapter Problem LeftOut errors_only",
     "plugin.recorded": "RecordedAdapter recording_checks require_dir problem_of checked_signal coverage_error",
     "data.recording": "Recording FrameSource Signal",

@@ -149,7 +149,7 @@ def test_reduced_training_section_lists_only_methods_run_on_less_data(tiny, tmp_
 def test_spread_subset_keeps_every_recording():
     import numpy as np
 
-    from hrbench.subsets import spread_subset
+    from hrbench.clips.subsets import spread_subset
 
     ids = np.repeat(np.array(["a", "b", "c", "d"]), [40, 20, 20, 4])
     idx = spread_subset(ids, 0.25, seed=3)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hrbench.cli import main
-from hrbench.protocol import load_protocol
-from hrbench.sampling import eval_bounds, tile_starts
+from hrbench.clips.protocol import load_protocol
+from hrbench.clips.sampling import eval_bounds, tile_starts
 
 HRS = {f"r{i}": hr for i, hr in enumerate([58, 72, 88, 104, 128, 66])}
 
@@ -108,7 +108,7 @@ def test_protocol_files_are_validated_strictly(tmp_path, body, message):
 
 
 def test_shipped_field_protocols_load():
-    from hrbench.protocol import find_protocol
+    from hrbench.clips.protocol import find_protocol
 
     assert find_protocol("whole_video").evaluation.rule == "whole"
     w = find_protocol("windowed").evaluation
@@ -133,8 +133,8 @@ def _traces_with_lost(lost: slice, seconds: float = 60.0, fps: float = 30.0, bpm
 
 
 def test_windows_and_tiled_clips_with_the_face_lost_are_not_scored(tmp_path):
+    from hrbench.clips.sampling import clip_recording
     from hrbench.errors import RecordingError
-    from hrbench.sampling import clip_recording
 
     windowed = load_protocol(_protocol(tmp_path, "windowed", "window_s = 20\nhop_s = 20\n"))
     whole = load_protocol(_protocol(tmp_path, "whole"))

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hrbench.clips.protocol import find_protocol, load_protocol
 from hrbench.data.recording import FrameSource, Recording, Signal
 from hrbench.errors import ConfigError
-from hrbench.protocol import find_protocol, load_protocol
 
 
 def _gt():

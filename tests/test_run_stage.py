@@ -16,15 +16,15 @@ import pytest
 
 from hrbench import __version__
 from hrbench.cli import main
+from hrbench.clips.protocol import find_protocol
+from hrbench.clips.sampling import RecordingClips
 from hrbench.errors import HrbenchError
 from hrbench.evaluate import PULSE_CHECK_CLIPS, check_predict_matches_pulse
 from hrbench.fsutil import stable_hash
 from hrbench.plugin.clips import Clips
 from hrbench.plugin.host import get_registry
 from hrbench.plugin.method import Method
-from hrbench.protocol import find_protocol
 from hrbench.provenance import RunIdentity, RunRecord
-from hrbench.sampling import RecordingClips
 
 HRS = {f"r{i}": hr for i, hr in enumerate([58, 72, 88, 104, 66, 95])}
 

@@ -25,12 +25,12 @@ import cv2
 import numpy as np
 import pytest
 
+from hrbench.clips.protocol import load_protocol
+from hrbench.clips.sampling import eval_bounds
 from hrbench.errors import ConfigError
 from hrbench.plugin.clips import Clips
-from hrbench.protocol import load_protocol
 from hrbench.pulse.hr import ANCHOR_DISTANCE_BPM, HRSettings, spectral_hr, window_hrs
 from hrbench.results import VideoSet
-from hrbench.sampling import eval_bounds
 from hrbench_plugins.methods import chrom, green, pos
 
 FPS = 30.0

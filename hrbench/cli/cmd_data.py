@@ -12,10 +12,10 @@ from ..errors import HrbenchError
 
 def _check(args: argparse.Namespace) -> int:
     """``datasets check NAME [ROOT]``: the copy, the core's per-recording checks and the protocol, in one report."""
+    from ..clips.protocol import find_protocol
     from ..dataset_check import check_dataset, print_report
     from ..plugin.host import get_registry
     from ..prepare import make_adapter
-    from ..protocol import find_protocol
 
     if not args.name:
         raise HrbenchError("usage: hrbench datasets check NAME [ROOT] [--protocol P]")
@@ -45,8 +45,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_protocols(args: argparse.Namespace) -> int:
     """List protocols with their hashes and one-line descriptions."""
+    from ..clips.protocol import available_protocols, load_protocol
     from ..plugin.host import get_registry
-    from ..protocol import available_protocols, load_protocol
 
     for name, path in sorted(available_protocols(get_registry().protocol_dirs).items()):
         p = load_protocol(path)

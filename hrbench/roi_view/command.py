@@ -137,7 +137,7 @@ def inspect_recording(
     ``protocol`` only supplies the HR settings (band, resolution, Welch
     segments), so the rates shown are the ones a run under it would read.
     """
-    from ..protocol import find_protocol
+    from ..clips.protocol import find_protocol
 
     reg = registry or get_registry()
     if n_frames < 1:

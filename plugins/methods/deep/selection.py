@@ -8,7 +8,7 @@ video represented as evenly as possible.  (The paper's Fig. 6 fractions are
 the runner's ``--train-fraction``, applied to every method alike.)
 
 The policy itself -- the round-robin order, the fraction subset and the
-capped selection -- lives in the core, :mod:`hrbench.subsets`, so the
+capped selection -- lives in the core, :mod:`hrbench.clips.subsets`, so the
 runner's fraction and the methods' caps cannot drift apart.
 """
 

@@ -88,11 +88,11 @@ from typing import Any
 
 import numpy as np
 
-from .data.recording import Recording
-from .errors import ConfigError
-from .pulse.hr import WINDOW_PEAKS, HRSettings
+from ..data.recording import Recording
+from ..errors import ConfigError
+from ..pulse.hr import WINDOW_PEAKS, HRSettings
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "protocols"
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "protocols"
 _SCOPES = {"within", "cross"}
 _SPLITS = {"random", "subject", "official"}
 RULES = ("clips", "whole", "windowed")

@@ -14,7 +14,7 @@
 4. The reference HR of each clip comes from the ground truth over exactly
    the seconds the clip covers (:func:`hrbench.pulse.hr.reference_hr`).
 5. Under the ``whole`` and ``windowed`` evaluation rules
-   (:mod:`hrbench.protocol`) the recording also gets its evaluation windows
+   (:mod:`hrbench.clips.protocol`) the recording also gets its evaluation windows
    (:class:`EvalWindows`): the uniform traces over each window for methods
    that produce a pulse, clips tiled over each window for methods that
    predict per clip, and the reference HR over exactly each window.  The
@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.recording import Recording, Signal
-from .errors import RecordingError
+from ..data.recording import Recording, Signal
+from ..errors import RecordingError
+from ..pulse.hr import reference_hr
+from ..traces.traces import Traces
 from .protocol import Protocol
-from .pulse.hr import reference_hr
-from .traces.traces import Traces
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, HrbenchError
-from .plugin.clips import Clips
+from ..errors import ConfigError, HrbenchError
+from ..plugin.clips import Clips
 
 #: Salts of the two draws' random streams (``default_rng([seed, salt])``).
 FRACTION_SALT = 0xF6
