@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from miniature import write_avi, write_mini_mahnob, write_mini_ubfc, write_mini_vipl
 
+from hrbench.check.protocol_check import protocol_problems
 from hrbench.cli import main
 from hrbench.clips.protocol import available_protocols, find_protocol
 from hrbench.clips.sampling import clip_recording
 from hrbench.errors import RecordingError
-from hrbench.protocol_check import protocol_problems
 from hrbench.traces.traces import Traces
 from hrbench_plugins.datasets.mahnob_hci import MahnobHCIAdapter
 from hrbench_plugins.datasets.ubfc_rppg import UBFCrPPGAdapter

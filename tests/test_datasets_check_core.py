@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from miniature import write_mini_folder
 
+from hrbench.check.recording_check import check_recording
 from hrbench.cli import main
 from hrbench.data.recording import FrameSource, Recording, Signal
-from hrbench.recording_check import check_recording
 
 HRS = {"a1": 66.0, "a2": 72.0, "b1": 80.0, "b2": 90.0, "c1": 100.0, "c2": 110.0}
 

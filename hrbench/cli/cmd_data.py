@@ -12,8 +12,8 @@ from ..errors import HrbenchError
 
 def _check(args: argparse.Namespace) -> int:
     """``datasets check NAME [ROOT]``: the copy, the core's per-recording checks and the protocol, in one report."""
+    from ..check.dataset_check import check_dataset, print_report
     from ..clips.protocol import find_protocol
-    from ..dataset_check import check_dataset, print_report
     from ..plugin.host import get_registry
     from ..prepare import make_adapter
 

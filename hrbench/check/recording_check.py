@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data.dataset import Problem, errors_only
-from .data.recording import Recording, Signal
-from .data.video import verify_frames
-from .errors import HrbenchError
-from .pulse import gt_checks
-from .traces.traces import frame_times
+from ..data.dataset import Problem, errors_only
+from ..data.recording import Recording, Signal
+from ..data.video import verify_frames
+from ..errors import HrbenchError
+from ..pulse import gt_checks
+from ..traces.traces import frame_times
 
 
 def _problem_of(exc: Exception, rec: Recording, path: object) -> Problem:

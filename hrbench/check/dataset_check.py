@@ -2,10 +2,10 @@
 
 Why a module of its own: the answer combines four sources -- the adapter's
 ``check`` (is the copy intact, by the adapter's own rules), the core's
-per-recording checks (:mod:`hrbench.recording_check`: what every run needs
+per-recording checks (:mod:`hrbench.check.recording_check`: what every run needs
 of a recording -- frames, frame times, ground truth covering the video --
 run after the adapter's own, so an adapter's check that only parses files
-cannot hide them), :mod:`hrbench.protocol_check` (can the protocol score
+cannot hide them), :mod:`hrbench.check.protocol_check` (can the protocol score
 each recording and fill its folds), and the adapter's ``left_out`` (what it
 skips by design, with the reason) -- and must read the same way for every
 adapter.  "no problems found" means a run of that
@@ -25,9 +25,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .clips.protocol import Protocol
-from .data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
-from .data.recording import Recording
+from ..clips.protocol import Protocol
+from ..data.dataset import DatasetAdapter, LeftOut, Problem, errors_only
+from ..data.recording import Recording
 from .protocol_check import protocol_problems
 from .recording_check import check_recording
 

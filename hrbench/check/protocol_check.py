@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .clips.protocol import Protocol
-from .clips.sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
-from .data.dataset import DatasetAdapter, Problem
-from .data.recording import Recording
-from .data.video import probe
-from .errors import HrbenchError, RecordingError
-from .pulse.hr import reference_hr
-from .traces.traces import frame_times
+from ..clips.protocol import Protocol
+from ..clips.sampling import eval_bounds, short_video_message, tile_starts, uniform_grid
+from ..data.dataset import DatasetAdapter, Problem
+from ..data.recording import Recording
+from ..data.video import probe
+from ..errors import HrbenchError, RecordingError
+from ..pulse.hr import reference_hr
+from ..traces.traces import frame_times
 
 
 def _frame_times(rec: Recording) -> np.ndarray | None:
