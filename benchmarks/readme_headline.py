@@ -22,7 +22,7 @@ from hrbench.boards import build_boards
 from hrbench.errors import HrbenchError
 from hrbench.inference import baseline_cell, board_power, verdicts
 from hrbench.render import power_line
-from hrbench.store import Store
+from hrbench.store.store import Store
 
 BOARDS = (
     ("synthetic", "whole_video", "the field's rule: one HR per video from each method's pulse"),

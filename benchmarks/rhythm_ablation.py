@@ -58,7 +58,7 @@ from matplotlib.figure import Figure
 from hrbench.boards import Board, Row, build_boards
 from hrbench.errors import HrbenchError
 from hrbench.inference import ALPHA, format_p, holm, subject_errors, subject_permutation_test
-from hrbench.store import Store
+from hrbench.store.store import Store
 from hrbench_plugins.methods.deep.augment import balancing_factors, histogram_edges
 
 VARIANTS = {  # (attention, DA) -> method

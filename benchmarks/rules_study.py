@@ -29,7 +29,7 @@ import numpy as np
 from hrbench.boards import build_boards
 from hrbench.errors import HrbenchError
 from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
-from hrbench.store import Store
+from hrbench.store.store import Store
 
 CLIP, WHOLE = "subject_exclusive", "whole_video"
 

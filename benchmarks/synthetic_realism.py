@@ -37,7 +37,7 @@ from hrbench.errors import HrbenchError
 from hrbench.leaderboard import build_boards
 from hrbench.plugin.host import get_registry
 from hrbench.runner import Runner, RunOptions
-from hrbench.store import Store
+from hrbench.store.store import Store
 
 CLASSIC = ("green", "ica", "chrom", "pos")
 TONES = ("I", "II", "III", "IV", "V", "VI")

@@ -50,8 +50,8 @@ from hrbench.clips.protocol import BUILTIN_DIR, Protocol, find_protocol, load_pr
 from hrbench.errors import HrbenchError
 from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.pulse.hr import WINDOW_PEAKS
-from hrbench.results import Results
-from hrbench.store import Store
+from hrbench.store.results import Results
+from hrbench.store.store import Store
 
 DEV = "synthetic-dev"
 METHODS = ("pos", "chrom", "green")

@@ -36,7 +36,7 @@ from .boards import build_boards, safe_name
 from .breakdowns import boards_with_key, render_breakdown
 from .errors import HrbenchError
 from .render import render
-from .store import Store
+from .store.store import Store
 
 INDEX = "README.md"
 BY = "-by-"

@@ -24,7 +24,7 @@ dataset that happen to share an adapter name.
   never ranked or tested.  The last row is the training-mean baseline.
 * **Notes**: scalar notes (and lists of them) go in the board's notes lines;
   structured ones (dicts, lists of dicts) would swamp them: a row keeps its
-  folds' learning curves (:data:`hrbench.results.LEARNING_CURVE`) for the
+  folds' learning curves (:data:`hrbench.store.results.LEARNING_CURVE`) for the
   board's figure, and only the names of other structured notes.
 * **Windows**: under the ``windowed`` rule each row also carries
   window-level scores (per-window MAE, share of windows within
@@ -44,7 +44,8 @@ import numpy as np
 
 from .inference import BoardTests, board_tests
 from .metrics import Metrics, compute_metrics
-from .results import (
+from .stats import Interval, bootstrap_distribution, pooled_intervals
+from .store.results import (
     LEARNING_CURVE,
     Results,
     VideoSet,
@@ -54,8 +55,7 @@ from .results import (
     not_run_reason,
     run_notes,
 )
-from .stats import Interval, bootstrap_distribution, pooled_intervals
-from .store import Store
+from .store.store import Store
 
 BOOT_SEED = 0
 BOOT_N = 1000

@@ -31,7 +31,7 @@ Window-level results are kept, not only videos: each scored unit is one
 ``clip_predictions`` row of the store (``clip_index`` = the window's index
 in the recording, ``start_s`` its start on the video clock, ``hr_pred``
 NULL where the method declined it, ``hr_ref`` its own reference);
-:meth:`hrbench.results.Results.units` reads them back and
+:meth:`hrbench.store.results.Results.units` reads them back and
 :func:`hrbench.boards.window_metrics` turns them into per-window MAE and
 the share of windows within 5 bpm.
 """

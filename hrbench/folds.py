@@ -45,7 +45,7 @@ from .plugin.method import Method, RunContext
 from .prepare import Prepared
 from .progress import Advance, Hub
 from .provenance import RunRecord, describe_changes, torch_threads
-from .store import FoldResult, Store
+from .store.store import FoldResult, Store
 
 #: A fold's training clips of a method: (method class, the run's clips, the fold's training ids) -> clips.
 TrainClips = Callable[[type[Method], dict[str, RecordingClips], tuple[str, ...]], list[RecordingClips]]

@@ -2,7 +2,7 @@
 
 Why: without them, getting numbers into a notebook means writing SQL against
 the store's schema, and re-deriving which runs form a board.  These frames are
-read through :class:`hrbench.results.Results` -- the read API the boards are
+read through :class:`hrbench.store.results.Results` -- the read API the boards are
 built from -- so a ``groupby`` over :func:`read_results` gives the numbers
 the boards print (a board row's MAE is the mean over its seeds' runs of
 ``abs_error``).  One row per observation, one value per cell:
@@ -36,8 +36,8 @@ import pandas as pd
 
 from .boards import board_group, board_names
 from .errors import HrbenchError
-from .results import Results, dataset_label, not_run_reason
-from .store import Store, default_store_path
+from .store.results import Results, dataset_label, not_run_reason
+from .store.store import Store, default_store_path
 
 #: Run columns repeated on every prediction row, so one frame answers "which method, on which board, which seed".
 KEYS = ("run_key", "board", "method", "profile", "dataset_label", "protocol", "seed", "train_fraction")
@@ -134,7 +134,7 @@ def videos_frame(results: Results, runs: pd.DataFrame) -> pd.DataFrame:
 def windows_frame(results: Results, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per scored unit (clip or evaluation window) of the runs in ``runs``; declined units have NaN ``hr_pred``.
 
-    The same rows :meth:`hrbench.results.Results.units` reads (the windowed
+    The same rows :meth:`hrbench.store.results.Results.units` reads (the windowed
     boards' window-level metrics), with each unit's start time and its
     recording's subject and meta.
     """
@@ -177,7 +177,7 @@ def open_store(store: Store | str | Path | None) -> tuple[Store, bool]:
 def read_results(store: Store | str | Path | None = None, *, complete: bool = True) -> ResultFrames:
     """Runs, per-video and per-window predictions of a results store as tidy DataFrames.
 
-    ``store`` is an open :class:`~hrbench.store.Store`, a path to one, or
+    ``store`` is an open :class:`~hrbench.store.store.Store`, a path to one, or
     ``None`` for the default store (``$HRBENCH_STORE``, else the user's data
     directory); a path is opened read-only.  Only complete runs are read
     unless ``complete=False``.  A board row's MAE is

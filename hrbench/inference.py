@@ -47,8 +47,8 @@ from scipy import stats as sps
 from scipy.optimize import brentq
 from statsmodels.stats.multitest import multipletests
 
-from .results import VideoSet
 from .stats import ManyTest, PairTest, friedman_nemenyi
+from .store.results import VideoSet
 
 
 class Row(Protocol):

@@ -2,7 +2,7 @@
 
 The work is split by question:
 
-* :mod:`hrbench.results` -- reading the store (runs, videos, folds);
+* :mod:`hrbench.store.results` -- reading the store (runs, videos, folds);
 * :mod:`hrbench.boards` -- which runs form a board (one protocol hash, one
   dataset fingerprint), seeds collapsed into one row, not-run stages kept
   aside, board names that never collide and never leave the output folder;
@@ -38,8 +38,8 @@ from .inference import (
     verdicts,
 )
 from .render import render
-from .results import VideoSet
-from .store import Store
+from .store.results import VideoSet
+from .store.store import Store
 
 __all__ = [
     "BOOT_N", "BOOT_SEED", "HEADER", "HR_RANGES", "Board", "NotRun", "Row", "VideoSet",

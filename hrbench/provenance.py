@@ -221,7 +221,7 @@ class RunIdentity:
 
         ``base_key`` lets a later run on changed data find this one; the
         per-recording inputs behind ``dataset_fingerprint`` are stored once
-        per fingerprint (:meth:`hrbench.store.Store.record_inputs`).
+        per fingerprint (:meth:`hrbench.store.store.Store.record_inputs`).
         """
         protocol = record.protocol
         return {

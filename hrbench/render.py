@@ -28,8 +28,8 @@ from .render_sections import (
     significance,
     window_metrics,
 )
-from .results import Results
-from .store import Store
+from .store.results import Results
+from .store.store import Store
 
 TABLE_HEAD = [
     "| Method | Profile | HRme (bpm) | HRsd (bpm) | HRrmse (bpm) | HRmer | MAE (bpm) | r | n | Seeds (± SD of MAE) "

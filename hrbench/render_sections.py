@@ -29,8 +29,8 @@ from .inference import (
     format_p,
 )
 from .metrics import compute_metrics
-from .results import Results
 from .stats import bootstrap_distribution, pooled_intervals
+from .store.results import Results
 
 
 def _friedman_lines(board: Board, fig_dir: Path, rel: str) -> list[str]:

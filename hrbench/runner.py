@@ -55,7 +55,7 @@ from .plugin.method import Method, RunContext
 from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
 from .provenance import resolve_device
-from .store import Store, default_store_path
+from .store.store import Store, default_store_path
 from .threads import ThreadPlan, apply_threads, configure_threads
 
 DEFAULT_LANDMARKER = "mediapipe_litert"

@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from .metrics import compute_metrics
-from .results import display_notes
-from .store import Store
+from .store.results import display_notes
+from .store.store import Store
 
 
 def _method_metrics(store: Store, keys: list[str]) -> tuple[dict[str, float], float, int, dict[str, Any]]:

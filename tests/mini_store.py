@@ -1,4 +1,4 @@
-"""A miniature results store written through :class:`hrbench.store.Store` (no videos): what the site and frames tests read.
+"""A miniature results store written through :class:`hrbench.store.store.Store` (no videos): what the site and frames tests read.
 
 Two boards on one dataset (``mini``): ``mini-subject_exclusive`` with three
 methods (one of them with two training seeds and learning curves), a
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hrbench.store import FoldResult, Store
+from hrbench.store.store import FoldResult, Store
 
 N_SUBJECTS = 8
 SCENARIOS = ("still", "talking")

@@ -150,7 +150,7 @@ def test_estimator_aliases_recover_a_sine():
 
 
 def _store_with_runs(path):
-    from hrbench.store import FoldResult, Store
+    from hrbench.store.store import FoldResult, Store
 
     store = Store(path)
     row = dict(method="green", profile="default", params_json="{}", protocol="random", protocol_path="p",

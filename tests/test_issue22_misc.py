@@ -26,7 +26,7 @@ from hrbench.cli import main
 from hrbench.errors import ConfigError
 from hrbench.executor import LocalExecutor, WorkerDied
 from hrbench.plugin.method import Param
-from hrbench.store import Store
+from hrbench.store.store import Store
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
 

@@ -1,4 +1,4 @@
-"""Boards from tiny stores written through hrbench.store.Store (no videos): grouping, seeds, not-run stages, names, tests."""
+"""Boards from tiny stores written through hrbench.store.store.Store (no videos): grouping, seeds, not-run stages, names, tests."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hrbench.cli import main
 from hrbench.errors import ConfigError
 from hrbench.inference import board_power, detectable_difference, verdicts
 from hrbench.leaderboard import compare, paired_errors, write_boards
-from hrbench.store import FoldResult, Store
+from hrbench.store.store import FoldResult, Store
 
 N_SUBJ = 10
 REF = {f"r{s:02d}{v}": 60.0 + 4 * s + 2 * v for s in range(N_SUBJ) for v in range(2)}  # 2 videos per subject
@@ -180,7 +180,7 @@ def test_regenerating_is_byte_identical_even_in_another_process(store, tmp_path)
     out1, out2 = tmp_path / "lb1", tmp_path / "lb2"
     write_boards(store, out1)
     env = {**os.environ, "PYTHONHASHSEED": "7"}
-    code = "import sys; from pathlib import Path; from hrbench.store import Store; from hrbench.leaderboard import write_boards; " \
+    code = "import sys; from pathlib import Path; from hrbench.store.store import Store; from hrbench.leaderboard import write_boards; " \
            "write_boards(Store(Path(sys.argv[1])), Path(sys.argv[2]))"
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.sqlite"), str(out2)], check=True, env=env)
     files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
@@ -286,7 +286,7 @@ def test_learning_curves_are_drawn_for_learned_rows_and_kept_out_of_the_notes(st
 
 def test_learning_curve_means_align_on_epochs():
     from hrbench.plots import mean_curve
-    from hrbench.results import learning_curve
+    from hrbench.store.results import learning_curve
 
     cs = [learning_curve(_curve([0, 1, 2], [3.0, 2.0, 1.0])), learning_curve(_curve([1, 2, 3], [4.0, 2.0, 0.5], [5.0, None, 1.0]))]
     x, y = mean_curve(cs, "train_l1")

@@ -13,7 +13,7 @@ from mini_store import REF, meta, subject, write_mini_store
 from hrbench.api import ResultFrames, read_results
 from hrbench.boards import build_boards
 from hrbench.cli import main
-from hrbench.store import Store
+from hrbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_STORE = ROOT / "results" / "hrbench.sqlite"

@@ -277,7 +277,7 @@ def _ablation_script():
 
 
 def test_ablation_script_refuses_a_store_without_rhythm_runs(tmp_path, capsys):
-    from hrbench.store import Store
+    from hrbench.store.store import Store
 
     ablation = _ablation_script()
     Store(tmp_path / "empty.sqlite").close()

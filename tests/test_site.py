@@ -22,7 +22,7 @@ from mini_store import REF, meta, write_mini_store
 
 from hrbench.cli import main
 from hrbench.site import HEADER
-from hrbench.store import Store
+from hrbench.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_STORE = ROOT / "results" / "hrbench.sqlite"

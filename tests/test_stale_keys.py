@@ -17,7 +17,7 @@ from miniature import read_mini_truth, use_faces, write_avi, write_mini_mmse, wr
 
 from hrbench import fsutil
 from hrbench.cli import main
-from hrbench.store import Store
+from hrbench.store.store import Store
 from hrbench.traces import traces
 
 PROTOCOL = """

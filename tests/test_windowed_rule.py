@@ -30,7 +30,7 @@ from hrbench.clips.sampling import eval_bounds
 from hrbench.errors import ConfigError
 from hrbench.plugin.clips import Clips
 from hrbench.pulse.hr import ANCHOR_DISTANCE_BPM, HRSettings, spectral_hr, window_hrs
-from hrbench.results import VideoSet
+from hrbench.store.results import VideoSet
 from hrbench_plugins.methods import chrom, green, pos
 
 FPS = 30.0

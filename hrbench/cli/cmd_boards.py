@@ -77,8 +77,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _remove_runs(args: argparse.Namespace) -> int:
-    from ..runs import remove_runs
-    from ..store import Store
+    from ..store.runs import remove_runs
+    from ..store.store import Store
 
     if not args.keys:
         raise HrbenchError("usage: hrbench runs rm KEY [KEY ...] --store PATH (see `hrbench runs list`)")
@@ -99,7 +99,7 @@ def _remove_runs(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """List stored runs, or delete some (with their folds and predictions) in one transaction."""
-    from ..runs import list_runs
+    from ..store.runs import list_runs
 
     if args.action == "rm":
         return _remove_runs(args)

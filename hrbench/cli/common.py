@@ -44,14 +44,14 @@ def int_arg(flag: str) -> Any:
 
 def store_path(args: argparse.Namespace) -> Path:
     """The results store named by --store, else the default one."""
-    from ..store import default_store_path
+    from ..store.store import default_store_path
 
     return Path(args.store) if getattr(args, "store", None) else default_store_path()
 
 
 def read_store(args: argparse.Namespace) -> Any:
     """The results store opened read-only (a reader never migrates or locks it); a missing one is one line."""
-    from ..store import Store
+    from ..store.store import Store
 
     path = store_path(args)
     if not path.exists():

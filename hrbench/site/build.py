@@ -24,8 +24,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from ..boards import build_boards
 from ..errors import HrbenchError
 from ..frames import runs_frame, videos_frame
-from ..results import Results
-from ..store import Store
+from ..store.results import Results
+from ..store.store import Store
 from .assets import write_assets
 from .pages import board_context, board_href, index_context, run_context, run_href
 

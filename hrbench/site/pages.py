@@ -24,8 +24,8 @@ from ..boards import BOOT_N, BOOT_SEED, WITHIN_BPM, Board, Row, safe_name
 from ..inference import baseline_cell, board_power, format_p, verdicts
 from ..metrics import Metrics
 from ..render_sections import power_line
-from ..results import Results, display_notes, is_structured
 from ..stats import Interval
+from ..store.results import Results, display_notes, is_structured
 from .figures import (
     bland_altman,
     breakdown,

@@ -1,6 +1,6 @@
 """Listing and deleting stored runs (``hrbench runs list`` / ``hrbench runs rm``).
 
-Why a module of its own: the SQL schema is owned by :mod:`hrbench.store`;
+Why a module of its own: the SQL schema is owned by :mod:`hrbench.store.store`;
 this module only reads ``runs`` and deletes by ``run_key`` through
 :meth:`Store.query` and :attr:`Store.db`, so it cannot drift from the schema.
 Deletion finds every table with a ``run_key`` column (folds, clip and video
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .store import Store
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import HrbenchError
+from ..errors import HrbenchError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
