@@ -42,7 +42,7 @@ import cv2
 from hrbench.data.recording import Recording
 from hrbench.plugin.host import get_registry, get_scheme
 from hrbench.plugin.roi import ROI_SCHEMES
-from hrbench.threads import apply_threads
+from hrbench.run.threads import apply_threads
 from hrbench.traces import traces
 from hrbench.traces.traces import extract
 

@@ -57,7 +57,7 @@ import numpy as np
 
 from hrbench.plugin.method import RunContext
 from hrbench.pulse.hr import HRSettings, spectral_hr
-from hrbench.threads import apply_threads
+from hrbench.run.threads import apply_threads
 from hrbench_plugins.methods.ica import IcaMethod, select_by_peak, unmixing_input
 
 PYVHR_HINT = "pyVHR is not installed: pip install --no-deps pyVHR==2.0"

@@ -6,7 +6,7 @@ Why: torch (like BLAS and OpenCV) starts one thread per core.  On a machine
 another job is already using, a training that takes every core is slowed by
 more than its share -- threads that wait for each other at every layer lose
 their time slice to the competitor and the whole step waits for the last
-one.  hrbench decides threads in one place (:mod:`hrbench.threads`:
+one.  hrbench decides threads in one place (:mod:`hrbench.run.threads`:
 ``workers x threads <= CPUs``, ``--threads`` to override); this measures
 what that choice does.
 
@@ -41,7 +41,7 @@ import time
 
 CHILD = textwrap.dedent("""
     import json, sys, tempfile, time
-    from hrbench.threads import configure_threads
+    from hrbench.run.threads import configure_threads
     plan = configure_threads(1, int(sys.argv[1]))
     import torch
     from hrbench.plugin.method import RunContext
@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1, help="epochs (default: %(default)s)")
     ap.add_argument("--width", type=int, default=16, help="ResNet-18 base width (default: %(default)s)")
     args = ap.parse_args()
-    from hrbench.threads import usable_cpus
+    from hrbench.run.threads import usable_cpus
 
     cpus = usable_cpus()
     plans = [cpus, cpus - 1] if cpus > 1 else [cpus]

@@ -60,7 +60,7 @@ def measure_extraction(seconds: float) -> dict[str, float]:
 
     from hrbench.plugin.host import get_registry
     from hrbench.plugin.roi import ROI_SCHEMES
-    from hrbench.threads import apply_threads
+    from hrbench.run.threads import apply_threads
     from hrbench.traces import traces
 
     apply_threads(1)

@@ -53,7 +53,7 @@ from scipy import stats
 from hrbench.data.recording import Recording
 from hrbench.plugin.host import get_registry, get_scheme
 from hrbench.pulse.hr import HRSettings, bandpass, spectral_hr
-from hrbench.threads import apply_threads
+from hrbench.run.threads import apply_threads
 from hrbench.traces import traces
 
 #: The landmark rate studied against every frame.

@@ -35,7 +35,7 @@ from scipy import stats
 
 from hrbench.plugin.host import get_registry
 from hrbench.pulse.hr import HRSettings, spectral_hr
-from hrbench.threads import apply_threads
+from hrbench.run.threads import apply_threads
 
 
 def _study(name: str):  # noqa: ANN202 - a sibling script, loaded by path

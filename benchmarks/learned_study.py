@@ -32,7 +32,7 @@ from rich.console import Console
 from hrbench.boards import Row, build_boards
 from hrbench.errors import HrbenchError
 from hrbench.plots import learning_curves
-from hrbench.runner import Runner, RunOptions
+from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.store import Store
 from hrbench_plugins.methods.deep.stmap import MapSpec, maps_from_traces
 from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_maps

@@ -36,7 +36,7 @@ from hrbench.data.video import iter_frames
 from hrbench.errors import HrbenchError
 from hrbench.leaderboard import build_boards
 from hrbench.plugin.host import get_registry
-from hrbench.runner import Runner, RunOptions
+from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.store import Store
 
 CLASSIC = ("green", "ica", "chrom", "pos")

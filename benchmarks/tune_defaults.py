@@ -47,7 +47,7 @@ from hrbench.boards import build_boards
 from hrbench.clips.protocol import find_protocol
 from hrbench.errors import HrbenchError
 from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
-from hrbench.runner import Runner, RunOptions
+from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.store import Store
 
 DEV = "synthetic-dev"

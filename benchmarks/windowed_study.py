@@ -115,7 +115,7 @@ def run_all(args: argparse.Namespace, protocols: list[Protocol]) -> None:
     """Every (protocol, methods) run the study needs; stored folds are reused by the runner."""
     from rich.console import Console
 
-    from hrbench.runner import Runner, RunOptions
+    from hrbench.run.runner import Runner, RunOptions
 
     for p in protocols:
         opts = RunOptions(methods=list(args.methods), dataset=args.dataset, data_root=args.data_root, protocol=str(p.path),

@@ -71,7 +71,6 @@ from .data.textio import OPTIONAL_HEADER, read_column, read_text
 from .data.timing import Repaired, TimingFault, repair_times
 from .data.video import verify_frames
 from .errors import ConfigError, HrbenchError, PrerequisiteMissing, RecordingError
-from .executor import handle_termination, stop_pool, worker_initializer
 from .fsutil import atomic_write_bytes, cache_dir, notice, stable_hash
 from .plugin.clips import Clips
 from .plugin.hookspecs import hookimpl
@@ -88,11 +87,12 @@ from .plugin.recorded import (
     require_dir,
 )
 from .plugin.roi import RoiScheme, rgb_to_yuv
-from .progress import phase, quiet_native_stderr
 from .pulse.gt_checks import flatness_problems
 from .pulse.hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
 from .pulse.overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
 from .pulse.signals import fill_missing_frames, without_frames
+from .run.executor import handle_termination, stop_pool, worker_initializer
+from .run.progress import phase, quiet_native_stderr
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
     from .frames import ResultFrames, read_results

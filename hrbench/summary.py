@@ -48,7 +48,7 @@ def _notes_cell(notes: dict[str, Any]) -> str:
 
 
 def run_table(store_path: Path, summary: Any) -> Table:
-    """A rich table of the methods of one finished run (``summary``: :class:`hrbench.runner.RunSummary`)."""
+    """A rich table of the methods of one finished run (``summary``: :class:`hrbench.run.runner.RunSummary`)."""
     t = Table(title=f"{summary.label} · {summary.protocol.name}: this run (the board: hrbench leaderboard)")
     for col in ("Method", "Seeds", "HRme", "HRsd", "HRrmse", "HRmer %", "MAE", "r", "n", "Notes"):
         t.add_column(col, justify="left" if col in ("Method", "Notes") else "right")

@@ -27,9 +27,9 @@ ORIGIN = {
     "plugin.landmarks": "Landmarker N_LANDMARKS",
     "plugin.roi": "RoiScheme rgb_to_yuv",
     "plugin.host": "get_scheme",
-    "progress": "phase quiet_native_stderr",
+    "run.progress": "phase quiet_native_stderr",
     "fsutil": "cache_dir stable_hash atomic_write_bytes notice",
-    "executor": "handle_termination worker_initializer stop_pool",
+    "run.executor": "handle_termination worker_initializer stop_pool",
     "frames": "read_results ResultFrames",
 }
 

@@ -1,4 +1,4 @@
-"""Learned rows are the same on two x86-64 CPU types: torch's CPU kernels are pinned (hrbench.cpu_pinning).
+"""Learned rows are the same on two x86-64 CPU types: torch's CPU kernels are pinned (hrbench.run.cpu_pinning).
 
 A second CPU type is simulated on this one: the variables below make torch
 (ATen, oneDNN), MKL, NumPy and OpenCV take the code paths of a CPU without
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from hrbench.cli import main
-from hrbench.cpu_pinning import (
+from hrbench.errors import ConfigError
+from hrbench.run.cpu_pinning import (
     MODE_ENV,
     PINNED_ENV,
     PINNED_LEVEL,
@@ -27,7 +28,6 @@ from hrbench.cpu_pinning import (
     kernels_in_use,
     pin_cpu_kernels,
 )
-from hrbench.errors import ConfigError
 
 #: A CPU with AVX2 and FMA but no AVX-512, as each library would see it.
 AVX2_CPU = {
@@ -104,7 +104,7 @@ def test_main_job_stores_identical_rows_on_two_simulated_cpus(thirdparty_site, t
 #: Trains a width-8 regressor for a few steps after the run's thread and kernel set-up; prints its predictions.
 TRAIN = """
 import json, numpy as np
-from hrbench.threads import apply_threads
+from hrbench.run.threads import apply_threads
 apply_threads(1)
 import torch
 from hrbench_plugins.methods.deep.resnet import HRRegressor

@@ -24,8 +24,8 @@ from test_leaderboard import GOOD, add_run, errs
 from hrbench.board_files import default_out_dir, is_generated
 from hrbench.cli import main
 from hrbench.errors import ConfigError
-from hrbench.executor import LocalExecutor, WorkerDied
 from hrbench.plugin.method import Param
+from hrbench.run.executor import LocalExecutor, WorkerDied
 from hrbench.store.store import Store
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -204,7 +204,7 @@ def test_a_task_that_kills_its_worker_is_the_one_named(capsys):
 
 
 def test_ray_temp_dir_too_long_for_its_sockets_is_one_line(monkeypatch):
-    from hrbench.ray_executor import MAX_TEMP_DIR_CHARS, local_temp_dir
+    from hrbench.run.ray_executor import MAX_TEMP_DIR_CHARS, local_temp_dir
 
     monkeypatch.delenv("RAY_TMPDIR", raising=False)
     monkeypatch.setenv("HRBENCH_CACHE", "/tmp/" + "x" * MAX_TEMP_DIR_CHARS)
@@ -261,7 +261,7 @@ def test_folder_datasets_are_labelled_by_their_folder(tmp_path, capsys):
     from test_ray import write_folder_dataset
 
     from hrbench.plugin.host import get_registry
-    from hrbench.prepare import dataset_label, make_adapter
+    from hrbench.run.prepare import dataset_label, make_adapter
 
     data = write_folder_dataset(tmp_path / "Clinic A", subjects=3, per_subject=1)
     base = ["run", "--method", "pos", "--dataset", "folder", "--data-root", str(data), "--protocol", "whole_video", "--workers", "1"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hrbench.progress import Hub, PlainTask, format_duration
+from hrbench.run.progress import Hub, PlainTask, format_duration
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_ray import write_folder_dataset  # noqa: E402 - the same tiny dataset
@@ -69,7 +69,7 @@ def test_hub_modes():
 
 RUN = textwrap.dedent("""
     import sys
-    import hrbench.progress as progress
+    import hrbench.run.progress as progress
     progress.PLAIN_EVERY_S = 0.5  # the heartbeat, scaled down for a test
     from hrbench.cli import main
     sys.exit(main(sys.argv[1:]))
@@ -132,7 +132,7 @@ def test_litert_chatter_is_silenced_unless_verbose(tmp_path, native_logs):
 
 
 def test_phase_outside_a_run_prints_plain_lines(tmp_path):
-    from hrbench.progress import phase
+    from hrbench.run.progress import phase
 
     log = tmp_path / "log.txt"
     with log.open("w") as fh:

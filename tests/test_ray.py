@@ -80,7 +80,7 @@ def test_ray_executor_stores_the_same_rows_as_the_local_one(tmp_path, capsys):
     try:
         assert _run(data, tmp_path, "ray", "--executor", "ray") == 0
         from hrbench.errors import ConfigError
-        from hrbench.ray_executor import RayExecutor
+        from hrbench.run.ray_executor import RayExecutor
 
         ex = RayExecutor()  # joins the instance above
         assert not ex.owns

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrbench import executor, fsutil, threads
+from hrbench import fsutil
 from hrbench.cli import main
 from hrbench.errors import ConfigError, RecordingError
+from hrbench.run import executor, threads
 from hrbench.traces import traces
 
 # -- trace cache entries ----------------------------------------------------------
@@ -140,7 +141,7 @@ def test_damaged_checkpoint_is_retrained_with_a_notice(tmp_path, monkeypatch, ca
 
 PARENT = textwrap.dedent("""
     import sys, time
-    from hrbench.executor import Interrupted, LocalExecutor
+    from hrbench.run.executor import Interrupted, LocalExecutor
     if __name__ == "__main__":
         try:
             for i, _res, _err in LocalExecutor(2).imap(time.sleep, [(0.2,)] * 500):
@@ -257,7 +258,7 @@ def test_configure_threads_sets_every_library_without_importing_torch():
     code = textwrap.dedent("""
         import json, os, sys
         import numpy
-        from hrbench.threads import configure_threads
+        from hrbench.run.threads import configure_threads
         assert "torch" not in sys.modules
         plan = configure_threads(1, None)
         from threadpoolctl import threadpool_info

@@ -19,12 +19,12 @@ from hrbench.cli import main
 from hrbench.clips.protocol import find_protocol
 from hrbench.clips.sampling import RecordingClips
 from hrbench.errors import HrbenchError
-from hrbench.evaluate import PULSE_CHECK_CLIPS, check_predict_matches_pulse
 from hrbench.fsutil import stable_hash
 from hrbench.plugin.clips import Clips
 from hrbench.plugin.host import get_registry
 from hrbench.plugin.method import Method
-from hrbench.provenance import RunIdentity, RunRecord
+from hrbench.run.evaluate import PULSE_CHECK_CLIPS, check_predict_matches_pulse
+from hrbench.run.provenance import RunIdentity, RunRecord
 
 HRS = {f"r{i}": hr for i, hr in enumerate([58, 72, 88, 104, 66, 95])}
 
@@ -198,7 +198,7 @@ class _InlineCluster:
     """A stand-in for RayExecutor: the same ``imap`` interface, every task run here, one after another."""
 
     def __init__(self, address=None) -> None:
-        from hrbench.executor import LocalExecutor
+        from hrbench.run.executor import LocalExecutor
 
         self.pool = LocalExecutor(1)
 
@@ -214,7 +214,7 @@ class _InlineCluster:
 
 def test_on_a_cluster_too_a_failing_method_leaves_the_others_stored(tiny, tmp_path, monkeypatch, capsys):
     pytest.importorskip("ray")  # --executor ray checks that Ray is installed before any work
-    from hrbench import ray_executor
+    from hrbench.run import ray_executor
 
     monkeypatch.setattr(ray_executor, "RayExecutor", _InlineCluster)
     assert _run(tiny, tmp_path, "--method", "tp_green,tp_nan,tp_mean", "--executor", "ray") == 2

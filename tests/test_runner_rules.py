@@ -8,8 +8,8 @@ import pytest
 
 from hrbench.cli import main
 from hrbench.errors import ConfigError
-from hrbench.folds import aggregate_notes
-from hrbench.runner import scoped_params
+from hrbench.run.folds import aggregate_notes
+from hrbench.run.runner import scoped_params
 
 HRS = {f"r{i}": hr for i, hr in enumerate([58, 72, 88, 104, 66, 95])}
 

@@ -15,7 +15,7 @@ def _check(args: argparse.Namespace) -> int:
     from ..check.dataset_check import check_dataset, print_report
     from ..clips.protocol import find_protocol
     from ..plugin.host import get_registry
-    from ..prepare import make_adapter
+    from ..run.prepare import make_adapter
 
     if not args.name:
         raise HrbenchError("usage: hrbench datasets check NAME [ROOT] [--protocol P]")

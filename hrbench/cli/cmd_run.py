@@ -30,9 +30,9 @@ def _verbosity(args: argparse.Namespace) -> str:
 
 
 def run_options(args: argparse.Namespace) -> Any:
-    """The :class:`hrbench.runner.RunOptions` of ``run``/``explain`` (explain has no --store, --seeds, ...)."""
-    from ..provenance import command_line
-    from ..runner import RunOptions
+    """The :class:`hrbench.run.runner.RunOptions` of ``run``/``explain`` (explain has no --store, --seeds, ...)."""
+    from ..run.provenance import command_line
+    from ..run.runner import RunOptions
 
     def path(name: str) -> Path | None:
         value = getattr(args, name, None)
@@ -68,7 +68,7 @@ def run_options(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``hrbench run``: run methods under a protocol, store the results, print the run's table."""
-    from ..runner import Runner
+    from ..run.runner import Runner
     from ..summary import run_table
 
     opts = run_options(args)
@@ -96,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """``hrbench explain``: train on one fold and save the method's explanations of a few test clips."""
-    from ..runner import Runner
+    from ..run.runner import Runner
 
     opts = run_options(args)
     paths = Runner(opts, console=err_console()).explain(args.fold - 1, args.n_clips, Path(args.out))

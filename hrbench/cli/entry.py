@@ -20,8 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
-    from ..executor import handle_termination
     from ..fsutil import set_cache_root
+    from ..run.executor import handle_termination
 
     try:
         if getattr(args, "cache", None):

@@ -11,7 +11,7 @@ profile, protocol hash, dataset fingerprint(s), seed, training fraction and
 hrbench version -- so re-running the same command finds its folds already
 stored and computes nothing twice (no duplicate rows), while changing any
 ingredient starts a new run.  The dataset fingerprint hashes the content of
-every recording's inputs (:mod:`hrbench.provenance`); the per-recording
+every recording's inputs (:mod:`hrbench.run.provenance`); the per-recording
 hashes are kept once per fingerprint in ``inputs``, and each run keeps its
 ``base_key`` (its key without the data), so a run on changed data finds the
 stored one and says what changed.  Folds are written in one transaction

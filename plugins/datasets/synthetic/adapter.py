@@ -138,7 +138,7 @@ class SyntheticAdapter(DatasetAdapter):
 
         A bar on a terminal; elsewhere (a log file, a pipe, CI) plain lines --
         one at the start, one every ~10 % or 30 s, one at the end -- through
-        :func:`hrbench.progress.phase`: a bar redrawn in place showed nothing
+        :func:`hrbench.run.progress.phase`: a bar redrawn in place showed nothing
         in a log file until generation had finished.
         """
         root = Path(root)

@@ -181,7 +181,7 @@ def _render_subjects(
         return
     ctx = mp.get_context("spawn")
     # Workers die with this process (kill -9 included) and are terminated, not waited for,
-    # when generation is interrupted: see hrbench.executor.
+    # when generation is interrupted: see hrbench.run.executor.
     pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=worker_initializer,
                                   initargs=(os.getpid(), _init_worker, ()))
     futures: list[cf.Future] = []

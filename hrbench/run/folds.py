@@ -1,9 +1,9 @@
 """One (method, seed) run's folds: their data, the fit + predict, and the rows stored.
 
-:class:`hrbench.runner.Runner` checks the options and hands this module a
-:class:`hrbench.plan.RunPlan` (never itself: the stages only go down).
+:class:`hrbench.run.runner.Runner` checks the options and hands this module a
+:class:`hrbench.run.plan.RunPlan` (never itself: the stages only go down).
 :class:`FoldLoop` opens each (method, seed) run in the store (its identity
-and record, :mod:`hrbench.provenance`), builds each fold's training batch
+and record, :mod:`hrbench.run.provenance`), builds each fold's training batch
 and test clips, stores each fold's rows and closes the run with its notes.
 The two executors dispatch the folds differently and run the same body on
 the same clips, so the stored rows are the same:
@@ -14,7 +14,7 @@ the same clips, so the stored rows are the same:
   (:func:`fit_and_score_job`) whose outcome this process stores -- it stays
   the store's only writer.
 
-A method that raises (a bug, a guard of :mod:`hrbench.evaluate`) fails
+A method that raises (a bug, a guard of :mod:`hrbench.run.evaluate`) fails
 alone: its run is recorded as failed with the reason (``notes_json``
 ``{"failed": ...}``, not complete, so the same command retries it from its
 first missing fold) and the run's other methods go on.
@@ -33,19 +33,19 @@ from typing import Any
 
 from rich.markup import escape
 
-from .clips.protocol import Fold, Protocol
-from .clips.sampling import RecordingClips
-from .clips.subsets import fold_subset
-from .errors import HrbenchError, PrerequisiteMissing
+from ..clips.protocol import Fold, Protocol
+from ..clips.sampling import RecordingClips
+from ..clips.subsets import fold_subset
+from ..errors import HrbenchError, PrerequisiteMissing
+from ..plugin.clips import Clips
+from ..plugin.host import get_registry
+from ..plugin.method import Method, RunContext
+from ..store.store import FoldResult, Store
 from .evaluate import FoldScore, batch, check_predict_matches_pulse, score_fold, video_reference
 from .plan import MethodPlan, RunPlan
-from .plugin.clips import Clips
-from .plugin.host import get_registry
-from .plugin.method import Method, RunContext
 from .prepare import Prepared
 from .progress import Advance, Hub
 from .provenance import RunRecord, describe_changes, torch_threads
-from .store.store import FoldResult, Store
 
 #: A fold's training clips of a method: (method class, the run's clips, the fold's training ids) -> clips.
 TrainClips = Callable[[type[Method], dict[str, RecordingClips], tuple[str, ...]], list[RecordingClips]]
@@ -154,7 +154,7 @@ def fit_and_score(method: Method, train: Clips | None, test: list[RecordingClips
 
 def fit_and_score_job(job: FoldJob) -> FoldOutcome:
     """Remote task body: load the method by name, then :func:`fit_and_score`."""
-    from .traces.traces import _plugin_registry
+    from ..traces.traces import _plugin_registry
 
     reg = _plugin_registry(job.plugin) if job.plugin else get_registry()
     cls = reg.method(job.method)
@@ -196,7 +196,7 @@ class FoldLoop:
     """The folds of a run's (method, seed) runs, on prepared data, into the store.
 
     ``train_clips``: a fold's training clips of a method
-    (:meth:`hrbench.prepare.DataPrep.train_clips`: longer ones for methods
+    (:meth:`hrbench.run.prepare.DataPrep.train_clips`: longer ones for methods
     that resample time).
     """
 

@@ -1,12 +1,12 @@
 """What a run will do, decided from its options before any data is read: the run plan.
 
-Why a value of its own: the fold loop (:mod:`hrbench.folds`) needs a few
+Why a value of its own: the fold loop (:mod:`hrbench.run.folds`) needs a few
 facts about the run -- which methods, with which validated parameters and
 seeds, on which device, under which protocol -- and nothing else of the
 runner.  Handing it this frozen plan instead of the runner keeps the stages
 one-way (runner -> folds, never back) and says in one place everything a
 fold may depend on.  :class:`MethodPlan` holds a method's parameters as
-validated once (by the instance that checked them, :mod:`hrbench.runner`),
+validated once (by the instance that checked them, :mod:`hrbench.run.runner`),
 so each fold builds exactly one instance from them.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
-from .clips.protocol import Protocol
-from .plugin.method import Method, RunContext
+from ..clips.protocol import Protocol
+from ..plugin.method import Method, RunContext
 from .provenance import RunIdentity
 
 
@@ -56,12 +56,12 @@ class MethodPlan:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The run as the fold loop sees it; built by :class:`hrbench.runner.Runner` from checked options.
+    """The run as the fold loop sees it; built by :class:`hrbench.run.runner.Runner` from checked options.
 
     ``threads``: ``--threads`` (a cluster task asks for that many CPUs,
     default 1); ``main_threads``: threads of this process once the
     extraction pool is closed; ``thread_plan``: the decision recorded with
-    each run (:meth:`hrbench.threads.ThreadPlan.as_dict`).
+    each run (:meth:`hrbench.run.threads.ThreadPlan.as_dict`).
     """
 
     protocol: Protocol

@@ -18,7 +18,7 @@ module never imports torch: that costs a second and most commands do not
 need it).  It returns what it chose, for the run's provenance.
 
 Both also pin torch's CPU kernels to one instruction-set level
-(:mod:`hrbench.cpu_pinning`): like the thread count, the kernels a CPU
+(:mod:`hrbench.run.cpu_pinning`): like the thread count, the kernels a CPU
 picks change a learned method's numbers, and both must be settled before the
 first torch operation -- here, in the run's main process and in every
 remote task.
@@ -31,8 +31,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from ..errors import ConfigError
 from .cpu_pinning import pin_cpu_kernels
-from .errors import ConfigError
 
 #: Environment variables read by BLAS / OpenMP / numexpr implementations at import.
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -130,7 +130,7 @@ def plan_threads(workers: int | None, threads: int | None, cpus: int | None = No
 def apply_threads(threads: int) -> dict[str, str]:
     """Limit this process (and the processes it spawns later) to ``threads`` threads per library.
 
-    Also pins torch's CPU kernels (:func:`hrbench.cpu_pinning.pin_cpu_kernels`).
+    Also pins torch's CPU kernels (:func:`hrbench.run.cpu_pinning.pin_cpu_kernels`).
     """
     applied: dict[str, str] = {}
     pin = pin_cpu_kernels()

@@ -1,11 +1,11 @@
 """The runner: prepared clips -> fit/predict per fold and seed -> store.
 
-Four modules share the work: :mod:`hrbench.prepare` (scan, traces, clips,
-folds), :mod:`hrbench.folds` (each (method, seed) run's folds and the rows
-stored, with what the run records from :mod:`hrbench.provenance`),
-:mod:`hrbench.evaluate` (one fold's predictions under the protocol's
+Four modules share the work: :mod:`hrbench.run.prepare` (scan, traces, clips,
+folds), :mod:`hrbench.run.folds` (each (method, seed) run's folds and the rows
+stored, with what the run records from :mod:`hrbench.run.provenance`),
+:mod:`hrbench.run.evaluate` (one fold's predictions under the protocol's
 evaluation rule) and this one, which checks the options and turns them into
-the run's plan (:class:`hrbench.plan.RunPlan`: each method's validated
+the run's plan (:class:`hrbench.run.plan.RunPlan`: each method's validated
 parameters, seeds and device), the only thing of the runner the fold loop
 sees.  Nothing here knows a particular method or dataset:
 both come from the plugin registry by name.  The order of work is chosen so
@@ -21,7 +21,7 @@ Which training clips a fold keeps under ``--train-fraction`` is
 
 Executors (``--executor``): ``local`` fits the folds one after another in
 this process (which may then use every CPU); ``ray`` sends each (method,
-seed, fold) to the cluster as a task (:func:`hrbench.folds.fit_and_score_job`)
+seed, fold) to the cluster as a task (:func:`hrbench.run.folds.fit_and_score_job`)
 and stores what comes back -- this process remains the store's only writer.
 Both run the same code on the same clips, so the stored rows are the same.
 
@@ -43,19 +43,19 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from .clips.protocol import Protocol, find_protocol
-from .data.dataset import Problem
-from .errors import ConfigError
+from ..clips.protocol import Protocol, find_protocol
+from ..data.dataset import Problem
+from ..errors import ConfigError
+from ..fsutil import cache_dir
+from ..plugin.host import Registry, get_registry, get_scheme
+from ..plugin.method import Method, RunContext
+from ..store.store import Store, default_store_path
 from .evaluate import batch
 from .folds import FoldLoop, LoopResult, run_remote
-from .fsutil import cache_dir
 from .plan import MethodPlan, RunPlan
-from .plugin.host import Registry, get_registry, get_scheme
-from .plugin.method import Method, RunContext
 from .prepare import DataOptions, DataPrep
 from .progress import NATIVE_LOGS_ENV, Hub
 from .provenance import resolve_device
-from .store.store import Store, default_store_path
 from .threads import ThreadPlan, apply_threads, configure_threads
 
 DEFAULT_LANDMARKER = "mediapipe_litert"
@@ -175,7 +175,7 @@ def validated_params(opts: RunOptions, classes: dict[str, type[Method]]) -> dict
 
     The one instance built here runs the method's own checks and gives its
     effective parameters (``get_params()``); every fold then builds its
-    instance from them (:meth:`hrbench.plan.MethodPlan.build`).
+    instance from them (:meth:`hrbench.run.plan.MethodPlan.build`).
     """
     scoped = scoped_params(opts.params, classes)
     out = {}

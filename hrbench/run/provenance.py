@@ -2,7 +2,7 @@
 
 Library versions, the thread count (the same seed on the same thread count
 gives the same numbers; across thread counts float reductions may differ),
-the CPU kernels torch used (:mod:`hrbench.cpu_pinning`), the device, the
+the CPU kernels torch used (:mod:`hrbench.run.cpu_pinning`), the device, the
 dataset's content fingerprint and the command line -- stored with every run
 so a board can say how to reproduce it.  :class:`RunIdentity` names a
 (method, seed) run by everything that changes its numbers (its ``key``), and
@@ -38,14 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import TRACE_CODE_VERSION, __version__
+from .. import TRACE_CODE_VERSION, __version__
+from ..data.recording import Recording, Signal
+from ..errors import ConfigError
+from ..fsutil import arrays_checksum, stable_hash
 from .cpu_pinning import kernels_in_use
-from .data.recording import Recording, Signal
-from .errors import ConfigError
-from .fsutil import arrays_checksum, stable_hash
 
 if TYPE_CHECKING:
-    from .clips.protocol import Protocol
+    from ..clips.protocol import Protocol
 
 _PACKAGES = ("numpy", "scipy", "scikit-learn", "torch", "torchvision", "opencv-python-headless", "ai-edge-litert")
 
@@ -145,7 +145,7 @@ def display_path(p: Path) -> str:
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        base = Path(__file__).resolve().parent.parent
+        base = Path(__file__).resolve().parents[2]
         try:
             return str(p.resolve().relative_to(base))
         except ValueError:
@@ -255,7 +255,7 @@ class RunRecord:
     """What the store keeps of a run beyond its identity; the same for every (method, seed) of one run.
 
     ``skipped``: (recording id or "", path, message) of each recording left
-    out; ``thread_plan``: :meth:`hrbench.threads.ThreadPlan.as_dict`;
+    out; ``thread_plan``: :meth:`hrbench.run.threads.ThreadPlan.as_dict`;
     ``executor``: ``local`` or ``ray`` (recorded only when not local).
     """
 

@@ -24,23 +24,23 @@ from typing import Any
 
 from rich.markup import escape
 
-from .clips.protocol import Fold, Protocol
-from .clips.sampling import RecordingClips, clip_recording
-from .data.dataset import DatasetAdapter, Problem
-from .data.recording import Recording
-from .errors import ConfigError, HrbenchError, RecordingError
-from .executor import LocalExecutor
-from .plugin.host import Registry
-from .plugin.method import Method
-from .plugin.roi import ROI_SCHEMES
-from .provenance import inputs_fingerprint, recording_inputs
-from .traces.traces import (
+from ..clips.protocol import Fold, Protocol
+from ..clips.sampling import RecordingClips, clip_recording
+from ..data.dataset import DatasetAdapter, Problem
+from ..data.recording import Recording
+from ..errors import ConfigError, HrbenchError, RecordingError
+from ..plugin.host import Registry
+from ..plugin.method import Method
+from ..plugin.roi import ROI_SCHEMES
+from ..traces.traces import (
     cached_paths,
     extract_and_cache,
     landmarker_tag,
     load_traces,
     video_fingerprint,
 )
+from .executor import LocalExecutor
+from .provenance import inputs_fingerprint, recording_inputs
 
 Advance = Callable[[int], None]
 TaskFactory = Callable[[str, int], Advance]
@@ -142,7 +142,7 @@ def build_folds(protocol: Protocol, train_recs: list[Recording], test_recs: list
     Within a database: the protocol's folds of the test set (``official``:
     the adapter's own split, for ``split = "official"``); a fold left
     without test recordings is an error, not a silently smaller board.
-    The fingerprint hashes ``inputs`` (uid -> :func:`~hrbench.provenance.recording_inputs`)
+    The fingerprint hashes ``inputs`` (uid -> :func:`~hrbench.run.provenance.recording_inputs`)
     of the recordings used, so any change to their content makes a new run.
     """
     def fingerprint(recs: list[Recording]) -> str:
@@ -195,7 +195,7 @@ class DataPrep:
 
     def __init__(self, opts: DataOptions, protocol: Protocol, methods: dict[str, type[Method]], registry: Registry,
                  task: TaskFactory, say: Callable[[str], None], executor: Any = None) -> None:
-        """``executor``: where extraction tasks run (:mod:`hrbench.executor`); default a local pool of ``workers``."""
+        """``executor``: where extraction tasks run (:mod:`hrbench.run.executor`); default a local pool of ``workers``."""
         self.o = opts
         self.executor = executor
         self.protocol = protocol

@@ -1,4 +1,4 @@
-"""Ray backend of the executor interface: the same ``imap`` as :class:`~hrbench.executor.LocalExecutor`.
+"""Ray backend of the executor interface: the same ``imap`` as :class:`~hrbench.run.executor.LocalExecutor`.
 
 ``hrbench run --executor ray [--ray-address ADDR]`` sends the per-recording
 trace extraction and every (method, seed, fold) fit + predict to a Ray
@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Seconds the driver waits on Ray at a time (signals are handled in between).
 WAIT_S = 0.5
@@ -89,7 +89,7 @@ def local_temp_dir() -> Path | None:
     """
     if os.environ.get("RAY_TMPDIR"):
         return None
-    from .fsutil import cache_dir
+    from ..fsutil import cache_dir
 
     temp = cache_dir() / "ray"
     if len(str(temp).encode("utf-8")) > MAX_TEMP_DIR_CHARS:
@@ -108,7 +108,7 @@ def keep_sigterm_handler() -> Iterator[None]:
     ``ray.init`` installs a handler that exits with status 1, and Ray's C++
     core puts a failure-signal handler in front of it that prints a native
     stack dump.  Reinstalling the handler that was there before (the
-    command line's, which raises :class:`~hrbench.executor.Interrupted`)
+    command line's, which raises :class:`~hrbench.run.executor.Interrupted`)
     gives a Ray run the local executor's ending: pending tasks cancelled,
     one "interrupted" line, exit status 128 + 15.
     """

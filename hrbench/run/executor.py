@@ -3,11 +3,11 @@
 ``LocalExecutor`` runs tasks in a process pool sized to the usable CPUs (or
 inline with ``workers=1``, which tests and debuggers prefer).  Workers are
 started with ``spawn`` so they never inherit a parent's torch / OpenMP
-state.  The cluster backend, :class:`hrbench.ray_executor.RayExecutor`
+state.  The cluster backend, :class:`hrbench.run.ray_executor.RayExecutor`
 (``--executor ray``), implements the same ``imap`` on top of this module
 (which therefore never imports it); the runner chooses.  ``imap`` takes each task's resource needs (``num_cpus``,
 ``num_gpus``, ``threads``): a cluster schedules by them, the local pool has
-already divided its CPUs (:mod:`hrbench.threads`) and ignores them.
+already divided its CPUs (:mod:`hrbench.run.threads`) and ignores them.
 
 Workers never outlive the run that started them.  Why it needs code: a
 pool worker blocks on its task queue, whose write end every worker also
@@ -53,7 +53,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from .fsutil import notice
+from ..fsutil import notice
 from .threads import resolve_workers, usable_cpus
 
 _PR_SET_PDEATHSIG = 1

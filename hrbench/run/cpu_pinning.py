@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Set by :func:`pin_cpu_kernels` on CPUs that have the pinned level.
 PINNED_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"}

@@ -44,12 +44,12 @@ from typing import Any
 
 import numpy as np
 
-from .clips.protocol import AGGREGATES, Protocol
-from .clips.sampling import RecordingClips
-from .errors import HrbenchError
-from .plugin.clips import Clips
-from .plugin.method import Method
-from .pulse.hr import spectral_hr, window_hrs
+from ..clips.protocol import AGGREGATES, Protocol
+from ..clips.sampling import RecordingClips
+from ..errors import HrbenchError
+from ..plugin.clips import Clips
+from ..plugin.method import Method
+from ..pulse.hr import spectral_hr, window_hrs
 
 
 def batch(rcs: list[RecordingClips], scheme: str, protocol: Protocol, labels: bool, *, tiled: bool = False) -> Clips:
