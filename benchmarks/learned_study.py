@@ -29,9 +29,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from rich.console import Console
 
-from hrbench.boards import Row, build_boards
+from hrbench.boards.boards import Row, build_boards
+from hrbench.boards.plots import learning_curves
 from hrbench.errors import HrbenchError
-from hrbench.plots import learning_curves
 from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.store import Store
 from hrbench_plugins.methods.deep.stmap import MapSpec, maps_from_traces

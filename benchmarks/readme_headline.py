@@ -4,7 +4,7 @@ Replaces the text between ``<!-- headline:start -->`` and
 ``<!-- headline:end -->`` in README.md with, for each headline board, a
 compact table (MAE, HRme, r with subject-bootstrap intervals, seeds, the
 baseline test), the board's power (the smallest p_holm it could give, the
-difference it could detect) and the board's verdicts (:func:`hrbench.inference.verdicts`),
+difference it could detect) and the board's verdicts (:func:`hrbench.boards.inference.verdicts`),
 so no sentence in the README claims more than a computed test supports.
 ``--check`` exits 1 if the README is not what the store gives (CI-able).
 
@@ -18,10 +18,10 @@ import re
 import sys
 from pathlib import Path
 
-from hrbench.boards import build_boards
+from hrbench.boards.boards import build_boards
+from hrbench.boards.inference import baseline_cell, board_power, verdicts
+from hrbench.boards.render import power_line
 from hrbench.errors import HrbenchError
-from hrbench.inference import baseline_cell, board_power, verdicts
-from hrbench.render import power_line
 from hrbench.store.store import Store
 
 BOARDS = (

@@ -14,7 +14,7 @@ poster's 2 x 2 ablation:
   (optimiser steps per fold, share of resampled maps): a variant that did
   not fit its training set, or had another budget, shows it in the same row.
   A second table gives the final training loss per fold and seed.
-* **Tests at the subject level** (:mod:`hrbench.inference`), not per video:
+* **Tests at the subject level** (:mod:`hrbench.boards.inference`), not per video:
   a subject's videos share a face, so per-video tests overstate the
   evidence.  Each component is tested as a main effect (per subject, its
   MAE with the component minus without, averaged over both settings of the
@@ -55,9 +55,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hrbench.boards import Board, Row, build_boards
+from hrbench.boards.boards import Board, Row, build_boards
+from hrbench.boards.inference import ALPHA, format_p, holm, subject_errors, subject_permutation_test
 from hrbench.errors import HrbenchError
-from hrbench.inference import ALPHA, format_p, holm, subject_errors, subject_permutation_test
 from hrbench.store.store import Store
 from hrbench_plugins.methods.deep.augment import balancing_factors, histogram_edges
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hrbench.boards import build_boards
+from hrbench.boards.boards import build_boards
+from hrbench.boards.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.errors import HrbenchError
-from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.store.store import Store
 
 CLIP, WHOLE = "subject_exclusive", "whole_video"

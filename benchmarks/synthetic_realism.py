@@ -32,9 +32,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hrbench.boards.boards import build_boards
 from hrbench.data.video import iter_frames
 from hrbench.errors import HrbenchError
-from hrbench.leaderboard import build_boards
 from hrbench.plugin.host import get_registry
 from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.store import Store

@@ -43,10 +43,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hrbench.boards import build_boards
+from hrbench.boards.boards import build_boards
+from hrbench.boards.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.clips.protocol import find_protocol
 from hrbench.errors import HrbenchError
-from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.store import Store
 

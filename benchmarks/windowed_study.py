@@ -45,10 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from hrbench.boards import WITHIN_BPM, Board, Row, build_boards
+from hrbench.boards.boards import WITHIN_BPM, Board, Row, build_boards
+from hrbench.boards.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.clips.protocol import BUILTIN_DIR, Protocol, find_protocol, load_protocol
 from hrbench.errors import HrbenchError
-from hrbench.inference import format_p, holm, paired_abs_errors, subject_permutation_test
 from hrbench.pulse.hr import WINDOW_PEAKS
 from hrbench.store.results import Results
 from hrbench.store.store import Store

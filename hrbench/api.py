@@ -48,7 +48,7 @@ By kind of plugin (``docs/`` has one page each, with a worked example):
   :func:`stop_pool`).
 * results in pandas: :func:`read_results` (runs, per-video and per-window
   predictions of a results store as tidy DataFrames, :class:`ResultFrames`;
-  see :mod:`hrbench.frames`).  Loaded on first use, so importing this module
+  see :mod:`hrbench.boards.frames`).  Loaded on first use, so importing this module
   for a plugin does not import pandas.
 
 Optional capabilities are declared on the base classes, never probed:
@@ -95,7 +95,7 @@ from .run.executor import handle_termination, stop_pool, worker_initializer
 from .run.progress import phase, quiet_native_stderr
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
-    from .frames import ResultFrames, read_results
+    from .boards.frames import ResultFrames, read_results
 
 __all__ = [
     "N_LANDMARKS",
@@ -163,11 +163,11 @@ __all__ = [
     "worker_initializer",
 ]
 
-_LAZY = {"read_results": "frames", "ResultFrames": "frames"}
+_LAZY = {"read_results": "boards.frames", "ResultFrames": "boards.frames"}
 
 
 def __getattr__(name: str) -> object:
-    """The pandas read API, imported on first use (the very objects of :mod:`hrbench.frames`)."""
+    """The pandas read API, imported on first use (the very objects of :mod:`hrbench.boards.frames`)."""
     if name in _LAZY:
         from importlib import import_module
 

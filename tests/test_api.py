@@ -30,7 +30,7 @@ ORIGIN = {
     "run.progress": "phase quiet_native_stderr",
     "fsutil": "cache_dir stable_hash atomic_write_bytes notice",
     "run.executor": "handle_termination worker_initializer stop_pool",
-    "frames": "read_results ResultFrames",
+    "boards.frames": "read_results ResultFrames",
 }
 
 

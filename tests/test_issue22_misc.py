@@ -21,7 +21,7 @@ import pytest
 from miniature import write_mini_folder
 from test_leaderboard import GOOD, add_run, errs
 
-from hrbench.board_files import default_out_dir, is_generated
+from hrbench.boards.board_files import default_out_dir, is_generated
 from hrbench.cli import main
 from hrbench.errors import ConfigError
 from hrbench.plugin.method import Param

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from hrbench.boards import build_boards
+from hrbench.boards.board_files import write_boards
+from hrbench.boards.boards import build_boards
+from hrbench.boards.compare import compare, paired_errors
+from hrbench.boards.inference import board_power, detectable_difference, verdicts
 from hrbench.cli import main
 from hrbench.errors import ConfigError
-from hrbench.inference import board_power, detectable_difference, verdicts
-from hrbench.leaderboard import compare, paired_errors, write_boards
 from hrbench.store.store import FoldResult, Store
 
 N_SUBJ = 10
@@ -180,7 +181,7 @@ def test_regenerating_is_byte_identical_even_in_another_process(store, tmp_path)
     out1, out2 = tmp_path / "lb1", tmp_path / "lb2"
     write_boards(store, out1)
     env = {**os.environ, "PYTHONHASHSEED": "7"}
-    code = "import sys; from pathlib import Path; from hrbench.store.store import Store; from hrbench.leaderboard import write_boards; " \
+    code = "import sys; from pathlib import Path; from hrbench.store.store import Store; from hrbench.boards.board_files import write_boards; " \
            "write_boards(Store(Path(sys.argv[1])), Path(sys.argv[2]))"
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.sqlite"), str(out2)], check=True, env=env)
     files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
@@ -285,7 +286,7 @@ def test_learning_curves_are_drawn_for_learned_rows_and_kept_out_of_the_notes(st
 
 
 def test_learning_curve_means_align_on_epochs():
-    from hrbench.plots import mean_curve
+    from hrbench.boards.plots import mean_curve
     from hrbench.store.results import learning_curve
 
     cs = [learning_curve(_curve([0, 1, 2], [3.0, 2.0, 1.0])), learning_curve(_curve([1, 2, 3], [4.0, 2.0, 0.5], [5.0, None, 1.0]))]
@@ -339,8 +340,8 @@ def test_windowed_boards_report_window_level_metrics(store, tmp_path):
 
 def test_reduced_data_table_uses_the_same_seeds_in_every_column_with_intervals(store, tmp_path):
     """Full data run with seeds 0-2, reduced fractions with seed 0 only: the full-data column shows seed 0 alone."""
-    from hrbench.metrics import compute_metrics
-    from hrbench.stats import bootstrap_distribution, pooled_intervals
+    from hrbench.boards.metrics import compute_metrics
+    from hrbench.boards.stats import bootstrap_distribution, pooled_intervals
 
     for seed in range(3):
         add_run(store, f"full{seed}", "net", errs(lambda i, rid, s=seed: (1.0 + 3 * s) * (1 if i % 2 else -1)), seed=seed)
@@ -370,7 +371,7 @@ def test_the_run_table_names_structured_notes_instead_of_printing_them(store, tm
 
     from rich.console import Console
 
-    from hrbench.summary import run_table
+    from hrbench.boards.summary import run_table
 
     curve = _curve(range(1, 41), np.linspace(20, 2, 40), np.linspace(22, 6, 40))
     add_run(store, "n0", "net", GOOD, notes={"learning_curve": [curve, curve], "train_maps": 80, "hist": {"before": [1, 2]}})

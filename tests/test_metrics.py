@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from hrbench.metrics import compute_metrics
+from hrbench.boards.metrics import compute_metrics
 
 
 def test_metrics_match_hand_computation():

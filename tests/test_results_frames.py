@@ -11,7 +11,7 @@ import pytest
 from mini_store import REF, meta, subject, write_mini_store
 
 from hrbench.api import ResultFrames, read_results
-from hrbench.boards import build_boards
+from hrbench.boards.boards import build_boards
 from hrbench.cli import main
 from hrbench.store.store import Store
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from hrbench.stats import bootstrap_ci, friedman_nemenyi, wilcoxon_pair
+from hrbench.boards.stats import bootstrap_ci, friedman_nemenyi, wilcoxon_pair
 
 
 def test_subject_bootstrap_is_wider_than_video_bootstrap_for_correlated_videos():
@@ -53,7 +53,7 @@ def test_cd_diagram_bytes_do_not_depend_on_the_hash_seed(tmp_path):
 
     script = (
         "import sys, numpy as np, pandas as pd; from pathlib import Path\n"
-        "from hrbench.stats import friedman_nemenyi; from hrbench.plots import cd_diagram\n"
+        "from hrbench.boards.stats import friedman_nemenyi; from hrbench.boards.plots import cd_diagram\n"
         "rng = np.random.default_rng(2)\n"
         "t = pd.DataFrame({k: np.abs(rng.normal(0, s, 30)) for k, s in zip('abcde', [1, 1.2, 2, 3, 4])})\n"
         "m = friedman_nemenyi(t); cd_diagram(m.mean_ranks, m.nemenyi, 'x', Path(sys.argv[1]))\n"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from hrbench.inference import (
+from hrbench.boards.inference import (
     EXACT_MAX_SUBJECTS,
     POWER,
     _t_effect,
@@ -18,7 +18,7 @@ from hrbench.inference import (
     subject_permutation_test,
     subject_wilcoxon,
 )
-from hrbench.stats import wilcoxon_pair
+from hrbench.boards.stats import wilcoxon_pair
 
 
 def _per_subject(n_subj: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:

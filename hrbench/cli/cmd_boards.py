@@ -16,7 +16,7 @@ from .common import read_store, store_path
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     """``hrbench leaderboard``: the boards as markdown (and, with ``--by KEY``, their breakdowns)."""
-    from ..leaderboard import default_out_dir, write_boards
+    from ..boards.board_files import default_out_dir, write_boards
 
     store = read_store(args)
 
@@ -37,7 +37,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``hrbench compare A B``: subject-level paired test of two methods on one board."""
-    from ..leaderboard import compare
+    from ..boards.compare import compare
 
     store = read_store(args)
     try:
@@ -64,7 +64,7 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``hrbench export``: runs, per-video and per-window predictions as CSV or Parquet tables."""
-    from ..frames import export_frames, read_results
+    from ..boards.frames import export_frames, read_results
 
     store = read_store(args)
     try:

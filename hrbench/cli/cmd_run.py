@@ -68,8 +68,8 @@ def run_options(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``hrbench run``: run methods under a protocol, store the results, print the run's table."""
+    from ..boards.summary import run_table
     from ..run.runner import Runner
-    from ..summary import run_table
 
     opts = run_options(args)
     console = err_console()

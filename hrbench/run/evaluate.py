@@ -32,7 +32,7 @@ Window-level results are kept, not only videos: each scored unit is one
 in the recording, ``start_s`` its start on the video clock, ``hr_pred``
 NULL where the method declined it, ``hr_ref`` its own reference);
 :meth:`hrbench.store.results.Results.units` reads them back and
-:func:`hrbench.boards.window_metrics` turns them into per-window MAE and
+:func:`hrbench.boards.boards.window_metrics` turns them into per-window MAE and
 the share of windows within 5 bpm.
 """
 

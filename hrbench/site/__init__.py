@@ -3,7 +3,7 @@
 Why: the markdown boards render as static text, so a reader cannot sort a
 board, filter it by scenario or skin tone, look at one subject's videos or
 follow a row to how it was produced.  The site shows the same boards (the
-same :func:`hrbench.boards.build_boards` rows, tests, power line and
+same :func:`hrbench.boards.boards.build_boards` rows, tests, power line and
 verdicts) with sortable, filterable tables (DataTables), interactive plots
 (plotly) and one page per run (command, protocol hash, dataset fingerprint,
 versions, thread plan, per-fold notes, per-video predictions).

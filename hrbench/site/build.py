@@ -1,6 +1,6 @@
 """Write the site: every page rendered first, then the output folder replaced by them.
 
-The output folder's rules, as for the markdown boards (:mod:`hrbench.board_files`):
+The output folder's rules, as for the markdown boards (:mod:`hrbench.boards.board_files`):
 
 * **A site hrbench wrote says so**: its ``index.html`` carries :data:`HEADER`.
   A non-empty folder without it is someone else's, and the build refuses
@@ -21,9 +21,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ..boards import build_boards
+from ..boards.boards import build_boards
+from ..boards.frames import runs_frame, videos_frame
 from ..errors import HrbenchError
-from ..frames import runs_frame, videos_frame
 from ..store.results import Results
 from ..store.store import Store
 from .assets import write_assets

@@ -3,8 +3,8 @@
 Why plotly: it exports a figure as a standalone ``<div>`` + ``Plotly.newPlot``
 call (:func:`plotly.io.to_html`), hover shows each point's recording or
 subject, and the legend toggles methods -- what the markdown boards' PNGs
-cannot.  The figures mirror the PNGs of :mod:`hrbench.plots` and the
-breakdown tables of :mod:`hrbench.render` (same groupings, same clique rule
+cannot.  The figures mirror the PNGs of :mod:`hrbench.boards.plots` and the
+breakdown tables of :mod:`hrbench.boards.render` (same groupings, same clique rule
 for the critical-difference diagram), computed from the same board rows.
 
 Deterministic: every ``div`` id is given (plotly would draw a random one),
@@ -24,10 +24,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from ..boards import Board, Row
-from ..breakdowns import BUILT_IN_KEYS, group_label, group_order, meta_keys
-from ..inference import subject_errors
-from ..plots import mean_curve, nemenyi_cliques
+from ..boards.boards import Board, Row
+from ..boards.breakdowns import BUILT_IN_KEYS, group_label, group_order, meta_keys
+from ..boards.inference import subject_errors
+from ..boards.plots import mean_curve, nemenyi_cliques
 
 CONFIG = {"displaylogo": False, "responsive": True}
 MAX_CATEGORIES = 8  # a meta key with more distinct numeric values is drawn as a scatter, not as groups

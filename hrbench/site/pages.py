@@ -3,10 +3,10 @@
 Why a module of its own: the templates (``templates/*.html``) decide layout;
 this module decides content -- which numbers, in which order, formatted how
 -- from the same objects the markdown boards are rendered from
-(:class:`hrbench.boards.Board`, its tests and power), and from the tidy
-frames of :mod:`hrbench.frames`.  Sentences shared with the markdown boards
-(verdicts, the power line) are taken from :mod:`hrbench.inference` and
-:mod:`hrbench.render` and their inline markdown turned into HTML, so the
+(:class:`hrbench.boards.boards.Board`, its tests and power), and from the tidy
+frames of :mod:`hrbench.boards.frames`.  Sentences shared with the markdown boards
+(verdicts, the power line) are taken from :mod:`hrbench.boards.inference` and
+:mod:`hrbench.boards.render` and their inline markdown turned into HTML, so the
 site never words a claim differently from the boards.
 """
 
@@ -20,11 +20,11 @@ import pandas as pd
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from ..boards import BOOT_N, BOOT_SEED, WITHIN_BPM, Board, Row, safe_name
-from ..inference import baseline_cell, board_power, format_p, verdicts
-from ..metrics import Metrics
-from ..render_sections import power_line
-from ..stats import Interval
+from ..boards.boards import BOOT_N, BOOT_SEED, WITHIN_BPM, Board, Row, safe_name
+from ..boards.inference import baseline_cell, board_power, format_p, verdicts
+from ..boards.metrics import Metrics
+from ..boards.render_sections import power_line
+from ..boards.stats import Interval
 from ..store.results import Results, display_notes, is_structured
 from .figures import (
     bland_altman,

@@ -8,7 +8,7 @@
   resamples so rows averaged over training seeds can pool them.
 * :func:`wilcoxon_pair` -- paired Wilcoxon signed-rank test on absolute
   errors of two methods over the same units (scipy).  Leaderboards call it
-  on per-*subject* errors (see :mod:`hrbench.inference`), never on videos
+  on per-*subject* errors (see :mod:`hrbench.boards.inference`), never on videos
   of one person as if they were independent.
 * :func:`friedman_nemenyi` -- Friedman test over many methods and the
   Nemenyi post-hoc matrix (scikit-posthocs), with mean ranks for a

@@ -1,9 +1,9 @@
 """The sections of a board's markdown below its table: tests, agreement, reduced data, windows, curves.
 
 Each function returns the section's lines (and draws its figures into the
-board's figure folder); :func:`hrbench.render.render` puts them in order.
-Every claim comes from a computed test (:mod:`hrbench.inference`), every
-number through :func:`hrbench.board_text.fmt`, so regeneration is
+board's figure folder); :func:`hrbench.boards.render.render` puts them in order.
+Every claim comes from a computed test (:mod:`hrbench.boards.inference`), every
+number through :func:`hrbench.boards.board_text.fmt`, so regeneration is
 byte-identical.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..store.results import Results
 from .board_text import fmt
 from .boards import BOOT_N, BOOT_SEED, WITHIN_BPM, Board
 from .breakdowns import breakdown_table
@@ -30,7 +31,6 @@ from .inference import (
 )
 from .metrics import compute_metrics
 from .stats import bootstrap_distribution, pooled_intervals
-from .store.results import Results
 
 
 def _friedman_lines(board: Board, fig_dir: Path, rel: str) -> list[str]:

@@ -42,10 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .inference import BoardTests, board_tests
-from .metrics import Metrics, compute_metrics
-from .stats import Interval, bootstrap_distribution, pooled_intervals
-from .store.results import (
+from ..store.results import (
     LEARNING_CURVE,
     Results,
     VideoSet,
@@ -55,7 +52,10 @@ from .store.results import (
     not_run_reason,
     run_notes,
 )
-from .store.store import Store
+from ..store.store import Store
+from .inference import BoardTests, board_tests
+from .metrics import Metrics, compute_metrics
+from .stats import Interval, bootstrap_distribution, pooled_intervals
 
 BOOT_SEED = 0
 BOOT_N = 1000

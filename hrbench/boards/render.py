@@ -3,10 +3,10 @@
 Nothing time-dependent is written (no dates, no timings, figures without
 metadata, permutation tests and bootstraps from fixed seeds), so
 regenerating from the same store is byte-identical.  Every claim in a
-board's prose comes from :func:`hrbench.inference.verdicts`, i.e. from a
+board's prose comes from :func:`hrbench.boards.inference.verdicts`, i.e. from a
 computed, Holm-corrected test at the subject level.  This module writes the
 head of a board (what it is, its table, its notes) and its run list; the
-sections between them are :mod:`hrbench.render_sections`.
+sections between them are :mod:`hrbench.boards.render_sections`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import json
 import re
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
+from ..store.results import Results
+from ..store.store import Store
 from .board_text import HEADER, fmt, metric_cell
 from .boards import BOOT_N, BOOT_SEED, Board, Row
 from .inference import baseline_cell, board_power, verdicts
@@ -28,8 +30,6 @@ from .render_sections import (
     significance,
     window_metrics,
 )
-from .store.results import Results
-from .store.store import Store
 
 TABLE_HEAD = [
     "| Method | Profile | HRme (bpm) | HRsd (bpm) | HRrmse (bpm) | HRmer | MAE (bpm) | r | n | Seeds (± SD of MAE) "

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from .board_text import HEADER, fmt
 from .boards import Board
-from .errors import ConfigError
 
 HR_RANGES = [(0, 60), (60, 80), (80, 100), (100, 120), (120, 1000)]
 #: The keys every board has, whatever its adapter: they come from the results, not the recordings' meta.

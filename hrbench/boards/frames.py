@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import HrbenchError
+from ..store.results import Results, dataset_label, not_run_reason
+from ..store.store import Store, default_store_path
 from .boards import board_group, board_names
-from .errors import HrbenchError
-from .store.results import Results, dataset_label, not_run_reason
-from .store.store import Store, default_store_path
 
 #: Run columns repeated on every prediction row, so one frame answers "which method, on which board, which seed".
 KEYS = ("run_key", "board", "method", "profile", "dataset_label", "protocol", "seed", "train_fraction")

@@ -1,32 +1,18 @@
-"""Leaderboards: a pure function of the results store.
+"""``hrbench compare``: a subject-level paired test of two methods on one board.
 
-The work is split by question:
-
-* :mod:`hrbench.store.results` -- reading the store (runs, videos, folds);
-* :mod:`hrbench.boards` -- which runs form a board (one protocol hash, one
-  dataset fingerprint), seeds collapsed into one row, not-run stages kept
-  aside, board names that never collide and never leave the output folder;
-* :mod:`hrbench.inference` -- subject-level paired tests, Holm correction,
-  Friedman/Nemenyi, and the verdicts boards state;
-* :mod:`hrbench.render` and :mod:`hrbench.render_sections` -- markdown and
-  figures; :mod:`hrbench.breakdowns` -- errors grouped by a recording property;
-* :mod:`hrbench.board_files` -- the output folder: never replacing a file
-  hrbench did not write, removing boards whose runs left the store.
-
-This module keeps the public names the CLI and the ``benchmarks/`` scripts
-import (``build_boards``, ``write_boards``, ``paired_errors``, ``compare``,
-...) and implements ``hrbench compare``.
+Why on subjects: a subject's videos share a face, a camera and a recording
+session, so their errors are not independent; pairing the two methods'
+errors video by video and testing on subjects keeps the unit of
+independence the boards use (:mod:`hrbench.boards.inference`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .board_files import default_out_dir, write_boards, write_index
-from .board_text import HEADER
-from .boards import BOOT_N, BOOT_SEED, Board, NotRun, Row, build_boards, safe_name
-from .breakdowns import HR_RANGES, breakdown_keys, breakdown_table, render_breakdown
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..store.store import Store
+from .boards import Board, Row, build_boards
 from .inference import (
     MC_RESAMPLES,
     PERM_SEED,
@@ -35,17 +21,7 @@ from .inference import (
     subject_errors,
     subject_permutation_test,
     subject_wilcoxon,
-    verdicts,
 )
-from .render import render
-from .store.results import VideoSet
-from .store.store import Store
-
-__all__ = [
-    "BOOT_N", "BOOT_SEED", "HEADER", "HR_RANGES", "Board", "NotRun", "Row", "VideoSet",
-    "breakdown_keys", "breakdown_table", "build_boards", "compare", "default_out_dir", "paired_errors", "render",
-    "render_breakdown", "safe_name", "verdicts", "write_boards", "write_index",
-]
 
 
 def _check_pairable(ra: Row, rb: Row) -> None:

@@ -47,12 +47,12 @@ from scipy import stats as sps
 from scipy.optimize import brentq
 from statsmodels.stats.multitest import multipletests
 
+from ..store.results import VideoSet
 from .stats import ManyTest, PairTest, friedman_nemenyi
-from .store.results import VideoSet
 
 
 class Row(Protocol):
-    """What the tests read of a board row (:class:`hrbench.boards.Row`): its label and per-video errors.
+    """What the tests read of a board row (:class:`hrbench.boards.boards.Row`): its label and per-video errors.
 
     A protocol rather than the boards' class: boards build on these tests, so
     the tests must not import the boards back.
@@ -66,7 +66,7 @@ class Row(Protocol):
 
 
 class Board(Protocol):
-    """What :func:`verdicts` reads of a board (:class:`hrbench.boards.Board`): its tests."""
+    """What :func:`verdicts` reads of a board (:class:`hrbench.boards.boards.Board`): its tests."""
 
     @property
     def tests(self) -> BoardTests | None: ...

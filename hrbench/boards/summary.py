@@ -16,9 +16,9 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
+from ..store.results import display_notes
+from ..store.store import Store
 from .metrics import compute_metrics
-from .store.results import display_notes
-from .store.store import Store
 
 
 def _method_metrics(store: Store, keys: list[str]) -> tuple[dict[str, float], float, int, dict[str, Any]]:

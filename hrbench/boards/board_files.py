@@ -7,7 +7,7 @@ it can hold files hrbench did not write -- a hand-written ``README.md``, a
 committed board.  The rules:
 
 * **A file hrbench wrote says so.**  Every generated markdown file (board,
-  breakdown, index) starts with :data:`~hrbench.board_text.HEADER`; that first
+  breakdown, index) starts with :data:`~hrbench.boards.board_text.HEADER`; that first
   line is how a later run tells its own files from anyone else's.  A
   target that exists without it is never overwritten: the run refuses,
   before writing anything, with a one-line error.
@@ -31,12 +31,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import HrbenchError
+from ..store.store import Store
 from .board_text import HEADER
 from .boards import build_boards, safe_name
 from .breakdowns import boards_with_key, render_breakdown
-from .errors import HrbenchError
 from .render import render
-from .store.store import Store
 
 INDEX = "README.md"
 BY = "-by-"
