@@ -56,6 +56,29 @@ def imports_of(path: Path, modules: set[str], root: Path = ROOT, package: str = 
     return found
 
 
+def missing_modules(root: Path = ROOT, package: str = PACKAGE) -> list[str]:
+    """``file:line module`` of each import of the package naming a module the package does not have.
+
+    Why: the graph above keeps only the modules that exist, so an import of a module that moved away
+    would pass it silently -- and still run wherever an older copy of the package is importable.
+    """
+    files = sorted(root.rglob("*.py"))
+    modules = {module_name(p, root, package) for p in files}
+    found = []
+    for path in files:
+        current = module_name(path, root, package)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                targets = [_resolve(current, path.name == "__init__.py", node)]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            found += [f"{path.relative_to(root.parent)}:{node.lineno} {t}" for t in targets
+                      if t.split(".")[0] == package and t not in modules]
+    return found
+
+
 def import_graph(root: Path = ROOT, package: str = PACKAGE) -> dict[str, set[str]]:
     files = {module_name(p, root, package): p for p in sorted(root.rglob("*.py"))}
     modules = set(files)
@@ -148,6 +171,11 @@ def test_no_import_cycle_in_hrbench() -> None:
     assert not found, "import cycles in hrbench/:\n" + "\n".join(found)
 
 
+def test_every_import_of_hrbench_names_a_module_it_has() -> None:
+    found = missing_modules()
+    assert not found, "imports of modules hrbench/ does not have:\n" + "\n".join(found)
+
+
 # -- the walker itself: a test that cannot fail proves nothing ---------------------------
 
 
@@ -187,3 +215,9 @@ def test_walker_resolves_subpackages_and_accepts_a_dag(tmp_path: Path) -> None:
     assert graph["pkg.a"] == {"pkg.sub.mod"}
     assert graph["pkg.sub.mod"] == {"pkg.b"}
     assert cycles(graph) == []
+
+
+def test_an_import_of_a_module_that_is_not_there_is_named(tmp_path: Path) -> None:
+    root = _package(tmp_path, {"__init__.py": "", "a.py": "from .gone import x\nfrom . import b\n", "b.py": "",
+                               "sub/__init__.py": "", "sub/c.py": "def f():\n    import pkg.sub.gone\n"})
+    assert missing_modules(root, "pkg") == ["pkg/a.py:1 pkg.gone", "pkg/sub/c.py:2 pkg.sub.gone"]
