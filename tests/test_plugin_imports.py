@@ -1,7 +1,7 @@
 """First-party plugins and the example plugin live by the public API: they import hrbench only through
 ``hrbench.api`` (and their conformance tests through ``hrbench.testing``).
 
-Why a test: a plugin that reaches into ``hrbench.video`` or ``hrbench.gt_checks`` breaks whenever the core
+Why a test: a plugin that reaches into ``hrbench.data.video`` or ``hrbench.pulse.gt_checks`` breaks whenever the core
 moves a module, and hides from a plugin author what the supported surface is.  Every import form counts:
 ``from hrbench.x import y``, ``import hrbench.x``, ``from hrbench import x`` and imports inside functions.
 """
@@ -35,13 +35,14 @@ def outside_imports(source: str) -> list[tuple[int, str]]:
 
 def test_the_check_sees_every_import_form():
     source = (
-        "import hrbench.video\nfrom hrbench import gt_checks\nfrom hrbench.fsutil import notice\n"
-        "def f():\n    from hrbench.progress import phase\n"
+        "import hrbench.data.video\nfrom hrbench import pulse\nfrom hrbench.fsutil import notice\n"
+        "def f():\n    from hrbench.run.progress import phase\n"
         "import hrbench\nfrom hrbench.api import Method\nfrom hrbench.testing import check_method\n"
-        "import hrbench_plugins\n"
+        "import hrbench_plugins\nfrom hrbench import api\nfrom hrbench.pulse.gt_checks import coverage_problems\n"
     )
     assert [m for _, m in outside_imports(source)] == [
-        "hrbench.video", "hrbench.gt_checks", "hrbench.fsutil", "hrbench.progress", "hrbench",
+        "hrbench.data.video", "hrbench.pulse", "hrbench.fsutil", "hrbench.run.progress", "hrbench",
+        "hrbench.pulse.gt_checks",
     ]
 
 
