@@ -39,7 +39,8 @@ def composite(photo: np.ndarray, size: tuple[int, int], scale: float, dx: float 
     w, h = size
     ph, pw = photo.shape[:2]
     a = np.array([[scale, 0, w / 2 - scale * pw / 2 + dx], [0, scale, h / 2 - scale * ph / 2]])
-    return cv2.warpAffine(photo, a, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=(96, 104, 112))
+    return cv2.warpAffine(photo, a, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(96, 104, 112))
 
 
 def stats(ms: list[float]) -> str:

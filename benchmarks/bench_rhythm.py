@@ -61,7 +61,8 @@ def main() -> None:
     chosen = [c for c in VARIANTS if c.name in args.variants.split(",")]
     short, long = grid_clips(args.clips, 300), grid_clips(args.clips, 450)
     print(f"profile {args.profile}, overrides {overrides or '-'}; {args.clips} clips x {args.epochs} epochs per fit")
-    print(f"{'variant':22s} {'threads':>7s} {'maps/s':>8s} {'fold s':>8s}  (fold: {args.fold_clips} clips at the profile's epochs)")
+    print(f"{'variant':22s} {'threads':>7s} {'maps/s':>8s} {'fold s':>8s}  (fold: {args.fold_clips} clips at the "
+          "profile's epochs)")
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
         for cls in chosen:

@@ -89,16 +89,19 @@ def main() -> None:
         model = HRRegressor(d["width"])
         for epoch in range(epochs):
             t0 = time.perf_counter()
-            maps, labels = rhythm_maps(d["synth_maps"], rows, 300, 30.0, np.random.default_rng(epoch), settings, time_pool=d["time_pool"])
+            maps, labels = rhythm_maps(d["synth_maps"], rows, 300, 30.0, np.random.default_rng(epoch), settings,
+                                       time_pool=d["time_pool"])
             t1 = time.perf_counter()
-            loss = train_regressor(model, lambda _e, m=maps, y=labels: (m, y), epochs=1, batch_size=d["batch_size"], seed=epoch)[0]
+            loss = train_regressor(model, lambda _e, m=maps, y=labels: (m, y), epochs=1,
+                                   batch_size=d["batch_size"], seed=epoch)[0]
             gen_s += t1 - t0
             train_s += time.perf_counter() - t1
     total = (gen_s + train_s) * d["synth_epochs"] / epochs
     what = "measured" if args.full else f"projected from {epochs} of {d['synth_epochs']} epochs"
     print(
-        f"synthetic pretraining (default: {d['synth_epochs']} x {d['synth_maps']} maps {rows}x{frames}, width {d['width']}): "
-        f"generation {gen_s / epochs:.1f} s + training {train_s / epochs:.1f} s per epoch; total {total:.0f} s ({what}); "
+        f"synthetic pretraining (default: {d['synth_epochs']} x {d['synth_maps']} maps {rows}x{frames}, "
+        f"width {d['width']}): generation {gen_s / epochs:.1f} s + training {train_s / epochs:.1f} s per epoch; "
+        f"total {total:.0f} s ({what}); "
         f"last epoch L1 {loss:.1f} bpm"
     )
 

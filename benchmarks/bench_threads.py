@@ -79,7 +79,8 @@ def run_case(threads: int, args: argparse.Namespace, competitor: bool, passive: 
     try:
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, **({"OMP_WAIT_POLICY": "PASSIVE"} if passive else {})}
-            out = subprocess.run([sys.executable, "-c", CHILD, str(threads), str(args.maps), str(args.epochs), str(args.width)],
+            out = subprocess.run([sys.executable, "-c", CHILD, str(threads), str(args.maps),
+                                  str(args.epochs), str(args.width)],
                                  capture_output=True, text=True, check=True, cwd=tmp, timeout=1800, env=env)
     finally:
         if proc:
@@ -100,7 +101,8 @@ def main() -> None:
 
     cpus = usable_cpus()
     plans = [cpus, cpus - 1] if cpus > 1 else [cpus]
-    cases = [(label, t, competitor, False) for t in plans for label, competitor in (("alone", False), ("beside a competitor", True))]
+    cases = [(label, t, competitor, False) for t in plans for label, competitor in (("alone", False),
+                                                                                    ("beside a competitor", True))]
     cases.append(("beside, OMP passive", cpus, True, True))
     print(f"{cpus} usable CPU(s); load average before: {os.getloadavg()[0]:.2f}; "
           f"pretraining {args.epochs} epoch(s) x {args.maps} maps, width {args.width}")

@@ -165,11 +165,14 @@ def fmt_h(seconds: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--store", default="results/hrbench.sqlite", help="results store with measured folds (default: %(default)s)")
+    ap.add_argument("--store", default="results/hrbench.sqlite",
+                    help="results store with measured folds (default: %(default)s)")
     ap.add_argument("--json", help="measurements file (default: <cache>/estimate_vipl.json)")
     ap.add_argument("--reuse", action="store_true", help="read the measurements from --json instead of measuring")
-    ap.add_argument("--seconds", type=float, default=5.0, help="seconds of video timed for extraction (default: %(default)s)")
-    ap.add_argument("--video-seconds", type=float, default=30.0, help="assumed mean VIPL-HR video length (default: %(default)s)")
+    ap.add_argument("--seconds", type=float, default=5.0,
+                    help="seconds of video timed for extraction (default: %(default)s)")
+    ap.add_argument("--video-seconds", type=float, default=30.0,
+                    help="assumed mean VIPL-HR video length (default: %(default)s)")
     ap.add_argument("--data-root", help="a VIPL-HR copy: use its real frame counts and sizes")
     ap.add_argument("--cores", type=int, default=16, help="CPUs per node (default: %(default)s)")
     ap.add_argument("--nodes", default="1,2,4,8,16", help="node counts to estimate (default: %(default)s)")

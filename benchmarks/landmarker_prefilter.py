@@ -1,6 +1,7 @@
 """The face-mesh crop's anti-alias pre-shrink: fractional INTER_AREA (landmarker v1) against integer (v2).
 
-    python benchmarks/landmarker_prefilter.py [--dataset synthetic] [--limit 0] [--out leaderboards/studies/landmarker-prefilter.md]
+    python benchmarks/landmarker_prefilter.py [--dataset synthetic] [--limit 0]
+                                              [--out leaderboards/studies/landmarker-prefilter.md]
 
 ``mediapipe_litert`` warps the face region to the mesh model's 192 x 192
 input.  Version 1 first shrank the region by the exact ratio ``k`` with
@@ -99,8 +100,8 @@ def main() -> None:
                 rgb = bgr[:, ::-1]
                 pulse = rate.pos_pulse(rgb, rec.fps, settings)
                 green = rgb[np.isfinite(rgb).all(axis=1), 1].astype(np.float64)
-                got[name] = (rate.snr_db(pulse, rec.fps, ref, settings), float(spectral_hr(pulse, rec.fps, settings)), ms,
-                             rate.snr_db(green, rec.fps, ref, settings))
+                got[name] = (rate.snr_db(pulse, rec.fps, ref, settings), float(spectral_hr(pulse, rec.fps, settings)),
+                             ms, rate.snr_db(green, rec.fps, ref, settings))
             rows.append((ref, got))
             (s1, h1, m1, g1), (s2, h2, m2, g2) = got["v1"], got["v2"]
             lines.append(f"| {rec.id} | {s1:.2f} / {s2:.2f} | {g1:.2f} / {g2:.2f} | {h1:.1f} / {h2:.1f} | {ref:.1f} "
@@ -116,12 +117,15 @@ def main() -> None:
 
     def paired(diff: np.ndarray) -> str:
         p = stats.wilcoxon(diff).pvalue if len(diff) >= 6 and np.any(diff != 0) else float("nan")
-        verdict = "not distinguishable" if not (np.isfinite(p) and p < 0.05) else ("v2 higher" if diff.mean() > 0 else "v2 lower")
-        return f"mean {diff.mean():+.3f} dB, median {np.median(diff):+.3f} dB (Wilcoxon signed-rank p = {p:.2g}: {verdict})"
+        verdict = ("not distinguishable" if not (np.isfinite(p) and p < 0.05)
+                   else ("v2 higher" if diff.mean() > 0 else "v2 lower"))
+        return (f"mean {diff.mean():+.3f} dB, median {np.median(diff):+.3f} dB (Wilcoxon signed-rank p = {p:.2g}: "
+                f"{verdict})")
 
     summary = (
-        f"\n{len(rows)} recordings. SNR v2 minus v1: POS pulse {paired(d)}; green trace {paired(dg)}. HR error against the reference: mean {e1.mean():.2f} bpm (v1), "
-        f"{e2.mean():.2f} bpm (v2). CPU per frame (decode + mesh + face_skin): {ms1:.2f} ms (v1), {ms2:.2f} ms (v2).\n"
+        f"\n{len(rows)} recordings. SNR v2 minus v1: POS pulse {paired(d)}; green trace {paired(dg)}. "
+        f"HR error against the reference: mean {e1.mean():.2f} bpm (v1), {e2.mean():.2f} bpm (v2). "
+        f"CPU per frame (decode + mesh + face_skin): {ms1:.2f} ms (v1), {ms2:.2f} ms (v2).\n"
     )
     print(summary)
     if args.out:

@@ -85,7 +85,8 @@ def dev_clips(dataset: str, data_root: Path | None, per_recording: int, seed: in
     return np.concatenate(traces), np.concatenate(hrs)
 
 
-def map_figure(face: dict[str, np.ndarray], synth: dict[str, np.ndarray], hr_face: float, hr_synth: float, path: Path) -> Path:
+def map_figure(face: dict[str, np.ndarray], synth: dict[str, np.ndarray], hr_face: float,
+               hr_synth: float, path: Path) -> Path:
     """One face map and one synthetic map in each layout, side by side (pulse channel, rows x time)."""
     fig = Figure(figsize=(10.0, 4.8), dpi=100, layout="constrained")
     axes = fig.subplots(2, 2)
@@ -168,8 +169,8 @@ def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
     finally:
         store.close()
     if not found:
-        raise HrbenchError("no recipe runs in the dev store: run `python benchmarks/tune_defaults.py --only maps,training` "
-                           "first", store_path)
+        raise HrbenchError("no recipe runs in the dev store: run "
+                           "`python benchmarks/tune_defaults.py --only maps,training` first", store_path)
     return found
 
 
@@ -184,8 +185,8 @@ def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
              "training mean has 0). *Zero-shot*: MAE of the synthetic-pretrained net on the training face maps before "
              "fine-tuning (stage III only). Losses are L1 in bpm: the last training epoch, and the held-out subjects' "
              "loss at the kept epoch where the recipe holds subjects out.", "",
-             "| Method | dev copy | Recipe | MAE (bpm) | r | spread ratio | zero-shot MAE (bpm) | train L1 | best epoch | "
-             "seeds |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| Method | dev copy | Recipe | MAE (bpm) | r | spread ratio | zero-shot MAE (bpm) | train L1 "
+             "| best epoch | seeds |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     curves: dict[str, list] = {}
     for method, copy, name, row in found:
         m = row.metrics
@@ -222,22 +223,24 @@ def board_section(store_path: Path) -> list[str]:
                 if row is None or base is None or board.tests is None:
                     continue
                 cmp_ = board.tests.against_baseline(row.label)
-                verdict = "–" if cmp_ is None else f"{'yes' if cmp_.significant and cmp_.a_better else 'no'} ({cmp_.p_holm:.2g})"
-                zs = [float(v) for v in str(row.notes.get("zero_shot_mae_bpm", "")).replace("|", ",").strip("[]").replace(
-                    "[", "").replace("]", "").split(",") if v.strip()]
+                verdict = "–" if cmp_ is None else (f"{'yes' if cmp_.significant and cmp_.a_better else 'no'} "
+                                                    f"({cmp_.p_holm:.2g})")
+                zs = [float(v) for v in str(row.notes.get("zero_shot_mae_bpm", "")).replace("|", ",").strip("[]")
+                      .replace("[", "").replace("]", "").split(",") if v.strip()]
                 last = [(c["train_l1"][-1], c["heldout_l1"][-1]) for c in row.curves if "heldout_l1" in c]
                 gap = (f"{np.mean([a for a, _ in last]):.2f} / {np.mean([b for _, b in last]):.2f}" if last else "–")
-                lines.append(f"| {protocol} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | {base.metrics.mae:.2f} | "
-                             f"{np.mean(zs):.1f} | {gap} | {len(row.seeds) or 1} |" if zs else
-                             f"| {protocol} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | {base.metrics.mae:.2f} | – | "
-                             f"{gap} | {len(row.seeds) or 1} |")
+                lines.append(f"| {protocol} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
+                             f"{base.metrics.mae:.2f} | {np.mean(zs):.1f} | {gap} | {len(row.seeds) or 1} |" if zs else
+                             f"| {protocol} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
+                             f"{base.metrics.mae:.2f} | – | {gap} | {len(row.seeds) or 1} |")
     finally:
         store.close()
     lines += ["", "Where a target is missed, the learning curves say why: the training L1 ends near 1 bpm while the "
               "held-out subjects' stays several times higher, so with ~13 training people per fold the net still "
               "memorises clips. What would move it, none of which fits two CPU cores after a rebuild: more training "
-              "people per fold (`synthetic-large`, 40 subjects), longer synthetic pretraining (in a probe the L1 net's zero-shot error on dev face maps fell "
-              "from 26 to 7-9 bpm over its first 10 epochs of 2,000 maps, still falling), a wider net, or the `paper` profile on a GPU.", ""]
+              "people per fold (`synthetic-large`, 40 subjects), longer synthetic pretraining (in a probe the L1 net's "
+              "zero-shot error on dev face maps fell from 26 to 7-9 bpm over its first 10 epochs of 2,000 maps, "
+              "still falling), a wider net, or the `paper` profile on a GPU.", ""]
     return lines
 
 

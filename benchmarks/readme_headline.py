@@ -55,13 +55,15 @@ def headline(store: Store) -> str:
         for row in b.rows:
             vs = "–" if row.is_baseline else baseline_cell(b.tests.against_baseline(row.label) if b.tests else None)
             seeds = str(len(row.seeds)) if row.seeds else "–"
-            out.append(f"| {row.label} | {_cell(row, 'mae')} | {_cell(row, 'hr_me')} | {_cell(row, 'r', 3)} | {seeds} | {vs} |")
+            out.append(f"| {row.label} | {_cell(row, 'mae')} | {_cell(row, 'hr_me')} | {_cell(row, 'r', 3)} | {seeds} "
+                       f"| {vs} |")
         for nr in b.not_run:
             out.append(f"| {nr.method} | not run: {nr.reason} | | | | |")
         power = board_power(b.tests) if b.tests is not None else None
         if power is not None:
             out += ["", power_line(power).removeprefix("- ") + "."]
-        out += ["", "What the tests say (subject-level sign-flip permutation tests, Holm-corrected over the board):", ""]
+        out += ["", "What the tests say (subject-level sign-flip permutation tests, Holm-corrected over the board):",
+                ""]
         out += [f"- {v}" for v in verdicts(b)] + [""]
     return "\n".join(out)
 

@@ -43,7 +43,8 @@ def _clip_capture(store: Store, run_keys: tuple[str, ...]) -> tuple[int, int, in
     """(clips, clips off by > 10 bpm, of those reading low) over a row's runs."""
     n = off = low = 0
     for key in run_keys:
-        rows = store.query("SELECT hr_pred, hr_ref FROM clip_predictions WHERE run_key = ? AND hr_pred IS NOT NULL", (key,))
+        rows = store.query("SELECT hr_pred, hr_ref FROM clip_predictions WHERE run_key = ? AND hr_pred IS NOT NULL",
+                           (key,))
         e = np.array([r["hr_pred"] - r["hr_ref"] for r in rows], dtype=float)
         n += len(e)
         off += int((np.abs(e) > 10).sum())
@@ -55,7 +56,8 @@ def study(store: Store, dataset: str) -> str:
     boards = {p: build_boards(store, dataset, p) for p in (CLIP, WHOLE)}
     for p, b in boards.items():
         if not b:
-            raise HrbenchError(f"no {p} runs of {dataset} in the store; run benchmarks/run_leaderboards.sh first", store.path)
+            raise HrbenchError(f"no {p} runs of {dataset} in the store; run benchmarks/run_leaderboards.sh first",
+                               store.path)
     clip = {r.method: r for r in boards[CLIP][0].rows if r.run_key}
     whole = {r.method: r for r in boards[WHOLE][0].rows if r.run_key}
     methods = sorted(set(clip) & set(whole), key=lambda m: whole[m].metrics.mae)
@@ -75,7 +77,8 @@ def study(store: Store, dataset: str) -> str:
         "the test is a sign-flip permutation test on per-subject mean absolute errors (clip − whole), Holm-corrected "
         "over the methods.",
         "",
-        "| Method | MAE clip rule | MAE whole video | HRme clip rule | HRme whole video | r clip rule | r whole video | clip − whole (bpm) | p_holm |",
+        "| Method | MAE clip rule | MAE whole video | HRme clip rule | HRme whole video | r clip rule | r whole video "
+        "| clip − whole (bpm) | p_holm |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m, t, ph in zip(methods, tests, p_holm, strict=True):
@@ -88,9 +91,11 @@ def study(store: Store, dataset: str) -> str:
     for m, t, ph in zip(methods, tests, p_holm, strict=True):
         if ph < 0.05:
             better = "whole-video rule" if t.mean_diff > 0 else "clip rule"
-            lines.append(f"- {m}: smaller errors under the {better} (p_holm = {format_p(float(ph))}, {t.n_subjects} subjects).")
+            lines.append(f"- {m}: smaller errors under the {better} (p_holm = {format_p(float(ph))}, {t.n_subjects} "
+                         "subjects).")
         else:
-            lines.append(f"- {m}: the two rules are not distinguishable (p_holm = {format_p(float(ph))}, {t.n_subjects} subjects).")
+            lines.append(f"- {m}: the two rules are not distinguishable (p_holm = {format_p(float(ph))}, "
+                         f"{t.n_subjects} subjects).")
     lines += [
         "",
         "## The mechanism: clips captured by other rhythms",

@@ -63,8 +63,8 @@ DATA_ROOT: list[Path | None] = [None]
 
 
 def _run(store: Path, method: str, protocol: str, params: dict[str, str], seeds: int, name: str) -> None:
-    opts = RunOptions(methods=[method], dataset=DEV, data_root=DATA_ROOT[0], protocol=protocol, params=params, seeds=seeds,
-                      store_path=store, name=name,
+    opts = RunOptions(methods=[method], dataset=DEV, data_root=DATA_ROOT[0], protocol=protocol, params=params,
+                      seeds=seeds, store_path=store, name=name,
                       command=f"benchmarks/tune_defaults.py ({name})")
     Runner(opts, console=Console(stderr=True)).run()
 
@@ -90,7 +90,8 @@ def _table(title: str, candidates: list[tuple[str, object]], rule: str) -> list[
         ea, eb, subjects = paired_abs_errors(row, best)
         tests.append((value, subject_permutation_test(ea, eb, subjects)))
     p_holm = holm([t.p_value for _, t in tests]) if tests else []
-    lines = [f"## {title}", "", rule, "", "| Candidate | MAE (bpm) | HRme (bpm) | r | seeds | vs best: MAE difference | p_holm |",
+    lines = [f"## {title}", "", rule, "",
+             "| Candidate | MAE (bpm) | HRme (bpm) | r | seeds | vs best: MAE difference | p_holm |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     by_value = {v: (t, p) for (v, t), p in zip(tests, p_holm, strict=True)}
     for value, row in candidates:
@@ -131,7 +132,8 @@ PAPER_SYNTH = {"synth_noise": "0.5", "synth_noise_common": "0", "synth_gain_min"
 #: Face-matched synthetic noise: mostly common to R, G, B, as measured on face-map rows (deep/synrhythm.py).
 FACE_SYNTH = {"synth_noise": "4", "synth_noise_common": "0.8", "synth_gain_min": "0.5"}
 STMAP_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("rgb maps, L1 (the paper's recipe at CPU size)", {"colour": "rgb", "head": "regression", "holdout": "0", **PAPER_SYNTH}),
+    ("rgb maps, L1 (the paper's recipe at CPU size)",
+     {"colour": "rgb", "head": "regression", "holdout": "0", **PAPER_SYNTH}),
     ("pos maps, L1", {"colour": "pos", "head": "regression", "holdout": "0", **PAPER_SYNTH}),
     ("pos maps, L1, face-matched rhythms, held-out best epoch",
      {"colour": "pos", "head": "regression", "holdout": "0.15", **FACE_SYNTH}),
@@ -152,8 +154,10 @@ TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
      {"da_prob": "0.5", "da_factors": "uniform", "synth_epochs": "30"}),
 )
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("rgb+yuv maps, L1 (the poster's recipe at CPU size)", {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
-    ("pos maps, L1, held-out best epoch", {"colour": "pos", "detrend_hz": "0.5", "head": "regression", "holdout": "0.15"}),
+    ("rgb+yuv maps, L1 (the poster's recipe at CPU size)",
+     {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
+    ("pos maps, L1, held-out best epoch",
+     {"colour": "pos", "detrend_hz": "0.5", "head": "regression", "holdout": "0.15"}),
     ("pos maps, bins, held-out best epoch", {"colour": "pos", "detrend_hz": "0.5", "head": "bins", "holdout": "0.15"}),
 )
 
@@ -174,7 +178,8 @@ def _filter_protocols(tmp: Path) -> dict[int, str]:
     base = find_protocol("whole_video").path.read_text(encoding="utf-8")
     out = {}
     for order in (2, 3, 4):
-        text = re.sub(r"filter_order = \d+", f"filter_order = {order}", base).replace('name = "whole_video"', f'name = "whole_video_order{order}"')
+        text = re.sub(r"filter_order = \d+", f"filter_order = {order}", base).replace(
+            'name = "whole_video"', f'name = "whole_video_order{order}"')
         p = tmp / f"whole_video_order{order}.toml"
         p.write_text(text, encoding="utf-8")
         out[order] = str(p)
@@ -187,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--only", default="maps,stmap,svr,filter")
     ap.add_argument("--out", type=Path, default=Path("leaderboards/studies"))
-    ap.add_argument("--data-root", type=Path, default=None, help="a synthetic-dev copy to use instead of the preset's own")
+    ap.add_argument("--data-root", type=Path, default=None,
+                    help="a synthetic-dev copy to use instead of the preset's own")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
     DATA_ROOT[0] = args.data_root
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
              "# Defaults chosen on synthetic-dev", "",
              "`synthetic-dev` is the embedded preset with another seed (other subjects); no board reports on it. "
              "Rule, fixed before the runs: the candidate with the lowest MAE (mean over seeds) wins; the sign-flip "
-             "permutation test on per-subject errors against the winner is shown, Holm-corrected within each setting.", ""]
+             "permutation test on per-subject errors against the winner is shown, Holm-corrected within each "
+             "setting.", ""]
     try:
         if "stmap" in only:
             lines += _param_study(args.store, args.seeds, "stmap_transfer", "detrend_hz", ("0.0", "0.5"), "dev-detrend",
@@ -218,8 +225,10 @@ def main(argv: list[str] | None = None) -> int:
                     cands = []
                     for order, proto in protos.items():
                         _run(args.store, method, proto, {}, 1, "dev-filter")
-                        cands.append((f"order {order}", _rows(args.store, "dev-filter", f"whole_video_order{order}")[method]))
-                    lines += _table(f"HR band-pass order, read with {method}", cands, "whole_video rule; the reference is read with the same order.")
+                        cands.append((f"order {order}",
+                                      _rows(args.store, "dev-filter", f"whole_video_order{order}")[method]))
+                    lines += _table(f"HR band-pass order, read with {method}", cands,
+                                    "whole_video rule; the reference is read with the same order.")
     except HrbenchError as exc:
         print(f"tune_defaults: error: {exc}", file=sys.stderr)
         return 2

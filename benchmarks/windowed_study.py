@@ -93,7 +93,8 @@ def variant_text(windowed_toml: str, peak: str) -> str:
             continue  # the shipped file's own choice is replaced by the variant's
         out.append(line)
     if not (named and placed):
-        raise HrbenchError("the windowed protocol has no top-level name or no [evaluation] table", BUILTIN_DIR / "windowed.toml")
+        raise HrbenchError("the windowed protocol has no top-level name or no [evaluation] table",
+                           BUILTIN_DIR / "windowed.toml")
     return "\n".join(out) + "\n"
 
 
@@ -118,8 +119,8 @@ def run_all(args: argparse.Namespace, protocols: list[Protocol]) -> None:
     from hrbench.run.runner import Runner, RunOptions
 
     for p in protocols:
-        opts = RunOptions(methods=list(args.methods), dataset=args.dataset, data_root=args.data_root, protocol=str(p.path),
-                          store_path=args.store, workers=args.workers, name=args.name,
+        opts = RunOptions(methods=list(args.methods), dataset=args.dataset, data_root=args.data_root,
+                          protocol=str(p.path), store_path=args.store, workers=args.workers, name=args.name,
                           command=f"benchmarks/windowed_study.py ({p.name})")
         Runner(opts, console=Console(stderr=True)).run()
 
@@ -211,7 +212,8 @@ def breakdown(rows: dict[str, dict[str, Row]], methods: list[str], key: str) -> 
 def study(store: Store, dataset: str, methods: list[str], variants: dict[str, Protocol], whole: Protocol,
           by: list[str]) -> str:
     res = Results(store)
-    boards = {WHOLE: _board(store, dataset, whole), **{f"windowed_{k}": _board(store, dataset, p) for k, p in variants.items()}}
+    boards = {WHOLE: _board(store, dataset, whole),
+              **{f"windowed_{k}": _board(store, dataset, p) for k, p in variants.items()}}
     rows: dict[str, dict[str, Row]] = {c: {r.method: r for r in b.ranked if r.run_key} for c, b in boards.items()}
     methods = [m for m in methods if all(m in r for r in rows.values())]
     if not methods:
@@ -263,11 +265,13 @@ def study(store: Store, dataset: str, methods: list[str], variants: dict[str, Pr
         ph = holm([t.p_value for t in tests])
         for m, t, p in zip(methods, tests, ph, strict=True):
             ma, mb = rows[a][m].metrics.mae, rows[b][m].metrics.mae
-            lines.append(f"| {a} vs {b} | {m} | {ma:.2f} | {mb:.2f} | {t.mean_diff:+.2f} | {t.n_subjects} | {format_p(float(p))} |")
+            lines.append(f"| {a} vs {b} | {m} | {ma:.2f} | {mb:.2f} | {t.mean_diff:+.2f} | {t.n_subjects} | "
+                         f"{format_p(float(p))} |")
             if a == "windowed_anchored" and b == "windowed_plain":
                 if np.isfinite(p) and p < 0.05:
                     better = "anchored" if t.mean_diff < 0 else "plain"
-                    verdicts.append(f"- {m}: smaller errors with {better} window peaks (p_holm = {format_p(float(p))}).")
+                    verdicts.append(f"- {m}: smaller errors with {better} window peaks "
+                                    f"(p_holm = {format_p(float(p))}).")
                 else:
                     verdicts.append(f"- {m}: plain and anchored not distinguishable (p_holm = {format_p(float(p))}).")
     gap = []
@@ -275,7 +279,8 @@ def study(store: Store, dataset: str, methods: list[str], variants: dict[str, Pr
         w = rows[WHOLE][m].metrics.mae
         gap.append(f"- {m}: windowed − whole-video MAE: plain {rows['windowed_plain'][m].metrics.mae - w:+.2f}, "
                    f"anchored {rows['windowed_anchored'][m].metrics.mae - w:+.2f} bpm.")
-    lines += ["", *verdicts, "", "Distance from the whole-video rule (the real-video check asks for at most 1.5 bpm):", "", *gap]
+    lines += ["", *verdicts, "",
+              "Distance from the whole-video rule (the real-video check asks for at most 1.5 bpm):", "", *gap]
     lines += [
         "",
         "## The mechanism: windows captured by another rhythm",
@@ -315,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", type=Path, default=None, help="the dataset's folder (default: the adapter's)")
     ap.add_argument("--name", default=None, help="board label of the dataset (default: the adapter's name)")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated pulse methods")
-    ap.add_argument("--store", type=Path, default=None, help="results store of the study (default: windowed-study.sqlite "
-                    "in the user's data folder)")
+    ap.add_argument("--store", type=Path, default=None,
+                    help="results store of the study (default: windowed-study.sqlite in the user's data folder)")
     ap.add_argument("--out", type=Path, default=None,
                     help=f"the study's file (default {OUT} for {DEV}, <dataset>-windowed-rule.md beside it otherwise)")
     ap.add_argument("--by", default=",".join(BY), help="recording meta keys to break results down by, comma-separated "
@@ -341,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"windowed_study: error: {exc}", file=sys.stderr)
         return 2
     if args.out is None:
-        args.out = OUT if args.dataset == DEV and not args.name else OUT.with_name(f"{args.name or args.dataset}-windowed-rule.md")
+        args.out = (OUT if args.dataset == DEV and not args.name
+                    else OUT.with_name(f"{args.name or args.dataset}-windowed-rule.md"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(args.out)

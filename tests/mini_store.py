@@ -1,4 +1,5 @@
-"""A miniature results store written through :class:`hrbench.store.store.Store` (no videos): what the site and frames tests read.
+"""A miniature results store written through :class:`hrbench.store.store.Store` (no videos): what the site and
+frames tests read.
 
 Two boards on one dataset (``mini``): ``mini-subject_exclusive`` with three
 methods (one of them with two training seeds and learning curves), a
@@ -27,7 +28,8 @@ TONES = ("II", "V")
 REF = {f"s{s:02d}v{v}": 62.0 + 5.0 * s + 3.0 * v for s in range(N_SUBJECTS) for v in range(2)}
 TRAIN_HR = [70.0, 90.0]  # the baseline predicts 80
 CLIPS_DESC = "2-fold subject-exclusive split, seed 0; per-video HR = median of its clip predictions"
-WINDOWED_DESC = ("2-fold subject-exclusive split, seed 0; evaluation rule: windowed -- HR over each 10-s window (hop 5 s); "
+WINDOWED_DESC = ("2-fold subject-exclusive split, seed 0; evaluation rule: windowed -- HR over each 10-s window "
+                 "(hop 5 s); "
                  "per-video HR = median of its windows")
 #: method -> typical |error| (bpm); zeta is best, alpha worst.
 SCALE = {"zeta": 0.8, "mid": 3.0, "alpha": 9.0}
@@ -42,13 +44,15 @@ def meta(rid: str) -> dict[str, object]:
     return {"scenario": SCENARIOS[v], "skin_tone": TONES[s % 2], "light_level": round(0.2 + 0.1 * s + 0.05 * v, 3)}
 
 
-def _run_row(method: str, protocol: str, desc: str, seed: int, created: str, notes: dict | None = None) -> dict[str, object]:
+def _run_row(method: str, protocol: str, desc: str, seed: int, created: str,
+             notes: dict | None = None) -> dict[str, object]:
     return {
         "method": method, "profile": "default", "params_json": json.dumps({"window_s": 6.0} if method == "mid" else {}),
         "protocol": protocol, "protocol_path": f"protocols/{protocol}.toml", "protocol_sha256": (protocol[0] * 64),
         "protocol_desc": desc, "dataset": "mini", "dataset_label": "", "train_dataset": "mini",
         "dataset_fingerprint": "0123456789abcdef", "seed": seed, "train_fraction": 1.0,
-        "versions_json": json.dumps({"hrbench": "0.1.0", "numpy": "2.0", "thread_plan": {"cpus": 2, "workers": 2, "threads": 1}},
+        "versions_json": json.dumps({"hrbench": "0.1.0", "numpy": "2.0",
+                                     "thread_plan": {"cpus": 2, "workers": 2, "threads": 1}},
                                     sort_keys=True),
         "notes_json": json.dumps(notes or {}), "skipped_json": "[]", "n_folds": 2, "complete": 1, "created_at": created,
         "command": f"hrbench run --method {method} --protocol {protocol} --seeds {seed + 1}", "threads": 2,
@@ -95,7 +99,8 @@ def write_mini_store(path: Path) -> Path:
                                                         "heldout_l1": [10.0, 8.0, 7.5]}
                     store.write_fold(key, FoldResult(fold, 4, 40, TRAIN_HR, 1.5, 0.25, clips, videos, fold_notes))
         store.ensure_run("se-deep-0", _run_row("deep", "subject_exclusive", CLIPS_DESC, 0, created(),
-                                               {"not_run": "deep needs weights at /nowhere/w.pth (hrbench never downloads)"}))
+                                               {"not_run": "deep needs weights at /nowhere/w.pth (hrbench never "
+                                                           "downloads)"}))
         interrupted = _run_row("zeta", "subject_exclusive", CLIPS_DESC, 5, created())
         store.ensure_run("se-zeta-5", {**interrupted, "complete": 0})  # stopped before its folds: on no board
         for method in ("zeta", "alpha"):
@@ -104,7 +109,8 @@ def write_mini_store(path: Path) -> Path:
             err = _errors(method, 0, rng)
             for fold in (0, 1):
                 ids = [rid for rid in sorted(REF) if _folds(rid) == fold]
-                units = [(rid, j, 5.0 * j, None if (j == 2 and rid.endswith("1")) else REF[rid] + err[rid] * (1 + 0.1 * j), REF[rid])
+                units = [(rid, j, 5.0 * j,
+                          None if (j == 2 and rid.endswith("1")) else REF[rid] + err[rid] * (1 + 0.1 * j), REF[rid])
                          for rid in ids for j in range(3)]
                 videos = [(rid, subject(rid), REF[rid] + err[rid], REF[rid], meta(rid)) for rid in ids]
                 store.write_fold(key, FoldResult(fold, 4, 40, TRAIN_HR, 0.5, 0.1, units, videos))

@@ -210,7 +210,8 @@ def test_errors_never_quote_a_file_read_through_the_manifest(folder, tmp_path):
 
 
 def test_signal_at_the_wrong_rate_stops_a_run_when_loaded(folder):
-    """A signal that does not span the video at its stated signal_fs is an error where a run loads it, not only in check."""
+    """A signal that does not span the video at its stated signal_fs is an error where a run loads it, not only in
+    check."""
     manifest = folder / "manifest.csv"
     text = manifest.read_text()
     # The 64 Hz PPG declared at 40 Hz would last 12.8 s for an 8-s video (160 %).

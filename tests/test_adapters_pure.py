@@ -88,7 +88,8 @@ BROKEN = {
     ),
     "no json": (lambda r: (r / "01-01.json").unlink() or r / "01-01", "frames without a 01-01.json"),
     "oximeter clock stalls": (
-        _edit_json(lambda d: [e.update(Timestamp=d["/FullPackage"][99]["Timestamp"]) for e in d["/FullPackage"][100:103]]),
+        _edit_json(lambda d: [e.update(Timestamp=d["/FullPackage"][99]["Timestamp"])
+                              for e in d["/FullPackage"][100:103]]),
         "'/FullPackage' timestamps: entries 101-102",
     ),
 }

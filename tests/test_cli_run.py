@@ -26,7 +26,8 @@ def run(tiny, tmp_path, *extra):
 def counts(db):
     con = sqlite3.connect(db)
     try:
-        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "folds", "clip_predictions", "video_predictions")}
+        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("runs", "folds", "clip_predictions", "video_predictions")}
     finally:
         con.close()
 
@@ -35,7 +36,8 @@ def test_thirdparty_method_runs_through_cli_and_recovers_known_hr(tiny, tmp_path
     assert run(tiny, tmp_path) == 0
     con = sqlite3.connect(tmp_path / "s.sqlite")
     rows = con.execute(
-        "SELECT v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r USING (run_key) WHERE r.method = 'tp_green'"
+        "SELECT v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r USING (run_key) WHERE "
+        "r.method = 'tp_green'"
     ).fetchall()
     assert len(rows) == len(HRS)
     for rid, pred, ref in rows:
@@ -59,7 +61,8 @@ def test_leaderboard_regenerates_byte_identical(tiny, tmp_path):
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out1)]) == 0
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out2)]) == 0
     files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
-    assert {str(f) for f in files} >= {"README.md", "tiny-subject_exclusive.md", "tiny-subject_exclusive/hr_distribution.png",
+    assert {str(f) for f in files} >= {"README.md", "tiny-subject_exclusive.md",
+                                       "tiny-subject_exclusive/hr_distribution.png",
                                       "tiny-subject_exclusive/bland_altman-tp_green.png"}
     for f in files:  # markdown and figures alike
         assert (out1 / f).read_bytes() == (out2 / f).read_bytes(), f
@@ -72,13 +75,15 @@ def test_leaderboard_regenerates_byte_identical(tiny, tmp_path):
 def test_compare_and_breakdown(tiny, tmp_path, capsys):
     assert run(tiny, tmp_path) == 0
     store = str(tmp_path / "s.sqlite")
-    assert main(["compare", "tp_green", "tp_mean", "--dataset", "tiny", "--protocol", "subject_exclusive", "--store", store]) == 0
+    assert main(["compare", "tp_green", "tp_mean", "--dataset", "tiny",
+                 "--protocol", "subject_exclusive", "--store", store]) == 0
     out = capsys.readouterr().out
     assert "Wilcoxon" in out and "9 paired recordings" in out
     assert main(["leaderboard", "--store", store, "--out", str(tmp_path / "lb"), "--by", "subject"]) == 0
     text = (tmp_path / "lb" / "tiny-subject_exclusive-by-subject.md").read_text()
     assert "| p0 |" in text and "| p4 |" in text
-    assert main(["compare", "tp_green", "nope", "--dataset", "tiny", "--protocol", "subject_exclusive", "--store", store]) == 2
+    assert main(["compare", "tp_green", "nope", "--dataset", "tiny",
+                 "--protocol", "subject_exclusive", "--store", store]) == 2
 
 
 def test_plugins_lists_thirdparty_distribution(thirdparty_site, capsys):
@@ -135,8 +140,9 @@ def test_unknown_method_is_one_line(tmp_path, capsys):
 def test_reduced_training_section_lists_only_methods_run_on_less_data(tiny, tmp_path):
     """SynRhythm Fig. 6: a table and plot of error against training fraction, one row per method that has the curve."""
     assert run(tiny, tmp_path) == 0
-    assert main(["run", "--method", "tp_mean", "--dataset", "tiny", "--data-root", str(tiny), "--protocol", "subject_exclusive",
-                 "--store", str(tmp_path / "s.sqlite"), "--workers", "1", "--train-fraction", "0.5"]) == 0
+    assert main(["run", "--method", "tp_mean", "--dataset", "tiny", "--data-root", str(tiny),
+                 "--protocol", "subject_exclusive", "--store", str(tmp_path / "s.sqlite"), "--workers", "1",
+                 "--train-fraction", "0.5"]) == 0
     out = tmp_path / "lb"
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out)]) == 0
     text = (out / "tiny-subject_exclusive.md").read_text()
@@ -165,8 +171,8 @@ def test_protocol_chooses_how_clips_make_a_video_hr(tiny, tmp_path, aggregate, e
     proto.write_text(f'name = "agg_{aggregate}"\nscope = "within"\nsplit = "subject"\nk = 3\n'
                      f'[clips]\nlength = 120\nper_video = 20\nfps = 30\naggregate = "{aggregate}"\n')
     store = tmp_path / "s.sqlite"
-    assert main(["run", "--method", "tp_first_off", "--dataset", "tiny", "--data-root", str(tiny), "--protocol", str(proto),
-                 "--store", str(store), "--workers", "1"]) == 0
+    assert main(["run", "--method", "tp_first_off", "--dataset", "tiny", "--data-root", str(tiny),
+                 "--protocol", str(proto), "--store", str(store), "--workers", "1"]) == 0
     con = sqlite3.connect(store)
     try:
         preds = [r[0] for r in con.execute("SELECT hr_pred FROM video_predictions")]

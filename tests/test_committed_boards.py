@@ -18,7 +18,8 @@ STORE = ROOT / "results" / "hrbench.sqlite"
 def test_headline_board_regenerates_byte_identical(tmp_path):
     committed = ROOT / "leaderboards" / "synthetic-whole_video.md"
     assert committed.exists()
-    assert main(["leaderboard", "--store", str(STORE), "--dataset", "synthetic", "--protocol", "whole_video", "--out", str(tmp_path)]) == 0
+    assert main(["leaderboard", "--store", str(STORE), "--dataset", "synthetic",
+                 "--protocol", "whole_video", "--out", str(tmp_path)]) == 0
     assert (tmp_path / committed.name).read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
 
 

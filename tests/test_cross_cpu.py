@@ -70,7 +70,8 @@ def _stored(db: Path) -> dict[str, list]:
                                  "ORDER BY recording_id, clip_index").fetchall(),
             "videos": con.execute("SELECT recording_id, subject, hr_pred, hr_ref FROM video_predictions "
                                   "ORDER BY recording_id").fetchall(),
-            "folds": con.execute("SELECT fold, n_train_clips, train_hr_json, notes_json FROM folds ORDER BY fold").fetchall(),
+            "folds": con.execute("SELECT fold, n_train_clips, train_hr_json, notes_json FROM folds "
+                                 "ORDER BY fold").fetchall(),
             "kernels": [json.loads(v)["cpu_kernels"] for (v,) in con.execute("SELECT versions_json FROM runs")],
         }
     finally:
@@ -154,7 +155,8 @@ def test_cpus_below_the_pinned_level_keep_their_kernels_and_say_why(clean_env, f
     assert not any(var in os.environ for var in PINNED_ENV)
 
 
-def test_native_mode_is_recorded_and_a_bad_mode_is_a_one_line_error(clean_env, monkeypatch, thirdparty_site, tmp_path, capsys):
+def test_native_mode_is_recorded_and_a_bad_mode_is_a_one_line_error(clean_env, monkeypatch,
+                                                                    thirdparty_site, tmp_path, capsys):
     monkeypatch.setenv(MODE_ENV, "native")
     assert pin_cpu_kernels(frozenset({"avx2", "fma"}), "x86_64").reason == f"{MODE_ENV}=native"
     rec = kernels_in_use()

@@ -1,4 +1,5 @@
-"""Cross-database end to end on miniature copies: train on VIPL-HR, test on MMSE-HR; train on one dataset, score whole real videos."""
+"""Cross-database end to end on miniature copies: train on VIPL-HR, test on MMSE-HR; train on one dataset, score
+whole real videos."""
 
 import json
 import sqlite3
@@ -31,7 +32,8 @@ fps = 30
 def mini(tmp_path):
     """Miniature VIPL-HR and MMSE-HR copies and a 1-fold cross-database protocol file."""
     with use_faces():
-        vipl = write_mini_vipl(tmp_path / "VIPL-HR", n_subjects=3, sources=("source1",), extra_task=None, duration_s=5.0)
+        vipl = write_mini_vipl(tmp_path / "VIPL-HR", n_subjects=3, sources=("source1",),
+                               extra_task=None, duration_s=5.0)
         mmse = write_mini_mmse(tmp_path / "MMSE-HR", n_subjects=2, tasks_per_subject=1, duration_s=5.0)
     proto = tmp_path / "cross_mini.toml"
     proto.write_text(PROTOCOL)
@@ -47,7 +49,8 @@ def test_train_on_vipl_test_on_mmse(thirdparty_site, mini, tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     con = sqlite3.connect(store)
     rows = con.execute(
-        "SELECT r.method, r.train_dataset, v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r USING (run_key)"
+        "SELECT r.method, r.train_dataset, v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r "
+        "USING (run_key)"
     ).fetchall()
     truth = read_mini_truth(mmse)
     vipl_truth = read_mini_truth(vipl)
@@ -76,7 +79,8 @@ def test_rhythm_attention_da_across_databases(thirdparty_site, mini, tmp_path, c
                "--store", str(store), "--workers", "1"])
     assert rc == 0, capsys.readouterr().err
     con = sqlite3.connect(store)
-    rows = con.execute("SELECT r.train_dataset, v.recording_id, v.hr_pred FROM video_predictions v JOIN runs r USING (run_key)").fetchall()
+    rows = con.execute("SELECT r.train_dataset, v.recording_id, v.hr_pred FROM video_predictions v JOIN runs r USING "
+                       "(run_key)").fetchall()
     notes = json.loads(con.execute("SELECT notes_json FROM runs").fetchone()[0])
     assert {r[1] for r in rows} == set(read_mini_truth(mmse))
     assert all(train_ds == "vipl_hr" and 42.0 <= pred <= 240.0 for train_ds, _, pred in rows)
@@ -85,7 +89,8 @@ def test_rhythm_attention_da_across_databases(thirdparty_site, mini, tmp_path, c
 
 
 def test_cross_database_whole_trains_on_one_dataset_and_scores_whole_real_videos(thirdparty_site, tmp_path, capsys):
-    """The shipped `cross_database_whole`: "train on X, test on my videos" is one command, scored once per whole video."""
+    """The shipped `cross_database_whole`: "train on X, test on my videos" is one command, scored once per whole
+    video."""
     import thirdparty_hr
 
     train_hr = {f"r{i}": hr for i, hr in enumerate([58.0, 66.0, 74.0, 82.0])}
@@ -94,7 +99,8 @@ def test_cross_database_whole_trains_on_one_dataset_and_scores_whole_real_videos
         mine = write_mini_folder(tmp_path / "mine", duration_s=12.0)
     store = tmp_path / "s.sqlite"
     rc = main(["run", "--protocol", "cross_database_whole", "--train-on", "tiny", "--train-root", str(tiny),
-               "--dataset", "folder", "--data-root", str(mine), "--method", "pos,tp_mean", "--store", str(store), "--workers", "1"])
+               "--dataset", "folder", "--data-root", str(mine), "--method", "pos,tp_mean", "--store",
+               str(store), "--workers", "1"])
     assert rc == 0, capsys.readouterr().err
     con = sqlite3.connect(store)
     truth = read_mini_truth(mine)
@@ -106,20 +112,24 @@ def test_cross_database_whole_trains_on_one_dataset_and_scores_whole_real_videos
     assert sorted(json.loads(train_json)) == pytest.approx(sorted(train_hr.values()), abs=2.0)
     train_mean = sum(json.loads(train_json)) / len(json.loads(train_json))
     # Whole-video rule: exactly one scored unit per test video, starting at 0 (no clips, no windows).
-    units = con.execute("SELECT r.method, c.recording_id, c.clip_index, c.start_s FROM clip_predictions c JOIN runs r USING (run_key)").fetchall()
+    units = con.execute("SELECT r.method, c.recording_id, c.clip_index, c.start_s FROM clip_predictions c JOIN runs r "
+                        "USING (run_key)").fetchall()
     assert sorted((m, rid) for m, rid, *_ in units) == sorted((m, rid) for m in ("pos", "tp_mean") for rid in truth)
     assert all(idx == 0 and start == 0.0 for *_, idx, start in units)
-    rows = con.execute("SELECT r.method, v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r USING (run_key)").fetchall()
+    rows = con.execute("SELECT r.method, v.recording_id, v.hr_pred, v.hr_ref FROM video_predictions v JOIN runs r "
+                       "USING (run_key)").fetchall()
     for method, rid, pred, ref in rows:
         assert abs(ref - truth[rid]["hr"]) < 2.5
         if method == "pos":
             assert abs(pred - truth[rid]["hr"]) < 3.0  # a pulse read from the whole test video
         else:
-            assert pred == pytest.approx(train_mean, abs=0.1)  # the mean of the tiny dataset's clip labels: nothing from folder
+            # the mean of the tiny dataset's clip labels: nothing from folder
+            assert pred == pytest.approx(train_mean, abs=0.1)
     out = tmp_path / "lb"
     assert main(["leaderboard", "--store", str(store), "--out", str(out)]) == 0
     (board,) = out.glob("folder*-cross_database_whole-from-tiny.md")  # the folder adapter's label may name the folder
     header = board.read_text().split("\n\n| Method")[0]
     assert " · cross_database_whole · trained on tiny\n" in header
-    assert "**Cross-database**: every method was trained on every recording of `tiny` and tested on every recording of `folder" in header
+    assert ("**Cross-database**: every method was trained on every recording of `tiny` and tested on every recording "
+            "of `folder") in header
     assert "one HR per whole test recording" in header

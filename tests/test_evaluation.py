@@ -60,7 +60,8 @@ def test_windowed_rule_scores_every_window_against_its_own_reference(tiny, tmp_p
     # 24 s at 30 fps: windows of 10 s every 5 s -> starts 0, 5, 10 s (the last would end past 24 s at 15 s).
     for method in ("pos", "tp_green"):
         starts = con.execute(
-            "SELECT c.start_s FROM clip_predictions c JOIN runs r USING (run_key) WHERE r.method = ? AND c.recording_id = 'r0' "
+            "SELECT c.start_s FROM clip_predictions c JOIN runs r USING (run_key) WHERE r.method = ? AND "
+            "c.recording_id = 'r0' "
             "ORDER BY c.clip_index", (method,)).fetchall()
         np.testing.assert_allclose([s for (s,) in starts], [0.0, 5.0, 10.0], atol=0.05)
     for rid, pred, ref in con.execute("SELECT c.recording_id, c.hr_pred, c.hr_ref FROM clip_predictions c"):

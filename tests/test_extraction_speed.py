@@ -47,7 +47,8 @@ def old_measure(name: str, frame: np.ndarray, pts: np.ndarray | None) -> np.ndar
         if pts is None:
             face = cv2.resize(frame, (s.size, s.size), interpolation=cv2.INTER_AREA)
         else:
-            face = cv2.warpAffine(frame, s.affine(pts), (s.size, s.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            face = cv2.warpAffine(frame, s.affine(pts), (s.size, s.size), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
         return face.astype(np.float32).reshape(5, 20, 5, 20, 3).mean(axis=(1, 3)).reshape(25, 3)
     assert name == "face_skin"
     if pts is None:
@@ -81,14 +82,16 @@ def old_extract(rec: Recording, landmarker: object | None) -> dict[str, np.ndarr
         ok = rec.roi == "full-frame" or pts is not None
         valid.append(ok)
         for s in SCHEMES:
-            rows[s].append(old_measure(s, frame, pts) if ok else np.full((ROI_SCHEMES[s].n_rois, 3), np.nan, np.float32))
+            rows[s].append(old_measure(s, frame, pts) if ok
+                           else np.full((ROI_SCHEMES[s].n_rois, 3), np.nan, np.float32))
     out = {s: np.stack(r, axis=1).astype(np.float32) for s, r in rows.items()}
     out["valid"] = np.asarray(valid)
     return out
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+    return (a.dtype == b.dtype and a.shape == b.shape
+            and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes())
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -127,7 +130,8 @@ def face_video(tmp_path_factory) -> Path:
     for i in range(36):
         dx = 25 * np.sin(2 * np.pi * i / 36)
         a = np.array([[0.4, 0, 160 - 0.4 * 256 + dx], [0, 0.4, 120 - 0.4 * 256]])
-        f = cv2.warpAffine(photo, a, (320, 240), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=(96, 104, 112))
+        f = cv2.warpAffine(photo, a, (320, 240), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=(96, 104, 112))
         if 14 <= i < 18:
             f = np.full_like(f, 100)
         if i == 25:
@@ -147,7 +151,8 @@ def skin_video(tmp_path_factory) -> Path:
 def test_block_and_channel_means_are_bit_identical_to_the_numpy_formulas():
     rng = np.random.default_rng(0)
     for shape, rows, cols in (((100, 200, 3), 10, 20), ((100, 100, 3), 5, 5), ((30, 40, 3), 3, 4)):
-        for img in (rng.integers(0, 256, shape, dtype=np.uint8), np.full(shape, 255, np.uint8), np.zeros(shape, np.uint8)):
+        for img in (rng.integers(0, 256, shape, dtype=np.uint8), np.full(shape, 255, np.uint8),
+                    np.zeros(shape, np.uint8)):
             h, w, _ = shape
             ref = img.astype(np.float32).reshape(rows, h // rows, cols, w // cols, 3).mean(axis=(1, 3)).reshape(-1, 3)
             assert same_bits(block_means(img, rows, cols), ref)
@@ -176,7 +181,8 @@ def test_bgr_measurement_equals_rgb_measurement(landmarker, face_video):
             return frame.reshape(-1, 3).mean(axis=0)[None].astype(np.float32)
 
     rgb = frames[0]
-    assert same_bits(PluginScheme().measure_bgr(np.ascontiguousarray(rgb[:, :, ::-1]), None), PluginScheme().measure(rgb, None))
+    assert same_bits(PluginScheme().measure_bgr(np.ascontiguousarray(rgb[:, :, ::-1]), None),
+                     PluginScheme().measure(rgb, None))
 
 
 def test_landmarks_from_bgr_equal_landmarks_from_rgb(landmarker, face_video):

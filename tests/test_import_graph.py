@@ -194,7 +194,8 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
     "import pkg.b\n",  # absolute
 ])
 def test_walker_sees_every_kind_of_import(tmp_path: Path, how: str) -> None:
-    root = _package(tmp_path, {"__init__.py": "", "a.py": how, "b.py": "from .c import y\n", "c.py": "from .a import z\n"})
+    root = _package(tmp_path, {"__init__.py": "", "a.py": how, "b.py": "from .c import y\n",
+                               "c.py": "from .a import z\n"})
     found = cycles(import_graph(root, "pkg"))
     assert found == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
     assert describe(import_graph(root, "pkg")) == ["pkg.a -> pkg.b -> pkg.c -> pkg.a"]

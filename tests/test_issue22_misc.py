@@ -1,4 +1,5 @@
-"""Issue 22, item 6: a non-finite --param, the leaderboard output folder, a dead worker, Ray's temp dir and SIGTERM, --name.
+"""Issue 22, item 6: a non-finite --param, the leaderboard output folder, a dead worker, Ray's temp dir and SIGTERM,
+--name.
 
 Stores for the leaderboard tests are written row by row (no videos, see
 ``test_leaderboard``); the executor tests run tasks that kill their own
@@ -98,7 +99,8 @@ def test_leaderboard_never_overwrites_a_file_it_did_not_write(tmp_path, capsys):
     (project / "README.md").write_text("# my project\n")
     assert main(["leaderboard", "--store", str(db), "--out", str(project)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and str(project / "README.md") in err[0] and "was not written by `hrbench leaderboard`" in err[0]
+    assert len(err) == 1 and str(project / "README.md") in err[0]
+    assert "was not written by `hrbench leaderboard`" in err[0]
     assert (project / "README.md").read_text() == "# my project\n"
     assert sorted(p.name for p in project.iterdir()) == ["README.md"]  # refused before writing anything
 
@@ -230,8 +232,8 @@ def test_ray_keeps_its_files_in_the_cache_and_sigterm_ends_in_one_line(tmp_path)
     try:
         with open(err_path, "w") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "hrbench", "run", "--method", "pos,svr", "--dataset", "folder", "--data-root", str(data),
-                 "--protocol", "subject_exclusive", "--executor", "ray", "--cache", str(short / "cache"),
+                [sys.executable, "-m", "hrbench", "run", "--method", "pos,svr", "--dataset", "folder", "--data-root",
+                 str(data), "--protocol", "subject_exclusive", "--executor", "ray", "--cache", str(short / "cache"),
                  "--store", str(tmp_path / "s.sqlite")],
                 stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=tmp_path)
             deadline = time.monotonic() + 240
@@ -243,7 +245,8 @@ def test_ray_keeps_its_files_in_the_cache_and_sigterm_ends_in_one_line(tmp_path)
             rc = proc.wait(120)
         text = err_path.read_text()
         assert rc == 128 + signal.SIGTERM, text
-        assert text.strip().splitlines()[-1] == "hrbench: interrupted; run the same command again to resume (finished work is kept)"
+        assert text.strip().splitlines()[-1] == ("hrbench: interrupted; run the same command again to resume (finished "
+                                                 "work is kept)")
         assert "SIGTERM received" not in text and "Traceback" not in text and "PC: @" not in text
         assert list(systmp.iterdir()) == []  # nothing in the system temp folder (Ray's default is $TMPDIR/ray)
     finally:
@@ -264,7 +267,8 @@ def test_folder_datasets_are_labelled_by_their_folder(tmp_path, capsys):
     from hrbench.run.prepare import dataset_label, make_adapter
 
     data = write_folder_dataset(tmp_path / "Clinic A", subjects=3, per_subject=1)
-    base = ["run", "--method", "pos", "--dataset", "folder", "--data-root", str(data), "--protocol", "whole_video", "--workers", "1"]
+    base = ["run", "--method", "pos", "--dataset", "folder", "--data-root", str(data), "--protocol",
+            "whole_video", "--workers", "1"]
     assert main([*base, "--store", str(tmp_path / "a.sqlite")]) == 0
     assert main([*base, "--store", str(tmp_path / "b.sqlite"), "--name", "mine"]) == 0
     for db, label in (("a.sqlite", "folder-Clinic_A"), ("b.sqlite", "mine")):

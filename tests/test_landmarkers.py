@@ -55,10 +55,12 @@ def iod(p: np.ndarray) -> float:
 
 
 def warp(img: np.ndarray, a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.warpAffine(img, a, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=(90, 100, 110))
+    return cv2.warpAffine(img, a, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(90, 100, 110))
 
 
-def similarity(centre: np.ndarray, deg: float = 0.0, scale: float = 1.0, to: tuple[float, float] | None = None) -> np.ndarray:
+def similarity(centre: np.ndarray, deg: float = 0.0, scale: float = 1.0,
+               to: tuple[float, float] | None = None) -> np.ndarray:
     """Rotate/scale about ``centre``, then move ``centre`` to ``to``."""
     a = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), deg, scale)
     if to is not None:
@@ -369,7 +371,8 @@ class _FakeFaceAlignment:
 @pytest.fixture
 def fake_face_alignment(monkeypatch, empty_hub):
     api = types.SimpleNamespace(
-        models_urls={"2DFAN-4": "https://example.invalid/fan/2DFAN4-abc.pth.tar", "depth": "https://example.invalid/d.zip"},
+        models_urls={"2DFAN-4": "https://example.invalid/fan/2DFAN4-abc.pth.tar",
+                     "depth": "https://example.invalid/d.zip"},
         load_file_from_url=lambda url: (_ for _ in ()).throw(AssertionError("download")),
     )
     module = types.ModuleType("face_alignment")

@@ -1,4 +1,5 @@
-"""Boards from tiny stores written through hrbench.store.store.Store (no videos): grouping, seeds, not-run stages, names, tests."""
+"""Boards from tiny stores written through hrbench.store.store.Store (no videos): grouping, seeds, not-run stages,
+names, tests."""
 
 from __future__ import annotations
 
@@ -41,15 +42,16 @@ def _ensure_columns(store: Store) -> None:
 DESC = "3-fold subject-exclusive split, seed 0; per-video HR = median of its clip predictions"
 
 
-def add_run(store: Store, key: str, method: str, errors: dict[str, float] | None, *, dataset="ds", label="", protocol="subject_exclusive",
-            sha="a" * 64, fp="f" * 16, seed=0, profile="default", created="2024-01-01T00:00:00", notes=None, train=None, fraction=1.0,
-            desc=DESC, meta=None):
+def add_run(store: Store, key: str, method: str, errors: dict[str, float] | None, *, dataset="ds", label="",
+            protocol="subject_exclusive", sha="a" * 64, fp="f" * 16, seed=0, profile="default",
+            created="2024-01-01T00:00:00", notes=None, train=None, fraction=1.0, desc=DESC, meta=None):
     _ensure_columns(store)
     store.ensure_run(key, {
-        "method": method, "profile": profile, "params_json": "{}", "protocol": protocol, "protocol_path": f"protocols/{protocol}.toml",
-        "protocol_sha256": sha, "protocol_desc": desc,
-        "dataset": dataset, "dataset_label": label, "train_dataset": train or dataset, "dataset_fingerprint": fp, "seed": seed,
-        "train_fraction": fraction, "versions_json": json.dumps({"hrbench": "0"}), "notes_json": json.dumps(notes or {}),
+        "method": method, "profile": profile, "params_json": "{}", "protocol": protocol,
+        "protocol_path": f"protocols/{protocol}.toml", "protocol_sha256": sha, "protocol_desc": desc,
+        "dataset": dataset, "dataset_label": label, "train_dataset": train or dataset, "dataset_fingerprint": fp,
+        "seed": seed, "train_fraction": fraction, "versions_json": json.dumps({"hrbench": "0"}),
+        "notes_json": json.dumps(notes or {}),
         "skipped_json": "[]", "n_folds": 1, "complete": 1, "created_at": created, "command": "", "threads": 2,
     })
     if errors is not None:
@@ -111,7 +113,8 @@ def test_not_run_stage_is_listed_and_never_ranked_or_tested(store, tmp_path):
     lonely = next(b for b in build_boards(store) if b.protocol == "random")
     assert lonely.rows == [] and lonely.tests.comparisons == [] and verdicts(lonely) == []
     text = next(p for p in write_boards(store, tmp_path / "lb2", by="subject") if p.name == "ds-random.md").read_text()
-    assert "not run: stmap_imagenet (default): ImageNet weights not found" in text and "| Method | Profile | HRme" not in text
+    assert "not run: stmap_imagenet (default): ImageNet weights not found" in text
+    assert "| Method | Profile | HRme" not in text
 
 
 def test_board_tests_are_holm_corrected_and_the_baseline_column_says_no(store, tmp_path):
@@ -142,7 +145,8 @@ def test_board_tests_are_holm_corrected_and_the_baseline_column_says_no(store, t
 def test_two_datasets_under_one_adapter_never_share_a_board(store, tmp_path):
     add_run(store, "old", "good", GOOD, dataset="folder", fp="1111aaaa2222bbbb", created="2024-01-01T00:00:00")
     add_run(store, "new", "good", GOOD, dataset="folder", fp="3333cccc4444dddd", created="2024-02-01T00:00:00")
-    add_run(store, "newp", "good", GOOD, dataset="folder", fp="3333cccc4444dddd", sha="b" * 64, created="2023-01-01T00:00:00")
+    add_run(store, "newp", "good", GOOD, dataset="folder", fp="3333cccc4444dddd", sha="b" * 64,
+            created="2023-01-01T00:00:00")
     add_run(store, "la", "good", GOOD, dataset="folder", label="clinic_a", fp="5555")
     add_run(store, "lb", "good", GOOD, dataset="folder", label="clinic_b", fp="6666")
     boards = {b.name: b for b in build_boards(store)}
@@ -166,7 +170,8 @@ def test_protocol_and_label_names_cannot_escape_the_output_directory(store, tmp_
     out = tmp_path / "a" / "b" / "lb"
     written = write_boards(store, out, by="subject")
     assert written and all(p.resolve().parent == out.resolve() for p in written)
-    outside = [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents and p.name != "s.sqlite" and "sqlite" not in p.name]
+    outside = [p for p in tmp_path.rglob("*")
+               if p.is_file() and out not in p.parents and p.name != "s.sqlite" and "sqlite" not in p.name]
     assert outside == []
     assert all(".." not in p.relative_to(out).parts for p in out.rglob("*"))
 
@@ -181,7 +186,8 @@ def test_regenerating_is_byte_identical_even_in_another_process(store, tmp_path)
     out1, out2 = tmp_path / "lb1", tmp_path / "lb2"
     write_boards(store, out1)
     env = {**os.environ, "PYTHONHASHSEED": "7"}
-    code = "import sys; from pathlib import Path; from hrbench.store.store import Store; from hrbench.boards.board_files import write_boards; " \
+    code = "import sys; from pathlib import Path; from hrbench.store.store import Store; " \
+           "from hrbench.boards.board_files import write_boards; " \
            "write_boards(Store(Path(sys.argv[1])), Path(sys.argv[2]))"
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.sqlite"), str(out2)], check=True, env=env)
     files = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
@@ -235,7 +241,8 @@ def test_every_board_states_its_power(store, tmp_path):
     assert power.paired_sd == pytest.approx(float(np.median(sds)))
     assert power.mde == pytest.approx(detectable_difference(N_SUBJ, power.paired_sd, 0.05 / 5))
     five_power = board_power(boards["random"].tests)
-    assert five_power.min_p_holm == pytest.approx(min(1.0, 3 * 2 / 2**5)) and not five_power.can_call and five_power.mde == math.inf
+    assert five_power.min_p_holm == pytest.approx(min(1.0, 3 * 2 / 2**5))
+    assert not five_power.can_call and five_power.mde == math.inf
     texts = {p.name: p.read_text() for p in write_boards(store, tmp_path / "lb")}
     header = texts["ds-subject_exclusive.md"].split("\n\n| Method")[0]
     line = next(x for x in header.splitlines() if x.startswith("- **Power**"))
@@ -251,23 +258,27 @@ def _curve(epochs, train, held=None):
 
 
 def test_learning_curves_are_drawn_for_learned_rows_and_kept_out_of_the_notes(store, tmp_path):
-    """Per-fold curves stored through the normal store API: mean over folds and seeds per epoch, a figure, a clean notes line."""
+    """Per-fold curves stored through the normal store API: mean over folds and seeds per epoch, a figure, a clean
+    notes line."""
     ids = sorted(REF)
     halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
     curves = {
-        ("net", 0): [_curve([1, 2, 3], [9.0, 6.0, 4.0], [10.0, 8.0, 7.0]), _curve([1, 2, 3], [7.0, 4.0, 2.0], [9.0, 7.0, 5.0])],
+        ("net", 0): [_curve([1, 2, 3], [9.0, 6.0, 4.0], [10.0, 8.0, 7.0]),
+                     _curve([1, 2, 3], [7.0, 4.0, 2.0], [9.0, 7.0, 5.0])],
         ("net", 1): [_curve([1, 2, 3], [8.0, 5.0, 3.0]), _curve([1, 2], [6.0, 5.0], [8.0, None])],
     }
     for (method, seed), fold_curves in curves.items():
         notes = [{"learning_curve": c, "train_maps": 40, "hist": {"before": [1, 2]}} for c in fold_curves]
-        run_level = {"learning_curve": fold_curves, "train_maps": 80, "hist": [n["hist"] for n in notes]}  # as aggregate_notes writes them
+        # as aggregate_notes writes them
+        run_level = {"learning_curve": fold_curves, "train_maps": 80, "hist": [n["hist"] for n in notes]}
         add_run(store, f"{method}{seed}", method, None, seed=seed, notes=run_level)
         for fold, (half, n) in enumerate(zip(halves, notes, strict=True)):
             videos = [(rid, subject(rid), REF[rid] + 2.0, REF[rid], {}) for rid in half]
             store.write_fold(f"{method}{seed}", FoldResult(fold, 10, 20, TRAIN_HR, 0.0, 0.0, [], videos, n))
     add_run(store, "c", "chrom", GOOD)
     add_run(store, "bad", "net2", GOOD, notes={"learning_curve": "not a curve"})
-    store.write_fold("bad", FoldResult(1, 10, 20, TRAIN_HR, 0.0, 0.0, [], [], {"learning_curve": {"epoch": [1, 2], "train_l1": [1.0]}}))
+    store.write_fold("bad", FoldResult(1, 10, 20, TRAIN_HR, 0.0, 0.0, [], [],
+                                       {"learning_curve": {"epoch": [1, 2], "train_l1": [1.0]}}))
     (board,) = build_boards(store)
     net = next(r for r in board.ranked if r.method == "net")
     assert len(net.curves) == 4 and net.notes == {"train_maps": "80"} and net.structured_notes == ("hist",)
@@ -281,7 +292,8 @@ def test_learning_curves_are_drawn_for_learned_rows_and_kept_out_of_the_notes(st
     assert "1 `learning_curve` notes were not curves" in section
     assert (out / board.name / "learning_curves.png").stat().st_size > 1000
     notes_line = next(x for x in text.splitlines() if x.startswith("† net,"))
-    assert notes_line == "† net, as recorded with the run: `train_maps=80`; tables kept in the store, not shown: `hist`."
+    assert notes_line == ("† net, as recorded with the run: `train_maps=80`; tables kept in the store, not shown: "
+                          "`hist`.")
     assert "epoch" not in text.split("## What the tests say")[0]
 
 
@@ -289,7 +301,8 @@ def test_learning_curve_means_align_on_epochs():
     from hrbench.boards.plots import mean_curve
     from hrbench.store.results import learning_curve
 
-    cs = [learning_curve(_curve([0, 1, 2], [3.0, 2.0, 1.0])), learning_curve(_curve([1, 2, 3], [4.0, 2.0, 0.5], [5.0, None, 1.0]))]
+    cs = [learning_curve(_curve([0, 1, 2], [3.0, 2.0, 1.0])),
+          learning_curve(_curve([1, 2, 3], [4.0, 2.0, 0.5], [5.0, None, 1.0]))]
     x, y = mean_curve(cs, "train_l1")
     assert list(x) == [0, 1, 2, 3] and np.allclose(y, [3.0, 3.0, 1.5, 0.5])
     hx, hy = mean_curve(cs, "heldout_l1")
@@ -299,15 +312,18 @@ def test_learning_curve_means_align_on_epochs():
         assert learning_curve(bad) is None
 
 
-WINDOWED_DESC = ("3-fold subject-exclusive split, seed 0; evaluation rule: windowed -- HR estimated over each 30-s window (hop 15 s); "
+WINDOWED_DESC = ("3-fold subject-exclusive split, seed 0; evaluation rule: windowed -- HR estimated over each 30-s "
+                 "window (hop 15 s); "
                  "per-video HR = median of its windows")
 
 
 def test_windowed_boards_report_window_level_metrics(store, tmp_path):
-    """Per-window MAE and the share of windows within 5 bpm, from the per-window rows the store keeps (seeds averaged)."""
+    """Per-window MAE and the share of windows within 5 bpm, from the per-window rows the store keeps (seeds
+    averaged)."""
     ids = sorted(REF)
     rng = np.random.default_rng(3)
-    win_err = {seed: {rid: rng.choice([0.5, -2.0, 7.0, -12.0, np.nan], size=3, p=[0.4, 0.3, 0.15, 0.1, 0.05]) for rid in ids}
+    win_err = {seed: {rid: rng.choice([0.5, -2.0, 7.0, -12.0, np.nan], size=3,
+                                      p=[0.4, 0.3, 0.15, 0.1, 0.05]) for rid in ids}
                for seed in (0, 1)}
     for seed, per in win_err.items():
         key = f"w{seed}"
@@ -315,7 +331,8 @@ def test_windowed_boards_report_window_level_metrics(store, tmp_path):
         units, videos = [], []
         for rid in ids:
             e = per[rid]
-            units += [(rid, j, 15.0 * j, None if np.isnan(e[j]) else REF[rid] + float(e[j]), REF[rid]) for j in range(3)]
+            units += [(rid, j, 15.0 * j,
+                       None if np.isnan(e[j]) else REF[rid] + float(e[j]), REF[rid]) for j in range(3)]
             videos.append((rid, subject(rid), REF[rid] + float(np.nanmedian(e)), REF[rid], {}))
         store.write_fold(key, FoldResult(0, 2, 20, TRAIN_HR, 0.0, 0.0, units, videos))
     (board,) = build_boards(store)
@@ -344,7 +361,8 @@ def test_reduced_data_table_uses_the_same_seeds_in_every_column_with_intervals(s
     from hrbench.boards.stats import bootstrap_distribution, pooled_intervals
 
     for seed in range(3):
-        add_run(store, f"full{seed}", "net", errs(lambda i, rid, s=seed: (1.0 + 3 * s) * (1 if i % 2 else -1)), seed=seed)
+        add_run(store, f"full{seed}", "net",
+                errs(lambda i, rid, s=seed: (1.0 + 3 * s) * (1 if i % 2 else -1)), seed=seed)
     for f, scale in ((0.5, 5.0), (0.25, 8.0)):
         add_run(store, f"part{f}", "net", errs(lambda i, rid, k=scale: k * (1 if i % 3 else -1)), seed=0, fraction=f)
     (board,) = build_boards(store)
@@ -354,7 +372,8 @@ def test_reduced_data_table_uses_the_same_seeds_in_every_column_with_intervals(s
     line = next(x for x in section.splitlines() if x.startswith("| net |"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[1] == "0"
-    res_errors = {1.0: errs(lambda i, rid: 1.0 * (1 if i % 2 else -1)), 0.5: errs(lambda i, rid: 5.0 * (1 if i % 3 else -1)),
+    res_errors = {1.0: errs(lambda i, rid: 1.0 * (1 if i % 2 else -1)),
+                  0.5: errs(lambda i, rid: 5.0 * (1 if i % 3 else -1)),
                   0.25: errs(lambda i, rid: 8.0 * (1 if i % 3 else -1))}
     for cell, (f, e) in zip(cells[2:], res_errors.items(), strict=True):
         rids = sorted(e)
@@ -374,8 +393,10 @@ def test_the_run_table_names_structured_notes_instead_of_printing_them(store, tm
     from hrbench.boards.summary import run_table
 
     curve = _curve(range(1, 41), np.linspace(20, 2, 40), np.linspace(22, 6, 40))
-    add_run(store, "n0", "net", GOOD, notes={"learning_curve": [curve, curve], "train_maps": 80, "hist": {"before": [1, 2]}})
-    summary = SimpleNamespace(label="ds", protocol=SimpleNamespace(name="subject_exclusive"), run_keys={"net": ["n0"]}, not_run={})
+    add_run(store, "n0", "net", GOOD, notes={"learning_curve": [curve, curve], "train_maps": 80,
+                                             "hist": {"before": [1, 2]}})
+    summary = SimpleNamespace(label="ds", protocol=SimpleNamespace(name="subject_exclusive"),
+                              run_keys={"net": ["n0"]}, not_run={})
     console = Console(record=True, width=250)
     console.print(run_table(tmp_path / "s.sqlite", summary))
     text = console.export_text()

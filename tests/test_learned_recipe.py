@@ -28,7 +28,8 @@ def _peak_bpm(rows: np.ndarray, fps: float) -> float:
     return float(f[band][np.argmax(power[band])])
 
 
-def face_like_clips(n: int, rows: int = 25, frames: int = 150, seed: int = 0, common: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+def face_like_clips(n: int, rows: int = 25, frames: int = 150,
+                    seed: int = 0, common: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
     """Colour means of skin blocks: a pulse along skin's pulse signature, buried in a stronger intensity change.
 
     The intensity change (a 0.9-1.1 Hz sway plus a step) is the same relative
@@ -105,7 +106,8 @@ def test_fit_stores_a_learning_curve_with_held_out_subjects(tmp_path, cls) -> No
     curve = m.run_notes["learning_curve"]
     assert curve["epoch"] == [1, 2, 3] and len(curve["train_l1"]) == 3 and len(curve["heldout_l1"]) == 3
     best = m.run_notes["best_epoch"]
-    assert curve["heldout_l1"][best - 1] <= min(curve["heldout_l1"]) + 1e-3  # the kept epoch is the lowest held-out loss
+    # the kept epoch is the lowest held-out loss
+    assert curve["heldout_l1"][best - 1] <= min(curve["heldout_l1"]) + 1e-3
     assert m.run_notes["heldout_maps"] == 4 and m.run_notes["train_maps"] == 16
     plain = cls(ctx, width=8, epochs=2, batch_size=8, holdout=0.0).fit(clips)
     assert "heldout_l1" not in plain.run_notes["learning_curve"] and "best_epoch" not in plain.run_notes
@@ -113,7 +115,8 @@ def test_fit_stores_a_learning_curve_with_held_out_subjects(tmp_path, cls) -> No
 
 def _face_grid(n: int) -> Clips:
     clips = _labelled(n, 0)
-    return Clips(traces=clips.traces[:, :25], fps=30.0, recording_ids=clips.recording_ids, subjects=clips.subjects, hr=clips.hr)
+    return Clips(traces=clips.traces[:, :25], fps=30.0, recording_ids=clips.recording_ids,
+                 subjects=clips.subjects, hr=clips.hr)
 
 
 def test_transfer_reports_its_zero_shot_error_on_face_maps(tmp_path, monkeypatch) -> None:

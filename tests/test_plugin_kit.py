@@ -48,7 +48,8 @@ def test_deep_methods_are_checked_on_the_fast_path_only():
     res = testing.check_method(_REG.method("stmap_scratch"), fast=True)
     skipped = {r.check for r in res if r.status == "skipped"}
     assert {"recovers_clean_pulse", "deterministic_per_seed", "all_nan_clip_gives_nan"} <= skipped
-    assert {r.check for r in res if r.status == "passed"} == {"subclass_and_name", "roi_scheme_exists", "params_and_profiles_validate"}
+    assert {r.check for r in res if r.status == "passed"} == {"subclass_and_name", "roi_scheme_exists",
+                                                              "params_and_profiles_validate"}
 
 
 @pytest.mark.parametrize("name", sorted(_REG.landmarkers))
@@ -189,9 +190,12 @@ def test_kit_catches_broken_methods(thirdparty_site):
         params = {"channel": tp.Param(5, "colour channel", int, low=0, high=2)}
 
     assert "input_not_modified" in _failed(pytest.raises(testing.ConformanceError, testing.check_method, Mutates).value)
-    assert "batch_size_invariant" in _failed(pytest.raises(testing.ConformanceError, testing.check_method, BatchDependent).value)
-    assert "deterministic_per_seed" in _failed(pytest.raises(testing.ConformanceError, testing.check_method, Wobbly).value)
-    assert "params_and_profiles_validate" in _failed(pytest.raises(testing.ConformanceError, testing.check_method, BadParam).value)
+    assert "batch_size_invariant" in _failed(pytest.raises(testing.ConformanceError,
+                                                           testing.check_method, BatchDependent).value)
+    assert "deterministic_per_seed" in _failed(pytest.raises(testing.ConformanceError,
+                                                             testing.check_method, Wobbly).value)
+    assert "params_and_profiles_validate" in _failed(pytest.raises(testing.ConformanceError,
+                                                                   testing.check_method, BadParam).value)
     # The fixture's tp_green works on clean clips but crashes on missing frames: the kit says so.
     assert _failed(pytest.raises(testing.ConformanceError, testing.check_method, tp.GreenPeak).value) == {
         "nan_frames_tolerated", "all_nan_clip_gives_nan"}

@@ -74,7 +74,8 @@ def test_hook_name_typo_fails_the_plugin_naming_it_and_the_hook(site):
     err = errors(reg)["typo_hr"]
     assert "register_method" in err and "did you mean 'register_methods'" in err
     assert "typo_hr_good" not in reg.methods and "green" in reg.methods
-    with pytest.raises(ConfigError, match=r"unknown method 'typo_hr_good'; plugin 'typo_hr' failed to load: .*register_method"):
+    with pytest.raises(ConfigError, match=r"unknown method 'typo_hr_good'; plugin 'typo_hr' failed to load: "
+                                          r".*register_method"):
         reg.method("typo_hr_good")
 
 
@@ -226,7 +227,8 @@ def test_plugins_command_names_the_failure_and_exits_1(site, capsys):
 
 
 def test_listing_plugins_does_not_import_torch_or_sklearn():
-    code = "import sys; from hrbench.cli import main; main(['plugins']); print(sorted(m for m in ('torch', 'torchvision', 'sklearn.svm') if m in sys.modules))"
+    code = ("import sys; from hrbench.cli import main; main(['plugins']); print(sorted(m for m in ('torch', "
+            "'torchvision', 'sklearn.svm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent).stdout
     assert "'torch'" not in out and "torchvision" not in out, out

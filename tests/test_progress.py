@@ -97,7 +97,8 @@ def test_run_with_stderr_in_a_file_logs_every_phase(tmp_path):
         assert lines[0] == f"{phase}: started, {total} items", log
         assert re.fullmatch(rf"{re.escape(phase)}: done, {total}/{total} in \d+:\d\d", lines[-1]), log
         middle = lines[1:-1]
-        assert middle and all(re.search(r"\d+/\d+ \(\d+%\), \d+:\d\d elapsed, ETA (\d+:\d\d|unknown)", m) for m in middle), log
+        assert middle and all(re.search(r"\d+/\d+ \(\d+%\), \d+:\d\d elapsed, ETA (\d+:\d\d|unknown)", m)
+                              for m in middle), log
     assert "\x1b[" not in log  # no terminal control codes in a file
     assert "XNNPACK" not in log
 

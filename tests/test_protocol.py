@@ -21,7 +21,8 @@ def recordings(n_subjects=10, per_subject=(1, 5), seed=1):
     for s in range(n_subjects):
         for v in range(rng.integers(*per_subject)):
             recs.append(
-                Recording("x", f"s{s:02d}_v{v}", f"s{s:02d}", "t", 30.0, FrameSource(Path("/nonexistent")), functools.partial(_gt))
+                Recording("x", f"s{s:02d}_v{v}", f"s{s:02d}", "t", 30.0,
+                          FrameSource(Path("/nonexistent")), functools.partial(_gt))
             )
     return recs
 

@@ -302,8 +302,10 @@ def test_unusable_frame_timestamps_are_a_named_problem_not_a_nominal_rate(tmp_pa
     from hrbench.traces.traces import frame_times
 
     def rec(ts):
-        return Recording(dataset="t", id="v1", subject="s", session="x", fps=30.0, frames=FrameSource(tmp_path / "v.avi"),
-                         ground_truth=lambda: Signal("bvp", np.zeros(10), 30.0), timestamps=lambda: np.asarray(ts, float))
+        return Recording(dataset="t", id="v1", subject="s", session="x", fps=30.0,
+                         frames=FrameSource(tmp_path / "v.avi"),
+                         ground_truth=lambda: Signal("bvp", np.zeros(10), 30.0),
+                         timestamps=lambda: np.asarray(ts, float))
 
     np.testing.assert_allclose(frame_times(rec(np.arange(1, 12) / 25.0), 10), np.arange(10) / 25.0)
     with _pytest.raises(RecordingError, match="9 timestamps for 10 decoded frames"):

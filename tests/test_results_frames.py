@@ -25,7 +25,8 @@ def mini(tmp_path_factory) -> Path:
 
 
 def board_row_mae(frames: ResultFrames, board: str, method: str, profile: str = "default") -> float:
-    """What a notebook does: the board's newest seed group of one method at full data, mean over seeds of each run's MAE."""
+    """What a notebook does: the board's newest seed group of one method at full data, mean over seeds of each run's
+    MAE."""
     runs = frames.runs
     mine = runs[(runs.board == board) & (runs.method == method) & (runs.profile == profile)
                 & (runs.train_fraction == 1.0) & runs.not_run.isna()].sort_values(["created_at", "run_key"])
@@ -50,13 +51,15 @@ def test_frames_are_tidy_with_references_and_meta(mini):
     row = videos[(videos.run_key == "se-zeta-0") & (videos.recording_id == "s03v1")].iloc[0]
     assert row.subject == subject("s03v1") and row.hr_ref == REF["s03v1"]
     assert row["meta.scenario"] == meta("s03v1")["scenario"] and row["meta.light_level"] == meta("s03v1")["light_level"]
-    assert np.allclose(videos.error, videos.hr_pred - videos.hr_ref) and np.allclose(videos.abs_error, videos.error.abs())
+    assert np.allclose(videos.error, videos.hr_pred - videos.hr_ref)
+    assert np.allclose(videos.abs_error, videos.error.abs())
     position = {k: i for i, k in enumerate(runs.run_key)}  # runs oldest first; each run's videos by recording
     assert list(zip(videos.run_key.map(position), videos.recording_id, strict=True)) == sorted(
         zip(videos.run_key.map(position), videos.recording_id, strict=True))
     # Windows: three per video on the windowed board, the declined ones NaN, each with its recording's meta.
     win = windows[windows.run_key == "win-zeta-0"]
-    assert len(win) == 3 * len(REF) and win.window.tolist()[:3] == [0, 1, 2] and win.start_s.tolist()[:3] == [0.0, 5.0, 10.0]
+    assert len(win) == 3 * len(REF)
+    assert win.window.tolist()[:3] == [0, 1, 2] and win.start_s.tolist()[:3] == [0.0, 5.0, 10.0]
     declined = win[win.hr_pred.isna()]
     assert len(declined) == len(REF) // 2 and (declined.window == 2).all() and declined.abs_error.isna().all()
     assert (win["meta.skin_tone"] == [meta(r)["skin_tone"] for r in win.recording_id]).all()
@@ -75,7 +78,8 @@ def test_every_board_row_mae_is_reproduced_from_the_frames(mini):
     checked = 0
     for board in boards:
         for row in board.ranked:
-            assert board_row_mae(f, board.name, row.method) == pytest.approx(row.metrics.mae, abs=1e-12), (board.name, row.label)
+            mae = board_row_mae(f, board.name, row.method)
+            assert mae == pytest.approx(row.metrics.mae, abs=1e-12), (board.name, row.label)
             checked += 1
     assert checked == 5  # zeta, mid, alpha (two seeds) on one board; zeta, alpha on the other
 
@@ -83,7 +87,8 @@ def test_every_board_row_mae_is_reproduced_from_the_frames(mini):
 def test_export_writes_csv_and_parquet_that_read_back_equal(mini, tmp_path, capsys):
     frames = read_results(mini)
     assert main(["export", "--store", str(mini), "--format", "csv", "--out", str(tmp_path / "csv")]) == 0
-    assert capsys.readouterr().out.split() == [str(tmp_path / "csv" / f"{n}.csv") for n in ("runs", "videos", "windows")]
+    assert capsys.readouterr().out.split() == [str(tmp_path / "csv" / f"{n}.csv")
+                                               for n in ("runs", "videos", "windows")]
     back = pd.read_csv(tmp_path / "csv" / "videos.csv")
     pd.testing.assert_frame_equal(back, frames.videos, check_dtype=False)
     first = (tmp_path / "csv" / "windows.csv").read_bytes()
@@ -103,7 +108,8 @@ def test_export_writes_csv_and_parquet_that_read_back_equal(mini, tmp_path, caps
 
 @pytest.mark.skipif(not COMMITTED_STORE.exists(), reason="no committed store")
 def test_notebook_reproduces_a_committed_board_rows_mae():
-    """Read the committed store through the pandas API and get each row's MAE as the committed markdown board prints it."""
+    """Read the committed store through the pandas API and get each row's MAE as the committed markdown board prints
+    it."""
     f = read_results(COMMITTED_STORE)
     board = "synthetic-whole_video"
     lines = (ROOT / "leaderboards" / f"{board}.md").read_text().splitlines()

@@ -310,7 +310,8 @@ def test_ablation_runs_matched_variants_with_seeds_and_explains(thirdparty_site,
     try:
         runs = con.execute("SELECT method, seed, run_key FROM runs ORDER BY method, seed").fetchall()
         n_pred = con.execute("SELECT COUNT(*) FROM clip_predictions").fetchone()[0]
-        folds = {key: [json.loads(n) for (n,) in con.execute("SELECT notes_json FROM folds WHERE run_key = ? ORDER BY fold", (key,))]
+        folds = {key: [json.loads(n) for (n,) in con.execute("SELECT notes_json FROM folds WHERE run_key = ? ORDER BY "
+                                                             "fold", (key,))]
                  for _, _, key in runs}
     finally:
         con.close()
@@ -331,5 +332,6 @@ def test_ablation_runs_matched_variants_with_seeds_and_explains(thirdparty_site,
     assert effects[0].startswith("- attention: ") and effects[1].startswith("- DA: ")
     assert (out / "tiny-subject_exclusive-rhythm-ablation-da-histogram.png").stat().st_size > 1000
     explain = tmp_path / "explain"
-    assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out", str(explain), *common, *params]) == 0
+    assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out",
+                 str(explain), *common, *params]) == 0
     assert len(list(explain.glob("rhythm_attention_*.png"))) == 2

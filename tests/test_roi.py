@@ -18,10 +18,12 @@ def canonical_landmarks(cx=160.0, cy=120.0, scale=1.0, angle=0.0):
     pts[22:27] = np.c_[np.linspace(10, 40, 5), np.full(5, -35)]
     pts[27:31] = np.c_[np.zeros(4), np.linspace(-25, 5, 4)]
     pts[31:36] = np.c_[np.linspace(-10, 10, 5), np.full(5, 12)]
-    eye = np.c_[np.cos(np.linspace(0, 2 * np.pi, 6, endpoint=False)) * 8, np.sin(np.linspace(0, 2 * np.pi, 6, endpoint=False)) * 3]
+    eye = np.c_[np.cos(np.linspace(0, 2 * np.pi, 6, endpoint=False)) * 8,
+                np.sin(np.linspace(0, 2 * np.pi, 6, endpoint=False)) * 3]
     pts[36:42] = eye + [-25, -22]
     pts[42:48] = eye + [25, -22]
-    mouth = np.c_[np.cos(np.linspace(0, 2 * np.pi, 12, endpoint=False)) * 18, np.sin(np.linspace(0, 2 * np.pi, 12, endpoint=False)) * 6]
+    mouth = np.c_[np.cos(np.linspace(0, 2 * np.pi, 12, endpoint=False)) * 18,
+                  np.sin(np.linspace(0, 2 * np.pi, 12, endpoint=False)) * 6]
     pts[48:60] = mouth + [0, 32]
     pts[60:68] = mouth[::3].repeat(2, axis=0)[:8] * 0.6 + [0, 32]
     c, s = np.cos(angle), np.sin(angle)
@@ -62,13 +64,15 @@ def test_face_grid_is_rotation_invariant():
     pts = canonical_landmarks(320, 240, scale=1.5)
     upright = FaceGrid().measure(big, pts)
     ang = np.deg2rad(20)
-    m = cv2.getRotationMatrix2D((320, 240), np.rad2deg(-ang), 1.0)  # rotate image by +20 deg (counter-clockwise in pixels)
+    # rotate image by +20 deg (counter-clockwise in pixels)
+    m = cv2.getRotationMatrix2D((320, 240), np.rad2deg(-ang), 1.0)
     rotated = cv2.warpAffine(big, m, (640, 480), flags=cv2.INTER_NEAREST)
     pts_r = np.c_[pts, np.ones(68)] @ m.T
     again = FaceGrid().measure(rotated, pts_r)
     assert upright.shape == (25, 3)
     assert np.abs(upright - again).mean() < 12  # same blocks despite the rotation
-    assert np.abs(upright - FaceGrid().measure(big, canonical_landmarks(300, 240, 1.5))).mean() > np.abs(upright - again).mean()
+    unrotated = FaceGrid().measure(big, canonical_landmarks(300, 240, 1.5))
+    assert np.abs(upright - unrotated).mean() > np.abs(upright - again).mean()
 
 
 def test_full_frame_mode_and_registry():

@@ -68,7 +68,8 @@ def test_run_identity_row_is_the_store_record():
     reg = get_registry()
     for name, train_label in (("subject_exclusive", "synthetic"), ("cross_database", "synthetic-large")):
         protocol = find_protocol(name, reg.protocol_dirs)
-        ident = _identity(protocol_sha256=protocol.sha256, train_on="synthetic-large" if protocol.scope == "cross" else "")
+        ident = _identity(protocol_sha256=protocol.sha256,
+                          train_on="synthetic-large" if protocol.scope == "cross" else "")
         record = RunRecord(protocol, train_label, (("r2", "b.csv", "bad"), ("", "a.csv", "worse")), 3,
                            {"cpus": 2}, "ray", "hrbench run --method pos")
         row = ident.row(record)

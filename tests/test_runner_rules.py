@@ -22,7 +22,8 @@ def tiny(thirdparty_site, tmp_path):
 
 
 def _run(tiny, tmp_path, *args, store="s.sqlite"):
-    return main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(tmp_path / store), "--workers", "1", *args])
+    return main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(tmp_path / store),
+                 "--workers", "1", *args])
 
 
 def test_params_must_land_on_exactly_one_method(thirdparty_site):
@@ -44,18 +45,21 @@ def test_param_typo_fails_before_any_work(tiny, tmp_path, capsys):
     assert _run(tiny, tmp_path, "--method", "tp_green,tp_mean", "--param", "chanel=0") == 2
     err = capsys.readouterr().err
     assert "--param chanel" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "s.sqlite").exists() or sqlite3.connect(tmp_path / "s.sqlite").execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    assert (not (tmp_path / "s.sqlite").exists()
+            or sqlite3.connect(tmp_path / "s.sqlite").execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0)
 
 
 @pytest.mark.parametrize("method, words", [("tp_nan", "no finite prediction"), ("tp_hz", "Hz instead of bpm")])
-def test_a_method_without_usable_predictions_fails_in_one_line_and_leaves_the_store_usable(tiny, tmp_path, capsys, method, words):
+def test_a_method_without_usable_predictions_fails_in_one_line_and_leaves_the_store_usable(tiny, tmp_path, capsys,
+                                                                                           method, words):
     assert _run(tiny, tmp_path, "--method", "tp_green", "--protocol", "subject_exclusive") == 0
     capsys.readouterr()
     assert _run(tiny, tmp_path, "--method", method) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert words in err[-1] and method in err[-1]
     con = sqlite3.connect(tmp_path / "s.sqlite")
-    assert con.execute("SELECT COUNT(*) FROM video_predictions v JOIN runs r USING (run_key) WHERE r.method = ?", (method,)).fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM video_predictions v JOIN runs r USING (run_key) WHERE r.method = ?",
+                       (method,)).fetchone()[0] == 0
     out = tmp_path / "boards"
     assert main(["leaderboard", "--store", str(tmp_path / "s.sqlite"), "--out", str(out)]) == 0
 
@@ -63,7 +67,8 @@ def test_a_method_without_usable_predictions_fails_in_one_line_and_leaves_the_st
 def test_seeds_make_one_run_per_seed_for_supervised_methods_only(tiny, tmp_path):
     assert _run(tiny, tmp_path, "--method", "tp_green,tp_mean", "--seeds", "3", "--seed", "5") == 0
     con = sqlite3.connect(tmp_path / "s.sqlite")
-    seeds = dict(con.execute("SELECT method, GROUP_CONCAT(seed) FROM (SELECT method, seed FROM runs ORDER BY seed) GROUP BY method").fetchall())
+    seeds = dict(con.execute("SELECT method, GROUP_CONCAT(seed) FROM (SELECT method, seed FROM runs ORDER BY seed) "
+                             "GROUP BY method").fetchall())
     assert seeds == {"tp_green": "5", "tp_mean": "5,6,7"}
 
 
@@ -72,7 +77,8 @@ def test_a_stage_without_its_prerequisite_is_recorded_as_not_run(tiny, tmp_path,
     con = sqlite3.connect(tmp_path / "s.sqlite")
     notes, complete = con.execute("SELECT notes_json, complete FROM runs WHERE method = 'tp_needs_weights'").fetchone()
     assert "not_run" in notes and "weights.pth" in notes and complete == 1
-    assert con.execute("SELECT COUNT(*) FROM folds f JOIN runs r USING (run_key) WHERE r.method = 'tp_needs_weights'").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM folds f JOIN runs r USING (run_key) "
+                       "WHERE r.method = 'tp_needs_weights'").fetchone()[0] == 0
     assert "not run" in capsys.readouterr().err
 
 
@@ -114,7 +120,8 @@ def test_unusable_store_fails_before_extraction(tiny, tmp_path, capsys, kind):
         store = ro / "s.sqlite"
         ro.chmod(0o500)
     try:
-        rc = main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(store), "--method", "tp_green", "--workers", "1"])
+        rc = main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(store), "--method",
+                   "tp_green", "--workers", "1"])
     finally:
         if kind == "readonly":
             store.parent.chmod(0o700)
@@ -125,10 +132,12 @@ def test_unusable_store_fails_before_extraction(tiny, tmp_path, capsys, kind):
 
 
 def test_notes_are_aggregated_over_folds():
-    notes = aggregate_notes([{"nan_clips": 2, "init": "random", "train_l1_bpm": 4.5, "synthetic_pretrain": "trained", "map_frames": 300},
-                             {"nan_clips": 3, "init": "random", "train_l1_bpm": 5.0, "synthetic_pretrain": "cached", "map_frames": 300}])
-    assert notes == {"nan_clips": 5, "init": "random", "train_l1_bpm": [4.5, 5.0], "synthetic_pretrain": ["trained", "cached"],
-                     "map_frames": 300}
+    notes = aggregate_notes([{"nan_clips": 2, "init": "random", "train_l1_bpm": 4.5,
+                              "synthetic_pretrain": "trained", "map_frames": 300},
+                             {"nan_clips": 3, "init": "random", "train_l1_bpm": 5.0,
+                              "synthetic_pretrain": "cached", "map_frames": 300}])
+    assert notes == {"nan_clips": 5, "init": "random", "train_l1_bpm": [4.5, 5.0],
+                     "synthetic_pretrain": ["trained", "cached"], "map_frames": 300}
 
 
 def test_unwritable_leaderboard_output_is_one_line(tiny, tmp_path, capsys):
@@ -143,6 +152,7 @@ def test_unwritable_leaderboard_output_is_one_line(tiny, tmp_path, capsys):
 
 @pytest.mark.parametrize("workers", ["0", "-3"])
 def test_workers_must_be_positive(tiny, tmp_path, capsys, workers):
-    rc = main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(tmp_path / "s.sqlite"), "--method", "tp_green", "--workers", workers])
+    rc = main(["run", "--dataset", "tiny", "--data-root", str(tiny), "--store", str(tmp_path / "s.sqlite"), "--method",
+               "tp_green", "--workers", workers])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--workers" in err[0]

@@ -188,7 +188,8 @@ def test_mmse_ground_truth_edited_at_the_same_size(tmp_path, proto, capsys, extr
     extracted.clear()
     err = run("mmse_hr", root, proto, home, capsys)
     assert extracted == [] and "frame times changed" not in err
-    assert f"pos (seed 0): ground truth of mmse_hr/{rid} changed since its stored run: computing its 2 folds afresh" in err
+    assert (f"pos (seed 0): ground truth of mmse_hr/{rid} changed since its stored run: computing its 2 folds "
+            "afresh") in err
     after = newest_rows(home)
     assert abs(after[rid][1] - (truth[rid]["hr"] + 30)) < 2.5
     assert after == fresh("mmse_hr", root, proto, tmp_path, capsys)
@@ -264,8 +265,10 @@ def test_full_disk_is_one_line_and_earlier_runs_stay(tmp_path, proto, capsys, mo
     assert "earlier runs are intact" in last
     con = sqlite3.connect(home / "s.sqlite")
     try:
-        assert con.execute("SELECT COUNT(*) FROM folds f JOIN runs r USING (run_key) WHERE r.method = 'chrom'").fetchone()[0] == 0
-        assert con.execute("SELECT COUNT(*) FROM clip_predictions c JOIN runs r USING (run_key) WHERE r.method = 'chrom'").fetchone()[0] == 0
+        assert con.execute("SELECT COUNT(*) FROM folds f JOIN runs r USING (run_key) "
+                           "WHERE r.method = 'chrom'").fetchone()[0] == 0
+        assert con.execute("SELECT COUNT(*) FROM clip_predictions c JOIN runs r USING (run_key) "
+                           "WHERE r.method = 'chrom'").fetchone()[0] == 0
     finally:
         con.close()
     con = sqlite3.connect(home / "s.sqlite")  # the earlier run, as it was

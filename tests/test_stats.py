@@ -38,7 +38,8 @@ def test_wilcoxon_detects_a_real_difference_and_not_a_fake_one():
 def test_friedman_nemenyi_ranks_methods():
     rng = np.random.default_rng(2)
     n = 30
-    table = pd.DataFrame({"best": np.abs(rng.normal(0, 1, n)), "mid": np.abs(rng.normal(0, 4, n)), "worst": np.abs(rng.normal(0, 12, n))})
+    table = pd.DataFrame({"best": np.abs(rng.normal(0, 1, n)), "mid": np.abs(rng.normal(0, 4, n)),
+                          "worst": np.abs(rng.normal(0, 12, n))})
     res = friedman_nemenyi(table)
     assert list(res.mean_ranks.index) == ["best", "mid", "worst"]
     assert res.friedman_p < 0.001

@@ -236,14 +236,16 @@ def test_bad_parameters_are_config_errors(kwargs) -> None:
 
 def test_profiles_and_registration() -> None:
     paper = plugin.StmapTransfer(profile="paper").get_params()
-    assert (paper["width"], paper["pool_h"], paper["pool_w"], paper["time_pool"], paper["epochs"], paper["max_train_maps"]) == (64, 1, 1, 1, 30, 0)
+    assert (paper["width"], paper["pool_h"], paper["pool_w"], paper["time_pool"], paper["epochs"],
+            paper["max_train_maps"]) == (64, 1, 1, 1, 30, 0)
     assert "synth_maps" not in plugin.StmapScratch().get_params()
     with pytest.raises(ConfigError):
         plugin.StmapScratch(profile="fast")
     names: list[str] = []
     plugin.register_methods(lambda cls: names.append(cls.name))
     assert names == ["stmap_scratch", "stmap_imagenet", "stmap_transfer"]
-    assert all(plugin.StmapScratch.roi_scheme == "cheek_grid" and c.supervised for c in (plugin.StmapScratch, plugin.StmapTransfer))
+    assert all(plugin.StmapScratch.roi_scheme == "cheek_grid" and c.supervised
+               for c in (plugin.StmapScratch, plugin.StmapTransfer))
     with pytest.raises(HrbenchError):
         plugin.StmapScratch().predict(cheek_clips(2))
     with pytest.raises(ConfigError):
@@ -277,7 +279,8 @@ def test_detrending_is_part_of_the_pretraining_cache_key() -> None:
 
     with seeded(0):
         m = HRRegressor(8, (42.0, 240.0))
-    keys = [checkpoint_key(m, "random", MapGeometry(25, 300, 30.0, 2, hp), PretrainConfig(10, 1), 0) for hp in (0.0, 0.5)]
+    keys = [checkpoint_key(m, "random", MapGeometry(25, 300, 30.0, 2, hp),
+                           PretrainConfig(10, 1), 0) for hp in (0.0, 0.5)]
     assert keys[0] != keys[1]
 
 

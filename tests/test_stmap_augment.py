@@ -75,7 +75,8 @@ def test_transfer_pretrains_on_maps_of_the_protocol_length_not_the_long_training
     subjects = np.array([f"s{i % 5}" for i in range(n)])
     clips = Clips(traces=(100 + rng.normal(0, 1, (n, 200, 96, 3))).astype(np.float32), fps=FPS,
                   recording_ids=subjects.copy(), subjects=subjects, hr=rng.uniform(60, 100, n))
-    m = plugin.StmapTransfer(ctx, width=8, epochs=1, synth_maps=16, synth_epochs=1, batch_size=8, da_prob=0.5).fit(clips)
+    m = plugin.StmapTransfer(ctx, width=8, epochs=1, synth_maps=16, synth_epochs=1,
+                             batch_size=8, da_prob=0.5).fit(clips)
     from hrbench_plugins.methods.deep.train import load_checkpoint
 
     _state, meta = load_checkpoint(ctx.cache_dir / "checkpoints" / m.run_notes["synthetic_checkpoint"])

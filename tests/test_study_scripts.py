@@ -61,7 +61,8 @@ def test_da_histogram_spreads_labels(tmp_path):
     assert sd(after) > sd(before) * 1.3
 
 
-@pytest.mark.parametrize("script", ["synthetic_realism", "rhythm_ablation", "landmark_rate", "landmarker_prefilter", "bench_ica"])
+@pytest.mark.parametrize("script", ["synthetic_realism", "rhythm_ablation", "landmark_rate",
+                                    "landmarker_prefilter", "bench_ica"])
 def test_scripts_have_help(script, capsys):
     mod = _load(script)
     sys.argv = [script, "--help"]

@@ -86,7 +86,8 @@ def test_cap_spreads_training_clips_over_videos() -> None:
     assert m.run_notes["train_clips"] == 20
 
 
-@pytest.mark.parametrize("kwargs", [{"gamma": "wide"}, {"gamma": "-1"}, {"C": -1}, {"n_bins": -1}, {"n_bins": 0, "n_peaks": 0}, {"kernel": "rbf"}])
+@pytest.mark.parametrize("kwargs", [{"gamma": "wide"}, {"gamma": "-1"}, {"C": -1}, {"n_bins": -1},
+                                    {"n_bins": 0, "n_peaks": 0}, {"kernel": "rbf"}])
 def test_bad_parameters_are_config_errors(kwargs) -> None:
     with pytest.raises(ConfigError):
         plugin.SVRMethod(**kwargs)

@@ -51,7 +51,8 @@ def test_glitches_at_the_ends_use_the_median_step():
 def test_systematic_faults_are_errors():
     t = _frames()
     t[500:503] = t[499]  # a stalled clock: three repeats in a row
-    with pytest.raises(TimingFault, match=r"samples 501-502 \(t = .*\) repeat or go back in time more than once in a row"):
+    with pytest.raises(TimingFault, match=r"samples 501-502 \(t = .*\) repeat or go back in time more than once in a "
+                                          r"row"):
         repair_times(t)
     t = _frames()
     many = np.arange(10, 3000, 50)  # 60 isolated repeats in 3000 samples: over 1 %

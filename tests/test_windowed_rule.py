@@ -54,7 +54,8 @@ def pulse_and_competitor(seed: int, duration_s: float = 60.0, hr: float = 86.0, 
     inst = hr + 2.5 * np.sin(2 * np.pi * t / rng.uniform(15, 30) + rng.uniform(0, 2 * np.pi))
     ph = 2 * np.pi * np.cumsum(inst) / 60.0 / FPS + rng.uniform(0, 2 * np.pi)
     pulse = np.sin(ph) + 0.4 * np.sin(2 * ph + 0.5)
-    start, width = swell if swell is not None else (rng.uniform(0, 0.4 * duration_s), rng.uniform(0.35, 0.6) * duration_s)
+    start, width = swell if swell is not None else (rng.uniform(0, 0.4 * duration_s),
+                                                    rng.uniform(0.35, 0.6) * duration_s)
     env = np.sqrt(np.sin(np.pi * np.clip((t - start) / width, 0, 1)))
     comp = ratio * env * np.sin(2 * np.pi * competitor_bpm / 60.0 * t + rng.uniform(0, 2 * np.pi))
     return pulse, comp, inst
@@ -201,7 +202,8 @@ def test_protocol_window_peak_key(tmp_path):
     assert plain.evaluation.window_peak == "plain" and anchored.evaluation.window_peak == "anchored"
     assert "window peaks" not in plain.describe()  # stored descriptions of plain runs are unchanged
     assert "window peaks: anchored" in anchored.describe() and "evaluation rule: windowed" in anchored.describe()
-    for rule, peak, msg in [("windowed", "highest", "must be one of"), ("whole", "anchored", 'applies to rule = "windowed" only')]:
+    for rule, peak, msg in [("windowed", "highest", "must be one of"),
+                            ("whole", "anchored", 'applies to rule = "windowed" only')]:
         path = _protocol(tmp_path, rule, peak)
         with pytest.raises(ConfigError, match=msg) as exc:
             load_protocol(path)
@@ -294,7 +296,8 @@ def test_study_breakdown_groups_videos_by_recording_meta():
     study = _load_study()
 
     def row(errs):
-        return types.SimpleNamespace(videos=VideoSet(["a", "b", "c"], ["s1", "s2", "s3"], np.array(errs), np.zeros(3), [0, 1, 2],
+        return types.SimpleNamespace(videos=VideoSet(["a", "b", "c"], ["s1", "s2", "s3"], np.array(errs), np.zeros(3),
+                                                     [0, 1, 2],
                                                      [{"codec": "h264"}, {"codec": "mjpg"}, {"codec": "h264"}]))
 
     rows = {"whole_video": {"pos": row([1.0, 2.0, 3.0])}, "windowed_plain": {"pos": row([10.0, 2.0, 30.0])}}

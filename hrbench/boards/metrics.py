@@ -43,10 +43,7 @@ def compute_metrics(pred: np.ndarray, ref: np.ndarray) -> Metrics:
         nan = float("nan")
         return Metrics(nan, nan, nan, nan, nan, nan, 0)
     e = pred - ref
-    if n > 1 and np.std(pred) > 0 and np.std(ref) > 0:
-        r = float(np.corrcoef(pred, ref)[0, 1])
-    else:
-        r = float("nan")
+    r = float(np.corrcoef(pred, ref)[0, 1]) if n > 1 and np.std(pred) > 0 and np.std(ref) > 0 else float("nan")
     return Metrics(
         hr_me=float(e.mean()),
         hr_sd=float(e.std()),

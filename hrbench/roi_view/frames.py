@@ -10,7 +10,7 @@ from ..errors import RecordingError
 
 
 def read_frames(source: FrameSource, indices: list[int], recording_id: str | None = None) -> dict[int, np.ndarray]:
-    """Decode only the frames at ``indices`` (RGB uint8), numbered as :func:`hrbench.data.video.iter_frames` numbers them.
+    """Decode only the frames at ``indices`` (RGB uint8), numbered like :func:`hrbench.data.video.iter_frames`.
 
     Videos are stepped with ``grab()`` (no colour conversion of skipped
     frames) rather than seeking, because a seek lands on key frames in many

@@ -195,7 +195,8 @@ class DataPrep:
 
     def __init__(self, opts: DataOptions, protocol: Protocol, methods: dict[str, type[Method]], registry: Registry,
                  task: TaskFactory, say: Callable[[str], None], executor: Any = None) -> None:
-        """``executor``: where extraction tasks run (:mod:`hrbench.run.executor`); default a local pool of ``workers``."""
+        """``executor``: where extraction tasks run (:mod:`hrbench.run.executor`); default a local pool of
+        ``workers``."""
         self.o = opts
         self.executor = executor
         self.protocol = protocol
