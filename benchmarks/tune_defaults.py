@@ -150,6 +150,11 @@ TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("+ log-uniform time resampling (da_prob 0.5, da_factors uniform)", {"da_prob": "0.5", "da_factors": "uniform"}),
     ("+ log-uniform time resampling + 30 pretraining epochs",
      {"da_prob": "0.5", "da_factors": "uniform", "synth_epochs": "30"}),
+    # Added after candidates 0-5 had run and the boards were rebuilt with candidate 4, before 6-7 had run:
+    # resampled clips are a larger training set, which may want more epochs or every training subject.
+    ("+ log-uniform time resampling, 20 fine-tuning epochs", {"da_prob": "0.5", "da_factors": "uniform", "epochs": "20"}),
+    ("+ log-uniform time resampling, no held-out subjects (last epoch)",
+     {"da_prob": "0.5", "da_factors": "uniform", "holdout": "0"}),
 )
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)", {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
