@@ -209,10 +209,13 @@ def _verdict(met: list[bool]) -> list[str]:
     if met and all(met):
         return ["On both boards stmap_transfer beats the training-mean baseline at the subject level after Holm, "
                 "with r >= 0.7 over >= 3 seeds: the headline target is met.", ""]
-    return ["Where a target is missed, the learning curves say why: the training L1 ends well below the held-out "
-            "subjects' (the last column), so with ~13 training people per fold the net still memorises clips. What "
-            "would move it, none of which fits two CPU cores after a rebuild: more training people per fold "
-            "(`synthetic-large`, 40 subjects), a wider net, or the `paper` profile on a GPU.", ""]
+    return ["Where a target is missed, two measurements say why. The learning curves: the training L1 ends well "
+            "below the held-out subjects' (the last column), so with ~13 training people per fold the net still "
+            "memorises clips. The breakdown by scenario ([whole_video by scenario](../synthetic-whole_video-by-scenario.md)): "
+            "the errors sit in a few recordings -- far faces (few pixels per cheek block) and head motion -- where the "
+            "chrominance methods read the whole video's spectrum but a net reads 10-s maps. What would move it, none of "
+            "which fits two CPU cores after a rebuild: more training people per fold (`synthetic-large`, 40 subjects), "
+            "a wider net, or the `paper` profile on a GPU.", ""]
 
 
 def board_section(store_path: Path) -> list[str]:
