@@ -144,14 +144,23 @@ STMAP_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
 #: the first recipe study's winner, then what its learning curves pointed to -- resampling the face clips in
 #: time so a person is seen at several heart rates, and longer synthetic pretraining -- apart and together.
 TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("pos maps, bins, face-matched rhythms, held-out best epoch (no augmentation)", {"da_prob": "0"}),
-    ("+ HR-balancing time resampling of the face clips (da_prob 0.5)", {"da_prob": "0.5"}),
-    ("+ 2.5x longer synthetic pretraining (30 epochs)", {"da_prob": "0", "synth_epochs": "30"}),
-    ("+ both", {"da_prob": "0.5", "synth_epochs": "30"}),
+    ("pos maps, bins, face-matched rhythms, held-out best epoch (no augmentation)",
+     {"da_prob": "0", "da_factors": "balance"}),
+    ("+ HR-balancing time resampling of the face clips (da_prob 0.5)",
+     {"da_prob": "0.5", "da_factors": "balance"}),
+    ("+ 2.5x longer synthetic pretraining (30 epochs)",
+     {"da_prob": "0", "da_factors": "balance", "synth_epochs": "30"}),
+    ("+ both", {"da_prob": "0.5", "da_factors": "balance", "synth_epochs": "30"}),
     # Added after candidates 0-1 had run (the balancing shifted dev predictions up by 3.3 bpm), before 2-5 had:
     ("+ log-uniform time resampling (da_prob 0.5, da_factors uniform)", {"da_prob": "0.5", "da_factors": "uniform"}),
     ("+ log-uniform time resampling + 30 pretraining epochs",
      {"da_prob": "0.5", "da_factors": "uniform", "synth_epochs": "30"}),
+    # Added after candidates 0-5 had run and the boards were rebuilt with candidate 4, before 6-7 had run:
+    # resampled clips are a larger training set, which may want more epochs or every training subject.
+    ("+ log-uniform time resampling, 20 fine-tuning epochs",
+     {"da_prob": "0.5", "da_factors": "uniform", "epochs": "20"}),
+    ("+ log-uniform time resampling, no held-out subjects (last epoch)",
+     {"da_prob": "0.5", "da_factors": "uniform", "holdout": "0"}),
 )
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)",
