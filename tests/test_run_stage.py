@@ -223,3 +223,18 @@ def test_on_a_cluster_too_a_failing_method_leaves_the_others_stored(tiny, tmp_pa
     con = sqlite3.connect(tmp_path / "s.sqlite")
     assert dict(con.execute("SELECT method, complete FROM runs")) == {"tp_green": 1, "tp_nan": 0, "tp_mean": 1}
     assert con.execute("SELECT COUNT(DISTINCT run_key) FROM video_predictions").fetchone()[0] == 2
+
+
+def test_a_failed_method_is_listed_on_the_board_as_not_run(tiny, tmp_path, capsys):
+    assert _run(tiny, tmp_path, "--method", "tp_hz,tp_green", "--protocol", "subject_exclusive") == 2
+    from hrbench.boards.boards import build_boards
+    from hrbench.store.store import Store
+
+    store = Store(tmp_path / "s.sqlite", readonly=True)
+    try:
+        (board,) = build_boards(store, protocol="subject_exclusive")
+    finally:
+        store.close()
+    assert [r.method for r in board.rows if r.run_key] == ["tp_green"]
+    (nr,) = board.not_run
+    assert nr.method == "tp_hz" and nr.reason.startswith("failed (fold 1: ") and "retries" in nr.reason

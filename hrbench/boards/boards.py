@@ -393,6 +393,10 @@ def build_boards(store: Store, dataset: str | None = None, protocol: str | None 
     """Every board of the store (or those of one dataset -- adapter name or label -- and/or protocol name), by name."""
     res = Results(store)
     all_runs = res.runs()
+    # A method whose run failed is listed as not run, unless a complete run of it is on the same board.
+    done = {(r["method"], r["profile"], board_group(r)) for r in all_runs}
+    all_runs += [r for r in res.runs(complete=False) if not r["complete"] and not_run_reason(r) is not None
+                 and (r["method"], r["profile"], board_group(r)) not in done]
     names = board_names(all_runs)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for run in all_runs:

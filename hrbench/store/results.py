@@ -97,9 +97,18 @@ def learning_curve(note: Any) -> dict[str, np.ndarray] | None:
 
 
 def not_run_reason(run: dict[str, Any]) -> str | None:
-    """Why a stage was recorded without running (e.g. ImageNet weights absent), or None if it ran."""
-    reason = run_notes(run).get("not_run")
-    return None if reason is None else str(reason)
+    """Why a stage was recorded without running (e.g. ImageNet weights absent), or None if it ran.
+
+    A run recorded as failed (an exception in fit or predict; the run's other
+    methods went on) is one that did not run either: its reason says so and
+    that the same command retries it.
+    """
+    notes = run_notes(run)
+    if notes.get("not_run") is not None:
+        return str(notes["not_run"])
+    if not run.get("complete", 1) and notes.get("failed"):
+        return f"failed ({notes['failed']}); the same command retries it"
+    return None
 
 
 class Results:
