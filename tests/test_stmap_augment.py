@@ -39,7 +39,7 @@ def test_resampled_maps_carry_the_scaled_heart_rate() -> None:
     spec = MapSpec(highpass_hz=0.5, colour="pos")
     edges = histogram_edges((45.0, 150.0), 10.0)
     maps, labels, plan = epoch_maps(series, hr, 300, lambda w: maps_from_series(w, spec, fps=FPS), seed=3, epoch=0,
-                                    edges=edges, p_resample=1.0)
+                                    edges=edges, p_resample=1.0, augment=True)
     assert maps.shape == (6, 3, 4, 300) and plan.resampled.all()
     assert not np.allclose(labels, hr)  # the balancing moved labels away from the crowded middle
     for i in range(6):  # each map's pulse sits at its (scaled) label, within the spectrum's resolution
@@ -101,6 +101,6 @@ def test_uniform_resampling_keeps_the_label_mean_where_balancing_moves_it() -> N
     kw = {"seed": 0, "epoch": 0, "p_resample": 1.0}
     _, uniform, _ = epoch_maps(series, hr, 300, lambda w: maps_from_series(w, spec, fps=FPS), augment=True, **kw)
     _, balanced, _ = epoch_maps(series, hr, 300, lambda w: maps_from_series(w, spec, fps=FPS),
-                                edges=histogram_edges((45.0, 150.0), 10.0), **kw)
+                                edges=histogram_edges((45.0, 150.0), 10.0), augment=True, **kw)
     assert abs(np.mean(uniform) - np.mean(hr)) < 3.0
     assert np.mean(balanced) - np.mean(hr) > 6.0

@@ -304,8 +304,9 @@ class _RhythmResNet(Method):
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
             maps, out_labels, plan = epoch_maps(
                 traces, labels, frames, lambda windows: self._maps(windows, fps), seed=self.context.seed, epoch=epoch,
-                edges=edges, **({} if edges is None else {"factor_range": (self.da_factor_min, self.da_factor_max),
-                                                          "p_resample": self.da_prob}),
+                edges=edges, augment=edges is not None,
+                **({} if edges is None else {"factor_range": (self.da_factor_min, self.da_factor_max),
+                                             "p_resample": self.da_prob}),
             )
             self.epoch_plans_.append(plan)
             return maps, out_labels

@@ -253,21 +253,20 @@ class _StmapResNet(Method):
         return max(8, min(clips.clip_len, self.context.clip_len))
 
     def _training_data(self, train: Clips, fps: float) -> tuple[np.ndarray, np.ndarray, Any]:
-        """Plain maps of the training clips, their labels, and ``data(epoch)`` for the trainer.
+        """Pooled series of the training clips (protocol length), their labels, and ``data(epoch)`` for the trainer.
 
         Training clips are ``train_clip_factor`` times the protocol's length;
         every epoch takes one protocol-length window of each, its plain crop or
         (``da_prob``) a resampled copy with the label scaled alike, so the net
         sees each person's face at several heart rates and cannot key its
-        answer on the person.  The plain maps (the first window of each clip)
-        measure the held-out loss and the zero-shot error.
+        answer on the person.  The first protocol-length window of each clip
+        is what the zero-shot error is measured on.
         """
         from .deep.augment import epoch_maps, histogram_edges
 
         frames = self._map_frames(train)
         series = pooled_series(train.traces, self.spec)
         labels = np.asarray(train.hr, dtype=np.float32)
-        plain = maps_from_series(series[:, :, :frames], self.spec, fps=fps)
         band = train.hr_settings.band_bpm
         lo, hi = max(DA_TARGET_BPM[0], band[0]), min(DA_TARGET_BPM[1], band[1])
         if self.da_factors == "balance" and self.da_prob > 0 and lo >= hi:
@@ -281,14 +280,14 @@ class _StmapResNet(Method):
                                       augment=self.da_prob > 0)
             return maps, out
 
-        return plain, labels, data
+        return series[:, :, :frames], labels, data
 
     def fit(self, clips: Clips) -> _StmapResNet:
         from .deep.train import predict_maps, seeded
 
         train, _ = training_clips(self, clips, self.max_train_maps)
         fit_part, held = heldout_split(train.subjects, self.holdout, self.context.seed)
-        plain, labels, data = self._training_data(train.subset(fit_part), clips.fps)
+        first_windows, labels, data = self._training_data(train.subset(fit_part), clips.fps)
         heldout = None
         if len(held):
             held_clips = train.subset(held)
@@ -298,6 +297,7 @@ class _StmapResNet(Method):
         with seeded(self.context.seed, self.context.device):
             model = self._initial_model(clips)
             if self.synthetic_init:  # how well the synthetic rhythms alone taught the net to read a face map
+                plain = maps_from_series(first_windows, self.spec, fps=clips.fps)
                 face = plain if heldout is None else np.concatenate([plain, heldout[0]])
                 truth = labels if heldout is None else np.concatenate([labels, heldout[1]])
                 zero_shot = predict_maps(model, face, device=self.context.device)

@@ -308,15 +308,14 @@ def epoch_maps(
     edges: np.ndarray | None = None,
     factor_range: tuple[float, float] = DEFAULT_FACTORS,
     p_resample: float = 0.5,
-    augment: bool | None = None,
+    augment: bool = False,
     chunk: int = 128,
 ) -> tuple[np.ndarray, np.ndarray, EpochPlan]:
     """One epoch of training maps from long clips ``(n, rows, clip_len, C)``: one map per clip.
 
-    Each clip gives its plain ``length``-frame crop or, with ``augment``
-    (default: whether ``edges`` are given), with probability ``p_resample`` its
-    resampled copy (:func:`plan_epoch`: balancing factors against ``edges``,
-    log-uniform ones without).
+    Each clip gives its plain ``length``-frame crop or, with ``augment``, with
+    probability ``p_resample`` its resampled copy (:func:`plan_epoch`:
+    balancing factors against ``edges``, log-uniform ones without).
     The crop offsets come from their own generator seeded by (seed, epoch)
     alone, so variants with and without augmentation crop alike.  Windows are
     turned into maps by ``to_maps`` in chunks of ``chunk`` clips, so memory
@@ -324,7 +323,7 @@ def epoch_maps(
     """
     n, clip_len = len(traces), traces.shape[2]
     crops = random_crops(n, clip_len, length, np.random.default_rng([seed, epoch, CROP_SALT]))
-    if not (edges is not None if augment is None else augment):
+    if not augment:
         plan = EpochPlan.plain(crops)
     else:
         plan = plan_epoch(labels, crops, clip_len, length, edges, factor_range=factor_range, p_resample=p_resample,
