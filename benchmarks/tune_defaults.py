@@ -22,6 +22,9 @@ Candidates:
   regression (``head``), and -- for stage III -- synthetic rhythms whose
   noise is matched to what was measured on face-map rows (mostly common to
   R, G, B)
+* ``stmap_transfer``'s map geometry and width (``--only geometry``): how
+  many cheek blocks are pooled into one map row (25, 10, 4 or 1 rows) and
+  a wider net where fewer rows leave the time for it
 * the HR band-pass order (``[hr] filter_order``) in {2, 3, 4}, for POS and
   CHROM under the whole-video rule (the estimator reads the references too,
   so this is one setting for every method)
@@ -162,6 +165,19 @@ TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("+ log-uniform time resampling, no held-out subjects (last epoch)",
      {"da_prob": "0.5", "da_factors": "uniform", "holdout": "0"}),
 )
+#: Candidates of the third recipe study (``--only geometry``, v4 dev copy), declared 2026-12-07 before any ran,
+#: on top of the training study's winner.  Why: the rebuilt boards' misses sit in far faces, where a cheek block
+#: holds a few pixels and a map row is mostly sensor noise; pooling more blocks into a row averages that noise
+#: before the net's first nonlinearity, as POS does over the whole skin.  Fewer rows also make a net cheaper,
+#: so the wider one (``width`` 32) costs about what the current default does.
+GEOMETRY_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("2 x 4 blocks per row -> 25 rows, width 16 (the current default)", {}),
+    ("5 x 4 blocks per row -> 10 rows", {"pool_h": "5", "pool_w": "4"}),
+    ("5 x 10 blocks per row -> 4 rows", {"pool_h": "5", "pool_w": "10"}),
+    ("10 x 20 blocks -> 1 row (the cheeks' mean)", {"pool_h": "10", "pool_w": "20"}),
+    ("10 rows, width 32", {"pool_h": "5", "pool_w": "4", "width": "32"}),
+    ("4 rows, width 32", {"pool_h": "5", "pool_w": "10", "width": "32"}),
+)
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)",
      {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
@@ -224,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         if "training" in only:
             lines += _recipe_study(args.store, args.seeds, "stmap_transfer", TRAINING_RECIPES, "dev-stmap-training",
                                    "stmap_transfer: face-clip augmentation and pretraining length")
+        if "geometry" in only:
+            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", GEOMETRY_RECIPES, "dev-stmap-geometry",
+                                   "stmap_transfer: blocks per map row and network width")
         if "svr" in only:
             lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
                                   "svr: spectral-shape bins (`n_bins`)")
