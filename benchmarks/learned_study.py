@@ -39,7 +39,7 @@ from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_map
 from hrbench_plugins.methods.stmap import SKIN_PULSE_RGB
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tune_defaults import RHYTHM_RECIPES, STMAP_RECIPES, TRAINING_RECIPES, _store_path  # noqa: E402
+from tune_defaults import GEOMETRY_RECIPES, RHYTHM_RECIPES, STMAP_RECIPES, TRAINING_RECIPES, _store_path  # noqa: E402
 
 FPS_MAP = 15.0  # 30-fps clips pooled by 2, as the default profile
 BAND = (42.0, 180.0)
@@ -109,7 +109,8 @@ def map_section(dataset: str, data_root: Path | None, out: Path, per_recording: 
     rng = np.random.default_rng(seed)
     lines = ["## Do face maps and synthetic maps look alike?", "",
              f"{len(hr)} clips of `{dataset}` ({per_recording} per recording), cheek blocks pooled 2 x 4 -> 25 rows, "
-             "frames pooled 2 -> 15 fps, rows detrended at 0.5 Hz (the default profile's geometry). *Pulse share*: "
+             "frames pooled 2 -> 15 fps, rows detrended at 0.5 Hz "
+             "(the geometry the colour and training studies ran with). *Pulse share*: "
              "power within 6 bpm of the reference HR and of its 2nd harmonic over the rest of the 42-360 bpm band, "
              "averaged over a map's rows, in dB (median and interquartile range over maps). Synthetic maps: 2,000 "
              "of stage III's rhythms with the generator settings that go with each layout (the paper's plain formula "
@@ -143,8 +144,9 @@ def _ratio(row: Row) -> float:
 
 
 def _note(row: Row, key: str) -> str:
+    """A run note as a table cell: the seeds' values apart with " / " (a "|" would split the markdown cell)."""
     value = row.notes.get(key)
-    return "–" if value is None else str(value)
+    return "–" if value is None else str(value).replace(" | ", " / ").replace("|", "/")
 
 
 #: The recipe studies in the dev store: (method, candidates, run-name tag, which dev copy they ran on).
@@ -152,6 +154,7 @@ RECIPE_STUDIES = (
     ("stmap_transfer", STMAP_RECIPES, "dev-stmap-recipe", "v3"),
     ("rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe", "v3"),
     ("stmap_transfer", TRAINING_RECIPES, "dev-stmap-training", "v4"),
+    ("stmap_transfer", GEOMETRY_RECIPES, "dev-stmap-geometry", "v4"),
 )
 
 
@@ -170,17 +173,17 @@ def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
         store.close()
     if not found:
         raise HrbenchError("no recipe runs in the dev store: run "
-                           "`python benchmarks/tune_defaults.py --only maps,training` first", store_path)
+                           "`python benchmarks/tune_defaults.py --only maps,training,geometry` first", store_path)
     return found
 
 
 def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
     found = _recipe_rows(store_path)
-    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps,training`)", "",
+    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps,training,geometry`)", "",
              f"`{dataset}`, subject_exclusive, SynRhythm's clip rule; numbers per candidate are means over its seeds. "
-             "The first studies ran on the dev copy of generator v3 (10 subjects), the training study on v4 "
-             "(20 subjects, the copy that goes with the current boards); each study's rule and candidates were fixed "
-             "before its runs (`benchmarks/tune_defaults.py`). "
+             "The first studies ran on the dev copy of generator v3 (10 subjects), the training and geometry "
+             "studies on v4 (20 subjects, the copy that goes with the current boards); each study's rule and "
+             "candidates were fixed before its runs (`benchmarks/tune_defaults.py`). "
              "*Spread ratio*: SD of the per-video predictions over SD of the references (a model that predicts the "
              "training mean has 0). *Zero-shot*: MAE of the synthetic-pretrained net on the training face maps before "
              "fine-tuning (stage III only). Losses are L1 in bpm: the last training epoch, and the held-out subjects' "

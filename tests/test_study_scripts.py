@@ -80,3 +80,15 @@ def test_vipl_estimate_costs_capped_training_at_the_cap():
     assert est.task_seconds(svr, 50_000, 500) == 5.0 + 500.0 + 2.0
     unsupervised = {**deep, "supervised": 0.0}
     assert est.task_seconds(unsupervised, 50_000, 500) == 2.0
+
+
+def test_learned_study_note_cells_never_split_the_table():
+    """Several seeds' run notes are joined with " | " on a board; inside a markdown cell that adds columns."""
+    study = _load("learned_study")
+
+    class _Row:
+        notes = {"best_epoch": "[5, 3, 2] | [9, 7, 9]", "train_l1_bpm": 3.5}
+
+    cells = [study._note(_Row(), k) for k in ("best_epoch", "train_l1_bpm", "missing")]
+    assert cells == ["[5, 3, 2] / [9, 7, 9]", "3.5", "–"]
+    assert all("|" not in c for c in cells)

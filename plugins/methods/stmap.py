@@ -27,10 +27,14 @@ Profiles
 ResNet-18, every training clip, 30 epochs; a large synthetic set.  Hours on a
 CPU; meant for a GPU.
 
-``default`` (CPU, 2 cores; chosen from ``benchmarks/bench_stmap.py``): the
-10 x 20 cheek blocks pooled 2 x 4 -> 25 rows, frames pooled 2 -> 150 columns
-(15 fps, Nyquist 7.5 Hz, well above the 4 Hz band edge), a quarter-width
-ResNet-18 (``width`` 16), at most 600 training maps per fold (spread over the
+``default`` (CPU, 2 cores): the 10 x 20 cheek blocks pooled 5 x 4 -> 10 rows
+(chosen on ``synthetic-dev`` among 25, 10, 4 and 1 rows and a wider net:
+``leaderboards/studies/synthetic-dev-defaults-geometry.md``; a row then
+averages enough pixels of a small face to carry its pulse, while the net still
+sees where on the cheeks it is), frames pooled 2 -> 150 columns (15 fps,
+Nyquist 7.5 Hz, well above the 4 Hz band edge), a quarter-width ResNet-18
+(``width`` 16; speeds from ``benchmarks/bench_stmap.py``), at most 600
+training maps per fold (spread over the
 training videos) for at most 10 epochs, and synthetic pretraining on 12 x 2000
 fresh maps.  Map rows are detrended (``detrend_hz`` 0.5: a high-pass below the
 0.7 Hz band edge, before the min-max scaling; see
@@ -135,7 +139,7 @@ _COMMON: dict[str, Param] = {
         "holdout": ", as the paper",
         "head": "the paper",
     }, head="bins"),
-    "pool_h": Param(2, "average this many neighbouring cheek-block rows (of 10) into one map row group", int,
+    "pool_h": Param(5, "average this many neighbouring cheek-block rows (of 10) into one map row group", int,
                     choices=(1, 2, 5, 10)),
     "pool_w": Param(4, "average this many neighbouring cheek-block columns (of 20)", int, choices=(1, 2, 4, 5, 10, 20)),
     "colour": Param("pos", "map channels: 'rgb' (the paper: R, G, B scaled apart) or 'pos' (chrominance: POS pulse, "
