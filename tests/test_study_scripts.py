@@ -92,3 +92,12 @@ def test_learned_study_note_cells_never_split_the_table():
     cells = [study._note(_Row(), k) for k in ("best_epoch", "train_l1_bpm", "missing")]
     assert cells == ["[5, 3, 2] / [9, 7, 9]", "3.5", "–"]
     assert all("|" not in c for c in cells)
+
+
+def test_learned_study_verdict_names_the_boards_that_meet_the_target():
+    study = _load("learned_study")
+    assert study._verdict({}) == []
+    both = study._verdict({"subject_exclusive": True, "whole_video": True})[0]
+    assert both.startswith("Met on subject_exclusive, whole_video") and "Missed" not in both
+    one = study._verdict({"subject_exclusive": False, "whole_video": True})[0]
+    assert "Met on whole_video" in one and "Missed on subject_exclusive" in one
