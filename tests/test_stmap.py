@@ -302,3 +302,24 @@ def test_int_parameters_reject_fractions_of_any_float_type() -> None:
     assert m.max_train_maps == 100 and isinstance(m.max_train_maps, int)
     with pytest.raises(ConfigError):
         plugin.StmapScratch(detrend_hz=1.0)  # above the 0.7 Hz band edge: it would remove pulses
+
+
+def test_ensemble_members_have_own_seeds_and_average(tmp_path) -> None:
+    """``members`` nets: member 0 is the plain method; the prediction is the members' mean, notes the first's."""
+    clips = cheek_clips(16)
+    ctx = RunContext(seed=3, cache_dir=tmp_path)
+    one = plugin.StmapScratch(ctx, width=8, epochs=1).fit(clips)
+    three = plugin.StmapScratch(ctx, width=8, epochs=1, members=3).fit(clips)
+    assert len(three._models) == 3 and three.context is ctx and three.context.seed == 3
+    assert three.run_notes == one.run_notes  # the first member's notes, which are the plain method's
+    assert np.array_equal(plugin.StmapScratch(ctx, width=8, epochs=1, members=1).fit(clips).predict(clips),
+                          one.predict(clips))
+    members = []
+    for m in three._models:
+        solo = plugin.StmapScratch(ctx, width=8, epochs=1)
+        solo._models = [m]
+        members.append(solo.predict(clips))
+    assert np.allclose(members[0], one.predict(clips))
+    assert not np.allclose(members[1], members[0])  # another seed, another net
+    assert np.allclose(three.predict(clips), np.mean(members, axis=0))
+    assert len({plugin.member_seed(3, m) for m in range(3)} | {plugin.member_seed(4, 1)}) == 4

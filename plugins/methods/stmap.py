@@ -96,6 +96,7 @@ method searches as well.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -144,6 +145,8 @@ _COMMON: dict[str, Param] = {
     "pool_w": Param(4, "average this many neighbouring cheek-block columns (of 20)", int, choices=(1, 2, 4, 5, 10, 20)),
     "colour": Param("pos", "map channels: 'rgb' (the paper: R, G, B scaled apart) or 'pos' (chrominance: POS pulse, "
                            "S1, S2 of every row; cancels intensity changes common to R, G, B)", str, choices=COLOURS),
+    "members": Param(1, "nets trained per fold, each with its own seed (held-out subjects, draws, pretraining); "
+                        "predictions are their mean (1 = one net, the paper)", int, low=1, high=16),
     "da_prob": Param(0.5, "probability that a training map is its clip resampled in time to another HR, label "
                           "scaled alike (factors 2/3-1.5; 0 = off, the paper)", float, low=0.0, high=1.0),
     "da_factors": Param("uniform", "how resampling factors are drawn: 'uniform' (log-uniform, the labels' centre "
@@ -172,6 +175,17 @@ SKIN_PULSE_RGB = (0.33, 0.77, 0.53)
 _PAPER_SYNTH: dict[str, Any] = {"synth_maps": 20000, "synth_epochs": 30, "synth_noise": 0.5, "synth_noise_common": 0.0,
                                  "synth_gain_min": 1.0}
 
+#: Salt of the seeds of ensemble members past the first (``members``).
+MEMBER_SALT = 0xE45E
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The seed of ensemble member ``member``; member 0 keeps ``seed``, so one member is the plain method."""
+    if member == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, MEMBER_SALT, member]).generate_state(1)[0] >> 1)
+
+
 # ImageNet-missing messages already given in this process (one line per run, not per fold).
 _SAID_MISSING: set[str] = set()
 
@@ -197,7 +211,7 @@ class _StmapResNet(Method):
             self.spec = MapSpec(self.pool_h, self.pool_w, self.time_pool, self.detrend_hz, self.colour)
         except HrbenchError as exc:
             raise ConfigError(f"method {self.name}: {exc.message}") from None
-        self._model: HRRegressor | None = None
+        self._models: list[HRRegressor] = []
 
     # -- initial weights -------------------------------------------------
     def _start_weights(self, model: HRRegressor) -> str:
@@ -287,9 +301,27 @@ class _StmapResNet(Method):
         return series[:, :, :frames], labels, data
 
     def fit(self, clips: Clips) -> _StmapResNet:
+        """Train ``members`` nets, each with its own seed (own held-out subjects, draws and pretraining).
+
+        The run's notes (learning curve, zero-shot error, best epoch) are the
+        first member's, which is the whole model when ``members`` is 1.
+        """
+        train, _ = training_clips(self, clips, self.max_train_maps)
+        base, notes = self.context, self.run_notes
+        self._models = []
+        try:
+            for m in range(self.members):
+                if m:
+                    self.context, self.run_notes = replace(base, seed=member_seed(base.seed, m)), {}
+                self._models.append(self._fit_member(train, clips, m))
+        finally:
+            self.context, self.run_notes = base, notes
+        return self
+
+    def _fit_member(self, train: Clips, clips: Clips, member: int) -> HRRegressor:
+        """One net: held-out split, initial weights (pretraining for stage III), fine-tuning; notes as it goes."""
         from .deep.train import predict_maps, seeded
 
-        train, _ = training_clips(self, clips, self.max_train_maps)
         fit_part, held = heldout_split(train.subjects, self.holdout, self.context.seed)
         first_windows, labels, data = self._training_data(train.subset(fit_part), clips.fps)
         heldout = None
@@ -306,23 +338,25 @@ class _StmapResNet(Method):
                 truth = labels if heldout is None else np.concatenate([labels, heldout[1]])
                 zero_shot = predict_maps(model, face, device=self.context.device)
                 self.run_notes["zero_shot_mae_bpm"] = round(float(np.mean(np.abs(zero_shot - truth))), 3)
-            advance = self.context.progress(f"{self.name}: training on {len(fit_part)} maps", self.epochs)
+            which = f" (net {member + 1} of {self.members})" if self.members > 1 else ""
+            advance = self.context.progress(f"{self.name}: training on {len(fit_part)} maps{which}", self.epochs)
             losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)
         self.run_notes["train_maps"] = len(fit_part)
         self.run_notes["train_l1_bpm"] = round(losses[-1], 3)
-        self._model = model
-        return self
+        return model
 
     def predict(self, clips: Clips) -> np.ndarray:
         from .deep.train import predict_maps
 
-        if self._model is None:
+        if not self._models:
             raise HrbenchError(f"method {self.name}: predict called before fit")
         out = np.empty(len(clips))
         step = 512
         for a in range(0, len(clips), step):
             maps = maps_from_traces(clips.traces[a : a + step], self.spec, fps=clips.fps)
-            out[a : a + step] = predict_maps(self._model, maps, device=self.context.device)
+            # The members' mean in bpm: their errors differ where their draws did, and averaging cancels that part.
+            out[a : a + step] = np.mean([predict_maps(m, maps, device=self.context.device) for m in self._models],
+                                        axis=0)
         lo, hi = clips.hr_settings.band_bpm
         return np.where(without_frames(clips.traces), np.nan, np.clip(out, lo, hi))
 
