@@ -25,6 +25,8 @@ Candidates:
 * ``stmap_transfer``'s map geometry and width (``--only geometry``): how
   many cheek blocks are pooled into one map row (25, 10, 4 or 1 rows) and
   a wider net where fewer rows leave the time for it
+* ``stmap_transfer``: one net per fold, or the mean of 3 with their own
+  seeds (``--only ensemble``)
 * the HR band-pass order (``[hr] filter_order``) in {2, 3, 4}, for POS and
   CHROM under the whole-video rule (the estimator reads the references too,
   so this is one setting for every method)
@@ -178,6 +180,14 @@ GEOMETRY_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("10 rows, width 32", {"pool_h": "5", "pool_w": "4", "width": "32"}),
     ("4 rows, width 32", {"pool_h": "5", "pool_w": "10", "width": "32"}),
 )
+#: Candidates of the fourth recipe study (``--only ensemble``, v4 dev copy), declared 2026-12-07 after the
+#: geometry study, before any ran.  Why: on the boards the learned rows' MAE varies by ~1 bpm between training
+#: seeds (subject_exclusive, 3 seeds), as much as the recipe changes above moved it; the part of a net's error
+#: that depends on its seed (held-out subjects, draws, pretraining) averages out over nets with other seeds.
+ENSEMBLE_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("one net per fold (the geometry study's winner)", {}),
+    ("3 nets per fold, each with its own seed, their mean", {"members": "3"}),
+)
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)",
      {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
@@ -243,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         if "geometry" in only:
             lines += _recipe_study(args.store, args.seeds, "stmap_transfer", GEOMETRY_RECIPES, "dev-stmap-geometry",
                                    "stmap_transfer: blocks per map row and network width")
+        if "ensemble" in only:
+            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", ENSEMBLE_RECIPES, "dev-stmap-ensemble",
+                                   "stmap_transfer: one net or the mean of several")
         if "svr" in only:
             lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
                                   "svr: spectral-shape bins (`n_bins`)")

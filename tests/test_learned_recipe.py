@@ -124,7 +124,7 @@ def test_transfer_reports_its_zero_shot_error_on_face_maps(tmp_path, monkeypatch
     ctx = RunContext(seed=2, cache_dir=tmp_path / "cache", console=RunContext().console)
     monkeypatch.setattr(ctx, "say", lambda _m: None)
     clips = _labelled(10, 1)
-    m = plugin.StmapTransfer(ctx, width=8, epochs=1, synth_maps=32, synth_epochs=1, batch_size=16).fit(clips)
+    m = plugin.StmapTransfer(ctx, width=8, epochs=1, synth_maps=32, synth_epochs=1, batch_size=16, members=1).fit(clips)
     # The note is the pretrained checkpoint's error on these training maps, before any fine-tuning.
     from hrbench_plugins.methods.deep.train import load_checkpoint
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from hrbench.errors import ConfigError, HrbenchError
 from hrbench.plugin.clips import Clips
 from hrbench.plugin.method import RunContext
 from hrbench_plugins.methods import stmap as plugin
+from hrbench_plugins.methods.deep.ensemble import member_seed
 from hrbench_plugins.methods.deep.resnet import HRRegressor, imagenet_weights_path, load_imagenet
 from hrbench_plugins.methods.deep.selection import select_training
 from hrbench_plugins.methods.deep.stmap import SERIES_FILL, MapSpec, maps_from_traces
@@ -199,7 +202,7 @@ def test_synthetic_checkpoint_is_cached_and_reused(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(ctx, "say", lambda _m: None)
     ticks: list[str] = []
     ctx.progress = lambda desc, total: (lambda n=1: ticks.append(desc))
-    small = dict(width=8, epochs=2, synth_maps=64, synth_epochs=2, batch_size=16, holdout=0.0)
+    small = dict(width=8, epochs=2, synth_maps=64, synth_epochs=2, batch_size=16, holdout=0.0, members=1)
     clips, test = cheek_clips(12, seed=1), cheek_clips(6, seed=2).without_labels()
 
     first = plugin.StmapTransfer(ctx, **small).fit(clips)
@@ -302,3 +305,40 @@ def test_int_parameters_reject_fractions_of_any_float_type() -> None:
     assert m.max_train_maps == 100 and isinstance(m.max_train_maps, int)
     with pytest.raises(ConfigError):
         plugin.StmapScratch(detrend_hz=1.0)  # above the 0.7 Hz band edge: it would remove pulses
+
+
+def test_ensemble_members_have_own_seeds_and_average(tmp_path) -> None:
+    """``members`` nets: member 0 is the plain method; the prediction is the members' mean, notes the first's."""
+    clips = cheek_clips(16)
+    ctx = RunContext(seed=3, cache_dir=tmp_path)
+    one = plugin.StmapScratch(ctx, width=8, epochs=1, members=1).fit(clips)
+    three = plugin.StmapScratch(ctx, width=8, epochs=1, members=3).fit(clips)
+    assert len(three._models) == 3 and three.context is ctx and three.context.seed == 3
+    assert three.run_notes == one.run_notes  # the first member's notes, which are the plain method's
+    assert np.array_equal(plugin.StmapScratch(ctx, width=8, epochs=1, members=1).fit(clips).predict(clips),
+                          one.predict(clips))
+    assert plugin.StmapScratch().members == 3 and plugin.StmapScratch(profile="paper").members == 1
+    members = []
+    for m in three._models:
+        solo = plugin.StmapScratch(ctx, width=8, epochs=1, members=1)
+        solo._models = [m]
+        members.append(solo.predict(clips))
+    assert np.allclose(members[0], one.predict(clips))
+    assert not np.allclose(members[1], members[0])  # another seed, another net
+    assert np.allclose(three.predict(clips), np.mean(members, axis=0))
+    assert len({member_seed(3, m) for m in range(3)} | {member_seed(4, 1)}) == 4
+
+
+def test_ensemble_zero_shot_is_the_pretrained_members_mean(tmp_path, monkeypatch) -> None:
+    """Stage III's zero-shot note measures what the ensemble would predict before fine-tuning."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    clips = cheek_clips(12)
+    ctx = RunContext(seed=1, cache_dir=tmp_path / "cache")
+    kw = {"width": 8, "epochs": 1, "synth_maps": 16, "synth_epochs": 1, "holdout": 0.3}
+    solo = [plugin.StmapTransfer(replace(ctx, seed=member_seed(1, m)), members=1, **kw) for m in range(2)]
+    for s in solo:
+        s.fit(clips)
+    pair = plugin.StmapTransfer(ctx, members=2, **kw).fit(clips)
+    assert pair.run_notes["best_epoch"] == solo[0].run_notes["best_epoch"]
+    assert pair.run_notes["zero_shot_mae_bpm"] != solo[0].run_notes["zero_shot_mae_bpm"]
+    assert np.allclose(pair.predict(clips), np.clip((solo[0].predict(clips) + solo[1].predict(clips)) / 2, 42, 240))
