@@ -41,6 +41,7 @@ from hrbench_plugins.methods.stmap import SKIN_PULSE_RGB
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_defaults import (  # noqa: E402
     ENSEMBLE_RECIPES,
+    MIX_RECIPES,
     GEOMETRY_RECIPES,
     RHYTHM_RECIPES,
     STMAP_RECIPES,
@@ -163,6 +164,7 @@ RECIPE_STUDIES = (
     ("stmap_transfer", TRAINING_RECIPES, "dev-stmap-training", "v4"),
     ("stmap_transfer", GEOMETRY_RECIPES, "dev-stmap-geometry", "v4"),
     ("stmap_transfer", ENSEMBLE_RECIPES, "dev-stmap-ensemble", "v4"),
+    ("stmap_transfer", MIX_RECIPES, "dev-stmap-mix", "v4"),
 )
 
 
@@ -181,14 +183,14 @@ def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
         store.close()
     if not found:
         raise HrbenchError("no recipe runs in the dev store: run "
-                           "`python benchmarks/tune_defaults.py --only maps,training,geometry,ensemble` first",
+                           "`python benchmarks/tune_defaults.py --only maps,training,geometry,ensemble,mix` first",
                            store_path)
     return found
 
 
 def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
     found = _recipe_rows(store_path)
-    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps,training,geometry,ensemble`)", "",
+    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps,training,geometry,ensemble,mix`)", "",
              f"`{dataset}`, subject_exclusive, SynRhythm's clip rule; numbers per candidate are means over its seeds. "
              "The first studies ran on the dev copy of generator v3 (10 subjects), the training and geometry "
              "studies on v4 (20 subjects, the copy that goes with the current boards); each study's rule and "

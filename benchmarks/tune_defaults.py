@@ -188,6 +188,15 @@ ENSEMBLE_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("one net per fold (the geometry study's winner)", {}),
     ("3 nets per fold, each with its own seed, their mean", {"members": "3"}),
 )
+#: Candidates of the fifth recipe study (``--only mix``, v4 dev copy), declared 2026-12-07 after the ensemble
+#: study, before any ran.  Why: on the rebuilt boards the nets end fine-tuning with a training L1 ~2 bpm below
+#: the held-out subjects' (they learn the ~13 training people), while the synthetic-pretrained ensemble alone
+#: reads the face maps at 7-9 bpm; fresh synthetic rhythms mixed into every fine-tuning epoch (labels over the
+#: whole band, no person to recognise) are a regulariser that keeps the pretrained skill.
+MIX_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("face maps only (the ensemble study's winner)", {}),
+    ("+ half as many fresh synthetic maps per fine-tuning epoch", {"synth_mix": "0.5"}),
+)
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)",
      {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
@@ -256,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         if "ensemble" in only:
             lines += _recipe_study(args.store, args.seeds, "stmap_transfer", ENSEMBLE_RECIPES, "dev-stmap-ensemble",
                                    "stmap_transfer: one net or the mean of several")
+        if "mix" in only:
+            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", MIX_RECIPES, "dev-stmap-mix",
+                                   "stmap_transfer: synthetic rhythms mixed into fine-tuning")
         if "svr" in only:
             lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
                                   "svr: spectral-shape bins (`n_bins`)")

@@ -342,3 +342,26 @@ def test_ensemble_zero_shot_is_the_pretrained_members_mean(tmp_path, monkeypatch
     assert pair.run_notes["best_epoch"] == solo[0].run_notes["best_epoch"]
     assert pair.run_notes["zero_shot_mae_bpm"] != solo[0].run_notes["zero_shot_mae_bpm"]
     assert np.allclose(pair.predict(clips), np.clip((solo[0].predict(clips) + solo[1].predict(clips)) / 2, 42, 240))
+
+
+def test_synth_mix_adds_fresh_synthetic_maps_to_each_fine_tuning_epoch(tmp_path) -> None:
+    """``synth_mix``: the face maps of an epoch unchanged, plus that share of fresh band-wide synthetic rhythms."""
+    clips = cheek_clips(12)
+    ctx = RunContext(seed=2, cache_dir=tmp_path)
+    plain = plugin.StmapTransfer(ctx, width=8, members=1)
+    mixed = plugin.StmapTransfer(ctx, width=8, members=1, synth_mix=0.5)
+    _, _, face_only = plain._training_data(clips, clips.fps)
+    _, _, both = mixed._training_data(clips, clips.fps)
+    face_maps, face_hr = face_only(0)
+    maps, hr = both(0)
+    n = len(face_maps)
+    assert len(maps) == n + round(0.5 * n) and maps.shape[1:] == face_maps.shape[1:] and maps.dtype == face_maps.dtype
+    assert np.array_equal(maps[:n], face_maps) and np.array_equal(hr[:n], face_hr)
+    lo, hi = clips.hr_settings.band_bpm
+    assert np.all((hr[n:] >= lo) & (hr[n:] <= hi)) and np.ptp(hr[n:]) > 20
+    assert not np.array_equal(both(1)[0][n:], maps[n:])  # fresh draws every epoch
+    assert np.array_equal(both(0)[0], maps)  # and reproducible
+    assert plugin.StmapTransfer(profile="paper").synth_mix == 0.0
+    assert "synth_mix" not in plugin.StmapScratch.params  # stage I sees no synthetic rhythm
+    with pytest.raises(ConfigError):
+        plugin.StmapTransfer(synth_mix=-0.1)

@@ -172,6 +172,9 @@ _SYNTH: dict[str, Param] = {
                                 float, low=0.0, high=1.0),
     "synth_gain_min": Param(0.5, "per-channel pulse gains ~ U[synth_gain_min, 1] (1 = equal in R, G, B, the paper)",
                             float, low=0.0, high=1.0),
+    "synth_mix": Param(0.0, "fresh synthetic maps mixed into every fine-tuning epoch, as a share of the face maps "
+                            "(0 = face maps only, the paper); the training L1 then covers both", float,
+                       low=0.0, high=4.0),
 }
 _PAPER: dict[str, Any] = {
     "epochs": 30, "width": 64, "pool_h": 1, "pool_w": 1, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0,
@@ -182,7 +185,9 @@ DA_TARGET_BPM, DA_BIN_BPM = (45.0, 150.0), 10.0
 #: The blood-volume pulse signature of skin in normalised R, G, B (de Haan & van Leest 2014).
 SKIN_PULSE_RGB = (0.33, 0.77, 0.53)
 _PAPER_SYNTH: dict[str, Any] = {"synth_maps": 20000, "synth_epochs": 30, "synth_noise": 0.5, "synth_noise_common": 0.0,
-                                 "synth_gain_min": 1.0}
+                                 "synth_gain_min": 1.0, "synth_mix": 0.0}
+#: Salt of the random draws of the synthetic maps mixed into fine-tuning (``synth_mix``).
+MIX_SALT = 0xC0F1
 
 # ImageNet-missing messages already given in this process (one line per run, not per fold).
 _SAID_MISSING: set[str] = set()
@@ -250,11 +255,7 @@ class _StmapResNet(Method):
                 epochs=self.synth_epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
-                settings=SynRhythmSettings(
-                    hr_bpm=tuple(clips.hr_settings.band_bpm), step_p=self.synth_step_p, noise_max=self.synth_noise,
-                    noise_common=self.synth_noise_common, pulse_gain_min=self.synth_gain_min,
-                    pulse_rgb=SKIN_PULSE_RGB if self.colour == "pos" else (1.0, 1.0, 1.0),
-                ),
+                settings=self._synth_settings(clips),
             )
             path, trained = synthetic_pretrain(
                 model, init=init, geometry=geometry, config=config, context=self.context,
@@ -263,6 +264,14 @@ class _StmapResNet(Method):
             self.run_notes["synthetic_pretrain"] = "trained" if trained else "cached"
             self.run_notes["synthetic_checkpoint"] = path.name
         return model
+
+    def _synth_settings(self, clips: Clips) -> SynRhythmSettings:
+        """The synthetic rhythms of stage III: pretraining's, and those mixed into fine-tuning."""
+        return SynRhythmSettings(
+            hr_bpm=tuple(clips.hr_settings.band_bpm), step_p=self.synth_step_p, noise_max=self.synth_noise,
+            noise_common=self.synth_noise_common, pulse_gain_min=self.synth_gain_min,
+            pulse_rgb=SKIN_PULSE_RGB if self.colour == "pos" else (1.0, 1.0, 1.0),
+        )
 
     # -- Method API ------------------------------------------------------
     def _map_frames(self, clips: Clips) -> int:
@@ -291,11 +300,24 @@ class _StmapResNet(Method):
                               f"{DA_TARGET_BPM} bpm; use da_factors=uniform")
         edges = histogram_edges((lo, hi), DA_BIN_BPM) if self.da_factors == "balance" else None
 
+        mix = getattr(self, "synth_mix", 0.0) if self.synthetic_init else 0.0
+        settings = self._synth_settings(train) if mix > 0 else None
+
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
             maps, out, _ = epoch_maps(series, labels, frames, lambda w: maps_from_series(w, self.spec, fps=fps),
                                       seed=self.context.seed, epoch=epoch, edges=edges, p_resample=self.da_prob,
                                       augment=self.da_prob > 0)
-            return maps, out
+            if settings is None:
+                return maps, out
+            # Fresh synthetic rhythms beside the face maps: labels spread over the whole band and no person to
+            # recognise, so fine-tuning keeps what pretraining taught instead of settling on the training people.
+            from .deep.synrhythm import rhythm_maps
+
+            rng = np.random.default_rng([self.context.seed, epoch, MIX_SALT])
+            syn, syn_hr = rhythm_maps(int(round(mix * len(maps))), maps.shape[2], frames, fps, rng, settings,
+                                      time_pool=self.spec.time_pool, highpass_hz=self.spec.highpass_hz,
+                                      colour=self.colour)
+            return np.concatenate([maps, syn.astype(maps.dtype)]), np.concatenate([out, syn_hr.astype(out.dtype)])
 
         return series[:, :, :frames], labels, data
 
