@@ -41,8 +41,8 @@ from hrbench_plugins.methods.stmap import SKIN_PULSE_RGB
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_defaults import (  # noqa: E402
     ENSEMBLE_RECIPES,
-    MIX_RECIPES,
     GEOMETRY_RECIPES,
+    MIX_RECIPES,
     RHYTHM_RECIPES,
     STMAP_RECIPES,
     TRAINING_RECIPES,
