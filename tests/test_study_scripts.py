@@ -101,3 +101,41 @@ def test_learned_study_verdict_names_the_boards_that_meet_the_target():
     assert both.startswith("Met on subject_exclusive, whole_video") and "Missed" not in both
     one = study._verdict({"subject_exclusive": False, "whole_video": True})[0]
     assert "Met on whole_video" in one and "Missed on subject_exclusive" in one
+
+
+def test_learned_study_miss_evidence_is_computed_from_the_rows():
+    """Training people per fold, the curve gap, the scenarios holding the error and the Fig. 6 runs: all computed."""
+    import numpy as np
+
+    from hrbench.store.results import VideoSet
+
+    study = _load("learned_study")
+    scen = ["still"] * 6 + ["far"] * 2
+    vids = VideoSet([f"v{i}" for i in range(8)], [f"s{i % 4}" for i in range(8)], np.full(8, 70.0),
+                    np.array([71, 69, 72, 68, 71, 69, 90, 50.0]), [i % 2 for i in range(8)],
+                    [{"scenario": s} for s in scen])
+
+    class _Row:
+        method, profile, run_key, seeds, videos = "stmap_transfer", "default", "full", (0,), vids
+        curves = ({"train_l1": [5.0, 2.0], "heldout_l1": [6.0, 4.0]},)
+
+    class _Board:
+        protocol = "subject_exclusive"
+        fraction_runs = [{"method": "stmap_transfer", "seed": 0, "profile": "default", "train_fraction": 0.5,
+                          "run_key": "half"},
+                         {"method": "stmap_transfer", "seed": 1, "profile": "default", "train_fraction": 0.25,
+                          "run_key": "other-seed"}]
+
+    class _Results:
+        def videos(self, key):
+            return vids if key == "full" else VideoSet(vids.ids, vids.subjects, vids.ref + 3, vids.ref, vids.folds,
+                                                       vids.meta)
+
+    ev = study.miss_evidence(_Board(), _Row(), _Results())
+    assert ev.train_people == 2.0  # 4 people, 2 tested in each fold
+    assert ev.gap == (2.0, 4.0)
+    assert [(s, n) for s, n, _ in ev.hard] == [("far", 2)] and ev.hard_share == 40 / 48
+    assert ev.fractions == [(1.0, vids.abs_err.mean()), (0.5, 3.0)]  # the other seed's run is left out
+    text = study._verdict({"subject_exclusive": False}, {"subject_exclusive": ev})[0]
+    assert "Missed on subject_exclusive" in text and "far (2 recordings, MAE 20.0)" in text
+    assert "83 % of its absolute error" in text and "0.5: 3.00" in text
