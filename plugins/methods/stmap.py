@@ -131,7 +131,7 @@ from .deep.curves import fit_with_curve, heldout_split
 from .deep.ensemble import fit_members
 from .deep.params import training_params
 from .deep.stmap import COLOURS, MapSpec, maps_from_series, maps_from_traces, pooled_series
-from .deep.synrhythm import SynRhythmSettings
+from .deep.synrhythm import SynRhythmSettings, with_rhythms
 
 if TYPE_CHECKING:
     from .deep.resnet import HRRegressor
@@ -192,8 +192,6 @@ DA_TARGET_BPM, DA_BIN_BPM = (45.0, 150.0), 10.0
 SKIN_PULSE_RGB = (0.33, 0.77, 0.53)
 _PAPER_SYNTH: dict[str, Any] = {"synth_maps": 20000, "synth_epochs": 30, "synth_noise": 0.5, "synth_noise_common": 0.0,
                                  "synth_gain_min": 1.0, "synth_mix": 0.0}
-#: Salt of the random draws of the synthetic maps mixed into fine-tuning (``synth_mix``).
-MIX_SALT = 0xC0F1
 
 # ImageNet-missing messages already given in this process (one line per run, not per fold).
 _SAID_MISSING: set[str] = set()
@@ -220,6 +218,15 @@ def start_weights(method: Any, model: HRRegressor) -> str:
             f"copy resnet18-f37072fd.pth from download.pytorch.org/models there); using random init"
         )
     return "random"
+
+
+def synth_settings(method: Any, band_bpm: tuple[float, float]) -> SynRhythmSettings:
+    """Stage III's synthetic rhythms (pretraining's, and those ``synth_mix`` adds to fine-tuning) from its params."""
+    return SynRhythmSettings(
+        hr_bpm=tuple(band_bpm), step_p=method.synth_step_p, noise_max=method.synth_noise,
+        noise_common=method.synth_noise_common, pulse_gain_min=method.synth_gain_min,
+        pulse_rgb=SKIN_PULSE_RGB if method.colour == "pos" else (1.0, 1.0, 1.0),
+    )
 
 
 class _StmapResNet(Method):
@@ -261,7 +268,7 @@ class _StmapResNet(Method):
                 epochs=self.synth_epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
-                settings=self._synth_settings(clips),
+                settings=synth_settings(self, clips.hr_settings.band_bpm),
             )
             path, trained = synthetic_pretrain(
                 model, init=init, geometry=geometry, config=config, context=self.context,
@@ -270,14 +277,6 @@ class _StmapResNet(Method):
             self.run_notes["synthetic_pretrain"] = "trained" if trained else "cached"
             self.run_notes["synthetic_checkpoint"] = path.name
         return model
-
-    def _synth_settings(self, clips: Clips) -> SynRhythmSettings:
-        """The synthetic rhythms of stage III: pretraining's, and those mixed into fine-tuning."""
-        return SynRhythmSettings(
-            hr_bpm=tuple(clips.hr_settings.band_bpm), step_p=self.synth_step_p, noise_max=self.synth_noise,
-            noise_common=self.synth_noise_common, pulse_gain_min=self.synth_gain_min,
-            pulse_rgb=SKIN_PULSE_RGB if self.colour == "pos" else (1.0, 1.0, 1.0),
-        )
 
     # -- Method API ------------------------------------------------------
     def _map_frames(self, clips: Clips) -> int:
@@ -306,25 +305,15 @@ class _StmapResNet(Method):
                               f"{DA_TARGET_BPM} bpm; use da_factors=uniform")
         edges = histogram_edges((lo, hi), DA_BIN_BPM) if self.da_factors == "balance" else None
 
-        mix = getattr(self, "synth_mix", 0.0) if self.synthetic_init else 0.0
-        settings = self._synth_settings(train) if mix > 0 else None
-
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
             maps, out, _ = epoch_maps(series, labels, frames, lambda w: maps_from_series(w, self.spec, fps=fps),
                                       seed=self.context.seed, epoch=epoch, edges=edges, p_resample=self.da_prob,
                                       augment=self.da_prob > 0)
-            if settings is None:
-                return maps, out
-            # Fresh synthetic rhythms beside the face maps: labels spread over the whole band and no person to
-            # recognise, so fine-tuning keeps what pretraining taught instead of settling on the training people.
-            from .deep.synrhythm import rhythm_maps
+            return maps, out
 
-            rng = np.random.default_rng([self.context.seed, epoch, MIX_SALT])
-            syn, syn_hr = rhythm_maps(int(round(mix * len(maps))), maps.shape[2], frames, fps, rng, settings,
-                                      time_pool=self.spec.time_pool, highpass_hz=self.spec.highpass_hz,
-                                      colour=self.colour)
-            return np.concatenate([maps, syn.astype(maps.dtype)]), np.concatenate([out, syn_hr.astype(out.dtype)])
-
+        if self.synthetic_init:
+            data = with_rhythms(data, self.synth_mix, synth_settings(self, train.hr_settings.band_bpm),
+                                n_frames=frames, fps=fps, spec=self.spec, seed=self.context.seed)
         return series[:, :, :frames], labels, data
 
     def fit(self, clips: Clips) -> _StmapResNet:

@@ -61,11 +61,15 @@ Where the paper is silent, these are our choices (each is a field of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .stmap import MapSpec, pool_time, series_to_maps
+
+#: Salt of the random draws of the synthetic maps mixed into fine-tuning (:func:`with_rhythms`).
+MIX_SALT = 0xC0F1
 
 #: Relative size of S(t) on a unit colour level when maps are chrominance maps.
 COLOUR_DEPTH = 0.01
@@ -189,3 +193,35 @@ def rhythm_maps(
         maps[a:b] = series_to_maps(pool_time(sig, time_pool), spec, fps / time_pool)
         labels[a:b] = hr
     return maps, labels
+
+
+def with_rhythms(
+    data: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    share: float,
+    settings: SynRhythmSettings,
+    *,
+    n_frames: int,
+    fps: float,
+    spec: MapSpec,
+    seed: int,
+) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+    """``data(epoch)`` with ``share`` times as many fresh synthetic rhythm maps appended to every epoch.
+
+    Why: beside the face maps they carry labels over the whole band and no
+    person to recognise, so fine-tuning keeps what pretraining taught instead
+    of settling on the training people.  The draws depend on (``seed``,
+    epoch) only: a rerun sees the same maps.  ``n_frames`` and ``fps`` are
+    those of the face clips before temporal pooling, as for
+    :func:`rhythm_maps`.
+    """
+    if share <= 0:
+        return data
+
+    def mixed(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        maps, labels = data(epoch)
+        rng = np.random.default_rng([seed, epoch, MIX_SALT])
+        syn, syn_hr = rhythm_maps(int(round(share * len(maps))), maps.shape[2], n_frames, fps, rng, settings,
+                                  time_pool=spec.time_pool, highpass_hz=spec.highpass_hz, colour=spec.colour)
+        return np.concatenate([maps, syn.astype(maps.dtype)]), np.concatenate([labels, syn_hr.astype(labels.dtype)])
+
+    return mixed
