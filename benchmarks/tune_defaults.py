@@ -27,6 +27,12 @@ Candidates:
   a wider net where fewer rows leave the time for it
 * ``stmap_transfer``: one net per fold, or the mean of 3 with their own
   seeds (``--only ensemble``)
+* ``stmap_transfer``: face maps only, or fresh synthetic rhythms mixed into
+  every fine-tuning epoch (``--only mix``)
+
+A recipe study's candidates pin the parameters it varies, including the
+baseline's values at the time it ran, so a later rerun under newer defaults
+still compares what its labels say.
 * the HR band-pass order (``[hr] filter_order``) in {2, 3, 4}, for POS and
   CHROM under the whole-video rule (the estimator reads the references too,
   so this is one setting for every method)
@@ -173,19 +179,20 @@ TRAINING_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
 #: before the net's first nonlinearity, as POS does over the whole skin.  Fewer rows also make a net cheaper,
 #: so the wider one (``width`` 32) costs about what the current default does.
 GEOMETRY_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("2 x 4 blocks per row -> 25 rows, width 16 (the current default)", {}),
-    ("5 x 4 blocks per row -> 10 rows", {"pool_h": "5", "pool_w": "4"}),
-    ("5 x 10 blocks per row -> 4 rows", {"pool_h": "5", "pool_w": "10"}),
-    ("10 x 20 blocks -> 1 row (the cheeks' mean)", {"pool_h": "10", "pool_w": "20"}),
-    ("10 rows, width 32", {"pool_h": "5", "pool_w": "4", "width": "32"}),
-    ("4 rows, width 32", {"pool_h": "5", "pool_w": "10", "width": "32"}),
+    ("2 x 4 blocks per row -> 25 rows, width 16 (the default then)", {"pool_h": "2", "pool_w": "4", "members": "1"}),
+    ("5 x 4 blocks per row -> 10 rows", {"pool_h": "5", "pool_w": "4", "members": "1"}),
+    ("5 x 10 blocks per row -> 4 rows", {"pool_h": "5", "pool_w": "10", "members": "1"}),
+    ("10 x 20 blocks -> 1 row (the cheeks' mean)", {"pool_h": "10", "pool_w": "20", "members": "1"}),
+    ("10 rows, width 32", {"pool_h": "5", "pool_w": "4", "width": "32", "members": "1"}),
+    ("4 rows, width 32", {"pool_h": "5", "pool_w": "10", "width": "32", "members": "1"}),
 )
 #: Candidates of the fourth recipe study (``--only ensemble``, v4 dev copy), declared 2026-12-07 after the
-#: geometry study, before any ran.  Why: on the boards the learned rows' MAE varies by ~1 bpm between training
-#: seeds (subject_exclusive, 3 seeds), as much as the recipe changes above moved it; the part of a net's error
-#: that depends on its seed (held-out subjects, draws, pretraining) averages out over nets with other seeds.
+#: geometry study, before any ran.  Why: on the boards then (25-row maps) the learned rows' MAE varied by ~1 bpm
+#: between training seeds (subject_exclusive, 3 seeds), as much as the recipe changes above moved it; the part
+#: of a net's error that depends on its seed (held-out subjects, draws, pretraining) averages out over nets with
+#: other seeds.
 ENSEMBLE_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("one net per fold (the geometry study's winner)", {}),
+    ("one net per fold (the geometry study's winner)", {"members": "1"}),
     ("3 nets per fold, each with its own seed, their mean", {"members": "3"}),
 )
 #: Candidates of the fifth recipe study (``--only mix``, v4 dev copy), declared 2026-12-07 after the ensemble
@@ -194,7 +201,7 @@ ENSEMBLE_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
 #: reads the face maps at 7-9 bpm; fresh synthetic rhythms mixed into every fine-tuning epoch (labels over the
 #: whole band, no person to recognise) are a regulariser that keeps the pretrained skill.
 MIX_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("face maps only (the ensemble study's winner)", {}),
+    ("face maps only (the ensemble study's winner)", {"synth_mix": "0"}),
     ("+ half as many fresh synthetic maps per fine-tuning epoch", {"synth_mix": "0.5"}),
 )
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (

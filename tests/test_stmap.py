@@ -341,6 +341,8 @@ def test_ensemble_zero_shot_is_the_pretrained_members_mean(tmp_path, monkeypatch
     pair = plugin.StmapTransfer(ctx, members=2, **kw).fit(clips)
     assert pair.run_notes["best_epoch"] == solo[0].run_notes["best_epoch"]
     assert pair.run_notes["zero_shot_mae_bpm"] != solo[0].run_notes["zero_shot_mae_bpm"]
+    # the MAE of the members' mean, which by convexity is at most the mean of the members' MAEs
+    assert pair.run_notes["zero_shot_mae_bpm"] <= np.mean([s.run_notes["zero_shot_mae_bpm"] for s in solo]) + 1e-3
     assert np.allclose(pair.predict(clips), np.clip((solo[0].predict(clips) + solo[1].predict(clips)) / 2, 42, 240))
 
 
@@ -350,8 +352,8 @@ def test_synth_mix_adds_fresh_synthetic_maps_to_each_fine_tuning_epoch(tmp_path)
     ctx = RunContext(seed=2, cache_dir=tmp_path)
     plain = plugin.StmapTransfer(ctx, width=8, members=1)
     mixed = plugin.StmapTransfer(ctx, width=8, members=1, synth_mix=0.5)
-    _, _, face_only = plain._training_data(clips, clips.fps)
-    _, _, both = mixed._training_data(clips, clips.fps)
+    _, face_only = plain._training_data(clips, clips.fps)
+    _, both = mixed._training_data(clips, clips.fps)
     face_maps, face_hr = face_only(0)
     maps, hr = both(0)
     n = len(face_maps)
@@ -365,3 +367,32 @@ def test_synth_mix_adds_fresh_synthetic_maps_to_each_fine_tuning_epoch(tmp_path)
     assert "synth_mix" not in plugin.StmapScratch.params  # stage I sees no synthetic rhythm
     with pytest.raises(ConfigError):
         plugin.StmapTransfer(synth_mix=-0.1)
+
+
+def test_fit_members_restores_the_context_and_notes_when_a_member_fails() -> None:
+    from hrbench_plugins.methods.deep.ensemble import fit_members
+
+    class _Method:
+        context, run_notes = RunContext(seed=5), {"first": 1}
+
+    m = _Method()
+    base, notes, seen = m.context, m.run_notes, []
+
+    def fit_one(i: int) -> int:
+        seen.append(m.context.seed)
+        if i == 1:
+            raise HrbenchError("member 1 failed")
+        return i
+
+    with pytest.raises(HrbenchError):
+        fit_members(m, 3, fit_one)
+    assert seen == [5, member_seed(5, 1)] and m.context is base and m.run_notes is notes
+
+
+def test_synth_mix_fit_and_predict_end_to_end(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    clips = cheek_clips(12)
+    m = plugin.StmapTransfer(RunContext(seed=0, cache_dir=tmp_path / "cache"), width=8, epochs=1, synth_maps=16,
+                             synth_epochs=1, members=1, synth_mix=0.5).fit(clips)
+    pred = m.predict(clips)
+    assert pred.shape == (12,) and np.all(np.isfinite(pred)) and 0 < m.run_notes["train_maps"] < 12

@@ -139,3 +139,13 @@ def test_learned_study_miss_evidence_is_computed_from_the_rows():
     text = study._verdict({"subject_exclusive": False}, {"subject_exclusive": ev})[0]
     assert "Missed on subject_exclusive" in text and "far (2 recordings, MAE 20.0)" in text
     assert "83 % of its absolute error" in text and "0.5: 3.00" in text
+
+
+def test_learned_study_evidence_text_without_curves_or_hard_scenarios():
+    study = _load("learned_study")
+    ev = study.MissEvidence("whole_video", 13.0, None, [], 0.0, [(1.0, 4.0)])
+    text = study._evidence_text(ev)
+    assert text == "On whole_video, 13.0 training people per fold (before the held-out share)."
+    flat = study.MissEvidence("whole_video", 13.0, (5.0, 4.0), [], 0.0, [])
+    assert "better than new ones" not in study._evidence_text(flat)  # held-out no worse: no memorising claim
+    assert "What these point to" not in study._verdict({"whole_video": False})[0]  # no evidence, no conclusion

@@ -66,13 +66,13 @@ runs), and the diagnosis that led to them is
   cannot key its answer on who it sees.  FG 2019's HR-balancing draw
   (``da_factors = "balance"``) moves labels towards the empty bins, mostly
   upwards, and shifted dev predictions up by 3.3 bpm; the log-uniform draw
-  keeps the labels' centre (``leaderboards/studies/synthetic-dev-defaults-training.md``).
-
+  keeps the labels' centre (``leaderboards/studies/synthetic-dev-defaults-training.md``);
 * **an ensemble** (``members`` 3): three nets per fold, each with its own
   seed -- its own held-out subjects, resampling draws and synthetic
   pretraining -- and the prediction is their mean in bpm.  Between training
-  seeds a board's MAE moved by about 1 bpm, as much as the recipe changes
-  above; that seed-dependent part of the error averages out
+  seeds a board's MAE can move as much as the recipe changes above did (the
+  boards print the spread over seeds); that seed-dependent part of the error
+  averages out
   (``leaderboards/studies/synthetic-dev-defaults-ensemble.md``).  The run's
   notes and learning curve are the first net's; the zero-shot error is the
   pretrained ensemble's.
@@ -135,6 +135,7 @@ from .deep.synrhythm import SynRhythmSettings, with_rhythms
 
 if TYPE_CHECKING:
     from .deep.resnet import HRRegressor
+    from .deep.train import EpochData
 
 # torch/torchvision (deep.pretrain, deep.resnet, deep.train) are imported inside the
 # methods that train or predict: listing plugins (`hrbench plugins`) must not pay
@@ -283,8 +284,8 @@ class _StmapResNet(Method):
         """Frames of one map: the protocol's clip length (long training clips are cut to it)."""
         return max(8, min(clips.clip_len, self.context.clip_len))
 
-    def _training_data(self, train: Clips, fps: float) -> tuple[np.ndarray, np.ndarray, Any]:
-        """Pooled series of the training clips (protocol length), their labels, and ``data(epoch)`` for the trainer.
+    def _training_data(self, train: Clips, fps: float) -> tuple[np.ndarray, EpochData]:
+        """Pooled series of the training clips (protocol length) and ``data(epoch)`` for the trainer.
 
         Training clips are ``train_clip_factor`` times the protocol's length;
         every epoch takes one protocol-length window of each, its plain crop or
@@ -314,7 +315,7 @@ class _StmapResNet(Method):
         if self.synthetic_init:
             data = with_rhythms(data, self.synth_mix, synth_settings(self, train.hr_settings.band_bpm),
                                 n_frames=frames, fps=fps, spec=self.spec, seed=self.context.seed)
-        return series[:, :, :frames], labels, data
+        return series[:, :, :frames], data
 
     def fit(self, clips: Clips) -> _StmapResNet:
         """Train ``members`` nets, each with its own seed (own held-out subjects, draws and pretraining).
@@ -339,7 +340,7 @@ class _StmapResNet(Method):
         from .deep.train import predict_maps, seeded
 
         fit_part, held = heldout_split(train.subjects, self.holdout, self.context.seed)
-        first_windows, _, data = self._training_data(train.subset(fit_part), clips.fps)
+        first_windows, data = self._training_data(train.subset(fit_part), clips.fps)
         heldout = None
         if len(held):
             held_clips = train.subset(held)

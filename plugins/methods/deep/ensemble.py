@@ -5,8 +5,8 @@ recipe change does -- held-out subjects, resampling draws, pretraining and
 initialisation all come from the seed.  That seed-dependent part of a net's
 error differs between nets and averages out over them.  Member 0 keeps the
 run's seed, so one member is exactly the plain method; the others get seeds
-derived from (run seed, member), which never collide with another run seed's
-member 0.  Importable without torch.
+hashed from (run seed, member) into 31 bits, so they practically never equal
+another run seed (a member 0).  Importable without torch.
 """
 
 from __future__ import annotations
