@@ -204,6 +204,13 @@ MIX_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("face maps only (the ensemble study's winner)", {"synth_mix": "0"}),
     ("+ half as many fresh synthetic maps per fine-tuning epoch", {"synth_mix": "0.5"}),
 )
+#: The later stmap_transfer recipe studies, by ``--only`` name (their store tag is ``dev-stmap-<name>``).
+STMAP_STUDIES: dict[str, tuple[tuple[tuple[str, dict[str, str]], ...], str]] = {
+    "training": (TRAINING_RECIPES, "face-clip augmentation and pretraining length"),
+    "geometry": (GEOMETRY_RECIPES, "blocks per map row and network width"),
+    "ensemble": (ENSEMBLE_RECIPES, "one net or the mean of several"),
+    "mix": (MIX_RECIPES, "synthetic rhythms mixed into fine-tuning"),
+}
 RHYTHM_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("rgb+yuv maps, L1 (the poster's recipe at CPU size)",
      {"colour": "rgb+yuv", "detrend_hz": "0", "head": "regression", "holdout": "0"}),
@@ -263,18 +270,10 @@ def main(argv: list[str] | None = None) -> int:
                                    "stmap_transfer: map colour and training recipe")
             lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe",
                                    "rhythm_resnet (FG 2019 variants): map colour and training recipe")
-        if "training" in only:
-            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", TRAINING_RECIPES, "dev-stmap-training",
-                                   "stmap_transfer: face-clip augmentation and pretraining length")
-        if "geometry" in only:
-            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", GEOMETRY_RECIPES, "dev-stmap-geometry",
-                                   "stmap_transfer: blocks per map row and network width")
-        if "ensemble" in only:
-            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", ENSEMBLE_RECIPES, "dev-stmap-ensemble",
-                                   "stmap_transfer: one net or the mean of several")
-        if "mix" in only:
-            lines += _recipe_study(args.store, args.seeds, "stmap_transfer", MIX_RECIPES, "dev-stmap-mix",
-                                   "stmap_transfer: synthetic rhythms mixed into fine-tuning")
+        for name, (recipes, title) in STMAP_STUDIES.items():
+            if name in only:
+                lines += _recipe_study(args.store, args.seeds, "stmap_transfer", recipes, f"dev-stmap-{name}",
+                                       f"stmap_transfer: {title}")
         if "svr" in only:
             lines += _param_study(args.store, args.seeds, "svr", "n_bins", ("0", "8"), "dev-svrbins",
                                   "svr: spectral-shape bins (`n_bins`)")
