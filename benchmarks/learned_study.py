@@ -10,7 +10,7 @@ checked against the committed boards:
   synthetic rhythm maps stage III pretrains on -- the "do the two kinds of
   map look alike" question, in numbers and in a figure;
 * the recipe runs of ``benchmarks/tune_defaults.py --only
-  maps,training,geometry,ensemble,mix`` in the dev store: per candidate, the
+  maps,training,geometry,ensemble,mix,rhythm-head`` in the dev store: per candidate, the
   MAE, the spread of the predictions against the spread of the references
   (a net that regresses to the mean has a ratio near 0), the zero-shot error
   of the synthetic-pretrained net on the face maps, the training and
@@ -50,6 +50,7 @@ from tune_defaults import (  # noqa: E402
     ENSEMBLE_RECIPES,
     GEOMETRY_RECIPES,
     MIX_RECIPES,
+    RHYTHM_HEAD_RECIPES,
     RHYTHM_RECIPES,
     STMAP_RECIPES,
     TRAINING_RECIPES,
@@ -172,7 +173,12 @@ RECIPE_STUDIES = (
     ("stmap_transfer", GEOMETRY_RECIPES, "dev-stmap-geometry", "v4"),
     ("stmap_transfer", ENSEMBLE_RECIPES, "dev-stmap-ensemble", "v4"),
     ("stmap_transfer", MIX_RECIPES, "dev-stmap-mix", "v4"),
+    ("rhythm_resnet", RHYTHM_HEAD_RECIPES, "dev-rhythm-head", "v4"),
 )
+
+
+#: The ``tune_defaults.py --only`` groups whose runs the recipe table reads.
+ONLY = "maps,training,geometry,ensemble,mix,rhythm-head"
 
 
 def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
@@ -189,18 +195,18 @@ def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
     finally:
         store.close()
     if not found:
-        raise HrbenchError("no recipe runs in the dev store: run "
-                           "`python benchmarks/tune_defaults.py --only maps,training,geometry,ensemble,mix` first",
-                           store_path)
+        raise HrbenchError(f"no recipe runs in the dev store: run `python benchmarks/tune_defaults.py --only {ONLY}` "
+                           "first", store_path)
     return found
 
 
 def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
     found = _recipe_rows(store_path)
-    lines = ["## The recipe runs (`benchmarks/tune_defaults.py --only maps,training,geometry,ensemble,mix`)", "",
+    v4 = ", ".join(tag.removeprefix("dev-").removeprefix("stmap-") for _, _, tag, c in RECIPE_STUDIES if c == "v4")
+    lines = [f"## The recipe runs (`benchmarks/tune_defaults.py --only {ONLY}`)", "",
              f"`{dataset}`, subject_exclusive, SynRhythm's clip rule; numbers per candidate are means over its seeds. "
              "The first studies ran on the dev copy of generator v3 (10 subjects), the later ones "
-             f"({', '.join(t.removeprefix('dev-stmap-') for _, _, t, c in RECIPE_STUDIES if c == 'v4')}) "
+             f"({v4}) "
              "on v4 (20 subjects, the copy that goes with the current boards); each study's rule and "
              "candidates were fixed before its runs (`benchmarks/tune_defaults.py`). "
              "*Spread ratio*: SD of the per-video predictions over SD of the references (a model that predicts the "

@@ -29,6 +29,8 @@ Candidates:
   seeds (``--only ensemble``)
 * ``stmap_transfer``: face maps only, or fresh synthetic rhythms mixed into
   every fine-tuning epoch (``--only mix``)
+* ``rhythm_resnet`` (all four FG 2019 variants share it): L1 regression or
+  the distribution head, on the v4 copy (``--only rhythm-head``)
 
 A recipe study's candidates pin the parameters it varies, including the
 baseline's values at the time it ran, so a later rerun under newer defaults
@@ -204,6 +206,14 @@ MIX_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("face maps only (the ensemble study's winner)", {"synth_mix": "0"}),
     ("+ half as many fresh synthetic maps per fine-tuning epoch", {"synth_mix": "0.5"}),
 )
+#: Candidates of the sixth recipe study (``--only rhythm-head``, v4 dev copy), declared 2026-12-07 before any ran.
+#: Why: on the rebuilt boards the four FG 2019 variants sit at the training mean (r about 0), while stmap_scratch
+#: -- no pretraining either -- reaches r 0.4-0.5 with the distribution head; the v3 study that kept L1 for them
+#: had 10 subjects and one seed.  The head is shared by all four variants, so the ablation stays matched.
+RHYTHM_HEAD_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("L1 regression (the current default)", {"head": "regression"}),
+    ("distribution over 1-bpm bins (stage III's head)", {"head": "bins"}),
+)
 #: The later stmap_transfer recipe studies, by ``--only`` name (their store tag is ``dev-stmap-<name>``).
 STMAP_STUDIES: dict[str, tuple[tuple[tuple[str, dict[str, str]], ...], str]] = {
     "training": (TRAINING_RECIPES, "face-clip augmentation and pretraining length"),
@@ -270,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                                    "stmap_transfer: map colour and training recipe")
             lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_RECIPES, "dev-rhythm-recipe",
                                    "rhythm_resnet (FG 2019 variants): map colour and training recipe")
+        if "rhythm-head" in only:
+            lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_HEAD_RECIPES, "dev-rhythm-head",
+                                   "rhythm_resnet (FG 2019 variants): the head, on the v4 copy")
         for name, (recipes, title) in STMAP_STUDIES.items():
             if name in only:
                 lines += _recipe_study(args.store, args.seeds, "stmap_transfer", recipes, f"dev-stmap-{name}",
