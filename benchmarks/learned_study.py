@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from matplotlib.figure import Figure
 from rich.console import Console
 
 from hrbench.boards.boards import Board, Row, build_boards
-from hrbench.boards.plots import learning_curves
+from hrbench.boards.plots import mean_curve
 from hrbench.errors import HrbenchError
 from hrbench.run.runner import Runner, RunOptions
 from hrbench.store.results import Results
@@ -181,8 +182,8 @@ RECIPE_STUDIES = (
 ONLY = "maps,training,geometry,ensemble,mix,rhythm-head"
 
 
-def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
-    """(method, dev copy, recipe, row) of every recipe run found in the dev store."""
+def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, str, Row]]:
+    """(method, dev copy, study tag, recipe, row) of every recipe run found in the dev store."""
     store = Store(store_path, readonly=True)
     found = []
     try:
@@ -191,13 +192,35 @@ def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, Row]]:
                 boards = build_boards(store, f"{tag}{i}", "subject_exclusive")
                 rows = [r for b in boards for r in b.rows if r.method == method and r.run_key]
                 if rows:
-                    found.append((method, copy, name, rows[0]))
+                    found.append((method, copy, tag, name, rows[0]))
     finally:
         store.close()
     if not found:
         raise HrbenchError(f"no recipe runs in the dev store: run `python benchmarks/tune_defaults.py --only {ONLY}` "
                            "first", store_path)
     return found
+
+
+def study_curves(studies: dict[str, dict[str, list]], path: Path) -> Path:
+    """One panel per recipe study: each candidate's training (solid) and held-out (dashed) L1, mean of its curves.
+
+    Why panels: the studies together hold some 20 candidates, too many for
+    one legend beside one plot.
+    """
+    fig = Figure(figsize=(11.0, 2.6 * len(studies)), dpi=100, layout="constrained")
+    for ax, (study, cands) in zip(fig.subplots(len(studies), 1, squeeze=False)[:, 0], studies.items(), strict=True):
+        for i, (name, cs) in enumerate(cands.items()):
+            for key, style in (("train_l1", "-"), ("heldout_l1", "--")):
+                x, y = mean_curve(cs, key)
+                if len(x):
+                    ax.plot(x, y, style, color=f"C{i % 10}", marker="o", ms=2.5,
+                            label=textwrap.shorten(name, 60) if key == "train_l1" else None)
+        ax.set_title(f"{study}: training (solid) and held-out (dashed) L1", fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylabel("L1 (bpm)", fontsize=8)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.savefig(path)
+    return path
 
 
 def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
@@ -217,17 +240,16 @@ def recipe_section(store_path: Path, dataset: str, out: Path) -> list[str]:
              "loss at the kept epoch where the recipe holds subjects out.", "",
              "| Method | dev copy | Recipe | MAE (bpm) | r | spread ratio | zero-shot MAE (bpm) | train L1 "
              "| best epoch | seeds |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    curves: dict[str, list] = {}
-    for method, copy, name, row in found:
+    curves: dict[str, dict[str, list]] = {}
+    for method, copy, tag, name, row in found:
         m = row.metrics
         lines.append(f"| {method} | {copy} | {name} | {m.mae:.2f} | {m.r:.3f} | {_ratio(row):.2f} | "
                      f"{_note(row, 'zero_shot_mae_bpm')} | {_note(row, 'train_l1_bpm')} | {_note(row, 'best_epoch')} | "
                      f"{len(row.seeds) or 1} |")
         if row.curves and copy == "v4":
-            curves[f"{method}: {name}"] = list(row.curves)
+            curves.setdefault(f"{method}, {tag.removeprefix('dev-')}", {})[name] = list(row.curves)
     if curves:
-        fig = learning_curves(curves, f"{dataset}: learning curves of the training-recipe runs",
-                              out / "learned-methods-curves.png")
+        fig = study_curves(curves, out / "learned-methods-curves.png")
         lines += ["", f"![learning curves]({fig.name})"]
     return lines + [""]
 
