@@ -31,6 +31,8 @@ Candidates:
   every fine-tuning epoch (``--only mix``)
 * ``rhythm_resnet`` (all four FG 2019 variants share it): L1 regression or
   the distribution head, on the v4 copy (``--only rhythm-head``)
+* ``rhythm_da`` (both DA variants share it): HR-balancing or log-uniform
+  resampling factors (``--only rhythm-da``)
 
 A recipe study's candidates pin the parameters it varies, including the
 baseline's values at the time it ran, so a later rerun under newer defaults
@@ -214,6 +216,14 @@ RHYTHM_HEAD_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("L1 regression (the current default)", {"head": "regression"}),
     ("distribution over 1-bpm bins (stage III's head)", {"head": "bins"}),
 )
+#: Candidates of the seventh recipe study (``--only rhythm-da``, v4 dev copy), declared 2026-12-07 before any ran.
+#: Why: the DA variants do not even fit their training clips (last-epoch training L1 11-14 bpm on the boards),
+#: and the HR-balancing draw moved stmap_transfer's labels upwards and lost to log-uniform factors in the
+#: training study; the face grid's rows hold as much pulse as the cheek grid's (learned-methods study).
+RHYTHM_DA_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("HR-balancing factors (the poster's, the current default)", {"da_factors": "balance"}),
+    ("log-uniform factors in [2/3, 1.5] (stmap's)", {"da_factors": "uniform"}),
+)
 #: The later stmap_transfer recipe studies, by ``--only`` name (their store tag is ``dev-stmap-<name>``).
 STMAP_STUDIES: dict[str, tuple[tuple[tuple[str, dict[str, str]], ...], str]] = {
     "training": (TRAINING_RECIPES, "face-clip augmentation and pretraining length"),
@@ -283,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         if "rhythm-head" in only:
             lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_HEAD_RECIPES, "dev-rhythm-head",
                                    "rhythm_resnet (FG 2019 variants): the head, on the v4 copy")
+        if "rhythm-da" in only:
+            lines += _recipe_study(args.store, args.seeds, "rhythm_da", RHYTHM_DA_RECIPES, "dev-rhythm-da",
+                                   "rhythm_da (FG 2019 DA variants): how the resampling factors are drawn")
         for name, (recipes, title) in STMAP_STUDIES.items():
             if name in only:
                 lines += _recipe_study(args.store, args.seeds, "stmap_transfer", recipes, f"dev-stmap-{name}",

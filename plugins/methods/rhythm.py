@@ -146,6 +146,9 @@ _DA: dict[str, Param] = {
     "da_low_bpm": Param(45.0, "lower end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_high_bpm": Param(150.0, "upper end of the HR range the augmentation levels", float, low=1.0, high=400.0),
     "da_bin_bpm": Param(10.0, "histogram bin width used to pick the factors", float, low=0.5, high=100.0),
+    "da_factors": Param("balance", "how resampling factors are drawn: 'balance' (the poster: towards the emptiest "
+                                   "bin of da_low_bpm-da_high_bpm) or 'uniform' (log-uniform, the labels' centre "
+                                   "stays put)", str, choices=("balance", "uniform")),
     "da_prob": Param(0.5, "probability that a clip's map in an epoch is its resampled copy instead of its plain crop "
                           "(0.5: epochs drawn from the poster's originals + copies; 0: no augmentation)", float,
                     low=0.0, high=1.0),
@@ -304,7 +307,7 @@ class _RhythmResNet(Method):
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
             maps, out_labels, plan = epoch_maps(
                 traces, labels, frames, lambda windows: self._maps(windows, fps), seed=self.context.seed, epoch=epoch,
-                edges=edges, augment=edges is not None,
+                edges=edges if edges is None or self.da_factors == "balance" else None, augment=edges is not None,
                 **({} if edges is None else {"factor_range": (self.da_factor_min, self.da_factor_max),
                                              "p_resample": self.da_prob}),
             )
