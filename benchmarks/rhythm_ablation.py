@@ -23,8 +23,9 @@ poster's 2 x 2 ablation:
   family.  The prose is generated from the tests and claims no more than
   they support ("attention: not distinguishable (p_holm = ...)").
 * **HR histogram** of the first training fold before and after the
-  HR-balancing augmentation (the water-filling rule of ``deep/augment.py``,
-  with the run's ``da_prob`` share of copies, as one DA epoch draws them).
+  resampling augmentation as the run drew it (``da_factors``: log-uniform
+  factors, or the HR-balancing water-filling rule of ``deep/augment.py``),
+  with the run's ``da_prob`` share of copies, as one DA epoch draws them.
 
 ``--run`` first trains the four variants through ``hrbench run`` (the same
 runner, store and caches; ``--seeds``, default 3, is passed through, as are
@@ -59,7 +60,7 @@ from hrbench.boards.boards import Board, Row, build_boards
 from hrbench.boards.inference import ALPHA, format_p, holm, subject_errors, subject_permutation_test
 from hrbench.errors import HrbenchError
 from hrbench.store.store import Store
-from hrbench_plugins.methods.deep.augment import balancing_factors, histogram_edges
+from hrbench_plugins.methods.deep.augment import balancing_factors, histogram_edges, uniform_factors
 
 VARIANTS = {  # (attention, DA) -> method
     (False, False): "rhythm_resnet",
@@ -75,7 +76,7 @@ EFFECTS = {
            ("with attention", "rhythm_attention", "rhythm_attention_da")],
 }
 DA_DEFAULTS = {"da_low_bpm": 45.0, "da_high_bpm": 150.0, "da_bin_bpm": 10.0, "da_factor_min": 2 / 3,
-               "da_factor_max": 1.5, "da_prob": 0.5}
+               "da_factor_max": 1.5, "da_prob": 0.5, "da_factors": "balance"}  # runs from before da_factors: balance
 
 
 def fail(message: str) -> NoReturn:
@@ -219,8 +220,11 @@ def da_histogram(train_hr: list[float], out: Path, params: dict | None = None, s
     p = {**DA_DEFAULTS, **{k: v for k, v in (params or {}).items() if k in DA_DEFAULTS}}
     labels = np.asarray(train_hr, dtype=np.float64)
     edges = histogram_edges((p["da_low_bpm"], p["da_high_bpm"]), p["da_bin_bpm"])
-    factors = balancing_factors(labels, edges, factor_range=(p["da_factor_min"], p["da_factor_max"]),
-                                rng=np.random.default_rng([seed, 0xDA]))
+    rng = np.random.default_rng([seed, 0xDA])
+    if p["da_factors"] == "balance":
+        factors = balancing_factors(labels, edges, factor_range=(p["da_factor_min"], p["da_factor_max"]), rng=rng)
+    else:
+        factors = uniform_factors(len(labels), (p["da_factor_min"], p["da_factor_max"]), rng)
     share = float(p["da_prob"])
     after = np.concatenate([labels, labels * factors])
     weights = np.concatenate([np.full(len(labels), 1 - share), np.full(len(labels), share)])
@@ -233,7 +237,8 @@ def da_histogram(train_hr: list[float], out: Path, params: dict | None = None, s
     ax.set_xlabel("reference HR (bpm)")
     ax.set_ylabel("count (expected, per epoch)")
     ax.legend(fontsize=8)
-    ax.set_title("HR-balancing augmentation: each clip's map resampled with probability da_prob", fontsize=9)
+    how = "HR-balancing" if p["da_factors"] == "balance" else "log-uniform"
+    ax.set_title(f"{how} resampling: each clip's map resampled with probability da_prob", fontsize=9)
     fig.savefig(out, metadata={"Software": None})
 
     def spread(x: np.ndarray, w: np.ndarray) -> str:

@@ -54,11 +54,12 @@ def test_da_histogram_spreads_labels(tmp_path):
     ablation = _load("rhythm_ablation")
     rng = np.random.default_rng(0)
     labels = list(rng.normal(75, 8, 60).clip(55, 100))
-    png, note = ablation.da_histogram(labels, tmp_path / "h.png")
-    assert png.exists() and png.stat().st_size > 1000
-    before, after = note.split("; after: ")
     sd = lambda s: float(s.split("SD ")[1].split(" bpm")[0])  # noqa: E731
-    assert sd(after) > sd(before) * 1.3
+    for how, gain in (("balance", 1.3), ("uniform", 1.1)):
+        png, note = ablation.da_histogram(labels, tmp_path / f"h-{how}.png", {"da_factors": how})
+        assert png.exists() and png.stat().st_size > 1000
+        before, after = note.split("; after: ")
+        assert sd(after) > sd(before) * gain, (how, note)
 
 
 @pytest.mark.parametrize("script", ["synthetic_realism", "rhythm_ablation", "landmark_rate",
