@@ -8,6 +8,12 @@ in time* so that its pulse moves to an under-represented HR.  Playing ``W``
 frames back as ``T`` frames at the same frame rate multiplies every frequency
 by ``f = W / T``; the label becomes ``HR * f``.
 
+Which factors: the poster's HR-balancing rule (:func:`balancing_factors`,
+below) is what the ``paper`` profiles use; the ``default`` profiles of the
+``stmap_*`` methods and of the rhythm DA variants draw log-uniform factors
+(:func:`uniform_factors`), chosen on ``synthetic-dev`` (the balancing draw
+moved labels upwards, and its variants did not fit their training clips).
+
 Here the resampling acts on ROI traces, not pixels (block means of a
 resampled video are the resampled block means -- both operations are linear
 and act on different axes).  The runner gives the rhythm methods training
