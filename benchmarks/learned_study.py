@@ -166,9 +166,11 @@ def rows_section(dataset: str, data_root: Path | None, per_recording: int = 5, s
     """How much pulse one map row carries, by geometry: the stmap rows and the FG 2019 variants' face grid."""
     cheek, hr = dev_clips(dataset, data_root, per_recording, seed)
     face, hr_face = dev_clips(dataset, data_root, per_recording, seed, scheme="face_grid")
-    layouts = [(f"cheek grid, {10 // h * (20 // w)} row{'s' if h * w < 200 else ''} ({h} x {w} blocks each){note}",
+    if not np.array_equal(hr, hr_face):
+        raise HrbenchError(f"{dataset}: the cheek-grid and face-grid clips differ; the rows table compares them")
+    layouts = [(f"cheek grid, {n} row{'s' if n != 1 else ''} ({h} x {w} blocks each){note}",
                 maps_from_traces(cheek, MapSpec(h, w, 2, 0.5, "pos"), fps=30.0), hr)
-               for h, w, note in ((2, 4, ""), (5, 4, ", stmap_* default"), (10, 20, ""))]
+               for h, w, note in ((2, 4, ""), (5, 4, ", stmap_* default"), (10, 20, "")) for n in [10 // h * (20 // w)]]
     layouts.append(("face grid, 25 rows (5 x 5 blocks of the aligned face), rhythm_* default",
                     face_maps(face, "pos", 2, fps=30.0, highpass_hz=0.5), hr_face))
     lines = ["## Which map rows carry the pulse?", "",

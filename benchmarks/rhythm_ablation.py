@@ -249,7 +249,8 @@ def da_histogram(train_hr: list[float], out: Path, params: dict | None = None, s
         return f"SD {sd:.1f} bpm, entropy {-(q * np.log2(q)).sum():.2f} bits"
 
     ones = np.ones(len(labels))
-    return out, (f"before: {spread(labels, ones)}; after: {spread(after, weights)} "
+    return out, (f"{how} factors in [{p['da_factor_min']:.2f}, {p['da_factor_max']:.2f}]; "
+                 f"before: {spread(labels, ones)}; after: {spread(after, weights)} "
                  f"({p['da_bin_bpm']:g}-bpm bins over {p['da_low_bpm']:g}–{p['da_high_bpm']:g} bpm, "
                  f"{share:g} of the maps resampled)")
 

@@ -217,11 +217,11 @@ RHYTHM_HEAD_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("distribution over 1-bpm bins (stage III's head)", {"head": "bins"}),
 )
 #: Candidates of the seventh recipe study (``--only rhythm-da``, v4 dev copy), declared 2026-12-07 before any ran.
-#: Why: the DA variants do not even fit their training clips (last-epoch training L1 11-14 bpm on the boards),
+#: Why: the DA variants fit their training clips far worse than the plain ones (last-epoch training L1 11-14 bpm),
 #: and the HR-balancing draw moved stmap_transfer's labels upwards and lost to log-uniform factors in the
 #: training study; the face grid's rows hold as much pulse as the cheek grid's (learned-methods study).
 RHYTHM_DA_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("HR-balancing factors (the poster's, the current default)", {"da_factors": "balance"}),
+    ("HR-balancing factors (the poster's; the default before this study)", {"da_factors": "balance"}),
     ("log-uniform factors in [2/3, 1.5] (stmap's)", {"da_factors": "uniform"}),
 )
 #: The later stmap_transfer recipe studies, by ``--only`` name (their store tag is ``dev-stmap-<name>``).

@@ -335,3 +335,17 @@ def test_ablation_runs_matched_variants_with_seeds_and_explains(thirdparty_site,
     assert main(["explain", "--method", "rhythm_attention", "--n-clips", "2", "--out",
                  str(explain), *common, *params]) == 0
     assert len(list(explain.glob("rhythm_attention_*.png"))) == 2
+
+
+def test_da_factors_balance_moves_labels_up_uniform_keeps_their_centre():
+    """``da_factors``: the poster's balancing draw (the paper profile) fills the empty high bins; the default
+    log-uniform draw moves every HR up or down alike."""
+    clips = grid_clips(96, 450, 7, hr_range=(60.0, 72.0))
+    assert RhythmDA(profile="paper").da_factors == "balance" and RhythmDA().da_factors == "uniform"
+    assert RhythmAttentionDA(profile="paper").da_factors == "balance"
+    draws = {}
+    for how in ("balance", "uniform"):
+        plans = RhythmDA(epochs=2, da_factors=how, **TINY).fit(clips).epoch_plans_
+        draws[how] = np.concatenate([p.factors[p.resampled] for p in plans])
+    assert np.mean(draws["balance"]) > 1.15  # towards the empty bins above 72 bpm
+    assert abs(np.median(np.log(draws["uniform"]))) < 0.1 and draws["uniform"].min() < 0.8

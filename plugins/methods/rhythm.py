@@ -29,22 +29,22 @@ selected clip**: a ``T``-frame crop at a random offset, drawn from a
 generator seeded by (run seed, epoch) that all four variants share, so they
 crop every clip at the same offsets.  The DA variants
 (:mod:`~hrbench_plugins.methods.deep.augment`) replace, per clip and epoch
-with probability ``da_prob`` = 0.5, the crop by the clip's copy resampled
-in time by a factor chosen to flatten the HR histogram (``HR * f``, f in
-[0.67, 1.5]).  The poster *adds* the augmented videos to the training set;
-at 0.5 every epoch is drawn, in expectation, from exactly that set
-(originals plus one copy each, half and half) while keeping one map per
-clip -- the reasons are in ``deep/augment.py``.  So all four variants take
-the same epochs, maps per epoch and optimiser steps; with ``da_prob=0`` a DA
-variant trains exactly as its plain twin.  Each run notes ``train_maps``
-(maps per epoch), ``train_steps`` (optimiser steps), ``train_l1_bpm`` (mean
-training L1 of the last epoch) and, for DA, ``da_resampled_share`` (the
-share of maps that were resampled copies, over all epochs).  ``predict``
-receives normal protocol clips and never resamples.  ``T`` is the
-protocol's clip length (``RunContext.clip_len``); when a video is shorter
-than 1.5 clips the runner caps the long clips by it, and the crop offsets
-and the augmentation's range narrow accordingly (``run_notes["map_frames"]``
-records the length used).
+with probability ``da_prob`` = 0.5, the crop by the clip's copy resampled in
+time by a factor ``f`` in [0.67, 1.5] (label ``HR * f``): log-uniform by
+default, chosen to flatten the HR histogram in the ``paper`` profile.  The
+poster *adds* the augmented videos to the training set; at 0.5 every epoch
+is drawn, in expectation, from exactly that set (originals plus one copy
+each, half and half) while keeping one map per clip -- the reasons are in
+``deep/augment.py``.  So all four variants take the same epochs, maps per
+epoch and optimiser steps; with ``da_prob=0`` a DA variant trains exactly as
+its plain twin.  Each run notes ``train_maps`` (maps per epoch),
+``train_steps`` (optimiser steps), ``train_l1_bpm`` (mean training L1 of the
+last epoch) and, for DA, ``da_resampled_share`` (the share of maps that were
+resampled copies, over all epochs).  ``predict`` receives normal protocol
+clips and never resamples.  ``T`` is the protocol's clip length
+(``RunContext.clip_len``); when a video is shorter than 1.5 clips the runner
+caps the long clips by it, and the crop offsets and the augmentation's range
+narrow accordingly (``run_notes["map_frames"]`` records the length used).
 
 Initialisation: ImageNet ResNet-18 weights from torchvision's hub cache when
 present (the poster's and RhythmNet's start), else random init with
@@ -80,9 +80,9 @@ dev MAE, fixed before the runs); the ``bins`` head that helps stage III did
 not help here (``leaderboards/studies/synthetic-dev-defaults-rhythm-head.md``).
 
 The DA variants draw their resampling factors log-uniformly in [2/3, 1.5]
-(``da_factors = "uniform"``) instead of the poster's HR-balancing draw: with
-balancing factors they did not even fit their training clips, and on
-``synthetic-dev`` the log-uniform draw won by the same fixed rule
+(``da_factors = "uniform"``) instead of the poster's HR-balancing draw, which
+moves labels towards the empty bins, mostly upwards: on ``synthetic-dev``
+the log-uniform draw won by the same fixed rule
 (``leaderboards/studies/synthetic-dev-defaults-rhythm-da.md``).  So the
 default ablation's "DA" is time-resampling augmentation as such; the
 ``paper`` profile keeps the poster's RGB+YUV maps, no detrending, the last

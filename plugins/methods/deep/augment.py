@@ -9,10 +9,11 @@ frames back as ``T`` frames at the same frame rate multiplies every frequency
 by ``f = W / T``; the label becomes ``HR * f``.
 
 Which factors: the poster's HR-balancing rule (:func:`balancing_factors`,
-below) is what the ``paper`` profiles use; the ``default`` profiles of the
-``stmap_*`` methods and of the rhythm DA variants draw log-uniform factors
-(:func:`uniform_factors`), chosen on ``synthetic-dev`` (the balancing draw
-moved labels upwards, and its variants did not fit their training clips).
+below) is what the rhythm DA variants' ``paper`` profile uses; the
+``default`` profiles of the ``stmap_*`` methods and of the rhythm DA
+variants draw log-uniform factors (:func:`uniform_factors`), chosen on
+``synthetic-dev`` (the balancing draw moves labels towards the empty bins,
+mostly upwards, and lost on dev MAE in both studies).
 
 Here the resampling acts on ROI traces, not pixels (block means of a
 resampled video are the resampled block means -- both operations are linear
