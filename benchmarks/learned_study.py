@@ -88,6 +88,11 @@ def pulse_share_db(maps: np.ndarray, channel: int, hr: np.ndarray, fps: float = 
     return 10 * np.log10(np.maximum(signal, 1e-12) / np.maximum(rest, 1e-12))
 
 
+def _iqr(v: np.ndarray) -> str:
+    """Median and interquartile range, signed, one decimal: "+1.2 [-0.3, +2.0]"."""
+    return f"{np.median(v):+.1f} [{np.percentile(v, 25):+.1f}, {np.percentile(v, 75):+.1f}]"
+
+
 def dev_clips(dataset: str, data_root: Path | None, per_recording: int, seed: int,
               scheme: str = "cheek_grid") -> tuple[np.ndarray, np.ndarray]:
     """Clips of one ROI scheme (cached traces), a few per recording: ``(n, n_rois, 300, 3)`` and their HRs.
@@ -151,8 +156,7 @@ def map_section(dataset: str, data_root: Path | None, out: Path, per_recording: 
         synth, synth_hr = rhythm_maps(2000, 25, 300, 30.0, np.random.default_rng([seed, 1]), settings, time_pool=2,
                                       highpass_hz=0.5, colour=spec.colour)
         a, b = pulse_share_db(face, channel, hr), pulse_share_db(synth, channel, synth_hr)
-        q = lambda v: f"{np.median(v):+.1f} [{np.percentile(v, 25):+.1f}, {np.percentile(v, 75):+.1f}]"  # noqa: E731
-        lines.append(f"| {name} | {q(a)} | {q(b)} |")
+        lines.append(f"| {name} | {_iqr(a)} | {_iqr(b)} |")
         i = int(rng.integers(len(hr)))
         j = int(np.argmin(np.abs(synth_hr - hr[i])))
         face_examples[name], synth_examples[name], synth_hr_example = face[i], synth[j], float(synth_hr[j])
@@ -183,8 +187,7 @@ def rows_section(dataset: str, data_root: Path | None, per_recording: int = 5, s
     for name, maps, ref in layouts:
         per_row = pulse_share_db(maps, 0, ref)
         mean_row = pulse_share_db(maps.astype(np.float32).mean(axis=2, keepdims=True), 0, ref)
-        q = lambda v: f"{np.median(v):+.1f} [{np.percentile(v, 25):+.1f}, {np.percentile(v, 75):+.1f}]"  # noqa: E731
-        lines.append(f"| {name} | {q(per_row)} | {q(mean_row)} |")
+        lines.append(f"| {name} | {_iqr(per_row)} | {_iqr(mean_row)} |")
     return lines + [""]
 
 

@@ -314,11 +314,13 @@ class _RhythmResNet(Method):
         from .deep.augment import epoch_maps
 
         self.epoch_plans_ = []
+        # The histogram edges always describe a DA run (notes); the factors aim at them only for the balancing draw.
+        balance_edges = edges if edges is not None and self.da_factors == "balance" else None
 
         def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
             maps, out_labels, plan = epoch_maps(
                 traces, labels, frames, lambda windows: self._maps(windows, fps), seed=self.context.seed, epoch=epoch,
-                edges=edges if edges is None or self.da_factors == "balance" else None, augment=edges is not None,
+                edges=balance_edges, augment=edges is not None,
                 **({} if edges is None else {"factor_range": (self.da_factor_min, self.da_factor_max),
                                              "p_resample": self.da_prob}),
             )

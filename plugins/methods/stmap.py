@@ -221,7 +221,7 @@ def start_weights(method: Any, model: HRRegressor) -> str:
     return "random"
 
 
-def synth_settings(method: Any, band_bpm: tuple[float, float]) -> SynRhythmSettings:
+def _synth_settings(method: Any, band_bpm: tuple[float, float]) -> SynRhythmSettings:
     """Stage III's synthetic rhythms (pretraining's, and those ``synth_mix`` adds to fine-tuning) from its params."""
     return SynRhythmSettings(
         hr_bpm=tuple(band_bpm), step_p=method.synth_step_p, noise_max=method.synth_noise,
@@ -269,7 +269,7 @@ class _StmapResNet(Method):
                 epochs=self.synth_epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
-                settings=synth_settings(self, clips.hr_settings.band_bpm),
+                settings=_synth_settings(self, clips.hr_settings.band_bpm),
             )
             path, trained = synthetic_pretrain(
                 model, init=init, geometry=geometry, config=config, context=self.context,
@@ -313,7 +313,7 @@ class _StmapResNet(Method):
             return maps, out
 
         if self.synthetic_init:
-            data = with_rhythms(data, self.synth_mix, synth_settings(self, train.hr_settings.band_bpm),
+            data = with_rhythms(data, self.synth_mix, _synth_settings(self, train.hr_settings.band_bpm),
                                 n_frames=frames, fps=fps, spec=self.spec, seed=self.context.seed)
         return series[:, :, :frames], data
 

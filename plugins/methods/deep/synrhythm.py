@@ -61,12 +61,15 @@ Where the paper is silent, these are our choices (each is a field of
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .stmap import MapSpec, pool_time, series_to_maps
+
+if TYPE_CHECKING:
+    from .train import EpochData  # deep.train imports torch: annotations only
 
 #: Salt of the random draws of the synthetic maps mixed into fine-tuning (:func:`with_rhythms`).
 MIX_SALT = 0xC0F1
@@ -196,7 +199,7 @@ def rhythm_maps(
 
 
 def with_rhythms(
-    data: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    data: EpochData,
     share: float,
     settings: SynRhythmSettings,
     *,
@@ -204,7 +207,7 @@ def with_rhythms(
     fps: float,
     spec: MapSpec,
     seed: int,
-) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+) -> EpochData:
     """``data(epoch)`` with ``share`` times as many fresh synthetic rhythm maps appended to every epoch.
 
     Why: beside the face maps they carry labels over the whole band and no
