@@ -44,8 +44,7 @@ from hrbench.store.results import Results
 from hrbench.store.store import Store
 from hrbench_plugins.methods.deep.facemaps import face_maps
 from hrbench_plugins.methods.deep.stmap import MapSpec, maps_from_traces
-from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, rhythm_maps
-from hrbench_plugins.methods.stmap import SKIN_PULSE_RGB
+from hrbench_plugins.methods.deep.synrhythm import SKIN_PULSE_RGB, SynRhythmSettings, rhythm_maps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_defaults import (  # noqa: E402

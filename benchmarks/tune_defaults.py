@@ -33,6 +33,9 @@ Candidates:
   the distribution head, on the v4 copy (``--only rhythm-head``)
 * ``rhythm_da`` (both DA variants share it): HR-balancing or log-uniform
   resampling factors (``--only rhythm-da``)
+* ``rhythm_resnet`` (all four FG 2019 variants share it): no pretraining,
+  synthetic-rhythm pretraining on face-grid maps (L1 or the distribution
+  head), or three times the fine-tuning epochs (``--only rhythm-pretrain``)
 
 A recipe study's candidates pin the parameters it varies, including the
 baseline's values at the time it ran, so a later rerun under newer defaults
@@ -224,6 +227,20 @@ RHYTHM_DA_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("HR-balancing factors (the poster's; the default before this study)", {"da_factors": "balance"}),
     ("log-uniform factors in [2/3, 1.5] (stmap's)", {"da_factors": "uniform"}),
 )
+#: Candidates of the eighth recipe study (``--only rhythm-pretrain``, v4 dev copy), declared 2026-12-07 before any
+#: ran.  Why: on the boards the four FG 2019 variants sit at the training mean (r -0.08..0.04).  Their learning
+#: curves: the plain nets fit their training clips (L1 5-6 bpm by epoch 10) while the held-out L1 stays at 8-14,
+#: and the DA nets do not fit them at all (10-12 bpm); stmap_scratch -- same budget, no pretraining -- still lowers
+#: its held-out L1 at epoch 10.  So: teach the net to read a pulse first, as stage III (and RhythmNet) do, with the
+#: face-like rhythms stage III uses, laid out as face-grid maps; or give it the budget to learn it from the faces.
+RHYTHM_PRETRAIN_RECIPES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("no pretraining, 10 epochs (the current default)", {"synth_epochs": "0", "epochs": "10", "head": "regression"}),
+    ("synthetic-rhythm pretraining (12 x 2000 face-like maps, as stage III), then 10 epochs",
+     {"synth_epochs": "12", "synth_maps": "2000", "epochs": "10", "head": "regression"}),
+    ("synthetic-rhythm pretraining, then 10 epochs, distribution head (stage III's head)",
+     {"synth_epochs": "12", "synth_maps": "2000", "epochs": "10", "head": "bins"}),
+    ("no pretraining, 30 epochs", {"synth_epochs": "0", "epochs": "30", "head": "regression"}),
+)
 #: The later stmap_transfer recipe studies, by ``--only`` name (their store tag is ``dev-stmap-<name>``).
 STMAP_STUDIES: dict[str, tuple[tuple[tuple[str, dict[str, str]], ...], str]] = {
     "training": (TRAINING_RECIPES, "face-clip augmentation and pretraining length"),
@@ -293,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         if "rhythm-head" in only:
             lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_HEAD_RECIPES, "dev-rhythm-head",
                                    "rhythm_resnet (FG 2019 variants): the head, on the v4 copy")
+        if "rhythm-pretrain" in only:
+            lines += _recipe_study(args.store, args.seeds, "rhythm_resnet", RHYTHM_PRETRAIN_RECIPES,
+                                   "dev-rhythm-pretrain", "rhythm_resnet (FG 2019 variants): pretraining or budget")
         if "rhythm-da" in only:
             lines += _recipe_study(args.store, args.seeds, "rhythm_da", RHYTHM_DA_RECIPES, "dev-rhythm-da",
                                    "rhythm_da (FG 2019 DA variants): how the resampling factors are drawn")

@@ -120,6 +120,7 @@ from .deep.augment import histogram_edges, label_histogram
 from .deep.facemaps import COLOURS, channel_stats, face_maps, n_channels
 from .deep.params import training_params
 from .deep.stmap import SERIES_FILL
+from .deep.synrhythm import face_like
 
 if TYPE_CHECKING:
     from .deep.attention import AttentionResNet
@@ -143,6 +144,10 @@ _COMMON: dict[str, Param] = {
     }),
     "colour": Param("pos", "map channels: the POS chrominance channels (3; default), the poster's RGB+YUV (6), "
                            "RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
+    "synth_epochs": Param(0, "epochs of synthetic-rhythm pretraining before the face maps, on face-grid maps of "
+                             "stage III's face-like rhythms (0 = none, the poster, which is silent on it; RhythmNet "
+                             "pretrains)", int, low=0, high=10000),
+    "synth_maps": Param(2000, "fresh synthetic maps per pretraining epoch", int, low=10),
 }
 _ATTENTION: dict[str, Param] = {
     "reduction": Param(16, "channel-attention bottleneck ratio (CBAM: 16)", int, choices=(2, 4, 8, 16, 32)),
@@ -352,6 +357,10 @@ class _RhythmResNet(Method):
         self.train_clip_ids_ = _clip_ids(train, idx)
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
+            if self.synth_epochs > 0:
+                self._pretrain(model, clips, frames, band)
+                plain = traces[:, :, :frames] if heldout is None else None
+                self._note_zero_shot(model, plain, labels, heldout, clips.fps)
             with _counted_steps(model) as steps:
                 advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
                 losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)
@@ -363,6 +372,33 @@ class _RhythmResNet(Method):
             self.run_notes.update(_da_notes(self.epoch_plans_, labels, edges))
         self._model, self._frames, self.train_losses_ = model, frames, losses
         return self
+
+    def _pretrain(self, model: AttentionResNet, clips: Clips, frames: int, band: tuple[float, float]) -> None:
+        """Synthetic-rhythm pretraining of ``model`` on face-grid maps (cached; one checkpoint per seed and net).
+
+        The DA variants share their plain twins' checkpoints (augmentation
+        does not touch pretraining); the attention variants have their own.
+        """
+        from .deep.pretrain import MapGeometry, PretrainConfig, synthetic_pretrain
+
+        geometry = MapGeometry(clips.n_rois, frames, clips.fps, self.time_pool, self.detrend_hz, self.colour,
+                               maker="face_grid")
+        config = PretrainConfig(maps_per_epoch=self.synth_maps, epochs=self.synth_epochs, batch_size=self.batch_size,
+                                lr=self.lr, settings=face_like(band, self.colour))
+        path, trained = synthetic_pretrain(model, init=model.init, geometry=geometry, config=config,
+                                           context=self.context, label=f"{self.name}: synthetic rhythm pretraining")
+        self.run_notes["synthetic_pretrain"] = "trained" if trained else "cached"
+        self.run_notes["synthetic_checkpoint"] = path.name
+
+    def _note_zero_shot(self, model: AttentionResNet, plain: np.ndarray | None, labels: np.ndarray,
+                        heldout: tuple[np.ndarray, np.ndarray] | None, fps: float) -> None:
+        """The pretrained net's MAE on face maps before fine-tuning: the held-out subjects' maps when there are
+        some, else the first window of every training clip."""
+        from .deep.train import predict_maps
+
+        maps, truth = heldout if heldout is not None else (self._maps(plain, fps), labels)
+        pred = predict_maps(model, maps, device=self.context.device)
+        self.run_notes["zero_shot_mae_bpm"] = round(float(np.mean(np.abs(pred - truth))), 3)
 
     def _check_fitted(self) -> AttentionResNet:
         if self._model is None:

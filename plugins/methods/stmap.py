@@ -131,7 +131,7 @@ from .deep.curves import fit_with_curve, heldout_split
 from .deep.ensemble import fit_members
 from .deep.params import training_params
 from .deep.stmap import COLOURS, MapSpec, maps_from_series, maps_from_traces, pooled_series
-from .deep.synrhythm import SynRhythmSettings, with_rhythms
+from .deep.synrhythm import SKIN_PULSE_RGB, SynRhythmSettings, with_rhythms
 
 if TYPE_CHECKING:
     from .deep.resnet import HRRegressor
@@ -189,8 +189,6 @@ _PAPER: dict[str, Any] = {
 }
 #: HR-balancing augmentation (``da_prob``): the FG 2019 variants' default range and bins (deep/augment.py).
 DA_TARGET_BPM, DA_BIN_BPM = (45.0, 150.0), 10.0
-#: The blood-volume pulse signature of skin in normalised R, G, B (de Haan & van Leest 2014).
-SKIN_PULSE_RGB = (0.33, 0.77, 0.53)
 _PAPER_SYNTH: dict[str, Any] = {"synth_maps": 20000, "synth_epochs": 30, "synth_noise": 0.5, "synth_noise_common": 0.0,
                                  "synth_gain_min": 1.0, "synth_mix": 0.0}
 

@@ -117,6 +117,7 @@ class AttentionResNet(HRHeadMixin, nn.Module):
         self.init = "random" if imagenet is None else load_imagenet(base, imagenet)
         self.width = width
         self.in_channels = in_channels
+        self.reduction = reduction
         self.backbone = base.backbone
         self.backbone.conv1 = self._inflate(base.backbone.conv1, in_channels, pretrained=imagenet is not None)
         self._setup_head(self.backbone, band_bpm, head)
@@ -145,6 +146,12 @@ class AttentionResNet(HRHeadMixin, nn.Module):
     @property
     def has_attention(self) -> bool:
         return self.attention is not None
+
+    @property
+    def arch(self) -> str:
+        """Names the topology in pretrained-checkpoint keys: plain and attention nets never share a checkpoint."""
+        cbam = f"-cbam{self.reduction}" if self.has_attention else ""
+        return f"resnet18-in{self.in_channels}{cbam}"
 
     def raw(self, maps: torch.Tensor, spatial: list[torch.Tensor] | None = None) -> torch.Tensor:
         """The ``fc`` output (one number, or one score per bin); the stages' spatial attention goes to ``spatial``."""

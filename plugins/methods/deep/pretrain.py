@@ -36,8 +36,8 @@ import torch
 
 from hrbench.api import HrbenchError, RunContext, notice, stable_hash
 
-from .resnet import LABEL_SIGMA_BPM, HRRegressor
-from .synrhythm import SynRhythmSettings, rhythm_maps
+from .resnet import LABEL_SIGMA_BPM, HRHeadMixin
+from .synrhythm import SynRhythmSettings, face_grid_rhythm_maps, rhythm_maps
 from .train import load_checkpoint, save_checkpoint, seeded, train_regressor
 
 #: Bump when the generator, map code or training loop changes the weights.
@@ -53,9 +53,13 @@ class PretrainConfig:
     settings: SynRhythmSettings = field(default_factory=SynRhythmSettings)
 
 
+#: Which map code lays out the synthetic maps: the SynRhythm cheek maps or the FG 2019 face-grid maps.
+MAP_MAKERS = {"stmap": rhythm_maps, "face_grid": face_grid_rhythm_maps}
+
+
 @dataclass(frozen=True)
 class MapGeometry:
-    """Size and time base of the maps: rows, raw clip frames, fps, temporal pooling."""
+    """Size and time base of the maps: rows, raw clip frames, fps, temporal pooling, and the map code."""
 
     n_rows: int
     clip_len: int
@@ -63,11 +67,22 @@ class MapGeometry:
     time_pool: int
     highpass_hz: float = 0.0
     colour: str = "rgb"
+    maker: str = "stmap"
+
+    def __post_init__(self) -> None:
+        if self.maker not in MAP_MAKERS:
+            raise ValueError(f"unknown map maker {self.maker!r}; choose one of {sorted(MAP_MAKERS)}")
 
 
 def checkpoint_key(
-    model: HRRegressor, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int
+    model: HRHeadMixin, init: str, geometry: MapGeometry, config: PretrainConfig, seed: int
 ) -> dict[str, Any]:
+    """Everything that changes the pretrained weights.
+
+    Fields added after checkpoints were cached (the map maker, the model's
+    ``arch``) enter the key only when they differ from the first design, so
+    the SynRhythm checkpoints keep their keys.
+    """
     band = [float(model.centre - model.half_width), float(model.centre + model.half_width)]
     loss = "l1" if model.head == "regression" else f"bins-sigma{LABEL_SIGMA_BPM:g}"
     return {
@@ -75,8 +90,9 @@ def checkpoint_key(
         "generator": config.settings.key(),
         "map": {"rows": geometry.n_rows, "clip_len": geometry.clip_len, "fps": round(float(geometry.fps), 6),
                 "time_pool": geometry.time_pool, "highpass_hz": geometry.highpass_hz,
-                **({"colour": geometry.colour} if geometry.colour != "rgb" else {})},
-        "model": {"arch": "resnet18", "width": model.width, "band": band, "init": init},
+                **({"colour": geometry.colour} if geometry.colour != "rgb" else {}),
+                **({"maker": geometry.maker} if geometry.maker != "stmap" else {})},
+        "model": {"arch": getattr(model, "arch", "resnet18"), "width": model.width, "band": band, "init": init},
         "train": {"maps_per_epoch": config.maps_per_epoch, "epochs": config.epochs, "batch_size": config.batch_size,
                   "lr": config.lr, "loss": loss, "optim": "adam"},
         "seed": int(seed),
@@ -97,7 +113,7 @@ def state_checksum(state: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def load_cached(path: Path, model: HRRegressor, key: dict[str, Any]) -> str | None:
+def load_cached(path: Path, model: HRHeadMixin, key: dict[str, Any]) -> str | None:
     """Load a cached checkpoint into ``model``; None on success, else why it cannot be used.
 
     ``model`` is left untouched unless the checkpoint is accepted.
@@ -126,7 +142,7 @@ def load_cached(path: Path, model: HRRegressor, key: dict[str, Any]) -> str | No
 
 
 def synthetic_pretrain(
-    model: HRRegressor,
+    model: HRHeadMixin,
     *,
     init: str,
     geometry: MapGeometry,
@@ -153,7 +169,7 @@ def synthetic_pretrain(
 
     def data(epoch: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([context.seed, epoch, 0x5EED])
-        return rhythm_maps(
+        return MAP_MAKERS[geometry.maker](
             config.maps_per_epoch, geometry.n_rows, geometry.clip_len, geometry.fps, rng,
             config.settings, time_pool=geometry.time_pool, highpass_hz=geometry.highpass_hz, colour=geometry.colour,
         )

@@ -76,6 +76,7 @@ class HRHeadMixin:
     """Turns the backbone's ``fc`` output into bpm and a training loss, for either head."""
 
     head: str
+    width: int
     centre: torch.Tensor
     half_width: torch.Tensor
     centres: torch.Tensor

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .facemaps import face_maps
 from .stmap import MapSpec, pool_time, series_to_maps
 
 if TYPE_CHECKING:
@@ -76,6 +77,9 @@ MIX_SALT = 0xC0F1
 
 #: Relative size of S(t) on a unit colour level when maps are chrominance maps.
 COLOUR_DEPTH = 0.01
+
+#: The blood-volume pulse signature of skin in normalised R, G, B (de Haan & van Leest 2014).
+SKIN_PULSE_RGB = (0.33, 0.77, 0.53)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,19 @@ class SynRhythmSettings:
         else:
             key["pulse_rgb"] = list(self.pulse_rgb)
         return key
+
+
+def face_like(band_bpm: tuple[float, float], colour: str) -> SynRhythmSettings:
+    """Rhythms that look like face-map rows: ``stmap_transfer``'s default generator settings.
+
+    Noise up to 4 (``noise_max``), 80 % of its variance common to R, G and B
+    (``noise_common``), per-channel pulse gains from 0.5 (``pulse_gain_min``)
+    and, for chrominance maps, the pulse along skin's signature -- the
+    settings measured on face-map rows and chosen on ``synthetic-dev`` for
+    stage III.  The FG 2019 variants pretrain on the same rhythms.
+    """
+    return SynRhythmSettings(hr_bpm=tuple(band_bpm), noise_max=4.0, noise_common=0.8, pulse_gain_min=0.5,
+                             pulse_rgb=SKIN_PULSE_RGB if colour == "pos" else (1.0, 1.0, 1.0))
 
 
 def rhythm_signals(
@@ -195,6 +212,42 @@ def rhythm_maps(
             sig = 1.0 + np.float32(COLOUR_DEPTH) * sig
         maps[a:b] = series_to_maps(pool_time(sig, time_pool), spec, fps / time_pool)
         labels[a:b] = hr
+    return maps, labels
+
+
+def face_grid_rhythm_maps(
+    n_maps: int,
+    n_rows: int,
+    n_frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    settings: SynRhythmSettings = SynRhythmSettings(),
+    *,
+    time_pool: int = 1,
+    highpass_hz: float = 0.0,
+    colour: str = "pos",
+    chunk: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic maps laid out as the FG 2019 face-grid maps (:func:`.facemaps.face_maps`) and labels.
+
+    The series become positive colour means ``1 + COLOUR_DEPTH * S(t)`` and
+    go through the very code that maps face-grid clips, so any of its colour
+    layouts (six channels for ``"rgb+yuv"``) comes out as the face maps do;
+    for ``"pos"`` the maps equal :func:`rhythm_maps`'.
+    """
+    frames = n_frames // time_pool
+    maps: np.ndarray | None = None
+    labels = np.empty(n_maps)
+    for a in range(0, n_maps, chunk):
+        b = min(n_maps, a + chunk)
+        sig, hr = rhythm_signals(b - a, n_rows, n_frames, fps, rng, settings)
+        part = face_maps(1.0 + np.float32(COLOUR_DEPTH) * sig, colour, time_pool, fps=fps, highpass_hz=highpass_hz)
+        if maps is None:
+            maps = np.empty((n_maps, part.shape[1], n_rows, frames), dtype=np.float16)
+        maps[a:b] = part
+        labels[a:b] = hr
+    if maps is None:
+        raise ValueError("face_grid_rhythm_maps: n_maps must be positive")
     return maps, labels
 
 
