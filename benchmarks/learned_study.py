@@ -10,7 +10,7 @@ checked against the committed boards:
   synthetic rhythm maps stage III pretrains on -- the "do the two kinds of
   map look alike" question, in numbers and in a figure;
 * the recipe runs of ``benchmarks/tune_defaults.py --only
-  maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da`` in the dev store: per candidate, the
+  maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain`` in the dev store: per candidate, the
   MAE, the spread of the predictions against the spread of the references
   (a net that regresses to the mean has a ratio near 0), the zero-shot error
   of the synthetic-pretrained net on the face maps, the training and
@@ -53,6 +53,7 @@ from tune_defaults import (  # noqa: E402
     MIX_RECIPES,
     RHYTHM_DA_RECIPES,
     RHYTHM_HEAD_RECIPES,
+    RHYTHM_PRETRAIN_RECIPES,
     RHYTHM_RECIPES,
     STMAP_RECIPES,
     TRAINING_RECIPES,
@@ -211,11 +212,12 @@ RECIPE_STUDIES = (
     ("stmap_transfer", MIX_RECIPES, "dev-stmap-mix", "v4"),
     ("rhythm_resnet", RHYTHM_HEAD_RECIPES, "dev-rhythm-head", "v4"),
     ("rhythm_da", RHYTHM_DA_RECIPES, "dev-rhythm-da", "v4"),
+    ("rhythm_resnet", RHYTHM_PRETRAIN_RECIPES, "dev-rhythm-pretrain", "v4"),
 )
 
 
 #: The ``tune_defaults.py --only`` groups whose runs the recipe table reads.
-ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da"
+ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain"
 
 
 def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, str, Row]]:

@@ -75,8 +75,8 @@ def test_rhythm_attention_da_across_databases(thirdparty_site, mini, tmp_path, c
     store = tmp_path / "s.sqlite"
     rc = main(["run", "--protocol", str(proto), "--train-on", "vipl_hr", "--train-root", str(vipl),
                "--dataset", "mmse_hr", "--data-root", str(mmse), "--method", "rhythm_attention_da",
-               "--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3",
-               "--store", str(store), "--workers", "1"])
+               "--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3", "--param", "synth_maps=16",
+               "--param", "synth_epochs=1", "--store", str(store), "--workers", "1"])
     assert rc == 0, capsys.readouterr().err
     con = sqlite3.connect(store)
     rows = con.execute("SELECT r.train_dataset, v.recording_id, v.hr_pred FROM video_predictions v JOIN runs r USING "

@@ -102,14 +102,15 @@ def _labelled(n: int, seed: int) -> Clips:
 def test_fit_stores_a_learning_curve_with_held_out_subjects(tmp_path, cls) -> None:
     ctx = RunContext(seed=1, cache_dir=tmp_path / "cache", console=RunContext().console)
     clips = _labelled(20, 0) if cls is plugin.StmapScratch else _face_grid(20)
-    m = cls(ctx, width=8, epochs=3, batch_size=8, holdout=0.2).fit(clips)
+    kw = {"synth_epochs": 0} if cls is rhythm_plugin.RhythmResNet else {}  # fine-tuning's curve, not pretraining
+    m = cls(ctx, width=8, epochs=3, batch_size=8, holdout=0.2, **kw).fit(clips)
     curve = m.run_notes["learning_curve"]
     assert curve["epoch"] == [1, 2, 3] and len(curve["train_l1"]) == 3 and len(curve["heldout_l1"]) == 3
     best = m.run_notes["best_epoch"]
     # the kept epoch is the lowest held-out loss
     assert curve["heldout_l1"][best - 1] <= min(curve["heldout_l1"]) + 1e-3
     assert m.run_notes["heldout_maps"] == 4 and m.run_notes["train_maps"] == 16
-    plain = cls(ctx, width=8, epochs=2, batch_size=8, holdout=0.0).fit(clips)
+    plain = cls(ctx, width=8, epochs=2, batch_size=8, holdout=0.0, **kw).fit(clips)
     assert "heldout_l1" not in plain.run_notes["learning_curve"] and "best_epoch" not in plain.run_notes
 
 

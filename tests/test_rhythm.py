@@ -27,8 +27,9 @@ from hrbench_plugins.methods.rhythm import (
 )
 
 FPS = 30.0
-# Tiny, fast settings: an 8-channel ResNet-18 on 25 x 100 maps.
-TINY = {"width": 8, "time_pool": 3, "batch_size": 16, "holdout": 0.0}  # every clip trains: the counts below are exact
+# Tiny, fast settings: an 8-channel ResNet-18 on 25 x 100 maps, no pretraining (the test of pretraining asks
+# for it); every clip trains, so the counts below are exact.
+TINY = {"width": 8, "time_pool": 3, "batch_size": 16, "holdout": 0.0, "synth_epochs": 0}
 
 
 @pytest.fixture(autouse=True)
@@ -303,7 +304,7 @@ def test_ablation_runs_matched_variants_with_seeds_and_explains(thirdparty_site,
     root = thirdparty_hr.write_tiny_dataset(tmp_path / "tiny", hrs, seconds=16.0)
     common = ["--dataset", "tiny", "--data-root", str(root), "--protocol", "subject_exclusive", "--workers", "1"]
     params = ["--param", "epochs=1", "--param", "width=8", "--param", "time_pool=3", "--param", "max_train_maps=24",
-              "--param", "batch_size=8"]
+              "--param", "batch_size=8", "--param", "synth_epochs=1", "--param", "synth_maps=16"]
     store, out = tmp_path / "s.sqlite", tmp_path / "study"
     _ablation_script().main(["--run", "--seeds", "2", "--store", str(store), "--out", str(out), *common, *params])
     con = sqlite3.connect(store)
@@ -349,3 +350,60 @@ def test_da_factors_balance_moves_labels_up_uniform_keeps_their_centre():
         draws[how] = np.concatenate([p.factors[p.resampled] for p in plans])
     assert np.mean(draws["balance"]) > 1.15  # towards the empty bins above 72 bpm
     assert abs(np.median(np.log(draws["uniform"]))) < 0.1 and draws["uniform"].min() < 0.8
+
+
+def test_face_grid_rhythm_maps_are_the_face_grid_maps_of_the_rhythms():
+    """Synthetic pretraining maps go through the face-grid map code: for POS they equal stage III's maps."""
+    from hrbench_plugins.methods.deep.synrhythm import face_grid_rhythm_maps, face_like, rhythm_maps
+
+    settings = face_like((42.0, 180.0), "pos")
+    kw = {"time_pool": 2, "highpass_hz": 0.5, "colour": "pos"}
+    grid, hr = face_grid_rhythm_maps(6, 25, 120, FPS, np.random.default_rng(3), settings, **kw)
+    cheek, hr2 = rhythm_maps(6, 25, 120, FPS, np.random.default_rng(3), settings, **kw)
+    np.testing.assert_array_equal(hr, hr2)
+    np.testing.assert_allclose(grid.astype(np.float32), cheek.astype(np.float32), atol=0.5)
+    six, _ = face_grid_rhythm_maps(4, 25, 120, FPS, np.random.default_rng(3), face_like((42.0, 180.0), "rgb+yuv"),
+                                   time_pool=2, colour="rgb+yuv")
+    assert six.shape == (4, 6, 25, 60) and six.dtype == np.float16
+    assert np.allclose(six.max(axis=-1), 255.0) and np.allclose(six.min(axis=-1), 0.0)  # every row min-max scaled
+
+
+def test_rhythm_pretraining_is_cached_per_topology_and_adds_no_fine_tuning_steps(tmp_path, monkeypatch):
+    """Plain and DA twins start from one checkpoint, attention nets from their own; the ablation stays matched."""
+    from hrbench.plugin.method import RunContext
+    from hrbench_plugins.methods.deep.pretrain import MapGeometry, PretrainConfig, checkpoint_key
+    from hrbench_plugins.methods.deep.resnet import HRRegressor
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    ctx = RunContext(seed=0, cache_dir=tmp_path / "cache")
+    clips = grid_clips(16, 450, 5)
+    pre = {"epochs": 1, "synth_epochs": 1, "synth_maps": 16}  # overrides TINY's synth_epochs 0
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    seen: list[int] = []
+    hook = register_optimizer_step_post_hook(lambda opt, *_: seen.append(id(opt)))
+    try:
+        plain = RhythmResNet(ctx, **{**TINY, **pre}).fit(clips)
+    finally:
+        hook.remove()
+    twin = RhythmDA(ctx, **{**TINY, **pre}).fit(clips)
+    attn = RhythmAttention(ctx, **{**TINY, **pre}).fit(clips)
+    bare = RhythmResNet(ctx, **{**TINY, "epochs": 1}).fit(clips)
+    notes = plain.run_notes
+    assert notes["synthetic_pretrain"] == "trained" and np.isfinite(notes["zero_shot_mae_bpm"])
+    assert twin.run_notes["synthetic_pretrain"] == "cached"
+    assert twin.run_notes["synthetic_checkpoint"] == notes["synthetic_checkpoint"]
+    assert attn.run_notes["synthetic_pretrain"] == "trained"
+    assert attn.run_notes["synthetic_checkpoint"] != notes["synthetic_checkpoint"]
+    assert "synthetic_pretrain" not in bare.run_notes and "zero_shot_mae_bpm" not in bare.run_notes
+    assert notes["train_steps"] == bare.run_notes["train_steps"]  # pretraining steps are not fine-tuning steps
+    assert len(seen) > notes["train_steps"]  # ... though they are real optimiser steps
+    assert not np.array_equal(plain.predict(clips), bare.predict(clips))
+    assert RhythmResNet().synth_epochs == 12 and RhythmResNet().head == "bins"
+    paper = RhythmAttentionDA(profile="paper")
+    assert paper.synth_epochs == 0 and paper.head == "regression"
+    # SynRhythm's checkpoints keep the keys they had before face-grid pretraining existed.
+    key = checkpoint_key(HRRegressor(8), "random", MapGeometry(10, 300, 30.0, 2), PretrainConfig(10, 1), 0)
+    assert key["model"]["arch"] == "resnet18" and "maker" not in key["map"]
+    with pytest.raises(ValueError):
+        MapGeometry(10, 300, 30.0, 2, maker="faces")

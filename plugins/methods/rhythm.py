@@ -76,8 +76,25 @@ the intensity changes common to the three channels cancel before scaling,
 and a share of the training subjects is held out to measure the held-out
 loss per epoch and keep the best epoch (``holdout`` 0.15).  Both were chosen
 on ``synthetic-dev`` by the rule of ``benchmarks/tune_defaults.py`` (lowest
-dev MAE, fixed before the runs); the ``bins`` head that helps stage III did
-not help here (``leaderboards/studies/synthetic-dev-defaults-rhythm-head.md``).
+dev MAE, fixed before the runs).
+
+Every variant first learns to read a pulse from synthetic rhythms
+(``synth_epochs`` 12 x ``synth_maps`` 2000 fresh maps; RhythmNet pretrains
+on synthetic rhythms too, the poster is silent): stage III's face-like
+rhythms (:func:`~hrbench_plugins.methods.deep.synrhythm.face_like`) laid out
+by the face-grid map code, so the synthetic and the face maps differ only in
+what they show.  The checkpoint is cached per seed and topology
+(:mod:`~hrbench_plugins.methods.deep.pretrain`): a DA variant starts from
+its plain twin's weights, an attention variant from its own, so pretraining
+is matched across the ablation as the fine-tuning is.  With pretraining the
+nets read HR with stage III's distribution over 1-bpm bins (``head =
+"bins"``).  Without pretraining neither the bins head
+(``synthetic-dev-defaults-rhythm-head.md``) nor three times the epochs
+helped: the nets learned the training people, not their pulse; pretraining
+with the bins head did (``synthetic-dev-defaults-rhythm-pretrain.md``, both
+in ``leaderboards/studies/``).  Pretraining steps are not counted in
+``train_steps``; the run notes ``zero_shot_mae_bpm``, the pretrained net's
+error on the held-out subjects' maps before fine-tuning.
 
 The DA variants draw their resampling factors log-uniformly in [2/3, 1.5]
 (``da_factors = "uniform"``) instead of the poster's HR-balancing draw, which
@@ -85,8 +102,8 @@ moves labels towards the empty bins, mostly upwards: on ``synthetic-dev``
 the log-uniform draw won by the same fixed rule
 (``leaderboards/studies/synthetic-dev-defaults-rhythm-da.md``).  So the
 default ablation's "DA" is time-resampling augmentation as such; the
-``paper`` profile keeps the poster's RGB+YUV maps, no detrending, the last
-epoch and the HR-balancing draw.
+``paper`` profile keeps the poster's RGB+YUV maps, no detrending, L1
+regression, no pretraining, the last epoch and the HR-balancing draw.
 
 Where the poster is silent the choices follow RhythmNet and are documented in
 the module docstrings of ``deep/facemaps.py`` (map), ``deep/attention.py``
@@ -141,12 +158,12 @@ _COMMON: dict[str, Param] = {
         "detrend_hz": "as RhythmNet",
         "holdout": "",
         "head": "RhythmNet",
-    }),
+    }, head="bins"),
     "colour": Param("pos", "map channels: the POS chrominance channels (3; default), the poster's RGB+YUV (6), "
                            "RhythmNet's YUV (3) or RGB (3)", str, choices=tuple(COLOURS)),
-    "synth_epochs": Param(0, "epochs of synthetic-rhythm pretraining before the face maps, on face-grid maps of "
-                             "stage III's face-like rhythms (0 = none, the poster, which is silent on it; RhythmNet "
-                             "pretrains)", int, low=0, high=10000),
+    "synth_epochs": Param(12, "epochs of synthetic-rhythm pretraining before the face maps, on face-grid maps of "
+                              "stage III's face-like rhythms (0 = none, the poster, which is silent on it; RhythmNet "
+                              "pretrains)", int, low=0, high=10000),
     "synth_maps": Param(2000, "fresh synthetic maps per pretraining epoch", int, low=10),
 }
 _ATTENTION: dict[str, Param] = {
@@ -167,7 +184,7 @@ _DA: dict[str, Param] = {
                     low=0.0, high=1.0),
 }
 _PAPER: dict[str, Any] = {"epochs": 50, "width": 64, "time_pool": 1, "max_train_maps": 0, "detrend_hz": 0.0,
-                          "colour": "rgb+yuv", "holdout": 0.0, "head": "regression"}
+                          "colour": "rgb+yuv", "holdout": 0.0, "head": "regression", "synth_epochs": 0}
 
 #: The DA variants' paper profile: the poster's HR-balancing draw.
 _PAPER_DA: dict[str, Any] = {**_PAPER, "da_factors": "balance"}
