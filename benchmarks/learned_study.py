@@ -9,9 +9,8 @@ checked against the committed boards:
   at the reference HR (and its harmonic) is compared with that of the
   synthetic rhythm maps stage III pretrains on -- the "do the two kinds of
   map look alike" question, in numbers and in a figure;
-* the recipe runs of ``benchmarks/tune_defaults.py --only
-  maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain`` in the dev store: per candidate, the
-  MAE, the spread of the predictions against the spread of the references
+* the recipe runs of ``benchmarks/tune_defaults.py --only`` :data:`ONLY`
+  in the dev store: per candidate, the MAE, the spread of the predictions against the spread of the references
   (a net that regresses to the mean has a ratio near 0), the zero-shot error
   of the synthetic-pretrained net on the face maps, the training and
   held-out losses and their curves;
@@ -49,6 +48,7 @@ from hrbench_plugins.methods.deep.synrhythm import SKIN_PULSE_RGB, SynRhythmSett
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_defaults import (  # noqa: E402
     ENSEMBLE_RECIPES,
+    FINETUNE_LR_RECIPES,
     GEOMETRY_RECIPES,
     MIX_RECIPES,
     RHYTHM_DA_RECIPES,
@@ -213,11 +213,12 @@ RECIPE_STUDIES = (
     ("rhythm_resnet", RHYTHM_HEAD_RECIPES, "dev-rhythm-head", "v4"),
     ("rhythm_da", RHYTHM_DA_RECIPES, "dev-rhythm-da", "v4"),
     ("rhythm_resnet", RHYTHM_PRETRAIN_RECIPES, "dev-rhythm-pretrain", "v4"),
+    ("stmap_transfer", FINETUNE_LR_RECIPES, "dev-stmap-finetune-lr", "v4"),
 )
 
 
 #: The ``tune_defaults.py --only`` groups whose runs the recipe table reads.
-ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain"
+ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain,finetune-lr"
 
 
 def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, str, Row]]:

@@ -396,3 +396,18 @@ def test_synth_mix_fit_and_predict_end_to_end(tmp_path, monkeypatch) -> None:
                              synth_epochs=1, members=1, synth_mix=0.5).fit(clips)
     pred = m.predict(clips)
     assert pred.shape == (12,) and np.all(np.isfinite(pred)) and 0 < m.run_notes["train_maps"] < 12
+
+
+def test_fine_tuning_lr_leaves_the_pretrained_checkpoint_alone(tmp_path, monkeypatch) -> None:
+    """``lr`` is fine-tuning's, ``synth_lr`` pretraining's: only the latter picks another checkpoint."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    clips = cheek_clips(8)
+    ctx = RunContext(seed=0, cache_dir=tmp_path / "cache")
+    kw = {"width": 8, "epochs": 1, "synth_maps": 16, "synth_epochs": 1, "members": 1}
+    base = plugin.StmapTransfer(ctx, **kw).fit(clips).run_notes
+    slow = plugin.StmapTransfer(ctx, lr=1e-4, **kw).fit(clips).run_notes
+    other = plugin.StmapTransfer(ctx, synth_lr=5e-4, **kw).fit(clips).run_notes
+    assert base["synthetic_pretrain"] == "trained" and slow["synthetic_pretrain"] == "cached"
+    assert slow["synthetic_checkpoint"] == base["synthetic_checkpoint"] != other["synthetic_checkpoint"]
+    assert slow["train_l1_bpm"] != base["train_l1_bpm"]  # the fine-tuning did take the other rate
+    assert plugin.StmapTransfer(profile="paper").synth_lr == 1e-3

@@ -179,6 +179,8 @@ _SYNTH: dict[str, Param] = {
                                 float, low=0.0, high=1.0),
     "synth_gain_min": Param(0.5, "per-channel pulse gains ~ U[synth_gain_min, 1] (1 = equal in R, G, B, the paper)",
                             float, low=0.0, high=1.0),
+    "synth_lr": Param(1e-3, "Adam learning rate of the synthetic pretraining (paper: 0.001); `lr` is the "
+                            "fine-tuning's", float, low=1e-6, high=1.0),
     "synth_mix": Param(0.0, "fresh synthetic maps mixed into every fine-tuning epoch, as a share of the face maps "
                             "(0 = face maps only, the paper); the training L1 then covers both", float,
                        low=0.0, high=4.0),
@@ -266,7 +268,7 @@ class _StmapResNet(Method):
                 maps_per_epoch=self.synth_maps,
                 epochs=self.synth_epochs,
                 batch_size=self.batch_size,
-                lr=self.lr,
+                lr=self.synth_lr,
                 settings=_synth_settings(self, clips.hr_settings.band_bpm),
             )
             path, trained = synthetic_pretrain(
