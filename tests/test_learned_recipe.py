@@ -189,3 +189,23 @@ def test_bins_head_learns_clean_synthetic_maps() -> None:
     mae = np.abs(predict_maps(model, vx) - vy).mean()
     assert losses[-1] < 0.5 * losses[0]  # the returned losses are L1 in bpm for either head
     assert mae < 0.4 * np.abs(vy - y.mean()).mean(), mae
+
+
+def test_face_grid_rhythms_teach_the_fg2019_net_to_read_face_grid_maps_zero_shot() -> None:
+    """The FG 2019 variants' pretraining: synthetic rhythms through the face-grid map code, then unseen 'faces'."""
+    from hrbench_plugins.methods.deep.attention import AttentionResNet
+    from hrbench_plugins.methods.deep.facemaps import channel_stats
+    from hrbench_plugins.methods.deep.synrhythm import face_grid_rhythm_maps
+
+    settings = SynRhythmSettings(hr_bpm=(60.0, 120.0), noise_max=0.3, step_p=0.3, pulse_rgb=(0.33, 0.77, 0.53))
+    x, y = face_grid_rhythm_maps(1200, 25, 150, FPS, np.random.default_rng(1), settings, time_pool=2,
+                                 highpass_hz=0.5, colour="pos")
+    mean, std = channel_stats("pos")
+    with seeded(0):
+        model = AttentionResNet(8, (60.0, 120.0), in_channels=3, channel_mean=mean, channel_std=std, attention=False)
+        train_regressor(model, lambda _e: (x, y), epochs=6, seed=0)
+    traces, hr = face_like_clips(64, rows=25, seed=3)
+    face = face_maps(traces, "pos", 2, fps=FPS, highpass_hz=0.5)
+    mae = np.abs(predict_maps(model, face) - hr).mean()
+    baseline = np.abs(hr - hr.mean()).mean()
+    assert mae < 0.4 * baseline, (mae, baseline)
