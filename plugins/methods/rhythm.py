@@ -253,6 +253,44 @@ def _da_notes(plans: list[Any], labels: np.ndarray, edges: np.ndarray) -> dict[s
     }
 
 
+def _da_edges(method: Any, band: tuple[float, float]) -> np.ndarray:
+    """The 10-bpm histogram edges of a DA variant's range, clipped to the protocol's HR band."""
+    lo = max(method.da_low_bpm, band[0])
+    hi = min(method.da_high_bpm, band[1])
+    if lo >= hi:
+        raise ConfigError(
+            f"method {method.name}: DA range {method.da_low_bpm}-{method.da_high_bpm} bpm lies outside the HR band "
+            f"{band}"
+        )
+    return histogram_edges((lo, hi), method.da_bin_bpm)
+
+
+def _pretrain(method: Any, model: AttentionResNet, clips: Clips, frames: int,
+              band: tuple[float, float]) -> dict[str, str]:
+    """Synthetic-rhythm pretraining of ``model`` on face-grid maps (cached per seed and topology); its run notes.
+
+    The DA variants share their plain twins' checkpoints (augmentation does
+    not touch pretraining); the attention variants have their own.
+    """
+    from .deep.pretrain import MapGeometry, PretrainConfig, synthetic_pretrain
+
+    geometry = MapGeometry(clips.n_rois, frames, clips.fps, method.time_pool, method.detrend_hz, method.colour,
+                           maker="face_grid")
+    config = PretrainConfig(maps_per_epoch=method.synth_maps, epochs=method.synth_epochs,
+                            batch_size=method.batch_size, lr=method.lr, settings=face_like(band, method.colour))
+    path, trained = synthetic_pretrain(model, init=model.init, geometry=geometry, config=config,
+                                       context=method.context, label=f"{method.name}: synthetic rhythm pretraining")
+    return {"synthetic_pretrain": "trained" if trained else "cached", "synthetic_checkpoint": path.name}
+
+
+def _zero_shot_mae(model: AttentionResNet, maps: np.ndarray, truth: np.ndarray, device: str) -> float:
+    """The pretrained net's MAE (bpm) on face maps before fine-tuning: the held-out subjects' when there are
+    some, else the first window of every training clip."""
+    from .deep.train import predict_maps
+
+    return round(float(np.mean(np.abs(predict_maps(model, maps, device=device) - truth))), 3)
+
+
 class _RhythmResNet(Method):
     """Shared pipeline of the four ablation variants."""
 
@@ -313,15 +351,6 @@ class _RhythmResNet(Method):
     def _maps(self, traces: np.ndarray, fps: float) -> np.ndarray:
         return face_maps(traces, self.colour, self.time_pool, fps=fps, highpass_hz=self.detrend_hz)
 
-    def _da_edges(self, band: tuple[float, float]) -> np.ndarray:
-        lo = max(self.da_low_bpm, band[0])
-        hi = min(self.da_high_bpm, band[1])
-        if lo >= hi:
-            raise ConfigError(
-                f"method {self.name}: DA range {self.da_low_bpm}-{self.da_high_bpm} bpm lies outside the HR band {band}"
-            )
-        return histogram_edges((lo, hi), self.da_bin_bpm)
-
     def _epoch_data(
         self, traces: np.ndarray, labels: np.ndarray, frames: int, edges: np.ndarray | None, fps: float
     ) -> Any:
@@ -369,15 +398,16 @@ class _RhythmResNet(Method):
         band = tuple(float(b) for b in clips.hr_settings.band_bpm)
         frames = self._map_frames(train)
         traces = fill_missing_frames(np.asarray(train.traces, dtype=np.float32), **SERIES_FILL)[0]
-        edges = self._da_edges(band) if self.use_da else None
+        edges = _da_edges(self, band) if self.use_da else None
         data = self._epoch_data(traces, labels, frames, edges, clips.fps)
         self.train_clip_ids_ = _clip_ids(train, idx)
         with seeded(self.context.seed, self.context.device):
             model = self._new_model(band)
             if self.synth_epochs > 0:
-                self._pretrain(model, clips, frames, band)
-                plain = traces[:, :, :frames] if heldout is None else None
-                self._note_zero_shot(model, plain, labels, heldout, clips.fps)
+                self.run_notes.update(_pretrain(self, model, clips, frames, band))
+                # How well the synthetic rhythms alone taught the net to read a face map.
+                maps, truth = heldout or (self._maps(traces[:, :, :frames], clips.fps), labels)
+                self.run_notes["zero_shot_mae_bpm"] = _zero_shot_mae(model, maps, truth, self.context.device)
             with _counted_steps(model) as steps:
                 advance = self.context.progress(f"{self.name}: training on {len(train)} maps/epoch", self.epochs)
                 losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)
@@ -389,33 +419,6 @@ class _RhythmResNet(Method):
             self.run_notes.update(_da_notes(self.epoch_plans_, labels, edges))
         self._model, self._frames, self.train_losses_ = model, frames, losses
         return self
-
-    def _pretrain(self, model: AttentionResNet, clips: Clips, frames: int, band: tuple[float, float]) -> None:
-        """Synthetic-rhythm pretraining of ``model`` on face-grid maps (cached; one checkpoint per seed and net).
-
-        The DA variants share their plain twins' checkpoints (augmentation
-        does not touch pretraining); the attention variants have their own.
-        """
-        from .deep.pretrain import MapGeometry, PretrainConfig, synthetic_pretrain
-
-        geometry = MapGeometry(clips.n_rois, frames, clips.fps, self.time_pool, self.detrend_hz, self.colour,
-                               maker="face_grid")
-        config = PretrainConfig(maps_per_epoch=self.synth_maps, epochs=self.synth_epochs, batch_size=self.batch_size,
-                                lr=self.lr, settings=face_like(band, self.colour))
-        path, trained = synthetic_pretrain(model, init=model.init, geometry=geometry, config=config,
-                                           context=self.context, label=f"{self.name}: synthetic rhythm pretraining")
-        self.run_notes["synthetic_pretrain"] = "trained" if trained else "cached"
-        self.run_notes["synthetic_checkpoint"] = path.name
-
-    def _note_zero_shot(self, model: AttentionResNet, plain: np.ndarray | None, labels: np.ndarray,
-                        heldout: tuple[np.ndarray, np.ndarray] | None, fps: float) -> None:
-        """The pretrained net's MAE on face maps before fine-tuning: the held-out subjects' maps when there are
-        some, else the first window of every training clip."""
-        from .deep.train import predict_maps
-
-        maps, truth = heldout if heldout is not None else (self._maps(plain, fps), labels)
-        pred = predict_maps(model, maps, device=self.context.device)
-        self.run_notes["zero_shot_mae_bpm"] = round(float(np.mean(np.abs(pred - truth))), 3)
 
     def _check_fitted(self) -> AttentionResNet:
         if self._model is None:
