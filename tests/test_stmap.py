@@ -404,10 +404,36 @@ def test_fine_tuning_lr_leaves_the_pretrained_checkpoint_alone(tmp_path, monkeyp
     clips = cheek_clips(8)
     ctx = RunContext(seed=0, cache_dir=tmp_path / "cache")
     kw = {"width": 8, "epochs": 1, "synth_maps": 16, "synth_epochs": 1, "members": 1}
-    base = plugin.StmapTransfer(ctx, **kw).fit(clips).run_notes
-    slow = plugin.StmapTransfer(ctx, lr=1e-4, **kw).fit(clips).run_notes
-    other = plugin.StmapTransfer(ctx, synth_lr=5e-4, **kw).fit(clips).run_notes
+    fitted = {name: plugin.StmapTransfer(ctx, **kw, **extra).fit(clips)
+              for name, extra in (("base", {}), ("slow", {"lr": 1e-4}), ("other", {"synth_lr": 5e-4}))}
+    base, slow, other = (fitted[k].run_notes for k in ("base", "slow", "other"))
     assert base["synthetic_pretrain"] == "trained" and slow["synthetic_pretrain"] == "cached"
     assert slow["synthetic_checkpoint"] == base["synthetic_checkpoint"] != other["synthetic_checkpoint"]
-    assert slow["train_l1_bpm"] != base["train_l1_bpm"]  # the fine-tuning did take the other rate
+    # the fine-tuning did take the other rate: same start, other weights after one step
+    assert not np.allclose(fitted["slow"].predict(clips), fitted["base"].predict(clips))
     assert plugin.StmapTransfer(profile="paper").synth_lr == 1e-3
+
+
+def test_freeze_keeps_the_first_pretrained_stages_fixed_while_fine_tuning(tmp_path, monkeypatch) -> None:
+    """``freeze``: the stem and first stages keep their pretrained weights; later stages and the head move."""
+    from hrbench_plugins.methods.deep.resnet import STAGES, freeze_stages
+    from hrbench_plugins.methods.deep.train import load_checkpoint
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    clips = cheek_clips(8)
+    ctx = RunContext(seed=0, cache_dir=tmp_path / "cache")
+    kw = {"width": 8, "epochs": 2, "synth_maps": 16, "synth_epochs": 1, "members": 1, "holdout": 0.0}
+    m = plugin.StmapTransfer(ctx, freeze=2, **kw).fit(clips)
+    pretrained, _ = load_checkpoint(ctx.cache_dir / "checkpoints" / m.run_notes["synthetic_checkpoint"])
+    tuned = m._models[0].state_dict()
+    for name, value in pretrained.items():
+        if not name.endswith((".weight", ".bias")):
+            continue  # batch-norm statistics follow the face maps
+        stage = name.split(".")[1]
+        fixed = any(stage in names for names in STAGES[:2])
+        assert torch.equal(value, tuned[name]) == fixed, name
+    assert plugin.StmapTransfer().freeze == 0 and plugin.StmapTransfer(profile="paper").freeze == 0
+    with pytest.raises(ConfigError):
+        plugin.StmapTransfer(freeze=6)
+    with pytest.raises(ValueError):
+        freeze_stages(m._models[0].backbone, 6)
