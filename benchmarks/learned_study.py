@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_defaults import (  # noqa: E402
     ENSEMBLE_RECIPES,
     FINETUNE_LR_RECIPES,
+    FREEZE_RECIPES,
     GEOMETRY_RECIPES,
     MIX_RECIPES,
     RHYTHM_DA_RECIPES,
@@ -214,11 +215,12 @@ RECIPE_STUDIES = (
     ("rhythm_da", RHYTHM_DA_RECIPES, "dev-rhythm-da", "v4"),
     ("rhythm_resnet", RHYTHM_PRETRAIN_RECIPES, "dev-rhythm-pretrain", "v4"),
     ("stmap_transfer", FINETUNE_LR_RECIPES, "dev-stmap-finetune-lr", "v4"),
+    ("stmap_transfer", FREEZE_RECIPES, "dev-stmap-freeze", "v4"),
 )
 
 
 #: The ``tune_defaults.py --only`` groups whose runs the recipe table reads.
-ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain,finetune-lr"
+ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain,finetune-lr,freeze"
 
 
 def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, str, Row]]:

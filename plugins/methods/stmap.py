@@ -181,6 +181,9 @@ _SYNTH: dict[str, Param] = {
                             float, low=0.0, high=1.0),
     "synth_lr": Param(1e-3, "Adam learning rate of the synthetic pretraining (paper: 0.001); `lr` is the "
                             "fine-tuning's", float, low=1e-6, high=1.0),
+    "freeze": Param(0, "stages of the pretrained backbone kept fixed while fine-tuning on the face maps (0 = none, "
+                       "the paper; 1 = the stem; 2 = the stem and the first residual stage; ... 5 = all, only the "
+                       "head learns)", int, low=0, high=5),
     "synth_mix": Param(0.0, "fresh synthetic maps mixed into every fine-tuning epoch, as a share of the face maps "
                             "(0 = face maps only, the paper); the training L1 then covers both", float,
                        low=0.0, high=4.0),
@@ -355,6 +358,10 @@ class _StmapResNet(Method):
                 face = plain if heldout is None else np.concatenate([plain, heldout[0]])
                 zero_shot = np.empty(len(train))
                 zero_shot[np.concatenate([fit_part, held])] = predict_maps(model, face, device=self.context.device)
+            if self.synthetic_init and self.freeze:
+                from .deep.resnet import freeze_stages
+
+                freeze_stages(model.backbone, self.freeze)
             which = f" (net {member + 1} of {self.members})" if self.members > 1 else ""
             advance = self.context.progress(f"{self.name}: training on {len(fit_part)} maps{which}", self.epochs)
             losses = fit_with_curve(self, model, data, heldout=heldout, advance=advance)

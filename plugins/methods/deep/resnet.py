@@ -131,6 +131,26 @@ def _resnet18(width: int) -> nn.Module:
     return model
 
 
+#: The backbone's stages in input order: the stem, then the four residual stages.
+STAGES: tuple[tuple[str, ...], ...] = (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("layer4",))
+
+
+def freeze_stages(backbone: nn.Module, n: int) -> None:
+    """Keep the weights of the backbone's first ``n`` stages (:data:`STAGES`) fixed from now on.
+
+    Why: a pretrained net fine-tuned on a handful of people can rewrite its
+    early filters to recognise them; fixed early stages keep what the
+    synthetic rhythms taught them, and the later stages and the head adapt.
+    Batch-norm statistics of the fixed stages still follow the new data.
+    """
+    if not 0 <= n <= len(STAGES):
+        raise ValueError(f"n must be in 0..{len(STAGES)}, got {n}")
+    for names in STAGES[:n]:
+        for name in names:
+            for param in getattr(backbone, name).parameters():
+                param.requires_grad_(False)
+
+
 class HRRegressor(HRHeadMixin, nn.Module):
     """ResNet-18 mapping a ``(B, 3, rows, frames)`` map in 0..255 to HR in bpm."""
 
