@@ -77,11 +77,15 @@ runs), and the diagnosis that led to them is
   notes and learning curve are the first net's; the zero-shot error is the
   pretrained ensemble's.
 
-Tried on ``synthetic-dev`` and not adopted (the rule kept face maps only):
+Tried on ``synthetic-dev`` and not adopted (the rule kept the default each
+time; the studies are ``leaderboards/studies/synthetic-dev-defaults-*.md``):
 fresh synthetic rhythms mixed into every fine-tuning epoch (``synth_mix``,
-``leaderboards/studies/synthetic-dev-defaults-mix.md``); their labels spread
-over the whole HR band and pulled the predictions upwards.  The parameter
-stays for users whose own videos sit far from the embedded faces.
+``-mix``), whose labels spread over the whole HR band and pulled the
+predictions upwards; a smaller fine-tuning rate than pretraining's (``lr``
+with ``synth_lr`` 0.001, ``-finetune-lr``), which leaves the bins head near
+its band-wide pretrained prior; and the first pretrained stages kept fixed
+(``freeze``, ``-freeze``).  The parameters stay for users whose own videos
+sit far from the embedded faces.
 
 The ``paper`` profile keeps the paper's raw RGB maps, the plain formula, L1
 regression, no resampling, the last epoch and one net.
