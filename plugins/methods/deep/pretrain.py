@@ -1,12 +1,13 @@
-"""Synthetic-rhythm pretraining (SynRhythm stage III, second step), cached on disk.
+"""Synthetic-rhythm pretraining (SynRhythm stage III, second step; the FG 2019 variants' start), cached on disk.
 
 Pretraining does not depend on the face data, so it runs once and is reused
 by every fold and every later run: the checkpoint lives under
 ``<cache_dir>/checkpoints/synrhythm-<key>.pt`` where ``key`` is a
 :func:`hrbench.fsutil.stable_hash` of everything that changes its weights --
-generator settings, map geometry (rows, frames, fps, temporal pooling), model
-(width, HR band, starting weights: ImageNet or random), training settings,
-seed and :data:`CODE_VERSION`.  It is written atomically, so concurrent folds
+generator settings, map geometry (rows, frames, fps, temporal pooling, the
+map code: SynRhythm's cheek maps or the FG 2019 face-grid maps), model
+(topology, width, HR band, starting weights: ImageNet or random), training
+settings, seed and :data:`CODE_VERSION`.  It is written atomically, so concurrent folds
 at worst train it twice and one identical file wins; it is read with
 ``torch.load(weights_only=True)``.
 

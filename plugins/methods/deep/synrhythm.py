@@ -61,12 +61,13 @@ Where the paper is silent, these are our choices (each is a field of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .facemaps import face_maps
+from .facemaps import face_maps, n_channels
 from .stmap import MapSpec, pool_time, series_to_maps
 
 if TYPE_CHECKING:
@@ -181,6 +182,21 @@ def rhythm_signals(
     return noise, hr
 
 
+def _map_chunks(
+    n_maps: int, shape: tuple[int, int, int], signals: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    to_maps: Callable[[np.ndarray], np.ndarray], chunk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n_maps`` maps of ``shape`` (float16) and labels, drawn and mapped ``chunk`` at a time (bounded memory)."""
+    maps = np.empty((n_maps, *shape), dtype=np.float16)
+    labels = np.empty(n_maps)
+    for a in range(0, n_maps, chunk):
+        b = min(n_maps, a + chunk)
+        sig, hr = signals(b - a)
+        maps[a:b] = to_maps(sig)
+        labels[a:b] = hr
+    return maps, labels
+
+
 def rhythm_maps(
     n_maps: int,
     n_rows: int,
@@ -202,17 +218,14 @@ def rhythm_maps(
     (:func:`.stmap.series_to_maps`).
     """
     spec = MapSpec(time_pool=time_pool, highpass_hz=highpass_hz, colour=colour)
-    frames = n_frames // time_pool
-    maps = np.empty((n_maps, 3, n_rows, frames), dtype=np.float16)
-    labels = np.empty(n_maps)
-    for a in range(0, n_maps, chunk):
-        b = min(n_maps, a + chunk)
-        sig, hr = rhythm_signals(b - a, n_rows, n_frames, fps, rng, settings)
+
+    def to_maps(sig: np.ndarray) -> np.ndarray:
         if colour != "rgb":  # positive colour means, as a face block's
             sig = 1.0 + np.float32(COLOUR_DEPTH) * sig
-        maps[a:b] = series_to_maps(pool_time(sig, time_pool), spec, fps / time_pool)
-        labels[a:b] = hr
-    return maps, labels
+        return series_to_maps(pool_time(sig, time_pool), spec, fps / time_pool)
+
+    return _map_chunks(n_maps, (3, n_rows, n_frames // time_pool),
+                       lambda n: rhythm_signals(n, n_rows, n_frames, fps, rng, settings), to_maps, chunk)
 
 
 def face_grid_rhythm_maps(
@@ -235,20 +248,13 @@ def face_grid_rhythm_maps(
     layouts (six channels for ``"rgb+yuv"``) comes out as the face maps do;
     for ``"pos"`` the maps equal :func:`rhythm_maps`'.
     """
-    frames = n_frames // time_pool
-    maps: np.ndarray | None = None
-    labels = np.empty(n_maps)
-    for a in range(0, n_maps, chunk):
-        b = min(n_maps, a + chunk)
-        sig, hr = rhythm_signals(b - a, n_rows, n_frames, fps, rng, settings)
-        part = face_maps(1.0 + np.float32(COLOUR_DEPTH) * sig, colour, time_pool, fps=fps, highpass_hz=highpass_hz)
-        if maps is None:
-            maps = np.empty((n_maps, part.shape[1], n_rows, frames), dtype=np.float16)
-        maps[a:b] = part
-        labels[a:b] = hr
-    if maps is None:
-        raise ValueError("face_grid_rhythm_maps: n_maps must be positive")
-    return maps, labels
+    return _map_chunks(
+        n_maps, (n_channels(colour), n_rows, n_frames // time_pool),
+        lambda n: rhythm_signals(n, n_rows, n_frames, fps, rng, settings),
+        lambda sig: face_maps(1.0 + np.float32(COLOUR_DEPTH) * sig, colour, time_pool, fps=fps,
+                              highpass_hz=highpass_hz),
+        chunk,
+    )
 
 
 def with_rhythms(
