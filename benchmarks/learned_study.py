@@ -43,7 +43,7 @@ from hrbench.store.results import Results
 from hrbench.store.store import Store
 from hrbench_plugins.methods.deep.facemaps import face_maps
 from hrbench_plugins.methods.deep.stmap import MapSpec, maps_from_traces
-from hrbench_plugins.methods.deep.synrhythm import SKIN_PULSE_RGB, SynRhythmSettings, rhythm_maps
+from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, face_like, rhythm_maps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_defaults import (  # noqa: E402
@@ -67,7 +67,7 @@ BAND = (42.0, 180.0)
 LAYOUTS = (
     ("rgb, paper's rhythms", MapSpec(2, 4, 2, 0.5, "rgb"), 1, SynRhythmSettings(hr_bpm=BAND)),
     ("pos, face-matched rhythms (default)", MapSpec(2, 4, 2, 0.5, "pos"), 0,
-     SynRhythmSettings(hr_bpm=BAND, noise_max=4.0, noise_common=0.8, pulse_gain_min=0.5, pulse_rgb=SKIN_PULSE_RGB)),
+     face_like(BAND, "pos")),
 )
 
 

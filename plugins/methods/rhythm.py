@@ -1,9 +1,12 @@
 """Spatial-temporal attention and HR-balancing augmentation (Niu et al., FG 2019): the ablation.
 
 Four methods share one pipeline -- ``face_grid`` clips (aligned face, 5 x 5
-blocks) -> face-grid maps of 25 rows x T frames x 6 channels (RGB + YUV,
-:mod:`~hrbench_plugins.methods.deep.facemaps`) -> ResNet-18 regressing HR
-with L1 loss (:mod:`~hrbench_plugins.methods.deep.attention`) -- and differ in
+blocks) -> face-grid maps of 25 rows x T frames (the poster's 6 channels,
+RGB + YUV, or by default 3 chrominance channels;
+:mod:`~hrbench_plugins.methods.deep.facemaps`) -> ResNet-18 reading HR (the
+poster's L1 regression, or by default a distribution over 1-bpm bins after
+synthetic-rhythm pretraining; :mod:`~hrbench_plugins.methods.deep.attention`)
+-- and differ in
 the poster's two components (its ablation table):
 
 ==========================  =====================  ========================
@@ -284,8 +287,7 @@ def _pretrain(method: Any, model: AttentionResNet, clips: Clips, frames: int,
 
 
 def _zero_shot_mae(model: AttentionResNet, maps: np.ndarray, truth: np.ndarray, device: str) -> float:
-    """The pretrained net's MAE (bpm) on face maps before fine-tuning: the held-out subjects' when there are
-    some, else the first window of every training clip."""
+    """The pretrained net's MAE (bpm) on ``maps`` before fine-tuning."""
     from .deep.train import predict_maps
 
     return round(float(np.mean(np.abs(predict_maps(model, maps, device=device) - truth))), 3)
@@ -405,7 +407,8 @@ class _RhythmResNet(Method):
             model = self._new_model(band)
             if self.synth_epochs > 0:
                 self.run_notes.update(_pretrain(self, model, clips, frames, band))
-                # How well the synthetic rhythms alone taught the net to read a face map.
+                # How well the synthetic rhythms alone taught the net to read a face map: on the held-out
+                # subjects' maps when there are some, else on the first window of every training clip.
                 maps, truth = heldout or (self._maps(traces[:, :, :frames], clips.fps), labels)
                 self.run_notes["zero_shot_mae_bpm"] = _zero_shot_mae(model, maps, truth, self.context.device)
             with _counted_steps(model) as steps:

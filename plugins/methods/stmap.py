@@ -135,7 +135,14 @@ from .deep.curves import fit_with_curve, heldout_split
 from .deep.ensemble import fit_members
 from .deep.params import training_params
 from .deep.stmap import COLOURS, MapSpec, maps_from_series, maps_from_traces, pooled_series
-from .deep.synrhythm import SKIN_PULSE_RGB, SynRhythmSettings, with_rhythms
+from .deep.synrhythm import (
+    FACE_GAIN_MIN,
+    FACE_NOISE_COMMON,
+    FACE_NOISE_MAX,
+    SynRhythmSettings,
+    face_like,
+    with_rhythms,
+)
 
 if TYPE_CHECKING:
     from .deep.resnet import HRRegressor
@@ -176,13 +183,13 @@ _COMMON: dict[str, Param] = {
 _SYNTH: dict[str, Param] = {
     "synth_maps": Param(2000, "fresh synthetic maps per pretraining epoch", int, low=10),
     "synth_epochs": Param(12, "synthetic pretraining epochs", int, low=1, high=10000),
-    "synth_noise": Param(4.0, "maximum Gaussian noise sigma of the synthetic rhythms (per map U[0, max]; "
+    "synth_noise": Param(FACE_NOISE_MAX, "maximum Gaussian noise sigma of the synthetic rhythms (per map U[0, max]; "
                               "the paper's reading: 0.5)", float, low=0.0, high=10.0),
     "synth_step_p": Param(0.5, "Bernoulli probability of each of the two steps P1, P2", float, low=0.0, high=1.0),
-    "synth_noise_common": Param(0.8, "share of the synthetic noise variance common to R, G, B of a row (the paper: 0)",
-                                float, low=0.0, high=1.0),
-    "synth_gain_min": Param(0.5, "per-channel pulse gains ~ U[synth_gain_min, 1] (1 = equal in R, G, B, the paper)",
-                            float, low=0.0, high=1.0),
+    "synth_noise_common": Param(FACE_NOISE_COMMON, "share of the synthetic noise variance common to R, G, B of a "
+                                                   "row (the paper: 0)", float, low=0.0, high=1.0),
+    "synth_gain_min": Param(FACE_GAIN_MIN, "per-channel pulse gains ~ U[synth_gain_min, 1] (1 = equal in R, G, B, "
+                                           "the paper)", float, low=0.0, high=1.0),
     "synth_lr": Param(1e-3, "Adam learning rate of the synthetic pretraining (paper: 0.001); `lr` is the "
                             "fine-tuning's", float, low=1e-6, high=1.0),
     "freeze": Param(0, "stages of the pretrained backbone kept fixed while fine-tuning on the face maps (0 = none, "
@@ -230,11 +237,8 @@ def start_weights(method: Any, model: HRRegressor) -> str:
 
 def _synth_settings(method: Any, band_bpm: tuple[float, float]) -> SynRhythmSettings:
     """Stage III's synthetic rhythms (pretraining's, and those ``synth_mix`` adds to fine-tuning) from its params."""
-    return SynRhythmSettings(
-        hr_bpm=tuple(band_bpm), step_p=method.synth_step_p, noise_max=method.synth_noise,
-        noise_common=method.synth_noise_common, pulse_gain_min=method.synth_gain_min,
-        pulse_rgb=SKIN_PULSE_RGB if method.colour == "pos" else (1.0, 1.0, 1.0),
-    )
+    return face_like(band_bpm, method.colour, step_p=method.synth_step_p, noise_max=method.synth_noise,
+                     noise_common=method.synth_noise_common, pulse_gain_min=method.synth_gain_min)
 
 
 class _StmapResNet(Method):

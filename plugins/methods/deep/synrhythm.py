@@ -123,16 +123,25 @@ class SynRhythmSettings:
         return key
 
 
-def face_like(band_bpm: tuple[float, float], colour: str) -> SynRhythmSettings:
-    """Rhythms that look like face-map rows: ``stmap_transfer``'s default generator settings.
+#: Face-like noise (stage III's defaults, measured on face-map rows): sigma up to 4, 80 % of its variance common
+#: to R, G and B, per-channel pulse gains from 0.5.  ``stmap_transfer``'s parameters default to these.
+FACE_NOISE_MAX, FACE_NOISE_COMMON, FACE_GAIN_MIN = 4.0, 0.8, 0.5
 
-    Noise up to 4 (``noise_max``), 80 % of its variance common to R, G and B
-    (``noise_common``), per-channel pulse gains from 0.5 (``pulse_gain_min``)
-    and, for chrominance maps, the pulse along skin's signature -- the
-    settings measured on face-map rows and chosen on ``synthetic-dev`` for
-    stage III.  The FG 2019 variants pretrain on the same rhythms.
+
+def face_like(
+    band_bpm: tuple[float, float], colour: str, *, step_p: float = 0.5, noise_max: float = FACE_NOISE_MAX,
+    noise_common: float = FACE_NOISE_COMMON, pulse_gain_min: float = FACE_GAIN_MIN,
+) -> SynRhythmSettings:
+    """Rhythms that look like face-map rows of ``colour`` maps over the HR band ``band_bpm``.
+
+    For chrominance maps the pulse lies along skin's signature
+    (:data:`SKIN_PULSE_RGB`), which is how it appears on real faces; for the
+    others along (1, 1, 1), the plain formula.  The defaults are the settings
+    measured on face-map rows and chosen on ``synthetic-dev`` for stage III;
+    the FG 2019 variants pretrain on the same rhythms.
     """
-    return SynRhythmSettings(hr_bpm=tuple(band_bpm), noise_max=4.0, noise_common=0.8, pulse_gain_min=0.5,
+    return SynRhythmSettings(hr_bpm=tuple(band_bpm), step_p=step_p, noise_max=noise_max, noise_common=noise_common,
+                             pulse_gain_min=pulse_gain_min,
                              pulse_rgb=SKIN_PULSE_RGB if colour == "pos" else (1.0, 1.0, 1.0))
 
 
