@@ -280,3 +280,29 @@ def test_folder_datasets_are_labelled_by_their_folder(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", "--help"]) == 0
     assert "the folder adapter adds the data folder's name" in " ".join(capsys.readouterr().out.split())
+
+
+class _ReapedElsewhere:
+    """A dead worker that another thread (the pool's manager) reaps first: ``join`` returns at once, and the
+    exit code shows up only a few reads later, once that thread has recorded it."""
+
+    def __init__(self, code: int, reads_before: int) -> None:
+        self.code, self.reads_left = code, reads_before
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    @property
+    def exitcode(self) -> int | None:
+        if self.reads_left:
+            self.reads_left -= 1
+            return None
+        return self.code
+
+
+def test_death_cause_waits_for_an_exit_code_another_thread_reaped():
+    from hrbench.run.executor import _death_cause
+
+    survivor = _ReapedElsewhere(-signal.SIGTERM, 0)
+    assert _death_cause([survivor, _ReapedElsewhere(-signal.SIGKILL, 3)]) == "a worker process was killed by SIGKILL"
+    assert _death_cause([_ReapedElsewhere(-signal.SIGTERM, 2)]) == "a worker process died"  # only stopped survivors

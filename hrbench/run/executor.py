@@ -299,12 +299,23 @@ def _is_worker_death(exc: BaseException | None) -> bool:
 
 
 def _death_cause(procs: list[Any]) -> str:
-    """How a pool's worker died, from the exit codes (the survivors are stopped with SIGTERM after a death)."""
+    """How a pool's worker died, from the exit codes (the survivors are stopped with SIGTERM after a death).
+
+    The pool's own manager thread joins the same processes.  When it reaps
+    one first, our ``join`` returns with ``exitcode`` still None and the code
+    appears once that thread has recorded it, so a missing code is read again
+    until the deadline instead of being taken for a stopped survivor.
+    """
+    deadline = time.monotonic() + HARD_EXIT_AFTER_S + 1.0
     codes = []
     for p in procs:
         with contextlib.suppress(Exception):
-            p.join(HARD_EXIT_AFTER_S + 1.0)
-            codes.append(p.exitcode)
+            p.join(max(0.0, deadline - time.monotonic()))
+            code = p.exitcode
+            while code is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+                code = p.exitcode
+            codes.append(code)
     stopped = (0, None, -signal.SIGTERM, 128 + signal.SIGTERM)
     code = next((c for c in codes if c not in stopped), None)
     if code is None:
