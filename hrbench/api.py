@@ -45,7 +45,8 @@ By kind of plugin (``docs/`` has one page each, with a worked example):
   (:func:`atomic_write_bytes`), one-line notices (:func:`notice`), and a
   worker pool that stops cleanly on Ctrl-C or SIGTERM
   (:func:`handle_termination`, :func:`worker_initializer`,
-  :func:`stop_pool`).
+  :func:`stop_pool`, and :func:`deferred_termination` with
+  :func:`as_completed` while waiting on the pool).
 * results in pandas: :func:`read_results` (runs, per-video and per-window
   predictions of a results store as tidy DataFrames, :class:`ResultFrames`;
   see :mod:`hrbench.boards.frames`).  Loaded on first use, so importing this module
@@ -91,7 +92,7 @@ from .pulse.gt_checks import flatness_problems
 from .pulse.hr import HRSettings, bandpass, estimate_hr, hr_spectrum, signal_hr, spectral_hr
 from .pulse.overlap import even_window, ola_starts, overlap_add, window_frames, windowed_pulse
 from .pulse.signals import fill_missing_frames, without_frames
-from .run.executor import handle_termination, stop_pool, worker_initializer
+from .run.executor import as_completed, deferred_termination, handle_termination, stop_pool, worker_initializer
 from .run.progress import phase, quiet_native_stderr
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below (pandas is heavy for a plugin import)
@@ -122,11 +123,13 @@ __all__ = [
     "RunContext",
     "Signal",
     "TimingFault",
+    "as_completed",
     "atomic_write_bytes",
     "bandpass",
     "cache_dir",
     "checked_signal",
     "coverage_error",
+    "deferred_termination",
     "errors_only",
     "estimate_hr",
     "even_window",

@@ -29,7 +29,7 @@ ORIGIN = {
     "plugin.host": "get_scheme",
     "run.progress": "phase quiet_native_stderr",
     "fsutil": "cache_dir stable_hash atomic_write_bytes notice",
-    "run.executor": "handle_termination worker_initializer stop_pool",
+    "run.executor": "handle_termination worker_initializer stop_pool deferred_termination as_completed",
     "boards.frames": "read_results ResultFrames",
 }
 

@@ -35,7 +35,9 @@ a death can only be the running task's own (:class:`WorkerDied`).
 In the parent, SIGTERM raises :class:`Interrupted` (a ``KeyboardInterrupt``
 subclass, so the command line's "interrupted, rerun to resume" path
 handles both) while tasks run; on either, pending tasks are cancelled and
-the workers terminated before the exception propagates.
+the workers terminated before the exception propagates.  While a pool runs,
+the signal is raised at a safe point (:func:`deferred_termination`,
+:func:`as_completed`), never from inside ``concurrent.futures``' locks.
 """
 
 from __future__ import annotations
@@ -101,6 +103,69 @@ def handle_termination(signals: tuple[int, ...] = (signal.SIGTERM,)) -> Iterator
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+#: Seconds between a waiting pool's checks for a deferred signal.
+POLL_S = 0.1
+
+
+@contextlib.contextmanager
+def deferred_termination(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) -> Iterator[Callable[[], None]]:
+    """Within the block, the given signals are recorded; the yielded ``check()`` raises them as :class:`Interrupted`.
+
+    Why not raise from the handler (:func:`handle_termination`) while a
+    process pool runs: the handler runs between any two bytecodes of the
+    main thread, also while ``concurrent.futures.wait`` holds the futures'
+    locks; the exception leaks them, the pool's manager thread then blocks
+    on one forever and the interpreter hangs at exit joining that thread.
+    So the block calls ``check()`` where it holds no lock (:func:`as_completed`
+    does, between polls).  A second signal raises at once (a user who asks
+    twice gets out of a loop that never checks).  A signal recorded but not
+    yet raised when the block ends is sent again to the handler outside
+    the block, so it is never lost.  Outside the main thread (where Python
+    cannot install handlers) nothing is recorded.
+    """
+    received: list[int] = []
+    raised: list[bool] = [False]
+
+    def check() -> None:
+        if received and not raised[0]:
+            raised[0] = True
+            raise Interrupted(received[0])
+
+    if threading.current_thread() is not threading.main_thread():
+        yield check
+        return
+
+    def record(signum: int, _frame: object) -> None:
+        if received:
+            raised[0] = True
+            raise Interrupted(signum)
+        received.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in signals}
+    try:
+        yield check
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        if received and not raised[0]:
+            raised[0] = True
+            signal.raise_signal(received[0])
+
+
+def as_completed(futures: Iterable[Future[Any]], check: Callable[[], None]) -> Iterator[Future[Any]]:
+    """Yield ``futures`` as they finish, like ``concurrent.futures.as_completed``, calling ``check`` between polls.
+
+    Use inside :func:`deferred_termination` with its ``check``, so that a
+    SIGTERM or Ctrl-C stops the wait within :data:`POLL_S` seconds, at a
+    point where no future's lock is held.
+    """
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        check()
+        yield from done
 
 
 # -- worker side ------------------------------------------------------------------
@@ -250,8 +315,9 @@ class LocalExecutor:
         """
         ctx = mp.get_context("spawn")
         queue = list(todo)
-        with handle_termination():
+        with deferred_termination() as check:
             while queue:
+                check()
                 n = 1 if one_at_a_time else min(self.workers, len(queue))
                 pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker_initializer,
                                            initargs=(os.getpid(), self.initializer, self.initargs))
@@ -263,17 +329,15 @@ class LocalExecutor:
                         batch = [queue.pop(0)] if one_at_a_time else [queue.pop(0) for _ in range(len(queue))]
                         pending = {pool.submit(fn, *items[i]): i for i in batch}
                         procs.update(getattr(pool, "_processes", None) or {})
-                        while pending:
-                            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in as_completed(list(pending), check):
                             procs.update(getattr(pool, "_processes", None) or {})
-                            for fut in done:
-                                i = pending.pop(fut)
-                                exc = fut.exception()
-                                if _is_worker_death(exc):
-                                    broken = broken or _WorkerLost(_death_cause(list(procs.values())))
-                                    yield i, None, broken
-                                else:
-                                    yield i, (None if exc else fut.result()), exc
+                            i = pending.pop(fut)
+                            exc = fut.exception()
+                            if _is_worker_death(exc):
+                                broken = broken or _WorkerLost(_death_cause(list(procs.values())))
+                                yield i, None, broken
+                            else:
+                                yield i, (None if exc else fut.result()), exc
                 except BaseException:
                     # Interrupted, Ctrl-C, or the consumer stopped iterating (GeneratorExit).
                     stop_pool(pool, pending)

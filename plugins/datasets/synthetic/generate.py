@@ -53,7 +53,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hrbench.api import HrbenchError, cache_dir, handle_termination, stop_pool, worker_initializer
+from hrbench.api import (
+    HrbenchError,
+    as_completed,
+    cache_dir,
+    deferred_termination,
+    stop_pool,
+    worker_initializer,
+)
 
 from .population import RecordingPlan, Subject, plan_recordings, sample_subjects
 from .settings import GENERATOR_VERSION, SyntheticSettings
@@ -186,9 +193,9 @@ def _render_subjects(
                                   initargs=(os.getpid(), _init_worker, ()))
     futures: list[cf.Future] = []
     try:
-        with handle_termination():
+        with deferred_termination() as check:
             futures = [pool.submit(_render_subject, settings, task, str(out)) for task in tasks]
-            for fut in cf.as_completed(futures):
+            for fut in as_completed(futures, check):
                 collect(fut.result())
     except BaseException:
         stop_pool(pool, futures)
