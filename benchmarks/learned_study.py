@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from rich.console import Console
 
 from hrbench.boards.boards import Board, Row, build_boards
+from hrbench.boards.inference import ALPHA, board_power, detectable_difference
 from hrbench.boards.plots import mean_curve
 from hrbench.errors import HrbenchError
 from hrbench.run.runner import Runner, RunOptions
@@ -308,6 +309,40 @@ class MissEvidence:
     hard: list[tuple[str, int, float]]  # (scenario, recordings, MAE) where the net's MAE is >= 2x its overall MAE
     hard_share: float  # share of the net's absolute error that falls in those recordings
     fractions: list[tuple[float, float]]  # (share of the training clips, MAE) of the Fig. 6 runs, one seed
+    test: Subjects | None = None  # the comparison with the baseline, and the board size it would need
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """The comparison with the baseline as measured, and how many subjects the same effect would need."""
+
+    n: int  # subjects the board pairs
+    mean_diff: float  # mean per-subject MAE difference, stmap_transfer - baseline (bpm)
+    sd_diff: float  # its SD over subjects (bpm)
+    comparisons: int  # the board's Holm family
+    needed: int | None  # the fewest subjects with 80 % power at Holm's first step; None: more than SUBJECTS_MAX
+
+
+#: The largest board size :func:`subjects_needed` tries.
+SUBJECTS_MAX = 1000
+
+
+def subjects_needed(mean_diff: float, sd_diff: float, comparisons: int) -> int | None:
+    """Fewest subjects at which the board's own power rule detects ``mean_diff`` (80 % power, α = 0.05 / comparisons).
+
+    The same rule as each board's power line (:func:`hrbench.boards.inference.detectable_difference`),
+    solved for the subject count: per-subject differences normal with the
+    measured mean and SD, the Holm family unchanged.  It projects the test
+    side only -- what more *test* subjects from the same population would
+    call -- not what more *training* subjects would change.
+    """
+    if not (np.isfinite(mean_diff) and np.isfinite(sd_diff)) or mean_diff == 0:
+        return None
+    alpha = ALPHA / comparisons
+    for n in range(2, SUBJECTS_MAX + 1):
+        if detectable_difference(n, sd_diff, alpha) <= abs(mean_diff):
+            return n
+    return None
 
 
 def miss_evidence(board: Board, row: Row, results: Results) -> MissEvidence:
@@ -329,8 +364,15 @@ def miss_evidence(board: Board, row: Row, results: Results) -> MissEvidence:
         if (run["method"] == row.method and run["seed"] == seed and run["profile"] == row.profile
                 and float(run["train_fraction"]) < 1.0):
             fractions.append((float(run["train_fraction"]), float(np.nanmean(results.videos(run["run_key"]).abs_err))))
+    test = None
+    cmp_ = board.tests.against_baseline(row.label) if board.tests is not None else None
+    power = board_power(board.tests) if board.tests is not None else None
+    if cmp_ is not None and power is not None:
+        t = cmp_.test
+        test = Subjects(t.n_subjects, t.mean_diff, t.sd_diff, power.n_comparisons,
+                        subjects_needed(t.mean_diff, t.sd_diff, power.n_comparisons))
     return MissEvidence(board.protocol, float(np.mean(per_fold)), gap, hard,
-                        float(err[in_hard].sum() / max(err.sum(), 1e-9)), sorted(fractions, reverse=True))
+                        float(err[in_hard].sum() / max(err.sum(), 1e-9)), sorted(fractions, reverse=True), test)
 
 
 def _evidence_text(ev: MissEvidence) -> str:
@@ -347,6 +389,14 @@ def _evidence_text(ev: MissEvidence) -> str:
     if len(ev.fractions) > 1:
         steps = ", ".join(f"{f:g}: {m:.2f}" for f, m in ev.fractions)
         parts.append(f"Per-video MAE by share of the training clips (Fig. 6 runs, one seed) {steps} bpm.")
+    if ev.test is not None:
+        t = ev.test
+        size = (f"a board of {t.needed} subjects would call it with 80 % power" if t.needed is not None
+                else f"no board of up to {SUBJECTS_MAX} subjects would call it with 80 % power")
+        parts.append(f"Against the baseline its per-subject MAE differs by {t.mean_diff:+.2f} bpm on average "
+                     f"(SD {t.sd_diff:.2f} over {t.n} subjects); at that effect and spread, with the board's "
+                     f"{t.comparisons} comparisons, {size} (the board's own power rule, solved for the subject "
+                     "count; more training people would also change the effect, which this does not project).")
     return " ".join(parts)
 
 
@@ -366,8 +416,10 @@ def _verdict(met: dict[str, bool], evidence: dict[str, MissEvidence] | None = No
         found = [_evidence_text(evidence[b]) for b in miss if b in evidence]
         lines += found
         if found:
-            lines.append("What these point to: more training people per fold (the `synthetic-large` preset has "
-                         "40), or the `paper` profile's full-size maps and net on a GPU; neither was measured here.")
+            lines.append("What these point to: more subjects -- on the test side, the board sizes above; on the "
+                         "training side, more people per fold (the `synthetic-large` preset has 40; its 11 GB did "
+                         "not fit this machine's free disk) -- or the `paper` profile's full-size maps and net on "
+                         "a GPU (none was lent). The training-side gain and the GPU recipe were not measured here.")
     return [" ".join(lines), ""]
 
 

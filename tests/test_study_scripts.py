@@ -121,7 +121,7 @@ def test_learned_study_miss_evidence_is_computed_from_the_rows():
         curves = ({"train_l1": [5.0, 2.0], "heldout_l1": [6.0, 4.0]},)
 
     class _Board:
-        protocol = "subject_exclusive"
+        protocol, tests = "subject_exclusive", None
         fraction_runs = [{"method": "stmap_transfer", "seed": 0, "profile": "default", "train_fraction": 0.5,
                           "run_key": "half"},
                          {"method": "stmap_transfer", "seed": 1, "profile": "default", "train_fraction": 0.25,
@@ -140,6 +140,19 @@ def test_learned_study_miss_evidence_is_computed_from_the_rows():
     text = study._verdict({"subject_exclusive": False}, {"subject_exclusive": ev})[0]
     assert "Missed on subject_exclusive" in text and "far (2 recordings, MAE 20.0)" in text
     assert "83 % of its absolute error" in text and "0.5: 3.00" in text
+
+
+def test_learned_study_board_size_is_the_power_rule_solved_for_subjects():
+    from hrbench.boards.inference import ALPHA, detectable_difference
+
+    study = _load("learned_study")
+    n = study.subjects_needed(-4.25, 6.18, 27)
+    assert detectable_difference(n, 6.18, ALPHA / 27) <= 4.25 < detectable_difference(n - 1, 6.18, ALPHA / 27)
+    assert study.subjects_needed(4.25, 6.18, 27) == n  # either direction
+    assert study.subjects_needed(-8.5, 6.18, 27) < n < study.subjects_needed(-4.25, 6.18, 60)
+    assert study.subjects_needed(0.0, 6.18, 27) is None and study.subjects_needed(-0.01, 6.18, 27) is None
+    ev = study.MissEvidence("whole_video", 13.0, None, [], 0.0, [], study.Subjects(20, -4.25, 6.18, 27, n))
+    assert f"a board of {n} subjects would call it" in study._evidence_text(ev)
 
 
 def test_learned_study_evidence_text_without_curves_or_hard_scenarios():
