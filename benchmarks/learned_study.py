@@ -26,6 +26,7 @@ Writes ``leaderboards/studies/learned-methods.md`` and two figures beside it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -36,12 +37,20 @@ from matplotlib.figure import Figure
 from rich.console import Console
 
 from hrbench.boards.boards import Board, Row, build_boards
-from hrbench.boards.inference import ALPHA, board_power, detectable_difference
+from hrbench.boards.inference import (
+    ALPHA,
+    SubjectTest,
+    board_power,
+    detectable_difference,
+    paired_abs_errors,
+    subject_permutation_test,
+)
 from hrbench.boards.plots import mean_curve
 from hrbench.errors import HrbenchError
 from hrbench.run.runner import Runner, RunOptions
-from hrbench.store.results import Results
+from hrbench.store.results import Results, VideoSet
 from hrbench.store.store import Store
+from hrbench_plugins.datasets.synthetic.settings import DEV
 from hrbench_plugins.methods.deep.facemaps import face_maps
 from hrbench_plugins.methods.deep.stmap import MapSpec, maps_from_traces
 from hrbench_plugins.methods.deep.synrhythm import SynRhythmSettings, face_like, rhythm_maps
@@ -345,12 +354,16 @@ def subjects_needed(mean_diff: float, sd_diff: float, comparisons: int) -> int |
     return None
 
 
+def _train_people(vids: VideoSet) -> float:
+    """Training people per fold (everyone not tested in it), mean over folds."""
+    subjects = set(vids.subjects)
+    return float(np.mean([len(subjects - {s for s, f in zip(vids.subjects, vids.folds, strict=True) if f == k})
+                          for k in sorted(set(vids.folds))]))
+
+
 def miss_evidence(board: Board, row: Row, results: Results) -> MissEvidence:
     """Compute :class:`MissEvidence` for ``row`` (stmap_transfer) on ``board``."""
     vids = row.videos
-    subjects = set(vids.subjects)
-    per_fold = [len(subjects - {s for s, f in zip(vids.subjects, vids.folds, strict=True) if f == k})
-                for k in sorted(set(vids.folds))]
     last = [(c["train_l1"][-1], c["heldout_l1"][-1]) for c in row.curves if "heldout_l1" in c]
     gap = (float(np.mean([a for a, _ in last])), float(np.mean([b for _, b in last]))) if last else None
     err = np.nan_to_num(np.asarray(vids.abs_err, float), nan=0.0)  # a video without frames adds no error
@@ -371,7 +384,7 @@ def miss_evidence(board: Board, row: Row, results: Results) -> MissEvidence:
         t = cmp_.test
         test = Subjects(t.n_subjects, t.mean_diff, t.sd_diff, power.n_comparisons,
                         subjects_needed(t.mean_diff, t.sd_diff, power.n_comparisons))
-    return MissEvidence(board.protocol, float(np.mean(per_fold)), gap, hard,
+    return MissEvidence(board.protocol, _train_people(vids), gap, hard,
                         float(err[in_hard].sum() / max(err.sum(), 1e-9)), sorted(fractions, reverse=True), test)
 
 
@@ -400,7 +413,24 @@ def _evidence_text(ev: MissEvidence) -> str:
     return " ".join(parts)
 
 
-def _verdict(met: dict[str, bool], evidence: dict[str, MissEvidence] | None = None) -> list[str]:
+def _pointers(people: MorePeople | None) -> str:
+    """The closing "what would reach it", following the measured training-side result where there is one."""
+    helped = people is not None and people.vs_board_net.p_value < ALPHA and people.vs_board_net.mean_diff < 0
+    point = ["more test subjects (the board sizes above; the `synthetic-large` preset has 40, but its 11 GB did "
+             "not fit this machine's free disk)"]
+    if people is None:
+        point.append("more training people per fold (not measured here)")
+    elif helped:
+        point.append("more training people (they lowered the error, above)")
+    text = ("What these point to: " + ", ".join(point) + ", or the `paper` profile's full-size maps and net on a "
+            "GPU (none was lent; not measured).")
+    if people is not None and not helped:
+        text += " Training on more people, as measured above, did not lower the error distinguishably."
+    return text
+
+
+def _verdict(met: dict[str, bool], evidence: dict[str, MissEvidence] | None = None,
+             people: MorePeople | None = None) -> list[str]:
     """The closing sentences: which boards meet #19's headline target, and the measured evidence where one does not."""
     if not met:
         return []
@@ -415,12 +445,79 @@ def _verdict(met: dict[str, bool], evidence: dict[str, MissEvidence] | None = No
         lines.append(f"Missed on {', '.join(miss)}.")
         found = [_evidence_text(evidence[b]) for b in miss if b in evidence]
         lines += found
+        if found and people is not None:
+            lines.append(more_people_text(people))
         if found:
-            lines.append("What these point to: more subjects -- on the test side, the board sizes above; on the "
-                         "training side, more people per fold (the `synthetic-large` preset has 40; its 11 GB did "
-                         "not fit this machine's free disk) -- or the `paper` profile's full-size maps and net on "
-                         "a GPU (none was lent). The training-side gain and the GPU recipe were not measured here.")
+            lines.append(_pointers(people))
     return [" ".join(lines), ""]
+
+
+@dataclass(frozen=True)
+class MorePeople:
+    """stmap_transfer trained on all of ``synthetic-dev`` against the whole_video board's net, on the same videos."""
+
+    people: int  # training people of the cross-database run
+    board_people: float  # training people per fold on the whole_video board
+    maps: tuple[float, float]  # mean training maps per net: cross-database run, board
+    mae: tuple[float, float]  # cross-database row, board row
+    r: tuple[float, float]
+    vs_board_net: SubjectTest  # cross-database net - board net
+    vs_baseline: tuple[SubjectTest, SubjectTest]  # each net - the board's baseline predictions
+    comparisons: int  # the whole_video board's Holm family
+    own_baseline: tuple[float, float, float]  # the cross-database board's baseline: MAE, HRme; its p_holm for the net
+
+
+def _mean_note(row: Row, key: str) -> float:
+    vals = [float(v) for v in str(row.notes.get(key, "")).replace("|", ",").replace("[", "").replace("]", "")
+            .split(",") if v.strip()]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def more_people(cross: Board, board: Board, people: int) -> MorePeople | None:
+    """Compare the two stmap_transfer rows and test both against ``board``'s baseline, on the videos both scored."""
+    (net_x, base_x), (net_b, base_b) = ((next((r for r in b.rows if r.method == "stmap_transfer" and r.run_key), None),
+                                         next((r for r in b.rows if r.is_baseline), None)) for b in (cross, board))
+    if None in (net_x, base_x, net_b, base_b) or board.tests is None or cross.tests is None:
+        return None
+    power = board_power(board.tests)
+    own = cross.tests.against_baseline(net_x.label)
+    if power is None or own is None:
+        return None
+    vs_net = subject_permutation_test(*paired_abs_errors(net_x, net_b))
+    vs_base = tuple(subject_permutation_test(*paired_abs_errors(n, base_b)) for n in (net_x, net_b))
+    maps = (_mean_note(net_x, "train_maps"), _mean_note(net_b, "train_maps"))
+    return MorePeople(people, _train_people(net_b.videos), maps,
+                      (net_x.metrics.mae, net_b.metrics.mae), (net_x.metrics.r, net_b.metrics.r), vs_net, vs_base,
+                      power.n_comparisons, (base_x.metrics.mae, base_x.metrics.hr_me, own.p_holm))
+
+
+def _reach(p_more: float, p_board: float, level: float) -> str:
+    if p_more < level and p_board < level:
+        return "both reach"
+    if p_more < level:
+        return "only the net trained on more people reaches"
+    return "the board's net reaches and the other does not" if p_board < level else "neither reaches"
+
+
+def more_people_text(mp: MorePeople) -> str:
+    """What training on more people changed, in sentences computed from :class:`MorePeople`."""
+    t, (tx, tb) = mp.vs_board_net, mp.vs_baseline
+    same = "not distinguishable" if t.p_value >= ALPHA else ("better" if t.mean_diff < 0 else "worse")
+    return (f"Trained on more people (stage `people`: `hrbench run --protocol cross_database_whole --train-on "
+            f"synthetic-dev --dataset synthetic`, "
+            f"[its board](../synthetic-cross_database_whole-from-synthetic-dev.md)): "
+            f"all {mp.people} people of `synthetic-dev` instead of {mp.board_people:.1f} per fold, scored on the same "
+            f"videos by the same whole-video rule. Maps per net are capped (`max_train_maps`), so the nets saw "
+            f"{mp.maps[0]:.0f} maps against {mp.maps[1]:.0f}, drawn from more people. MAE {mp.mae[0]:.2f} "
+            f"(r {mp.r[0]:.3f}) against the whole_video board's {mp.mae[1]:.2f} (r {mp.r[1]:.3f}): per subject "
+            f"{t.mean_diff:+.2f} bpm, p = {t.p_value:.2g}, {same}. Against the whole_video board's own baseline "
+            f"predictions the raw p is {tx.p_value:.2g} (per subject {tx.mean_diff:+.2f}, SD {tx.sd_diff:.2f}) "
+            f"against {tb.p_value:.2g} for the board's net; Holm's first-step level on that board "
+            f"({mp.comparisons} comparisons) is {ALPHA / mp.comparisons:.2g}, which "
+            f"{_reach(tx.p_value, tb.p_value, ALPHA / mp.comparisons)}. "
+            f"Its own board calls it "
+            f"(p_holm {mp.own_baseline[2]:.2g}) because that board's baseline, the training mean of `synthetic-dev`, "
+            f"is weaker (MAE {mp.own_baseline[0]:.2f}, HRme {mp.own_baseline[1]:+.2f}).")
 
 
 def board_section(store_path: Path) -> list[str]:
@@ -435,6 +532,7 @@ def board_section(store_path: Path) -> list[str]:
              "last-epoch train / held-out L1 (bpm) | seeds |", "|---|---:|---:|---|---:|---:|---|---:|"]
     met: dict[str, bool] = {}
     evidence: dict[str, MissEvidence] = {}
+    people: MorePeople | None = None
     try:
         for protocol in ("subject_exclusive", "whole_video"):
             for board in build_boards(store, "synthetic", protocol):
@@ -457,9 +555,14 @@ def board_section(store_path: Path) -> list[str]:
                              f"{base.metrics.mae:.2f} | {np.mean(zs):.1f} | {gap} | {len(row.seeds) or 1} |" if zs else
                              f"| {protocol} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
                              f"{base.metrics.mae:.2f} | – | {gap} | {len(row.seeds) or 1} |")
+        cross = [b for b in build_boards(store, "synthetic", "cross_database_whole")
+                 if b.train_dataset == "synthetic-dev"]
+        whole = build_boards(store, "synthetic", "whole_video")
+        if cross and whole:
+            people = more_people(cross[0], whole[0], DEV.n_subjects)
     finally:
         store.close()
-    lines += ["", *_verdict(met, evidence)]
+    lines += ["", *_verdict(met, evidence, people)]
     return lines
 
 

@@ -155,6 +155,32 @@ def test_learned_study_board_size_is_the_power_rule_solved_for_subjects():
     assert f"a board of {n} subjects would call it" in study._evidence_text(ev)
 
 
+def test_learned_study_more_people_text_follows_the_tests():
+    from hrbench.boards.inference import SubjectTest
+
+    study = _load("learned_study")
+
+    def t(diff: float, p: float) -> SubjectTest:
+        return SubjectTest(20, 40, diff, p, True, "sign-flip permutation", 6.0)
+
+    mp = study.MorePeople(20, 13.3, (510.0, 453.0), (4.68, 4.98), (0.706, 0.644), t(-0.3, 0.74),
+                          (t(-4.3, 0.0059), t(-4.0, 0.011)), 19, (9.25, -4.7, 0.00069))
+    text = study.more_people_text(mp)
+    assert "all 20 people of `synthetic-dev` instead of 13.3 per fold" in text and "510 maps against 453" in text
+    assert "p = 0.74, not distinguishable" in text and "(19 comparisons) is 0.0026, which neither reaches" in text
+    better = study.more_people_text(study.MorePeople(20, 13.3, (510.0, 453.0), (3.0, 4.98), (0.8, 0.644),
+                                                     t(-2.0, 0.001), (t(-6.0, 0.0001), t(-4.0, 0.011)), 19,
+                                                     (9.25, -4.7, 0.0001)))
+    assert "p = 0.001, better" in better and "only the net trained on more people reaches" in better
+    verdict = study._verdict({"whole_video": False}, {"whole_video": study.MissEvidence(
+        "whole_video", 13.3, None, [], 0.0, [])}, mp)[0]
+    assert text in verdict and "did not lower the error distinguishably" in verdict
+    assert "more training people per fold (not measured here)" in study._pointers(None)
+    helped = study.MorePeople(20, 13.3, (510.0, 453.0), (3.0, 4.98), (0.8, 0.644), t(-2.0, 0.001),
+                              (t(-6.0, 0.0001), t(-4.0, 0.011)), 19, (9.25, -4.7, 0.0001))
+    assert "they lowered the error" in study._pointers(helped)
+
+
 def test_learned_study_evidence_text_without_curves_or_hard_scenarios():
     study = _load("learned_study")
     ev = study.MissEvidence("whole_video", 13.0, None, [], 0.0, [(1.0, 4.0)])
