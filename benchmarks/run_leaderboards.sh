@@ -6,6 +6,8 @@
 # (FRACTION_SEEDS, default 1; the Fig. 6 table uses the same seeds in every
 # column), the same methods trained on all of synthetic-dev and scored on the board's
 # videos by the whole-video rule (stage people: what more training people change),
+# the classic and SynRhythm methods on synthetic-46 (stage power: the same design with
+# 46 subjects, the board size the learned study projected stmap_transfer's gain needs),
 # optionally cross-database runs (synthetic-large ->
 # synthetic, clip rule and whole-video rule); then the studies in
 # leaderboards/studies/ (dataset realism, evaluation rules, the FG 2019
@@ -23,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HB=".venv/bin/hrbench"
 STORE="${HRBENCH_STORE:-results/hrbench.sqlite}"
-STAGES="${STAGES:-classic synrhythm rhythm fraction people studies}"
+STAGES="${STAGES:-classic synrhythm rhythm fraction people power studies}"
 SEEDS="${SEEDS:-3}"
 # The random-split learned runs and the reduced-data (Fig. 6) runs take fewer seeds: on 2 cores the
 # full set would not fit a rebuild; every column of the Fig. 6 table uses the same seeds either way.
@@ -54,6 +56,10 @@ for stage in $STAGES; do
     people)
       $HB run --store "$STORE" --protocol cross_database_whole --train-on synthetic-dev --dataset synthetic \
         --method "$CLASSIC,$SYNRHYTHM" --seeds "$SEEDS" ;;
+    power)
+      for proto in whole_video subject_exclusive; do
+        $HB run --store "$STORE" --dataset synthetic-46 --method "$CLASSIC,$SYNRHYTHM" --protocol "$proto" --seeds "$SEEDS"
+      done ;;
     cross)
       for proto in cross_database cross_database_whole; do
         $HB run --store "$STORE" --protocol "$proto" --train-on synthetic-large --dataset synthetic \

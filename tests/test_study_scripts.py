@@ -121,7 +121,7 @@ def test_learned_study_miss_evidence_is_computed_from_the_rows():
         curves = ({"train_l1": [5.0, 2.0], "heldout_l1": [6.0, 4.0]},)
 
     class _Board:
-        protocol, tests = "subject_exclusive", None
+        protocol, tests, dataset, name = "subject_exclusive", None, "synthetic", "synthetic-subject_exclusive"
         fraction_runs = [{"method": "stmap_transfer", "seed": 0, "profile": "default", "train_fraction": 0.5,
                           "run_key": "half"},
                          {"method": "stmap_transfer", "seed": 1, "profile": "default", "train_fraction": 0.25,
@@ -137,6 +137,10 @@ def test_learned_study_miss_evidence_is_computed_from_the_rows():
     assert ev.gap == (2.0, 4.0)
     assert [(s, n) for s, n, _ in ev.hard] == [("far", 2)] and ev.hard_share == 40 / 48
     assert ev.fractions == [(1.0, vids.abs_err.mean()), (0.5, 3.0)]  # the other seed's run is left out
+    _Board.dataset, _Board.name = "synthetic-46", "synthetic-46-subject_exclusive"
+    other = study.miss_evidence(_Board(), _Row(), _Results())
+    assert other.board == "subject_exclusive (synthetic-46)"
+    assert "(../synthetic-46-subject_exclusive-by-scenario.md)" in study._evidence_text(other)
     text = study._verdict({"subject_exclusive": False}, {"subject_exclusive": ev})[0]
     assert "Missed on subject_exclusive" in text and "far (2 recordings, MAE 20.0)" in text
     assert "83 % of its absolute error" in text and "0.5: 3.00" in text

@@ -28,6 +28,7 @@ from hrbench_plugins.datasets.synthetic import (
     SCENARIO_NAMES,
     SyntheticAdapter,
     SyntheticLargeAdapter,
+    SyntheticPowerAdapter,
     SyntheticSettings,
     camera,
     generate,
@@ -446,6 +447,8 @@ def test_adapters_registered_with_cache_roots(monkeypatch):
     reg = load_registry()
     assert reg.dataset("synthetic") is SyntheticAdapter
     assert reg.dataset("synthetic-large") is SyntheticLargeAdapter
+    assert reg.dataset("synthetic-46") is SyntheticPowerAdapter
+    assert SyntheticPowerAdapter.settings.n_subjects == 46  # the name says the size
     assert reg.owner[("datasets", "synthetic")] == "synthetic"
     small, large = SyntheticAdapter(), SyntheticLargeAdapter()
     assert not small.needs_root and not large.needs_root

@@ -25,6 +25,7 @@ from hrbench_plugins.datasets.synthetic import (
     DEFAULT,
     DEV,
     LARGE,
+    POWER,
     SyntheticAdapter,
     SyntheticSettings,
     generate,
@@ -70,6 +71,13 @@ def test_default_preset_has_board_power_within_the_frame_budget():
     # DEV follows DEFAULT (other people); LARGE keeps its size and has no long recordings.
     assert dataclasses.replace(DEV, seed=DEFAULT.seed) == DEFAULT and DEV.seed != DEFAULT.seed
     assert LARGE.long_recordings == 0 and LARGE.n_subjects == 40
+    # POWER: the default design with more (other) people and the same share of long recordings.
+    assert dataclasses.replace(POWER, n_subjects=DEFAULT.n_subjects, long_recordings=DEFAULT.long_recordings,
+                               seed=DEFAULT.seed) == DEFAULT
+    assert POWER.seed not in (DEFAULT.seed, DEV.seed, LARGE.seed) and POWER.n_subjects > DEFAULT.n_subjects
+    assert abs(POWER.long_recordings / POWER.n_subjects - DEFAULT.long_recordings / DEFAULT.n_subjects) < 0.02
+    plans = population.plan_recordings(POWER)
+    assert len(plans) == 2 * POWER.n_subjects and {p.scenario for p in plans} == set(DEFAULT.scenarios)
     assert f"{DEFAULT.n_subjects} subjects" in SyntheticAdapter.description
 
 

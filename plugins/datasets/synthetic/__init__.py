@@ -19,7 +19,7 @@ data.  Modules, one job each:
 * :mod:`.dynamics` -- per-frame head pose, jaw and light trajectories
 * :mod:`.render` -- one recording to files
 * :mod:`.generate` -- whole dataset, atomically, in parallel
-* :mod:`.adapter` -- the ``synthetic``, ``synthetic-dev`` and ``synthetic-large`` adapters
+* :mod:`.adapter` -- the ``synthetic``, ``synthetic-dev``, ``synthetic-large`` and ``synthetic-46`` adapters
 
 Tests and scripts can render a tiny copy quickly::
 
@@ -36,22 +36,25 @@ from .adapter import (
     SyntheticAdapter,
     SyntheticDevAdapter,
     SyntheticLargeAdapter,
+    SyntheticPowerAdapter,
     load_bvp,
     load_timestamps,
 )
 from .generate import dataset_dir, generate
 from .scenarios import SCENARIO_NAMES, SCENARIOS
-from .settings import DEFAULT, DEV, LARGE, SyntheticSettings
+from .settings import DEFAULT, DEV, LARGE, POWER, SyntheticSettings
 
 __all__ = [
     "DEFAULT",
     "DEV",
     "LARGE",
+    "POWER",
     "SCENARIOS",
     "SCENARIO_NAMES",
     "SyntheticAdapter",
     "SyntheticDevAdapter",
     "SyntheticLargeAdapter",
+    "SyntheticPowerAdapter",
     "SyntheticSettings",
     "dataset_dir",
     "generate",
@@ -65,3 +68,4 @@ def register_datasets(register):
     register(SyntheticAdapter)
     register(SyntheticDevAdapter)
     register(SyntheticLargeAdapter)
+    register(SyntheticPowerAdapter)

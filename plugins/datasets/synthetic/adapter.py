@@ -35,7 +35,7 @@ from .generate import MANIFEST, SUBJECTS, dataset_dir, generate, is_complete
 from .interference import COMPETITOR_FIELDS
 from .population import plan_recordings
 from .render import BVP_FILE, INFO_FILE, TIMESTAMPS_FILE, VIDEO_FILE
-from .settings import DEFAULT, DEV, LARGE, SyntheticSettings
+from .settings import DEFAULT, DEV, LARGE, POWER, SyntheticSettings
 
 BVP_HEADER = "time_s,bvp"
 TIMESTAMPS_HEADER = "frame,time_s"
@@ -259,3 +259,11 @@ class SyntheticLargeAdapter(SyntheticAdapter):
     name = "synthetic-large"
     description = "larger embedded synthetic set (40 subjects x 8 scenarios x 30 s), generated on first use"
     settings = LARGE
+
+
+class SyntheticPowerAdapter(SyntheticAdapter):
+    """The default design with 46 subjects: boards that can call a ~4 bpm gain after Holm (see settings.POWER)."""
+
+    name = "synthetic-46"
+    description = "the embedded set's design with 46 subjects (other people), for boards with more power"
+    settings = POWER
