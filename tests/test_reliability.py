@@ -245,6 +245,15 @@ def test_deferred_termination_raises_on_check_twice_at_once_and_never_loses_one(
     with pytest.raises(executor.Interrupted), executor.deferred_termination():
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGTERM)  # the second one does not wait for a check
+    # Once raised, further signals do not interrupt the unwinding (the cleanup that stops the pool).
+    with pytest.raises(executor.Interrupted), executor.deferred_termination() as check:
+        os.kill(os.getpid(), signal.SIGTERM)
+        try:
+            check()
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # while unwinding: ignored, cleanup goes on
+            cleaned = True
+    assert cleaned
     # Recorded but never checked: the handler outside the block receives it.
     with pytest.raises(executor.Interrupted), executor.handle_termination():
         with executor.deferred_termination():

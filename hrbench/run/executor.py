@@ -119,8 +119,10 @@ def deferred_termination(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGI
     locks; the exception leaks them, the pool's manager thread then blocks
     on one forever and the interpreter hangs at exit joining that thread.
     So the block calls ``check()`` where it holds no lock (:func:`as_completed`
-    does, between polls).  A second signal raises at once (a user who asks
-    twice gets out of a loop that never checks).  A signal recorded but not
+    does, between polls).  A second signal before any check raises at once
+    (a user who asks twice gets out of a loop that never checks); once one
+    has been raised, further ones are ignored while the block unwinds (its
+    cleanup stops the pool and must not be cut short).  A signal recorded but not
     yet raised when the block ends is sent again to the handler outside
     the block, so it is never lost.  Outside the main thread (where Python
     cannot install handlers) nothing is recorded.
@@ -138,6 +140,8 @@ def deferred_termination(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGI
         return
 
     def record(signum: int, _frame: object) -> None:
+        if raised[0]:
+            return  # already unwinding (stopping the pool): raising again could leak a lock mid-cleanup
         if received:
             raised[0] = True
             raise Interrupted(signum)
