@@ -183,6 +183,13 @@ def test_learned_study_more_people_text_follows_the_tests():
     helped = study.MorePeople(20, 13.3, (510.0, 453.0), (3.0, 4.98), (0.8, 0.644), t(-2.0, 0.001),
                               (t(-6.0, 0.0001), t(-4.0, 0.011)), 19, (9.25, -4.7, 0.0001))
     assert "they lowered the error" in study._pointers(helped)
+    larger = study._pointers(mp, ["whole_video (synthetic-46)"])
+    assert "built to the projected size meet the target (whole_video (synthetic-46);" in larger
+    assert "synthetic-large" not in larger
+    both = study._verdict({"whole_video": False, "whole_video (synthetic-46)": True},
+                          {"whole_video": study.MissEvidence("whole_video", 13.3, None, [], 0.0, [])}, mp)[0]
+    assert both.startswith("Met on whole_video (synthetic-46)")
+    assert "meet the target (whole_video (synthetic-46)" in both
 
 
 def test_learned_study_evidence_text_without_curves_or_hard_scenarios():
