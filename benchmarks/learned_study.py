@@ -355,6 +355,12 @@ def subjects_needed(mean_diff: float, sd_diff: float, comparisons: int) -> int |
     return None
 
 
+def _curve_ends(row: Row) -> tuple[float, float] | None:
+    """Last-epoch training and held-out L1 (bpm), mean over the row's learning curves; None without curves."""
+    last = [(c["train_l1"][-1], c["heldout_l1"][-1]) for c in row.curves if "heldout_l1" in c]
+    return (float(np.mean([a for a, _ in last])), float(np.mean([b for _, b in last]))) if last else None
+
+
 def _train_people(vids: VideoSet) -> float:
     """Training people per fold (everyone not tested in it), mean over folds."""
     subjects = set(vids.subjects)
@@ -365,8 +371,7 @@ def _train_people(vids: VideoSet) -> float:
 def miss_evidence(board: Board, row: Row, results: Results) -> MissEvidence:
     """Compute :class:`MissEvidence` for ``row`` (stmap_transfer) on ``board``."""
     vids = row.videos
-    last = [(c["train_l1"][-1], c["heldout_l1"][-1]) for c in row.curves if "heldout_l1" in c]
-    gap = (float(np.mean([a for a, _ in last])), float(np.mean([b for _, b in last]))) if last else None
+    gap = _curve_ends(row)
     err = np.nan_to_num(np.asarray(vids.abs_err, float), nan=0.0)  # a video without frames adds no error
     scen = np.array([str(m.get("scenario", "")) for m in vids.meta])
     hard = [(s, int((scen == s).sum()), float(err[scen == s].mean())) for s in sorted(set(scen))
@@ -562,14 +567,12 @@ def board_section(store_path: Path) -> list[str]:
                     evidence[name] = miss_evidence(board, row, Results(store))
                 verdict = "–" if cmp_ is None else (f"{'yes' if cmp_.significant and cmp_.a_better else 'no'} "
                                                     f"({cmp_.p_holm:.2g})")
-                zs = [float(v) for v in str(row.notes.get("zero_shot_mae_bpm", "")).replace("|", ",").strip("[]")
-                      .replace("[", "").replace("]", "").split(",") if v.strip()]
-                last = [(c["train_l1"][-1], c["heldout_l1"][-1]) for c in row.curves if "heldout_l1" in c]
-                gap = (f"{np.mean([a for a, _ in last]):.2f} / {np.mean([b for _, b in last]):.2f}" if last else "–")
+                zs = _mean_note(row, "zero_shot_mae_bpm")
+                ends = _curve_ends(row)
+                gap = "–" if ends is None else f"{ends[0]:.2f} / {ends[1]:.2f}"
                 lines.append(f"| {name} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
-                             f"{base.metrics.mae:.2f} | {np.mean(zs):.1f} | {gap} | {len(row.seeds) or 1} |" if zs else
-                             f"| {name} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
-                             f"{base.metrics.mae:.2f} | – | {gap} | {len(row.seeds) or 1} |")
+                             f"{base.metrics.mae:.2f} | {'–' if math.isnan(zs) else f'{zs:.1f}'} | {gap} | "
+                             f"{len(row.seeds) or 1} |")
         cross = [b for b in build_boards(store, "synthetic", "cross_database_whole")
                  if b.train_dataset == "synthetic-dev"]
         whole = build_boards(store, "synthetic", "whole_video")
