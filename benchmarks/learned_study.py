@@ -62,6 +62,7 @@ from tune_defaults import (  # noqa: E402
     FREEZE_RECIPES,
     GEOMETRY_RECIPES,
     MIX_RECIPES,
+    READOUT_RECIPES,
     RHYTHM_DA_RECIPES,
     RHYTHM_HEAD_RECIPES,
     RHYTHM_PRETRAIN_RECIPES,
@@ -226,11 +227,14 @@ RECIPE_STUDIES = (
     ("rhythm_resnet", RHYTHM_PRETRAIN_RECIPES, "dev-rhythm-pretrain", "v4"),
     ("stmap_transfer", FINETUNE_LR_RECIPES, "dev-stmap-finetune-lr", "v4"),
     ("stmap_transfer", FREEZE_RECIPES, "dev-stmap-freeze", "v4"),
+    ("stmap_transfer", READOUT_RECIPES, "dev-stmap-readout", "v4"),
+    ("rhythm_resnet", READOUT_RECIPES, "dev-rhythm-readout", "v4"),
 )
 
 
 #: The ``tune_defaults.py --only`` groups whose runs the recipe table reads.
-ONLY = "maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain,finetune-lr,freeze"
+ONLY = ("maps,training,geometry,ensemble,mix,rhythm-head,rhythm-da,rhythm-pretrain,finetune-lr,freeze,readout,"
+        "rhythm-readout")
 
 
 def _recipe_rows(store_path: Path) -> list[tuple[str, str, str, str, Row]]:

@@ -179,6 +179,44 @@ def test_bins_head_reads_the_mean_of_its_distribution_and_learns_towards_the_lab
         HRRegressor(8, head="softmax")
 
 
+def test_peak_readout_answers_with_the_ranked_first_mode_where_the_mean_is_pulled_to_the_band_centre() -> None:
+    """Two modes (the pulse, and a harmonic or noise peak) plus a flat floor: the mean lands between them."""
+    import torch
+
+    with seeded(0):
+        mean = HRRegressor(8, (42.0, 240.0), head="bins")
+        peak = HRRegressor(8, (42.0, 240.0), head="bins", readout="peak")
+    peak.load_state_dict(mean.state_dict())  # the readout is no weight: one checkpoint serves both
+    centres = torch.arange(42, 241, dtype=torch.float32)
+    logits = (-0.5 * ((centres - 70.0) / 3.0) ** 2).log_softmax(-1) + np.log(0.5)
+    logits = torch.logaddexp(logits, (-0.5 * ((centres - 140.0) / 3.0) ** 2).log_softmax(-1) + np.log(0.3))
+    logits = torch.logaddexp(logits, torch.full_like(centres, np.log(0.2 / len(centres))))[None]
+    assert float(peak.to_bpm(logits)) == pytest.approx(70.0, abs=0.2)
+    assert float(mean.to_bpm(logits)) > 95.0
+    # A single narrow mode reads the same either way, also at the band's edge (no bin counted twice).
+    one = torch.full((2, 199), -30.0)
+    one[0, 75 - 42] = 30.0
+    one[1, -1], one[1, -2] = 30.0, 29.0
+    assert torch.allclose(peak.to_bpm(one), mean.to_bpm(one), atol=1e-3)
+    # Training does not read the prediction: the loss is the same.
+    labels = torch.tensor([72.0])
+    assert torch.equal(peak.training_loss(logits, labels)[0], mean.training_loss(logits, labels)[0])
+    with pytest.raises(ValueError, match="readout"):
+        HRRegressor(8, head="bins", readout="median")
+
+
+@pytest.mark.parametrize("cls", [plugin.StmapScratch, rhythm_plugin.RhythmResNet])
+def test_the_readout_parameter_reaches_the_net(tmp_path, cls) -> None:
+    ctx = RunContext(seed=1, cache_dir=tmp_path / "cache", console=RunContext().console)
+    clips = _labelled(4, 0) if cls is plugin.StmapScratch else _face_grid(4)
+    kw = {"synth_epochs": 0} if cls is rhythm_plugin.RhythmResNet else {}
+    m = cls(ctx, width=8, readout="peak", head="bins", **kw)
+    model = m._initial_model(clips) if cls is plugin.StmapScratch else m._new_model(clips.hr_settings.band_bpm)
+    assert model.readout == "peak"
+    with pytest.raises(Exception, match="readout"):
+        cls(ctx, readout="median")
+
+
 def test_bins_head_learns_clean_synthetic_maps() -> None:
     clean = SynRhythmSettings(hr_bpm=(60.0, 120.0), noise_max=0.0, step_p=0.0)
     x, y = rhythm_maps(800, 2, 100, 10.0, np.random.default_rng(1), clean)

@@ -336,7 +336,7 @@ class _RhythmResNet(Method):
         model = AttentionResNet(
             self.width, band, in_channels=n_channels(self.colour), channel_mean=mean, channel_std=std,
             attention=self.use_attention, reduction=self._params.get("reduction", 16), imagenet=_imagenet(self),
-            head=self.head,
+            head=self.head, readout=self.readout,
         )
         self.run_notes["init"] = model.init
         return model

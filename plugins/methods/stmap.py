@@ -268,7 +268,7 @@ class _StmapResNet(Method):
         from .deep.pretrain import MapGeometry, PretrainConfig, synthetic_pretrain
         from .deep.resnet import HRRegressor
 
-        model = HRRegressor(self.width, clips.hr_settings.band_bpm, head=self.head)
+        model = HRRegressor(self.width, clips.hr_settings.band_bpm, head=self.head, readout=self.readout)
         init = start_weights(self, model)
         self.run_notes["init"] = init
         if self.synthetic_init:

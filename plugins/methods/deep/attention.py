@@ -108,6 +108,7 @@ class AttentionResNet(HRHeadMixin, nn.Module):
         reduction: int = 16,
         imagenet: Path | None = None,
         head: str = "regression",
+        readout: str = "mean",
     ) -> None:
         """``imagenet``: ResNet-18 ImageNet weights to start from (None = random init)."""
         super().__init__()
@@ -120,7 +121,7 @@ class AttentionResNet(HRHeadMixin, nn.Module):
         self.reduction = reduction
         self.backbone = base.backbone
         self.backbone.conv1 = self._inflate(base.backbone.conv1, in_channels, pretrained=imagenet is not None)
-        self._setup_head(self.backbone, band_bpm, head)
+        self._setup_head(self.backbone, band_bpm, head, readout)
         mean = channel_mean or (0.45,) * in_channels
         std = channel_std or (0.225,) * in_channels
         if len(mean) != in_channels or len(std) != in_channels:

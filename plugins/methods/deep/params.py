@@ -16,7 +16,7 @@ from typing import Any
 
 from hrbench.api import Param
 
-from .heads import HEADS
+from .heads import HEADS, READOUTS
 
 #: The remarks a method writes about its paper, one per parameter that cites it.
 NOTED = ("epochs", "lr", "batch_size", "detrend_hz", "holdout", "head")
@@ -24,7 +24,7 @@ NOTED = ("epochs", "lr", "batch_size", "detrend_hz", "holdout", "head")
 
 def training_params(notes: Mapping[str, str], **defaults: Any) -> dict[str, Param]:
     """``epochs``, ``lr``, ``batch_size``, ``width``, ``time_pool``, ``detrend_hz``, ``max_train_maps``,
-    ``holdout`` and ``head``, with each method's remarks and defaults.
+    ``holdout``, ``head`` and ``readout``, with each method's remarks and defaults.
 
     ``notes["epochs"]`` is that parameter's whole help text; the others are
     the remark in parentheses (``"paper: 0.001"``).  ``defaults`` overrides
@@ -48,8 +48,12 @@ def training_params(notes: Mapping[str, str], **defaults: Any) -> dict[str, Para
                                f"keep the best epoch (0 = none: train on all, keep the last epoch{n['holdout']})",
                          float, low=0.0, high=0.5),
         "head": Param("regression", f"'regression' ({n['head']}: one output, L1 loss) or 'bins' (a distribution "
-                                    "over 1-bpm bins trained against a Gaussian around the reference; prediction = "
-                                    "its mean)", str, choices=HEADS),
+                                    "over 1-bpm bins trained against a Gaussian around the reference, read as "
+                                    "`readout` says)", str, choices=HEADS),
+        "readout": Param("mean", "how the bins head reads its distribution: 'mean' (of every bin) or 'peak' (of the "
+                                 "bins within 9 bpm of the most probable one, so a second mode -- a harmonic, a "
+                                 "noise peak -- does not pull the answer towards the band's centre); the "
+                                 "regression head ignores it", str, choices=READOUTS),
     }
     unknown = set(defaults) - set(params)
     if unknown:

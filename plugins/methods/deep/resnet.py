@@ -14,11 +14,19 @@ that a checkpoint carries everything needed to turn a map into bpm:
   prediction is the softmax-weighted mean of the bin centres, and training
   minimises the cross-entropy against a Gaussian label distribution
   (sigma 3 bpm) around the reference -- reading HR as *which frequency*
-  rather than regressing a number.  Why: an L1 regressor that cannot yet
+  rather than regressing a number.  ``readout="peak"`` takes the
+  softmax-weighted mean of the bins within 3 sigma of the most probable bin
+  instead of all of them.  Why: an L1 regressor that cannot yet
   read the pulse is pulled to the median label, and its gradient says
   nothing about which frequency was right; the distribution target rewards
   mass near the right frequency from the first step (measured in
-  ``leaderboards/studies/learned-methods.md``).
+  ``leaderboards/studies/learned-methods.md``).  Why a peak readout: the
+  mean of the whole distribution is pulled towards the band's centre by
+  whatever mass lies away from the answer -- a second mode at a harmonic or
+  at a noise peak, or a flat floor when the map is noisy -- so an uncertain
+  net reads high on a band that reaches 240 bpm; the peak's neighbourhood
+  answers with the mode the net ranks first.  Training is the same either
+  way (the cross-entropy does not read the prediction).
 
 ``width`` scales every layer (64 = the real ResNet-18; 32 = half width, ~4x
 fewer FLOPs) for CPU budgets; the topology (4 stages x 2 basic blocks) is
@@ -46,7 +54,7 @@ from torchvision.models.resnet import BasicBlock
 
 from hrbench.api import HrbenchError
 
-from .heads import HEADS
+from .heads import HEADS, READOUTS
 from .stmap import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -58,6 +66,8 @@ def imagenet_weights_path() -> Path:
 
 #: Width (bpm) of the Gaussian label distribution the ``bins`` head is trained against.
 LABEL_SIGMA_BPM = 3.0
+#: ``readout="peak"`` averages the bins this close (bpm) to the most probable one: the label distribution's 3 sigma.
+PEAK_HALF_WIDTH_BPM = 3.0 * LABEL_SIGMA_BPM
 
 
 def bin_centres(band_bpm: tuple[float, float]) -> torch.Tensor:
@@ -76,15 +86,20 @@ class HRHeadMixin:
     """Turns the backbone's ``fc`` output into bpm and a training loss, for either head."""
 
     head: str
+    readout: str
     width: int
     centre: torch.Tensor
     half_width: torch.Tensor
     centres: torch.Tensor
 
-    def _setup_head(self, backbone: nn.Module, band_bpm: tuple[float, float], head: str) -> None:
+    def _setup_head(self, backbone: nn.Module, band_bpm: tuple[float, float], head: str, readout: str = "mean") -> None:
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         self.head = head
+        # Not a buffer: the readout changes no weight, so checkpoints (and their keys) are shared across readouts.
+        self.readout = readout
         lo, hi = band_bpm
         self.register_buffer("centre", torch.tensor(0.5 * (lo + hi)))  # type: ignore[attr-defined]
         self.register_buffer("half_width", torch.tensor(0.5 * (hi - lo)))  # type: ignore[attr-defined]
@@ -98,7 +113,12 @@ class HRHeadMixin:
     def to_bpm(self, out: torch.Tensor) -> torch.Tensor:
         """The ``fc`` output of a batch -> HR in bpm."""
         if self.head == "bins":
-            return torch.softmax(out, dim=-1) @ self.centres
+            prob = torch.softmax(out, dim=-1)
+            if self.readout == "peak":
+                peak = self.centres[prob.argmax(dim=-1)]
+                prob = prob * ((self.centres[None] - peak[:, None]).abs() <= PEAK_HALF_WIDTH_BPM)
+                return (prob @ self.centres) / prob.sum(dim=-1)
+            return prob @ self.centres
         return self.centre + self.half_width * out.squeeze(-1)
 
     def training_loss(self, out: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,14 +175,15 @@ class HRRegressor(HRHeadMixin, nn.Module):
     """ResNet-18 mapping a ``(B, 3, rows, frames)`` map in 0..255 to HR in bpm."""
 
     def __init__(
-        self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0), head: str = "regression"
+        self, width: int = 64, band_bpm: tuple[float, float] = (42.0, 240.0), head: str = "regression",
+        readout: str = "mean",
     ) -> None:
         super().__init__()
         if width < 1:
             raise ValueError(f"width must be positive, got {width}")
         self.width = width
         self.backbone = _resnet18(width)
-        self._setup_head(self.backbone, band_bpm, head)
+        self._setup_head(self.backbone, band_bpm, head, readout)
         self.register_buffer("mean", 255.0 * torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", 255.0 * torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
