@@ -238,3 +238,24 @@ def test_a_failed_method_is_listed_on_the_board_as_not_run(tiny, tmp_path, capsy
     assert [r.method for r in board.rows if r.run_key] == ["tp_green"]
     (nr,) = board.not_run
     assert nr.method == "tp_hz" and nr.reason.startswith("failed (fold 1: ") and "retries" in nr.reason
+
+
+def test_a_parameter_added_later_is_keyed_only_away_from_its_legacy_value():
+    from hrbench.plugin.method import Param, RunContext
+    from hrbench.run.plan import identity_params
+
+    class Later(Method):
+        name, roi_scheme, supervised = "later", "", False
+        params = {"window_s": Param(1.6, "window"), "readout": Param("peak", "added later", str,
+                                                                      choices=("mean", "peak"), legacy="mean")}
+
+        def predict(self, clips):
+            return np.zeros(len(clips))
+
+    assert Later(RunContext(), readout="mean").readout == "mean"  # the instance still gets it
+    assert identity_params(Later, {"window_s": 1.6, "readout": "mean"}) == {"window_s": 1.6}
+    assert identity_params(Later, {"window_s": 1.6, "readout": "peak"}) == {"window_s": 1.6, "readout": "peak"}
+    # So a run at the legacy value has the key runs stored before the parameter existed had.
+    before = _identity(params={"window_s": 1.6})
+    assert _identity(params=identity_params(Later, {"window_s": 1.6, "readout": "mean"})).key == before.key
+    assert _identity(params=identity_params(Later, {"window_s": 1.6, "readout": "peak"})).key != before.key

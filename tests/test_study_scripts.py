@@ -104,6 +104,36 @@ def test_learned_study_verdict_names_the_boards_that_meet_the_target():
     assert "Met on whole_video" in one and "Missed on subject_exclusive" in one
 
 
+def test_learned_study_zero_shot_verdict_sets_each_board_beside_its_unsupervised_rows():
+    import math
+
+    study = _load("learned_study")
+
+    class _Metrics:
+        def __init__(self, mae):
+            self.mae = mae
+
+    class _Row:
+        def __init__(self, method, mae, baseline=False):
+            self.method, self.metrics, self.is_baseline = method, _Metrics(mae), baseline
+
+    class _Board:
+        rule = "clips"
+        rows = [_Row("pos", 6.2), _Row("green", 11.04), _Row("svr", 4.0), _Row("baseline", 9.5, baseline=True)]
+
+    class _Registry:
+        methods = {"pos": type("P", (), {"supervised": False}), "green": type("G", (), {"supervised": False}),
+                   "svr": type("S", (), {"supervised": True})}
+
+    assert study._unsupervised_range(_Board(), _Registry()) == "6.2–11.0"  # learned rows and the baseline left out
+    _Board.rule = "whole"
+    assert study._unsupervised_range(_Board(), _Registry()) == "–"  # scored by another rule than the clips
+    assert study._zero_shot_verdict({"a": (math.nan, "–")}) == []
+    text = study._zero_shot_verdict({"a": (8.3, "–"), "b (synthetic-46)": (11.8, "6.2–11.0")})[0]
+    assert text.startswith("Zero-shot MAE below 10 bpm on a (8.3).")
+    assert "Not on b (synthetic-46) (11.8 bpm; the board's unsupervised methods read the same clips at 6.2–11.0" in text
+
+
 def test_learned_study_miss_evidence_is_computed_from_the_rows():
     """Training people per fold, the curve gap, the scenarios holding the error and the Fig. 6 runs: all computed."""
     import numpy as np

@@ -28,10 +28,22 @@ from rich.console import Console
 from ..errors import ConfigError
 from .clips import Clips
 
+#: ``Param.legacy`` when the parameter existed from the start (it is always part of a run's identity).
+NO_LEGACY: Any = type("NoLegacy", (), {"__repr__": lambda self: "NO_LEGACY"})()
+
 
 @dataclass(frozen=True)
 class Param:
-    """A declared method parameter: default, type, help, optional choices/bounds."""
+    """A declared method parameter: default, type, help, optional choices/bounds.
+
+    ``legacy``, for a parameter added to a method that already has stored
+    runs: the value those runs used (the behaviour before the parameter
+    existed).  At that value the parameter stays out of the run's identity
+    -- its store key and recorded parameters -- so adding an option does not
+    orphan every stored row and recompute it to the same numbers; any other
+    value is keyed and recorded as usual.  Declare it only for a value that
+    reproduces the earlier code exactly.
+    """
 
     default: Any
     help: str
@@ -39,6 +51,7 @@ class Param:
     choices: tuple[Any, ...] | None = None
     low: float | None = None
     high: float | None = None
+    legacy: Any = NO_LEGACY
 
     def validate(self, name: str, value: Any) -> Any:
         try:

@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from ..clips.protocol import Protocol
-from ..plugin.method import Method, RunContext
+from ..plugin.method import NO_LEGACY, Method, RunContext
 from .provenance import RunIdentity
 
 
@@ -86,6 +86,18 @@ class RunPlan:
                           profile=m.profile, train_fraction=self.train_fraction, **extra)
 
     def identity(self, m: MethodPlan, seed: int, fingerprint: str, label: str) -> RunIdentity:
-        """The (method, seed) run's identity on data of this ``fingerprint`` and board ``label``."""
-        return RunIdentity(m.name, m.params, m.profile, self.protocol.sha256, self.dataset, self.train_on,
-                           fingerprint, seed, self.train_fraction, label, m.roi_scheme)
+        """The (method, seed) run's identity on data of this ``fingerprint`` and board ``label``.
+
+        Its parameters are the plan's less those at their declared ``legacy``
+        value (:class:`~hrbench.plugin.method.Param`): the fold instances are
+        still built from all of them.
+        """
+        return RunIdentity(m.name, identity_params(m.cls, m.params), m.profile, self.protocol.sha256, self.dataset,
+                           self.train_on, fingerprint, seed, self.train_fraction, label, m.roi_scheme)
+
+
+def identity_params(cls: type[Method], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` without those a method added later, where they hold the value every earlier run used."""
+    declared = cls.params or {}
+    return {name: value for name, value in params.items()
+            if name not in declared or declared[name].legacy is NO_LEGACY or value != declared[name].legacy}

@@ -12,6 +12,7 @@ torch: listing plugins must not pay for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from hrbench.api import Param
@@ -53,12 +54,12 @@ def training_params(notes: Mapping[str, str], **defaults: Any) -> dict[str, Para
         "readout": Param("mean", "how the bins head reads its distribution: 'mean' (of every bin) or 'peak' (of the "
                                  "bins within 9 bpm of the most probable one, so a second mode -- a harmonic, a "
                                  "noise peak -- does not pull the answer towards the band's centre); the "
-                                 "regression head ignores it", str, choices=READOUTS),
+                                 "regression head ignores it", str, choices=READOUTS, legacy="mean"),
     }
     unknown = set(defaults) - set(params)
     if unknown:
         raise ValueError(f"training_params: no shared parameter(s) {sorted(unknown)}")
     for name, value in defaults.items():
         p = params[name]
-        params[name] = Param(value, p.help, p.type, p.choices, p.low, p.high)
+        params[name] = replace(p, default=value)
     return params
