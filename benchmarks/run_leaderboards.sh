@@ -7,7 +7,8 @@
 # column), the same methods trained on all of synthetic-dev and scored on the board's
 # videos by the whole-video rule (stage people: what more training people change),
 # the classic and SynRhythm methods on synthetic-46 (stage power: the same design with
-# 46 subjects, the board size the learned study projected stmap_transfer's gain needs),
+# 46 subjects, the board size the learned study projected stmap_transfer's gain needs;
+# with the FG 2019 variants under subject_exclusive, for the ablation),
 # optionally cross-database runs (synthetic-large ->
 # synthetic, clip rule and whole-video rule); then the studies in
 # leaderboards/studies/ (dataset realism, evaluation rules, the FG 2019
@@ -59,7 +60,9 @@ for stage in $STAGES; do
     power)
       for proto in whole_video subject_exclusive; do
         $HB run --store "$STORE" --dataset synthetic-46 --method "$CLASSIC,$SYNRHYTHM" --protocol "$proto" --seeds "$SEEDS"
-      done ;;
+      done
+      # The FG 2019 ablation (attention x DA) on the board with the subjects to call an effect.
+      $HB run --store "$STORE" --dataset synthetic-46 --method "$RHYTHM" --protocol subject_exclusive --seeds "$SEEDS" ;;
     cross)
       for proto in cross_database cross_database_whole; do
         $HB run --store "$STORE" --protocol "$proto" --train-on synthetic-large --dataset synthetic \

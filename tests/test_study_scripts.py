@@ -134,6 +134,32 @@ def test_learned_study_zero_shot_verdict_sets_each_board_beside_its_unsupervised
     assert "Not on b (synthetic-46) (11.8 bpm; the board's unsupervised methods read the same clips at 6.2–11.0" in text
 
 
+def test_learned_study_transfer_tests_are_one_holm_family_over_the_boards():
+    import numpy as np
+
+    from hrbench.store.results import VideoSet
+
+    study = _load("learned_study")
+    rng = np.random.default_rng(0)
+    n = 30
+    ids, subjects, ref = [f"v{i}" for i in range(2 * n)], [f"s{i // 2}" for i in range(2 * n)], np.full(2 * n, 70.0)
+
+    def row(err):
+        vids = VideoSet(ids, subjects, ref + err, ref, [0] * (2 * n), [{}] * (2 * n))
+        return type("R", (), {"videos": vids, "metrics": type("M", (), {"mae": float(np.abs(err).mean())})})()
+
+    scratch = rng.uniform(4, 8, 2 * n)
+    clear = row(scratch - 3.0 + rng.normal(0, 0.5, 2 * n))  # about 3 bpm better on every subject
+    tie = row(scratch[rng.permutation(2 * n)])  # the same errors, shuffled: no effect
+    tests = study.transfer_tests([("a", clear, row(scratch)), ("b", tie, row(scratch))])
+    assert tests[0].test.mean_diff == pytest.approx(-3.0, abs=0.3) and tests[0].p_holm < 0.001
+    assert tests[1].p_holm >= 0.05 and tests[1].p_holm >= tests[1].test.p_value
+    assert 0 < tests[0].detectable < 3.0
+    text = study.transfer_text(tests)
+    assert "Pretraining lowers the error on a." in text[-2] and "Not distinguishable on b." in text[-2]
+    assert study._p(0.0456) == "0.046" and study._p(0.5) == "0.50" and study._p(2e-05) == "2e-05"
+
+
 def test_learned_study_miss_evidence_is_computed_from_the_rows():
     """Training people per fold, the curve gap, the scenarios holding the error and the Fig. 6 runs: all computed."""
     import numpy as np
