@@ -654,11 +654,6 @@ def transfer_tests(pairs: list[tuple[str, Row, Row]]) -> list[TransferTest]:
             for t, p in zip(raw, adjusted, strict=True)]
 
 
-def _p(x: float) -> str:
-    """A p-value as the boards print it, but never rounded onto the 0.05 line it is judged against (0.046)."""
-    return f"{x:.3f}" if math.isfinite(x) and 0.01 <= x < 0.1 else format_p(x)
-
-
 def transfer_text(tests: list[TransferTest]) -> list[str]:
     """The section's table and its verdict, every word from the tests."""
     if not tests:
@@ -674,7 +669,7 @@ def transfer_text(tests: list[TransferTest]) -> list[str]:
              "detectable (bpm) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for t in tests:
         lines.append(f"| {t.board} | {t.mae[0]:.2f} | {t.mae[1]:.2f} | {t.test.mean_diff:+.2f} ({t.test.sd_diff:.2f}) "
-                     f"| {t.test.n_subjects} | {_p(t.test.p_value)} | {_p(t.p_holm)} | "
+                     f"| {t.test.n_subjects} | {format_p(t.test.p_value)} | {format_p(t.p_holm)} | "
                      f"{t.detectable:.2f} |")
     better = [t.board for t in tests if t.p_holm < ALPHA and t.test.mean_diff < 0]
     worse = [t.board for t in tests if t.p_holm < ALPHA and t.test.mean_diff > 0]

@@ -153,3 +153,13 @@ def test_holm_matches_statsmodels_and_never_lowers_a_p_value():
     assert np.all(adj >= np.array(p))
     with_nan = holm([0.01, float("nan"), 0.04])
     assert np.isnan(with_nan[1]) and np.allclose(with_nan[[0, 2]], multipletests([0.01, 0.04], method="holm")[1])
+
+
+def test_a_p_value_is_never_printed_on_the_level_it_is_judged_against():
+    from hrbench.boards.inference import ALPHA, format_p
+
+    assert format_p(0.0456) == "0.046" and format_p(0.0504) == "0.0504" and format_p(0.04999) == "0.04999"
+    assert format_p(ALPHA) == "0.05"  # exactly the level: nothing to keep apart
+    # Elsewhere the precision is as before.
+    cases = (0.5, 0.034, 0.0042, 2.7e-05, float("nan"))
+    assert [format_p(x) for x in cases] == ["0.50", "0.03", "0.004", "2.7e-05", "–"]

@@ -409,8 +409,20 @@ def board_power(tests: BoardTests) -> Power | None:
 
 
 def format_p(x: float) -> str:
-    """A p-value with the precision it deserves (two significant digits, three decimals near 0.01)."""
-    return "–" if not np.isfinite(x) else f"{x:.2g}" if x < 0.001 else f"{x:.3f}" if x < 0.01 else f"{x:.2f}"
+    """A p-value with the precision it deserves (two significant digits, three decimals near 0.01).
+
+    Never rounded onto the level it is judged against: 0.046 and 0.0504
+    would both print "0.05" beside opposite verdicts, so such a value gets
+    the digits that keep it on its own side of :data:`ALPHA`.
+    """
+    if not np.isfinite(x):
+        return "–"
+    text = f"{x:.2g}" if x < 0.001 else f"{x:.3f}" if x < 0.01 else f"{x:.2f}"
+    for decimals in (3, 4, 5, 6):
+        if float(text) != ALPHA or x == ALPHA:
+            break
+        text = f"{x:.{decimals}f}"
+    return text
 
 
 def baseline_cell(c: Comparison | None) -> str:
