@@ -196,6 +196,13 @@ def test_kit_catches_broken_methods(thirdparty_site):
                                                              testing.check_method, Wobbly).value)
     assert "params_and_profiles_validate" in _failed(pytest.raises(testing.ConformanceError,
                                                                    testing.check_method, BadParam).value)
+
+    class BadLegacy(tp.GreenPeak):  # a legacy value that is no setting could never have been run
+        name = "bad_legacy"
+        params = {"channel": tp.Param(1, "colour channel", int, low=0, high=2, legacy=7)}
+
+    assert "params_and_profiles_validate" in _failed(pytest.raises(testing.ConformanceError,
+                                                                   testing.check_method, BadLegacy).value)
     # The fixture's tp_green works on clean clips but crashes on missing frames: the kit says so.
     assert _failed(pytest.raises(testing.ConformanceError, testing.check_method, tp.GreenPeak).value) == {
         "nan_frames_tolerated", "all_nan_clip_gives_nan"}

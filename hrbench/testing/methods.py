@@ -22,7 +22,7 @@ from rich.console import Console
 
 from ..plugin.clips import Clips
 from ..plugin.host import scheme_class
-from ..plugin.method import Method, Param, RunContext
+from ..plugin.method import NO_LEGACY, Method, Param, RunContext
 from ..plugin.roi import RoiScheme
 from ..pulse.hr import spectral_hr
 from .results import (
@@ -150,6 +150,8 @@ class _MethodContract(_MethodHarness):
             if not (isinstance(p.help, str) and p.help.strip()):
                 fail(f"params[{k!r}] has no help text (hrbench methods shows it)")
             p.validate(k, p.default)  # ConfigError -> failed check
+            if p.legacy is not NO_LEGACY:  # a run at it is keyed as stored runs were: it must be a setting
+                p.validate(k, p.legacy)
         if not isinstance(self.cls.profiles, dict):
             fail("profiles must be a dict of name -> parameter overrides")
         for prof, overrides in self.cls.profiles.items():
