@@ -63,13 +63,21 @@ def test_da_histogram_spreads_labels(tmp_path):
 
 
 @pytest.mark.parametrize("script", ["synthetic_realism", "rhythm_ablation", "landmark_rate",
-                                    "landmarker_prefilter", "bench_ica"])
+                                    "landmarker_prefilter", "bench_ica", "zero_shot_readout"])
 def test_scripts_have_help(script, capsys):
     mod = _load(script)
     sys.argv = [script, "--help"]
     with pytest.raises(SystemExit) as exc:
         mod.main()
     assert exc.value.code == 0 and "usage" in capsys.readouterr().out
+
+
+def test_zero_shot_summary_counts_gross_and_harmonic_errors():
+    study = _load("zero_shot_readout")
+    ref = np.array([60.0, 70.0, 80.0, 100.0])
+    text = study.summary(np.array([61.0, 140.0, 80.0, 95.0]), ref)  # errors +1, +70 (2x), 0, -5
+    assert "MAE 19.00" in text and "mean error +16.50" in text and "|error| > 10:  25%" in text
+    assert "x >= 1.8:  25%" in text
 
 
 def test_vipl_estimate_costs_capped_training_at_the_cap():
