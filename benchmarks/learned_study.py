@@ -556,11 +556,14 @@ def _unsupervised_range(board: Board, registry: Any) -> str:
     return f"{min(maes):.1f}–{max(maes):.1f}" if maes else "–"
 
 
-def board_section(store_path: Path) -> list[str]:
+def target_boards(store: Store) -> list[tuple[str, Board]]:
+    """The boards #19's targets are judged on, each built once, named as the study's tables name them."""
+    return [(protocol if dataset == "synthetic" else f"{protocol} ({dataset})", board)
+            for dataset, protocol in TARGET_BOARDS for board in build_boards(store, dataset, protocol)]
+
+
+def board_section(store: Store, targets: list[tuple[str, Board]]) -> list[str]:
     """stmap_transfer on the committed boards against #19's targets, with its learning-curve gap."""
-    if not store_path.exists():
-        return []
-    store = Store(store_path, readonly=True)
     lines = ["## On the committed boards (`synthetic`, and `synthetic-46` where built; the rebuilt store)", "",
              "Targets of issue #19: beat the training-mean baseline at the subject level (p_holm < 0.05, >= 3 seeds) "
              "with r >= 0.7, and a zero-shot MAE of the pretrained net below 10 bpm on the embedded face maps.", "",
@@ -575,35 +578,29 @@ def board_section(store_path: Path) -> list[str]:
     zero_shot: dict[str, tuple[float, str]] = {}
     evidence: dict[str, MissEvidence] = {}
     people: MorePeople | None = None
-    try:
-        for dataset, protocol in TARGET_BOARDS:
-            name = protocol if dataset == "synthetic" else f"{protocol} ({dataset})"
-            for board in build_boards(store, dataset, protocol):
-                row = next((r for r in board.rows if r.method == "stmap_transfer" and r.run_key), None)
-                base = next((r for r in board.rows if r.is_baseline), None)
-                if row is None or base is None or board.tests is None:
-                    continue
-                cmp_ = board.tests.against_baseline(row.label)
-                met[name] = bool(cmp_ is not None and cmp_.significant and cmp_.a_better
-                                     and row.metrics.r >= 0.7 and len(row.seeds) >= 3)
-                if not met[name] and row.videos is not None:
-                    evidence[name] = miss_evidence(board, row, Results(store))
-                verdict = "–" if cmp_ is None else (f"{'yes' if cmp_.significant and cmp_.a_better else 'no'} "
-                                                    f"({cmp_.p_holm:.2g})")
-                zs = _mean_note(row, "zero_shot_mae_bpm")
-                zero_shot[name] = (zs, _unsupervised_range(board, registry))
-                ends = _curve_ends(row)
-                gap = "–" if ends is None else f"{ends[0]:.2f} / {ends[1]:.2f}"
-                lines.append(f"| {name} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
-                             f"{base.metrics.mae:.2f} | {'–' if math.isnan(zs) else f'{zs:.1f}'} | "
-                             f"{_unsupervised_range(board, registry)} | {gap} | {len(row.seeds) or 1} |")
-        cross = [b for b in build_boards(store, "synthetic", "cross_database_whole")
-                 if b.train_dataset == "synthetic-dev"]
-        whole = build_boards(store, "synthetic", "whole_video")
-        if cross and whole:
-            people = more_people(cross[0], whole[0], DEV.n_subjects)
-    finally:
-        store.close()
+    for name, board in targets:
+        row = next((r for r in board.rows if r.method == "stmap_transfer" and r.run_key), None)
+        base = next((r for r in board.rows if r.is_baseline), None)
+        if row is None or base is None or board.tests is None:
+            continue
+        cmp_ = board.tests.against_baseline(row.label)
+        met[name] = bool(cmp_ is not None and cmp_.significant and cmp_.a_better
+                             and row.metrics.r >= 0.7 and len(row.seeds) >= 3)
+        if not met[name] and row.videos is not None:
+            evidence[name] = miss_evidence(board, row, Results(store))
+        verdict = "–" if cmp_ is None else (f"{'yes' if cmp_.significant and cmp_.a_better else 'no'} "
+                                            f"({cmp_.p_holm:.2g})")
+        zs = _mean_note(row, "zero_shot_mae_bpm")
+        zero_shot[name] = (zs, _unsupervised_range(board, registry))
+        ends = _curve_ends(row)
+        gap = "–" if ends is None else f"{ends[0]:.2f} / {ends[1]:.2f}"
+        lines.append(f"| {name} | {row.metrics.mae:.2f} | {row.metrics.r:.3f} | {verdict} | "
+                     f"{base.metrics.mae:.2f} | {'–' if math.isnan(zs) else f'{zs:.1f}'} | "
+                     f"{zero_shot[name][1]} | {gap} | {len(row.seeds) or 1} |")
+    cross = [b for b in build_boards(store, "synthetic", "cross_database_whole") if b.train_dataset == "synthetic-dev"]
+    whole = [b for name, b in targets if name == "whole_video"]
+    if cross and whole:
+        people = more_people(cross[0], whole[0], DEV.n_subjects)
     lines += ["", *_verdict(met, evidence, people), *_zero_shot_verdict(zero_shot)]
     return lines
 
@@ -684,21 +681,25 @@ def transfer_text(tests: list[TransferTest]) -> list[str]:
     return [*lines, "", " ".join(said), ""]
 
 
-def transfer_section(store_path: Path) -> list[str]:
+def transfer_section(targets: list[tuple[str, Board]]) -> list[str]:
+    pairs = []
+    for name, board in targets:
+        rows = {r.method: r for r in board.rows if r.run_key and r.profile == "default"}
+        if {"stmap_transfer", "stmap_scratch"} <= set(rows):
+            pairs.append((name, rows["stmap_transfer"], rows["stmap_scratch"]))
+    return transfer_text(transfer_tests(pairs))
+
+
+def committed_sections(store_path: Path) -> list[str]:
+    """The sections computed from the committed boards' store (none when it is absent)."""
     if not store_path.exists():
         return []
     store = Store(store_path, readonly=True)
-    pairs = []
     try:
-        for dataset, protocol in TARGET_BOARDS:
-            name = protocol if dataset == "synthetic" else f"{protocol} ({dataset})"
-            for board in build_boards(store, dataset, protocol):
-                rows = {r.method: r for r in board.rows if r.run_key and r.profile == "default"}
-                if {"stmap_transfer", "stmap_scratch"} <= set(rows):
-                    pairs.append((name, rows["stmap_transfer"], rows["stmap_scratch"]))
+        targets = target_boards(store)
+        return board_section(store, targets) + transfer_section(targets)
     finally:
         store.close()
-    return transfer_text(transfer_tests(pairs))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -719,8 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += map_section(args.dataset, args.data_root, args.out, args.per_recording)
         lines += rows_section(args.dataset, args.data_root, args.per_recording)
         lines += recipe_section(args.store, args.dataset, args.out)
-        lines += board_section(BOARD_STORE)
-        lines += transfer_section(BOARD_STORE)
+        lines += committed_sections(BOARD_STORE)
     except HrbenchError as exc:
         print(f"learned_study: error: {exc}", file=sys.stderr)
         return 2

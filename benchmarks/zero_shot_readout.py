@@ -27,7 +27,7 @@ from learned_study import dev_clips  # noqa: E402
 from hrbench.plugin.clips import Clips  # noqa: E402
 from hrbench.plugin.method import RunContext  # noqa: E402
 from hrbench.pulse.hr import HRSettings, spectral_hr  # noqa: E402
-from hrbench_plugins.methods.pos import pos_pulse  # noqa: E402
+from hrbench_plugins.methods.pos import PosMethod  # noqa: E402
 from hrbench_plugins.methods.stmap import StmapTransfer  # noqa: E402
 
 
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     for readout in ("mean", "peak"):
         model.readout = readout
         print(f"  pretrained net, readout {readout:4s}: {summary(predict_maps(model, maps), hr)}")
-    pos = spectral_hr(pos_pulse(traces.mean(axis=1).astype(np.float64), 48), 30.0, HRSettings(band_bpm=band))
+    settings = HRSettings(band_bpm=band)
+    pos = spectral_hr(PosMethod().pulse(traces.mean(axis=1).astype(np.float64), clips.fps, settings), clips.fps,
+                      settings)
     print(f"  POS (cheek blocks' mean)       : {summary(pos, hr)}")
     return 0
 
