@@ -233,6 +233,32 @@ def test_a_signal_while_the_pool_runs_is_raised_where_no_lock_is_held():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_as_completed_checks_before_each_future_even_when_several_finished_at_once():
+    # CI (stop 28) failed the test above once: the pool's first wait returned several finished
+    # futures, the signal came while the consumer held the first, and the rest were handed out
+    # without a check.  Futures finished before the wait make that certain here.
+    from concurrent.futures import Future
+
+    futures = []
+    for n in range(3):
+        fut: Future = Future()
+        fut.set_result(n)
+        futures.append(fut)
+
+    def too_late(_signum, _frame):
+        raise AssertionError("the signal surfaced only when the block ended")
+
+    outer = signal.signal(signal.SIGTERM, too_late)  # where an unchecked signal is sent at the block's end
+    try:
+        with pytest.raises(executor.Interrupted), executor.deferred_termination() as check:
+            done = executor.as_completed(futures, check)
+            next(done)
+            os.kill(os.getpid(), signal.SIGTERM)
+            next(done)
+    finally:
+        signal.signal(signal.SIGTERM, outer)
+
+
 def test_deferred_termination_raises_on_check_twice_at_once_and_never_loses_one():
     with executor.deferred_termination() as check:
         os.kill(os.getpid(), signal.SIGINT)

@@ -169,7 +169,11 @@ def as_completed(futures: Iterable[Future[Any]], check: Callable[[], None]) -> I
     while pending:
         done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
         check()
-        yield from done
+        for fut in done:
+            # Again before each: a signal that arrives while the consumer handles one
+            # finished future surfaces at its next step, even when several finished at once.
+            check()
+            yield fut
 
 
 # -- worker side ------------------------------------------------------------------
