@@ -63,7 +63,7 @@ def test_da_histogram_spreads_labels(tmp_path):
 
 
 @pytest.mark.parametrize("script", ["synthetic_realism", "rhythm_ablation", "landmark_rate",
-                                    "landmarker_prefilter", "bench_ica", "zero_shot_readout"])
+                                    "landmarker_prefilter", "bench_ica", "zero_shot_readout", "hr_shift_probe"])
 def test_scripts_have_help(script, capsys):
     mod = _load(script)
     sys.argv = [script, "--help"]
@@ -263,3 +263,43 @@ def test_learned_study_evidence_text_without_curves_or_hard_scenarios():
     flat = study.MissEvidence("whole_video", 13.0, (5.0, 4.0), [], 0.0, [])
     assert "better than new ones" not in study._evidence_text(flat)  # held-out no worse: no memorising claim
     assert "What these point to" not in study._verdict({"whole_video": False})[0]  # no evidence, no conclusion
+
+
+def test_hr_shift_probe_moves_a_pulse_by_the_factor_and_reads_slopes():
+    probe = _load("hr_shift_probe")
+    from hrbench.plugin.clips import Clips
+
+    fps, n_long, length, hr = 30.0, 450, 300, 72.0
+    t = np.arange(n_long) / fps
+    wave = np.sin(2 * np.pi * hr / 60 * t)
+    traces = np.broadcast_to(wave[None, None, :, None], (2, 1, n_long, 3)).astype(np.float32)
+    clips = Clips(traces=traces, fps=fps, recording_ids=np.array(["a", "b"]), subjects=np.array(["s", "s"]),
+                  hr=np.array([hr, hr]), starts=np.zeros(2))
+    for f in (0.8, 1.0, 1.4):
+        out = probe.shifted(clips, f, length)
+        assert out.traces.shape == (2, 1, length, 3) and np.allclose(out.hr, hr * f)
+        spec = np.abs(np.fft.rfft(out.traces[0, 0, :, 0], n=30 * length))
+        peak = np.fft.rfftfreq(30 * length, 1 / fps)[np.argmax(spec)] * 60
+        assert abs(peak - hr * f) < 0.5, (f, peak)
+    ref = np.array([60.0, 80.0, 100.0, 60.0, 80.0, 100.0])
+    subjects = np.array(["a"] * 3 + ["b"] * 3)
+    slopes = probe.tracking_slopes(np.concatenate([ref[:3], np.full(3, 77.0)]), ref, subjects)
+    assert slopes == pytest.approx({"a": 1.0, "b": 0.0})
+    med, lo, hi = probe.bootstrap_median(np.array([0.2, 0.4, 0.6, 0.8, 1.0]))
+    assert med == 0.6 and 0.2 <= lo <= med <= hi <= 1.0
+
+
+def test_hr_shift_study_applies_its_declared_rule_per_family():
+    probe = _load("hr_shift_probe")
+    rng = np.random.default_rng(0)
+    subjects = np.repeat([f"s{i}" for i in range(8)], 4)
+    ref = rng.uniform(60, 100, len(subjects))
+    preds = {"m": ref + 6.0, "m:x=1": ref + rng.normal(0, 0.5, len(ref)), "m:x=2": ref + 8.0}
+    p = probe.Predictions(preds, ref, subjects, np.ones(len(ref)), np.full(len(ref), 80.0))
+    text = "\n".join(probe.family_verdict(p, "m", ("m", "m:x=1", "m:x=2")))
+    assert "By the rule **m:x=1** wins" in text and "lower than the default's" in text
+    assert "| m:x=2 | 8.00 | +2.00 |" in text
+    keep = "\n".join(probe.family_verdict(p, "m", ("m:x=1", "m")))
+    assert "nothing to adopt" in keep
+    both = probe.pooled([p, p])
+    assert len(both.ref) == 2 * len(ref) and set(both.pred) == set(preds)
