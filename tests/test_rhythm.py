@@ -339,10 +339,10 @@ def test_ablation_runs_matched_variants_with_seeds_and_explains(thirdparty_site,
 
 
 def test_da_factors_balance_moves_labels_up_uniform_keeps_their_centre():
-    """``da_factors``: the poster's balancing draw (the paper profile) fills the empty high bins; the default
+    """``da_factors``: the poster's balancing draw (both profiles, since study 12) fills the empty high bins; the
     log-uniform draw moves every HR up or down alike."""
     clips = grid_clips(96, 450, 7, hr_range=(60.0, 72.0))
-    assert RhythmDA(profile="paper").da_factors == "balance" and RhythmDA().da_factors == "uniform"
+    assert RhythmDA(profile="paper").da_factors == "balance" and RhythmDA().da_factors == "balance"
     assert RhythmAttentionDA(profile="paper").da_factors == "balance"
     draws = {}
     for how in ("balance", "uniform"):

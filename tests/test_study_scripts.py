@@ -298,6 +298,9 @@ def test_hr_shift_study_applies_its_declared_rule_per_family():
     p = probe.Predictions(preds, ref, subjects, np.ones(len(ref)), np.full(len(ref), 80.0))
     text = "\n".join(probe.family_verdict(p, "m", ("m", "m:x=1", "m:x=2")))
     assert "By the rule **m:x=1** wins" in text and "lower than the default's" in text
+    assert "needs a rebuild" in text and "| m (default when declared) | 6.00 |" in text
+    adopted = "\n".join(probe.family_verdict(p, "m", ("m", "m:x=1", "m:x=2"), current={"m:x=1"}))
+    assert "It is the default now" in adopted
     assert "| m:x=2 | 8.00 | +2.00 |" in text
     keep = "\n".join(probe.family_verdict(p, "m", ("m:x=1", "m")))
     assert "nothing to adopt" in keep

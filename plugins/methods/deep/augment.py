@@ -9,11 +9,14 @@ frames back as ``T`` frames at the same frame rate multiplies every frequency
 by ``f = W / T``; the label becomes ``HR * f``.
 
 Which factors: the poster's HR-balancing rule (:func:`balancing_factors`,
-below) is what the rhythm DA variants' ``paper`` profile uses; the
-``default`` profiles of the ``stmap_*`` methods and of the rhythm DA
-variants draw log-uniform factors (:func:`uniform_factors`), chosen on
-``synthetic-dev`` (the balancing draw moves labels towards the empty bins,
-mostly upwards, and lost on dev MAE in both studies).
+below) is what the rhythm DA variants use, in both profiles; the ``default``
+profiles of the ``stmap_*`` methods draw log-uniform factors
+(:func:`uniform_factors`) for every training map.  Both were chosen on
+``synthetic-dev``: on unshifted clips the balancing draw (which moves labels
+towards the empty bins, mostly upwards) lost in both families; judged on
+heart rates the training set did not hold (study 12, the HR-shift probe),
+it won for the rhythm DA variants, and resampling every map won for
+``stmap_*``.
 
 Here the resampling acts on ROI traces, not pixels (block means of a
 resampled video are the resampled block means -- both operations are linear
@@ -56,8 +59,8 @@ up-sampled to populate the rare low and high ranges):
   half the epochs -- and an ablation cannot tell "DA hurts" from "DA got a
   different budget".  Here every epoch holds exactly one map per training
   clip: its plain crop, or, with probability ``p_resample``, its resampled
-  copy instead (an independent draw per clip and epoch).  The default 0.5
-  keeps the poster's intent: the maps of an epoch are drawn, in
+  copy instead (an independent draw per clip and epoch).  The rhythm DA
+  variants' 0.5 keeps the poster's intent: the maps of an epoch are drawn, in
   expectation, from exactly the poster's augmented set -- the originals plus
   one resampled copy of each, half and half -- and over the epochs every
   clip is seen both ways equally often.  It is also the mixture the
