@@ -306,3 +306,12 @@ def test_hr_shift_study_applies_its_declared_rule_per_family():
     assert "nothing to adopt" in keep
     both = probe.pooled([p, p])
     assert len(both.ref) == 2 * len(ref) and set(both.pred) == set(preds)
+
+
+def test_hr_shift_probe_knows_which_variants_are_todays_defaults():
+    probe = _load("hr_shift_probe")
+    w = probe.get_registry().method("pos").params["window_s"].default
+    same, other = f"pos:window_s={w}", f"pos:window_s={2 * w}"
+    assert probe.current_defaults(("pos", same, other)) == {"pos", same}
+    with pytest.raises(probe.HrbenchError, match="expected METHOD"):
+        probe.parse_variant("pos:window_s")
