@@ -145,24 +145,26 @@ def predict_all(dataset: str, variants: tuple[str, ...], seed: int, console: Con
             long_test = prep.train_clips(Long, prepared.clips, fold.test)  # type: ignore[arg-type]
             # The boards' baseline: the mean reference of the fold's training clips (protocol length).
             train_mean = float(np.nanmean(np.concatenate([prepared.clips[i].hr_ref for i in fold.train])))
+            # Built once per fold: the shifted test clips per ROI scheme, the training batch per method.
+            tests = {scheme: {f: shifted(batch(long_test, scheme, protocol, labels=True), f, length) for f in FACTORS}
+                     for scheme in {c.roi_scheme for c in classes.values()}}
+            trains = {name: batch(prep.train_clips(cls, prepared.clips, fold.train), cls.roi_scheme, protocol,
+                                  labels=True) for name, cls in classes.items() if cls.supervised}
             for variant, (name, _) in specs.items():
                 cls = classes[name]
                 method = cls(RunContext(seed=seed, clip_len=length, cache_dir=runner.cache_root), profile="default",
                              **built[variant])
                 if cls.supervised:
-                    train = batch(prep.train_clips(cls, prepared.clips, fold.train), cls.roi_scheme, protocol,
-                                  labels=True)
-                    method.fit(train)
-                test = batch(long_test, cls.roi_scheme, protocol, labels=True)
+                    method.fit(trains[name])
                 for f in FACTORS:
-                    pred[variant].append(np.asarray(method.predict(shifted(test, f, length)), dtype=float))
+                    pred[variant].append(np.asarray(method.predict(tests[cls.roi_scheme][f]), dtype=float))
                 bar.advance(task)
-            test = batch(long_test, classes[methods[0]].roi_scheme, protocol, labels=True)
+            first = tests[classes[methods[0]].roi_scheme]
             for f in FACTORS:
-                ref.append(test.hr * f)
-                subjects.append(test.subjects)
-                factor.append(np.full(len(test), f))
-                baseline.append(np.full(len(test), train_mean))
+                ref.append(first[f].hr)
+                subjects.append(first[f].subjects)
+                factor.append(np.full(len(first[f]), f))
+                baseline.append(np.full(len(first[f]), train_mean))
     return Predictions({m: np.concatenate(v) for m, v in pred.items()}, np.concatenate(ref),
                        np.concatenate(subjects), np.concatenate(factor), np.concatenate(baseline))
 
