@@ -103,3 +103,43 @@ def test_contract() -> None:
         plugin.SVRMethod().predict(skin_clips(2, seed=0))
     with pytest.raises(ConfigError):
         plugin.SVRMethod().fit(skin_clips(4, seed=0).without_labels())
+
+
+def narrow_clips(n: int, seed: int, lo: float, hi: float) -> Clips:
+    """skin_clips with the heart rates drawn from [lo, hi] instead of 50-150."""
+    clips = skin_clips(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    hr = rng.uniform(lo, hi, n)
+    t = np.arange(clips.traces.shape[2]) / clips.fps
+    pulse = np.sin(2 * np.pi * hr[:, None] / 60 * t + rng.uniform(0, 6.3, (n, 1)))
+    rgb = np.array([170.0, 120.0, 95.0]) + pulse[..., None] * np.array([0.15, 0.4, 0.08])
+    rgb += rng.normal(0, 0.15, rgb.shape)
+    return Clips(traces=rgb[:, None].astype(np.float32), fps=clips.fps, recording_ids=clips.recording_ids,
+                 subjects=clips.subjects, hr=hr)
+
+
+def test_time_scaled_copies_let_svr_follow_heart_rates_it_was_not_trained_on() -> None:
+    train, test = narrow_clips(120, seed=5, lo=60, hi=80), narrow_clips(40, seed=6, lo=85, hi=100)
+    plain = plugin.SVRMethod(RunContext(seed=0)).fit(train)
+    copies = plugin.SVRMethod(RunContext(seed=0), da_copies=2).fit(train)
+    err_plain = np.abs(plain.predict(test.without_labels()) - test.hr).mean()
+    err_copies = np.abs(copies.predict(test.without_labels()) - test.hr).mean()
+    # Without copies the RBF model stays near the training HRs (~70): ~19 bpm off; with them ~5.
+    assert err_plain > 15.0 and err_copies < 8.0 and err_copies < 0.4 * err_plain, (err_plain, err_copies)
+    assert copies.run_notes["train_clips"] == 120  # the originals: copies are the augmentation's, not the data's
+    again = plugin.SVRMethod(RunContext(seed=0), da_copies=2).fit(train)
+    assert np.array_equal(again.predict(test.without_labels()), copies.predict(test.without_labels()))
+
+
+def test_time_scaled_copies_stay_in_the_hr_band() -> None:
+    train = narrow_clips(30, seed=7, lo=150, hi=170)  # x1.5 would leave whole_video's 42-180 bpm band
+    train = Clips(traces=train.traces, fps=train.fps, recording_ids=train.recording_ids, subjects=train.subjects,
+                  hr=train.hr, hr_settings=plugin.HRSettings(band_bpm=(42.0, 180.0)))
+    m = plugin.SVRMethod(RunContext(seed=0), da_copies=3)
+    feats, labels = m._with_copies(train, m._features(train), train.hr)
+    assert feats.shape == (120, plugin.n_features(0, 1)) and labels.shape == (120,)
+    # No copy goes up past 180 / 1.1 (those already above it keep their own HR), nor down past x2/3.
+    assert np.all(labels[30:] <= np.maximum(np.tile(train.hr, 3), 180.0 / 1.1) + 1e-9)
+    assert labels[30:].max() > 160 and labels.min() >= 150 * 2 / 3 - 1e-9
+    # Each copy's strongest green peak moved with its label.
+    assert np.all(np.abs(feats[30:, 2] - labels[30:]) < 2.0)
