@@ -93,6 +93,11 @@ def test_bad_parameters_are_config_errors(kwargs) -> None:
         plugin.SVRMethod(**kwargs)
 
 
+def test_copies_are_the_default_and_the_paper_profile_has_none() -> None:
+    assert plugin.SVRMethod().da_copies == 3
+    assert plugin.SVRMethod(profile="paper").da_copies == 0
+
+
 def test_contract() -> None:
     assert plugin.SVRMethod.roi_scheme == "face_skin" and plugin.SVRMethod.supervised
     names: list[str] = []
@@ -120,7 +125,7 @@ def narrow_clips(n: int, seed: int, lo: float, hi: float) -> Clips:
 
 def test_time_scaled_copies_let_svr_follow_heart_rates_it_was_not_trained_on() -> None:
     train, test = narrow_clips(120, seed=5, lo=60, hi=80), narrow_clips(40, seed=6, lo=85, hi=100)
-    plain = plugin.SVRMethod(RunContext(seed=0)).fit(train)
+    plain = plugin.SVRMethod(RunContext(seed=0), da_copies=0).fit(train)
     copies = plugin.SVRMethod(RunContext(seed=0), da_copies=2).fit(train)
     err_plain = np.abs(plain.predict(test.without_labels()) - test.hr).mean()
     err_copies = np.abs(copies.predict(test.without_labels()) - test.hr).mean()
