@@ -709,7 +709,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", type=Path, default=_store_path())
     ap.add_argument("--per-recording", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("leaderboards/studies"))
+    ap.add_argument("--committed-only", action="store_true",
+                    help="rewrite only the sections computed from the committed store (from the committed-boards "
+                         "heading on) and keep the page's dev-store sections: after a board rebuild on a machine "
+                         "without the dev store tune_defaults.py filled")
     args = ap.parse_args(argv)
+    path = args.out / "learned-methods.md"
+    if args.committed_only:
+        return _rewrite_committed(path)
+    if not args.store.exists():
+        print(f"learned_study: error: {args.store}: no dev store (tune_defaults.py fills it); without it the "
+              "recipe table would be empty -- use --committed-only to refresh the board sections", file=sys.stderr)
+        return 2
     lines = ["<!-- Written by benchmarks/learned_study.py. Do not edit by hand. -->", "",
              "# Learned methods: why they predicted the training mean, and what changed", "",
              "Issue #19: on the committed boards every learned row but SVR sat at or below the training-mean "
@@ -724,8 +735,28 @@ def main(argv: list[str] | None = None) -> int:
     except HrbenchError as exc:
         print(f"learned_study: error: {exc}", file=sys.stderr)
         return 2
-    path = args.out / "learned-methods.md"
     path.write_text("\n".join(lines), encoding="utf-8")
+    print(path)
+    return 0
+
+
+def _rewrite_committed(path: Path) -> int:
+    """The page with its committed-store sections recomputed, the sections before them kept as they are."""
+    heading = "## On the committed boards"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"learned_study: error: {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if heading not in text:
+        print(f"learned_study: error: {path}: no '{heading}' section to rewrite", file=sys.stderr)
+        return 2
+    try:
+        committed = committed_sections(BOARD_STORE)
+    except HrbenchError as exc:
+        print(f"learned_study: error: {exc}", file=sys.stderr)
+        return 2
+    path.write_text(text[: text.index(heading)] + "\n".join(committed), encoding="utf-8")
     print(path)
     return 0
 

@@ -77,7 +77,10 @@ for stage in $STAGES; do
       # Studies on synthetic-dev (their own stores): the windowed rule's choice, and the learned
       # methods' diagnosis (its recipe runs come from `benchmarks/tune_defaults.py --only maps`).
       .venv/bin/python benchmarks/windowed_study.py
-      .venv/bin/python benchmarks/learned_study.py
+      # Without the dev store (it lives where tune_defaults.py ran) only the page's board sections are redone.
+      DEV_STORE="${XDG_DATA_HOME:-$HOME/.local/share}/hrbench/dev.sqlite"
+      if [ -f "$DEV_STORE" ]; then .venv/bin/python benchmarks/learned_study.py
+      else .venv/bin/python benchmarks/learned_study.py --committed-only; fi
       rm -rf leaderboards/studies/attention
       $HB explain --method rhythm_attention_da --protocol subject_exclusive --n-clips 2 --out leaderboards/studies/attention ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;

@@ -315,3 +315,20 @@ def test_hr_shift_probe_knows_which_variants_are_todays_defaults():
     assert probe.current_defaults(("pos", same, other)) == {"pos", same}
     with pytest.raises(probe.HrbenchError, match="expected METHOD"):
         probe.parse_variant("pos:window_s")
+
+
+def test_learned_study_refreshes_its_board_sections_without_the_dev_store(tmp_path, monkeypatch, capsys):
+    study = _load("learned_study")
+    page = tmp_path / "learned-methods.md"
+    page.write_text("# Learned\n\nrecipe table from the dev store\n\n## On the committed boards (old)\n\nold rows",
+                    encoding="utf-8")
+    monkeypatch.setattr(study, "committed_sections", lambda store: ["## On the committed boards (new)", "", "rows"])
+    assert study.main(["--committed-only", "--out", str(tmp_path)]) == 0
+    assert page.read_text(encoding="utf-8") == ("# Learned\n\nrecipe table from the dev store\n\n"
+                                                "## On the committed boards (new)\n\nrows")
+    # A full run without the dev store would empty the recipe table: refused, page untouched.
+    assert study.main(["--store", str(tmp_path / "absent.sqlite"), "--out", str(tmp_path)]) == 2
+    assert "absent.sqlite: no dev store" in capsys.readouterr().err
+    page.write_text("# no board section\n", encoding="utf-8")
+    assert study.main(["--committed-only", "--out", str(tmp_path)]) == 2
+    assert "no '## On the committed boards' section" in capsys.readouterr().err

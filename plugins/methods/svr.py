@@ -32,7 +32,9 @@ dimensions; ``n_bins`` was chosen on ``synthetic-dev`` (a separately seeded
 copy no board reports; ``leaderboards/studies/synthetic-dev-defaults.md``).
 
 ``max_train_clips`` caps the training set (kernel SVR costs O(n^2) memory and
-up to O(n^3) time), picking clips round-robin over videos as the deep methods do.
+up to O(n^3) time), picking clips round-robin over videos as the deep methods do;
+it counts the original clips, and ``da_copies`` multiplies what the SVR fits by
+``1 + da_copies``.
 
 ``da_copies`` (0 = off, Hsu 2014) adds to the training set copies of each
 training clip at another heart rate, FG 2019's augmentation by resampling in
