@@ -96,6 +96,15 @@ def measure_extraction(seconds: float) -> dict[str, float]:
             "load_average": os.getloadavg()[0]}
 
 
+def _is_default(cls: type, params_json: str) -> bool:
+    """Whether a run's stored parameters are the method's default-profile parameters today."""
+    from hrbench.run.plan import identity_params
+    from hrbench.run.runner import RunOptions, validated_params
+
+    today = identity_params(cls, validated_params(RunOptions(methods=[cls.name]), {cls.name: cls})[cls.name][1])
+    return json.loads(params_json or "{}") == json.loads(json.dumps(today, default=str))
+
+
 def fold_costs(store: Path) -> dict[str, dict[str, float]]:
     """Per method: fit and predict seconds as ``a + b * n`` over its stored folds, and the threads used."""
     from hrbench.plugin.host import get_registry
@@ -103,9 +112,14 @@ def fold_costs(store: Path) -> dict[str, dict[str, float]]:
     reg = get_registry()
     con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     raw = con.execute(
-        "SELECT r.method, f.n_train_clips, f.fit_seconds, f.n_test_videos, f.predict_seconds, r.versions_json "
-        "FROM folds f JOIN runs r USING (run_key) WHERE r.complete = 1 AND r.profile = 'default'").fetchall()
+        "SELECT r.method, f.n_train_clips, f.fit_seconds, f.n_test_videos, f.predict_seconds, r.versions_json, "
+        "r.params_json FROM folds f JOIN runs r USING (run_key) WHERE r.complete = 1 AND r.profile = 'default'"
+    ).fetchall()
     con.close()
+    # Only runs made with today's defaults where the store has them: a store keeps the rows of
+    # settings since replaced (e.g. svr before its time-scaled copies, which cost more to fit).
+    current = {m for m, *_, params in raw if m in reg.methods and _is_default(reg.method(m), params)}
+    raw = [r for r in raw if r[0] not in current or _is_default(reg.method(r[0]), r[6])]
     # Threads the fit ran with: the run's recorded thread plan (older runs: 1, unknown).
     rows = [(*r[:5], json.loads(r[5] or "{}").get("thread_plan", {}).get("main_threads", 1)) for r in raw]
     out: dict[str, dict[str, float]] = {}

@@ -332,3 +332,18 @@ def test_learned_study_refreshes_its_board_sections_without_the_dev_store(tmp_pa
     page.write_text("# no board section\n", encoding="utf-8")
     assert study.main(["--committed-only", "--out", str(tmp_path)]) == 2
     assert "no '## On the committed boards' section" in capsys.readouterr().err
+
+
+def test_vipl_estimate_costs_only_runs_made_with_todays_defaults():
+    import json
+
+    from hrbench.plugin.host import get_registry
+
+    est = _load("estimate_vipl")
+    svr = get_registry().method("svr")
+    today = svr().get_params()  # as a default run stores them (da_copies 3 differs from its legacy 0)
+    assert today["da_copies"] != 0
+    assert est._is_default(svr, json.dumps(today, sort_keys=True))
+    # A run from before the copies (da_copies 0 is its legacy value: absent from the stored parameters).
+    assert not est._is_default(svr, json.dumps({k: v for k, v in today.items() if k != "da_copies"}))
+    assert not est._is_default(svr, json.dumps({**today, "C": 1.0}))

@@ -94,8 +94,13 @@ def test_bad_parameters_are_config_errors(kwargs) -> None:
 
 
 def test_copies_are_the_default_and_the_paper_profile_has_none() -> None:
+    from hrbench.run.plan import identity_params
+
     assert plugin.SVRMethod().da_copies == 3
     assert plugin.SVRMethod(profile="paper").da_copies == 0
+    # No copies is the code before the parameter: such runs keep the store keys of the runs made then.
+    assert "da_copies" not in identity_params(plugin.SVRMethod, plugin.SVRMethod(da_copies=0).get_params())
+    assert identity_params(plugin.SVRMethod, plugin.SVRMethod().get_params())["da_copies"] == 3
 
 
 def test_contract() -> None:

@@ -182,7 +182,7 @@ class SVRMethod(Method):
         "max_train_clips": Param(4000, "at most this many training clips, spread over videos (0 = all)", int, low=0),
         "da_copies": Param(3, "copies of each training clip moved to another HR (its frames read at f times the "
                               "frame rate, label HR * f, f log-uniform in 2/3-1.5; 0 = none, Hsu 2014; 3 chosen "
-                              "on synthetic-dev)", int, low=0, high=8),
+                              "on synthetic-dev)", int, low=0, high=8, legacy=0),
     }
     profiles: ClassVar[dict[str, dict[str, Any]]] = {"paper": {"max_train_clips": 0, "da_copies": 0}}
 
