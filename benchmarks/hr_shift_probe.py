@@ -153,15 +153,12 @@ def predict_all(dataset: str, variants: tuple[str, ...], seed: int, console: Con
     apply_threads(runner.thread_plan.main_threads)
     protocol, length = runner.protocol, runner.protocol.clips.length
 
-    class Long:  # the runner's long training clips, borrowed for the test clips
-        train_clip_factor = LONG
-
     pred: dict[str, list[np.ndarray]] = {v: [] for v in variants}
     ref, subjects, factor, baseline = [], [], [], []
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("fit and predict", total=len(prepared.folds) * len(variants))
         for fold in prepared.folds:
-            long_test = prep.train_clips(Long, prepared.clips, fold.test)  # type: ignore[arg-type]
+            long_test = prep.long_clips(prepared.clips, fold.test, LONG)
             # The boards' baseline: the mean reference of the fold's training clips (protocol length).
             train_mean = float(np.nanmean(np.concatenate([prepared.clips[i].hr_ref for i in fold.train])))
             # Built once per fold: the shifted test clips per ROI scheme, the training batch per method.

@@ -197,13 +197,8 @@ class DataPrep:
                  task: TaskFactory, say: Callable[[str], None], executor: Any = None) -> None:
         """``executor``: where extraction tasks run (:mod:`hrbench.run.executor`); default a local pool of
         ``workers``."""
-        self.o = opts
-        self.executor = executor
-        self.protocol = protocol
-        self.methods = methods
-        self.reg = registry
-        self.task = task
-        self.say = say
+        self.o, self.executor, self.protocol, self.methods = opts, executor, protocol, methods
+        self.reg, self.task, self.say = registry, task, say
         self._long_clips: dict[int, dict[str, RecordingClips]] = {}
         self._all_recs: list[Recording] = []
         self._paths: dict[str, dict[str, Path]] = {}
@@ -286,7 +281,10 @@ class DataPrep:
     def train_clips(self, cls: type[Method], clips: dict[str, RecordingClips],
                     ids: tuple[str, ...]) -> list[RecordingClips]:
         """Training clips of a fold; longer ones for methods that resample time (``train_clip_factor``)."""
-        factor = getattr(cls, "train_clip_factor", 1.0)
+        return self.long_clips(clips, ids, getattr(cls, "train_clip_factor", 1.0))
+
+    def long_clips(self, clips: dict[str, RecordingClips], ids: tuple[str, ...], factor: float) -> list[RecordingClips]:
+        """Clips of recordings ``ids``, ``factor`` times the protocol's length: room to resample them in time."""
         if factor == 1.0:
             return [clips[i] for i in ids]
         length = int(round(self.protocol.clips.length * factor))
