@@ -38,6 +38,7 @@ cannot feed N x cores decoders is the first limit), GPUs (measure a
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -98,11 +99,17 @@ def measure_extraction(seconds: float) -> dict[str, float]:
 
 def _is_default(cls: type, params_json: str) -> bool:
     """Whether a run's stored parameters are the method's default-profile parameters today."""
+    return json.loads(params_json or "{}") == _default_identity(cls)
+
+
+@functools.cache
+def _default_identity(cls: type) -> dict:
+    """The parameters a default-profile run of ``cls`` stores today (built once per method)."""
     from hrbench.run.plan import identity_params
     from hrbench.run.runner import RunOptions, validated_params
 
     today = identity_params(cls, validated_params(RunOptions(methods=[cls.name]), {cls.name: cls})[cls.name][1])
-    return json.loads(params_json or "{}") == json.loads(json.dumps(today, default=str))
+    return json.loads(json.dumps(today, default=str))
 
 
 def fold_costs(store: Path) -> dict[str, dict[str, float]]:

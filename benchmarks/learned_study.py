@@ -742,21 +742,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def _rewrite_committed(path: Path) -> int:
     """The page with its committed-store sections recomputed, the sections before them kept as they are."""
-    heading = "## On the committed boards"
+    heading = "\n## On the committed boards"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         print(f"learned_study: error: {path}: {exc.strerror}", file=sys.stderr)
         return 2
     if heading not in text:
-        print(f"learned_study: error: {path}: no '{heading}' section to rewrite", file=sys.stderr)
+        print(f"learned_study: error: {path}: no '{heading.strip()}' section to rewrite", file=sys.stderr)
         return 2
     try:
         committed = committed_sections(BOARD_STORE)
     except HrbenchError as exc:
         print(f"learned_study: error: {exc}", file=sys.stderr)
         return 2
-    path.write_text(text[: text.index(heading)] + "\n".join(committed), encoding="utf-8")
+    if not committed:  # the store is absent (a relative path: run from the repository's root)
+        print(f"learned_study: error: {BOARD_STORE}: no committed store here; the page is left as it was",
+              file=sys.stderr)
+        return 2
+    path.write_text(text[: text.index(heading) + 1] + "\n".join(committed), encoding="utf-8")
     print(path)
     return 0
 

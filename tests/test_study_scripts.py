@@ -332,6 +332,12 @@ def test_learned_study_refreshes_its_board_sections_without_the_dev_store(tmp_pa
     page.write_text("# no board section\n", encoding="utf-8")
     assert study.main(["--committed-only", "--out", str(tmp_path)]) == 2
     assert "no '## On the committed boards' section" in capsys.readouterr().err
+    # Without the committed store there is nothing to put in: the page is kept, not cut short.
+    page.write_text("# Learned\n\n## On the committed boards (old)\n\nold rows", encoding="utf-8")
+    monkeypatch.setattr(study, "committed_sections", lambda store: [])
+    assert study.main(["--committed-only", "--out", str(tmp_path)]) == 2
+    assert "no committed store here" in capsys.readouterr().err
+    assert page.read_text(encoding="utf-8").endswith("old rows")
 
 
 def test_vipl_estimate_costs_only_runs_made_with_todays_defaults():

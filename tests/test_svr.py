@@ -153,3 +153,16 @@ def test_time_scaled_copies_stay_in_the_hr_band() -> None:
     assert labels[30:].max() > 160 and labels.min() >= 150 * 2 / 3 - 1e-9
     # Each copy's strongest green peak moved with its label.
     assert np.all(np.abs(feats[30:, 2] - labels[30:]) < 2.0)
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: a copy's FFT length follows fps * f, so above f ~ 1.14 its "
+                                       "peak power share is about half a real clip's (fix with a new study)")
+def test_a_time_scaled_copy_has_the_features_of_a_clip_filmed_at_that_heart_rate() -> None:
+    base = narrow_clips(20, seed=8, lo=70, hi=72)
+    settings = base.hr_settings
+    f = 1.3
+    copy = plugin.clip_features(base.traces, base.fps * f, settings, n_bins=0, n_peaks=1, seed=0)
+    real = plugin.clip_features(base.traces, base.fps, settings, n_bins=0, n_peaks=1, seed=0)
+    # The same frames read f times faster: the peak moves to HR * f, its share of the band's power does not.
+    assert np.allclose(copy[:, 2], real[:, 2] * f, atol=1.0)
+    assert np.allclose(copy[:, 3], real[:, 3], rtol=0.2)
