@@ -80,12 +80,10 @@ from hrbench.api import (
 )
 
 from ._fastica import fastica_batch
+from .deep.augment import DEFAULT_FACTORS as DA_FACTORS  # numpy only: no torch at import
 
 if TYPE_CHECKING:
     from sklearn.compose import TransformedTargetRegressor
-
-#: Range of the time-scaling factors of ``da_copies`` (HR * f): the ``stmap_*`` methods' augmentation range.
-DA_FACTORS: tuple[float, float] = (2.0 / 3.0, 1.5)
 
 # scikit-learn is imported in fit(): listing plugins must not pay for importing it.
 
